@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+// TimelyRain (及时雨): a local-first sync engine and case system.
+import PackageDescription
+
+// Every `public import` is a visible decision (see ../shared/STYLE.md).
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "TimelyRain",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SyncCore", targets: ["SyncCore"]),
+        .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
+        .executable(name: "rain-bench", targets: ["rain-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Pure sync logic: ids, dots, version vectors, HLC, changes, field merge,
+        // winner rules, conflicts, "what does a peer lack". Standard library only.
+        .target(name: "SyncCore", swiftSettings: upcoming),
+        // Versioned wire types (v1), canonical JSON, strict validation of untrusted input.
+        .target(
+            name: "SyncProtocol",
+            dependencies: ["SyncCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        // Seeded RNG, workload generators and the conformance-vector loader shared by
+        // tests and benchmarks.
+        .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        .executableTarget(
+            name: "rain-bench",
+            dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SyncProtocolTests",
+            dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],
+            swiftSettings: upcoming
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

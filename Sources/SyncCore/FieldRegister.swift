@@ -1,0 +1,115 @@
+/// One value of a field, as written by one change.
+public struct Sibling: Hashable, Sendable {
+    /// The change that wrote it.
+    public let dot: Dot
+    public let value: Value
+    /// The writing change's timestamp.
+    public let hlc: HLC
+    /// The writing change's author.
+    public let author: String
+    /// For workflow fields: the round the writing change was in (its round field, else 1).
+    /// 0 for every other rule.
+    public let round: Int64
+
+    public init(dot: Dot, value: Value, hlc: HLC, author: String, round: Int64 = 0) {
+        self.dot = dot
+        self.value = value
+        self.hlc = hlc
+        self.author = author
+        self.round = round
+    }
+}
+
+/// A multi-value register with causal context: the state of one field
+/// (`Protocol/PROTOCOL.md` §3.2).
+///
+/// `siblings` are the values no known change supersedes, sorted by dot. `context` is
+/// the union of the contexts of every change applied to the field: a change whose
+/// dot it covers was superseded and is ignored on arrival.
+///
+/// The result of applying a set of changes does not depend on their order or on
+/// repetitions: siblings are exactly the changes whose dot no other applied change's
+/// context covers.
+public struct FieldRegister: Hashable, Sendable {
+    /// Values that no applied change supersedes, sorted by dot; never empty once written.
+    public private(set) var siblings: [Sibling]
+    /// The union of the contexts of every change applied to this field.
+    public private(set) var context: VersionVector
+
+    /// An unwritten field.
+    public init() {
+        siblings = []
+        context = VersionVector()
+    }
+
+    /// True when concurrent writes left more than one value.
+    public var isConflicted: Bool { siblings.count > 1 }
+
+    /// Applies one change's write of this field.
+    ///
+    /// - Returns: whether the register changed.
+    /// - Complexity: O(s + c) for s siblings and c context entries.
+    @discardableResult
+    public mutating func apply(_ sibling: Sibling, context changeContext: VersionVector) -> Bool {
+        // Superseded by something already applied (§3.2 rule 1).
+        if context.covers(sibling.dot) { return false }
+        var changed = false
+        if !changeContext.isEmpty, !siblings.isEmpty {
+            let before = siblings.count
+            siblings.removeAll { changeContext.covers($0.dot) }
+            changed = siblings.count != before
+        }
+        // Keep siblings sorted by dot; a re-delivered change is already present.
+        var index = siblings.endIndex
+        while index > siblings.startIndex, sibling.dot < siblings[index - 1].dot { index -= 1 }
+        if index == siblings.startIndex || siblings[index - 1].dot != sibling.dot {
+            siblings.insert(sibling, at: index)
+            changed = true
+        }
+        if !changeContext.isEmpty {
+            let merged = context.merging(changeContext)
+            if merged != context {
+                context = merged
+                changed = true
+            }
+        }
+        return changed
+    }
+
+    /// The sibling `rule` chooses for display and queries; `nil` only for an unwritten field.
+    public func winner(under rule: FieldRule) -> Sibling? {
+        guard var best = siblings.first else { return nil }
+        for candidate in siblings.dropFirst() where Self.beats(candidate, best, under: rule) {
+            best = candidate
+        }
+        return best
+    }
+
+    /// True when `a` wins over `b` under `rule` (`Protocol/PROTOCOL.md` §5).
+    public static func beats(_ a: Sibling, _ b: Sibling, under rule: FieldRule) -> Bool {
+        switch rule {
+        case .lastWriterWins:
+            break
+        case .workflow(let stages, _):
+            if a.round != b.round { return a.round > b.round }
+            let rankA = stageRank(a.value, stages)
+            let rankB = stageRank(b.value, stages)
+            if rankA != rankB { return rankA > rankB }
+        case .maximum:
+            switch (a.value.integer, b.value.integer) {
+            case (let x?, let y?) where x != y: return x > y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: break
+            }
+        }
+        if a.hlc != b.hlc { return a.hlc > b.hlc }
+        if a.dot.replica != b.dot.replica { return b.dot.replica < a.dot.replica }
+        return a.dot.counter > b.dot.counter
+    }
+
+    private static func stageRank(_ value: Value, _ stages: [String]) -> Int {
+        guard let text = value.text, let index = stages.firstIndex(of: text) else { return -1 }
+        return index
+    }
+}

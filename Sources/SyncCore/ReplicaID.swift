@@ -1,0 +1,66 @@
+/// The identity of one replica: issued once (at enrolment or `rain init`) and never reused.
+///
+/// A reinstalled or restored client is a *new* replica (`Protocol/PROTOCOL.md` §2.1).
+/// Replica ids order by their UTF-8 bytes, which is how every implementation breaks
+/// ties between writes with equal hybrid timestamps.
+public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The id as text, e.g. `r7f3a…` (1–64 characters of `[A-Za-z0-9_-]` on the wire).
+    public let rawValue: String
+
+    /// Wraps `rawValue` without validation; the wire layer validates untrusted ids.
+    public init(_ rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { rawValue }
+
+    /// Byte-wise (UTF-8) order, identical on every platform and in every language.
+    public static func < (lhs: ReplicaID, rhs: ReplicaID) -> Bool {
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+    }
+}
+
+/// The identity of one change: the replica that wrote it and that replica's counter.
+///
+/// Counters start at 1 and grow by one with every change the replica writes, across
+/// all records. A dot names exactly one change forever (`Protocol/PROTOCOL.md` §2.2).
+public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The replica that wrote the change.
+    public let replica: ReplicaID
+    /// The replica's counter for the change, ≥ 1.
+    public let counter: UInt64
+
+    /// Creates a dot; `counter` must be ≥ 1 (the wire layer validates untrusted input).
+    public init(_ replica: ReplicaID, _ counter: UInt64) {
+        precondition(counter >= 1, "a dot's counter starts at 1")
+        self.replica = replica
+        self.counter = counter
+    }
+
+    public var description: String { "\(replica.rawValue):\(counter)" }
+
+    public static func < (lhs: Dot, rhs: Dot) -> Bool {
+        if lhs.replica != rhs.replica { return lhs.replica < rhs.replica }
+        return lhs.counter < rhs.counter
+    }
+}
+
+/// Names one record: its table and its id (minted offline, e.g. a UUIDv7).
+public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The table, e.g. `cases` or `case_events`.
+    public let table: String
+    /// The record's id within the table.
+    public let id: String
+
+    public init(table: String, id: String) {
+        self.table = table
+        self.id = id
+    }
+
+    public var description: String { "\(table)/\(id)" }
+
+    public static func < (lhs: RecordKey, rhs: RecordKey) -> Bool {
+        if lhs.table != rhs.table { return lhs.table.utf8.lexicographicallyPrecedes(rhs.table.utf8) }
+        return lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
+    }
+}

@@ -1,0 +1,336 @@
+/// A field whose concurrent writes left more than one value.
+public struct Conflict: Hashable, Sendable {
+    public let record: RecordKey
+    public let field: String
+    /// The rule that picks the displayed value.
+    public let rule: FieldRule
+    /// Every value, sorted by dot (the order `keep` numbers them, from 1).
+    public let siblings: [Sibling]
+    /// The value every replica displays until a person settles the conflict.
+    public let winner: Sibling
+}
+
+/// How a person settles a conflict.
+public enum Resolution: Hashable, Sendable {
+    /// Write this value.
+    case value(Value)
+    /// Keep the sibling with this number (1-based, in dot order as ``Conflict`` lists them).
+    case keep(Int)
+}
+
+/// What applying a batch did.
+public struct ApplySummary: Hashable, Sendable {
+    /// Changes applied for the first time.
+    public var applied: Int = 0
+    /// Changes already known (re-delivery), ignored.
+    public var duplicates: Int = 0
+
+    public init(applied: Int = 0, duplicates: Int = 0) {
+        self.applied = applied
+        self.duplicates = duplicates
+    }
+}
+
+/// A replica's whole state in memory: every record merged, every change it holds, and
+/// its version vector. Pure: no clock, no I/O; timestamps are passed in.
+///
+/// Two replicas that have applied the same *set* of changes — in any order, any number
+/// of times, in any batching — are equal (`==`), list the same conflicts and have the
+/// same version vector (`Protocol/PROTOCOL.md` §3.5).
+public struct ReplicaState: Hashable, Sendable {
+    /// The merge rules in force.
+    public let schema: Schema
+    /// Merged records by key.
+    public private(set) var records: [RecordKey: Record]
+    /// Every change held, by writer.
+    private var logs: [ReplicaID: OriginLog]
+    /// Per writer, the highest counter n such that every change 1…n of that writer is
+    /// held. What a peer compares against to find what it lacks.
+    public private(set) var versionVector: VersionVector
+
+    /// An empty replica.
+    public init(schema: Schema = .timelyRain) {
+        self.schema = schema
+        records = [:]
+        logs = [:]
+        versionVector = VersionVector()
+    }
+
+    /// The number of changes held.
+    public var changeCount: Int { logs.values.reduce(0) { $0 + $1.changes.count } }
+
+    /// The change with this dot, if held.
+    public func change(_ dot: Dot) -> Change? {
+        logs[dot.replica]?.changes[dot.counter]
+    }
+
+    /// The highest counter held from `replica` (0 if none).
+    public func highestCounter(of replica: ReplicaID) -> UInt64 {
+        logs[replica]?.highest ?? 0
+    }
+
+    /// The winning value of `field` in `record`, or `nil` if never written.
+    public func value(_ field: String, of record: RecordKey) -> Value? {
+        records[record]?.value(of: field, table: record.table, schema: schema)
+    }
+
+    // MARK: Applying changes
+
+    /// Checks that `change` may be applied, without applying it.
+    ///
+    /// - Returns: `true` if the change is new, `false` if it is already held.
+    /// - Throws: ``SyncCoreError`` naming why the change is refused.
+    public func check(_ change: Change) throws(SyncCoreError) -> Bool {
+        if change.fields.isEmpty { throw .noFields(change.dot) }
+        if change.context.covers(change.dot) { throw .contextCoversOwnDot(change.dot) }
+        if schema.kind(of: change.record.table) == .appendOnly, !change.context.isEmpty {
+            throw .appendOnlyModified(change.dot, change.record)
+        }
+        if let known = self.change(change.dot) {
+            if known != change { throw .conflictingDuplicate(change.dot) }
+            return false
+        }
+        return true
+    }
+
+    /// Applies one change (idempotent by dot).
+    ///
+    /// - Throws: ``SyncCoreError`` if the change is malformed or contradicts a held
+    ///   change with the same dot; nothing is written then.
+    /// - Complexity: O(f · (s + c)) for f fields, s siblings and c context entries.
+    @discardableResult
+    public mutating func apply(_ change: Change) throws(SyncCoreError) -> Bool {
+        guard try check(change) else { return false }
+        insert(change)
+        return true
+    }
+
+    /// Applies a batch as one unit: either every change is valid and the batch is
+    /// applied, or nothing is written.
+    ///
+    /// - Throws: the first ``SyncCoreError`` found, before anything is applied.
+    public mutating func apply<S: Sequence>(batch changes: S) throws(SyncCoreError) -> ApplySummary
+    where S.Element == Change {
+        var fresh: [Change] = []
+        var seen: [Dot: Change] = [:]
+        var summary = ApplySummary()
+        for change in changes {
+            if let earlier = seen[change.dot] {
+                if earlier != change { throw .conflictingDuplicate(change.dot) }
+                summary.duplicates += 1
+                continue
+            }
+            if try check(change) {
+                seen[change.dot] = change
+                fresh.append(change)
+            } else {
+                summary.duplicates += 1
+            }
+        }
+        for change in fresh { insert(change) }
+        summary.applied = fresh.count
+        return summary
+    }
+
+    private mutating func insert(_ change: Change) {
+        records[change.record, default: Record()].apply(change, schema: schema)
+        let writer = change.dot.replica
+        let contiguous = logs[writer, default: OriginLog()].insert(change)
+        if contiguous != versionVector[writer] { versionVector.advance(writer, to: contiguous) }
+    }
+
+    // MARK: Local writes
+
+    /// Writes `fields` of `record` as a new local change of `replica` and applies it.
+    ///
+    /// The change gets the next dot of `replica` and, as context, the record's version
+    /// vector — everything this replica has seen of the record (`Protocol/PROTOCOL.md` §3.3).
+    ///
+    /// - Throws: ``SyncCoreError/noFields(_:)`` for an empty write,
+    ///   ``SyncCoreError/appendOnlyModified(_:_:)`` when the record is append-only and
+    ///   exists, ``SyncCoreError/counterExhausted(_:)``.
+    public mutating func write(
+        _ fields: [String: Value],
+        to record: RecordKey,
+        by replica: ReplicaID,
+        author: String,
+        at hlc: HLC
+    ) throws(SyncCoreError) -> Change {
+        let context = records[record]?.versionVector ?? VersionVector()
+        return try commit(fields, to: record, by: replica, author: author, at: hlc, context: context)
+    }
+
+    /// Settles a conflicted (or any) field of `record`: writes a new value whose context
+    /// covers every current sibling, so that once synced the field has a single value
+    /// everywhere (`Protocol/PROTOCOL.md` §5.5).
+    ///
+    /// For a workflow field the change also writes the round field: the kept sibling's
+    /// round, or the highest sibling round for a new value.
+    ///
+    /// - Throws: ``SyncCoreError/unknownRecord(_:)``, ``SyncCoreError/unknownField(_:_:)``,
+    ///   ``SyncCoreError/noSuchSibling(_:_:_:)``.
+    public mutating func resolve(
+        _ field: String,
+        of record: RecordKey,
+        with resolution: Resolution,
+        by replica: ReplicaID,
+        author: String,
+        at hlc: HLC
+    ) throws(SyncCoreError) -> Change {
+        guard let current = records[record] else { throw .unknownRecord(record) }
+        guard let register = current.fields[field] else { throw .unknownField(record, field) }
+        var context = current.versionVector
+        for sibling in register.siblings { context.add(sibling.dot) }
+        var fields: [String: Value] = [:]
+        var round = register.siblings.map(\.round).max() ?? 1
+        switch resolution {
+        case .value(let value):
+            fields[field] = value
+        case .keep(let number):
+            guard number >= 1, number <= register.siblings.count else {
+                throw .noSuchSibling(record, field, number)
+            }
+            fields[field] = register.siblings[number - 1].value
+            round = register.siblings[number - 1].round
+        }
+        if case .workflow(_, let roundField) = schema.rule(table: record.table, field: field) {
+            fields[roundField] = .integer(max(round, 1))
+        }
+        return try commit(fields, to: record, by: replica, author: author, at: hlc, context: context)
+    }
+
+    private mutating func commit(
+        _ fields: [String: Value],
+        to record: RecordKey,
+        by replica: ReplicaID,
+        author: String,
+        at hlc: HLC,
+        context: VersionVector
+    ) throws(SyncCoreError) -> Change {
+        let counter = highestCounter(of: replica) + 1
+        guard counter <= ReplicaState.maximumCounter else { throw .counterExhausted(replica) }
+        let dot = Dot(replica, counter)
+        if fields.isEmpty { throw .noFields(dot) }
+        if schema.kind(of: record.table) == .appendOnly, records[record]?.exists == true {
+            throw .appendOnlyModified(dot, record)
+        }
+        let change = Change(dot: dot, record: record, fields: fields, context: context, hlc: hlc, author: author)
+        try apply(change)
+        return change
+    }
+
+    /// The largest counter the protocol carries: 2^53 (exact in every JSON parser).
+    public static let maximumCounter: UInt64 = 1 << 53
+
+    // MARK: Conflicts
+
+    /// Every field with more than one value whose rule lists conflicts, sorted by record
+    /// then field. Fields under ``FieldRule/maximum`` are not listed.
+    ///
+    /// - Complexity: O(records · fields).
+    public func conflicts() -> [Conflict] {
+        var result: [Conflict] = []
+        for (key, record) in records {
+            for (name, register) in record.fields where register.isConflicted {
+                let rule = schema.rule(table: key.table, field: name)
+                guard rule.listsConflicts, let winner = register.winner(under: rule) else { continue }
+                result.append(Conflict(record: key, field: name, rule: rule, siblings: register.siblings, winner: winner))
+            }
+        }
+        return result.sorted { a, b in
+            a.record != b.record ? a.record < b.record : a.field.utf8.lexicographicallyPrecedes(b.field.utf8)
+        }
+    }
+
+    // MARK: What a peer lacks
+
+    /// Every change held that a peer whose version vector is `peer` lacks, in causal
+    /// order: each writer's changes by ascending counter, and every change after the
+    /// changes its context covers (`Protocol/PROTOCOL.md` §6.1).
+    ///
+    /// Changes the peer may already hold beyond its contiguous vector are included;
+    /// re-delivery is harmless.
+    ///
+    /// - Complexity: O(n log n + n · c) for n changes sent with c context entries.
+    public func missing(for peer: VersionVector) -> [Change] {
+        missingChanges(for: peer, among: logs)
+    }
+
+    /// Every change held, in causal order (what an empty peer lacks).
+    public var allChanges: [Change] { missing(for: VersionVector()) }
+}
+
+/// The changes held from one writer.
+struct OriginLog: Hashable, Sendable {
+    var changes: [UInt64: Change] = [:]
+    /// Every counter 1…contiguous is held.
+    var contiguous: UInt64 = 0
+    var highest: UInt64 = 0
+
+    /// Stores a change and returns the new contiguous counter.
+    mutating func insert(_ change: Change) -> UInt64 {
+        let counter = change.dot.counter
+        changes[counter] = change
+        if counter > highest { highest = counter }
+        while changes[contiguous + 1] != nil { contiguous += 1 }
+        return contiguous
+    }
+}
+
+/// The pure "what does a peer lack" computation (`Protocol/PROTOCOL.md` §6.1),
+/// separate from the state so that it can be table-tested.
+///
+/// Per writer, the changes with counter above `peer[writer]`, merged into one causal
+/// order: a change is emitted only after, for every entry (q, k) of its context, every
+/// change of q with counter ≤ k that is being sent. Among ready writers the smallest
+/// replica id goes first, so the order is deterministic. Contexts only ever point to
+/// the past, so a ready writer always exists for honest input; for forged cyclic
+/// input, the smallest pending dot is emitted to guarantee progress.
+func missingChanges(for peer: VersionVector, among logs: [ReplicaID: OriginLog]) -> [Change] {
+    var queues: [(replica: ReplicaID, changes: [Change])] = []
+    for (replica, log) in logs {
+        let floor = peer[replica]
+        guard log.highest > floor else { continue }
+        let pending = log.changes.values.filter { $0.dot.counter > floor }.sorted { $0.dot.counter < $1.dot.counter }
+        queues.append((replica, pending))
+    }
+    queues.sort { $0.replica < $1.replica }
+    var heads = [Int](repeating: 0, count: queues.count)
+    var position: [ReplicaID: Int] = [:]
+    for (index, queue) in queues.enumerated() { position[queue.replica] = index }
+    var result: [Change] = []
+    result.reserveCapacity(queues.reduce(0) { $0 + $1.changes.count })
+
+    func isReady(_ change: Change) -> Bool {
+        for entry in change.context.entries where entry.replica != change.dot.replica {
+            guard let q = position[entry.replica] else { continue }
+            let head = heads[q]
+            if head < queues[q].changes.count, queues[q].changes[head].dot.counter <= entry.counter { return false }
+        }
+        return true
+    }
+
+    var remaining = result.capacity
+    while remaining > 0 {
+        var progressed = false
+        for q in queues.indices {
+            while heads[q] < queues[q].changes.count, isReady(queues[q].changes[heads[q]]) {
+                result.append(queues[q].changes[heads[q]])
+                heads[q] += 1
+                remaining -= 1
+                progressed = true
+            }
+        }
+        if !progressed {
+            // Only forged contexts can form a cycle; break it deterministically.
+            var pick = -1
+            for q in queues.indices where heads[q] < queues[q].changes.count {
+                if pick < 0 || queues[q].changes[heads[q]].dot < queues[pick].changes[heads[pick]].dot { pick = q }
+            }
+            result.append(queues[pick].changes[heads[pick]])
+            heads[pick] += 1
+            remaining -= 1
+        }
+    }
+    return result
+}

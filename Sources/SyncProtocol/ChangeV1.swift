@@ -1,0 +1,310 @@
+public import SyncCore
+
+/// Limits of protocol version 1 (`Protocol/PROTOCOL.md` §7.3). Receivers refuse
+/// anything larger with an error naming the limit.
+public enum LimitsV1 {
+    /// Largest encoded change batch, in bytes: 8 MiB.
+    public static let maximumBatchBytes = 8 * 1024 * 1024
+    /// Most changes in one batch.
+    public static let maximumChangesPerBatch = 10_000
+    /// Most fields one change may set.
+    public static let maximumFieldsPerChange = 256
+    /// Most entries in one context.
+    public static let maximumContextEntries = 1024
+    /// Largest text value, in UTF-8 bytes: 64 KiB.
+    public static let maximumTextBytes = 64 * 1024
+    /// Longest replica id, in bytes.
+    public static let maximumReplicaIDBytes = 64
+    /// Longest table or field name, in bytes.
+    public static let maximumNameBytes = 64
+    /// Longest record id, in bytes.
+    public static let maximumRecordIDBytes = 128
+    /// Longest author, in UTF-8 bytes.
+    public static let maximumAuthorBytes = 256
+    /// Largest counter: 2^53.
+    public static let maximumCounter: UInt64 = 1 << 53
+    /// Largest magnitude of an integer or timestamp value: 2^53 − 1.
+    public static let maximumInteger: Int64 = (1 << 53) - 1
+    /// Largest HLC logical counter: 2^32 − 1.
+    public static let maximumLogical: UInt64 = UInt64(UInt32.max)
+}
+
+/// The wire form of a ``Change``, protocol version 1: the one place where changes are
+/// converted to and from bytes (`Protocol/PROTOCOL.md` §7).
+///
+/// ```json
+/// {"author":"李娜","context":{"ra":1},"dot":{"counter":2,"replica":"ra"},
+///  "fields":{"status":"verifying","round":1},"hlc":{"logical":0,"wall":1764115200000},
+///  "record":{"id":"0193…","table":"cases"}}
+/// ```
+public enum ChangeV1 {
+    /// The canonical encoding of `change`: the same change gives the same bytes on every
+    /// machine (keys sorted byte-wise, no whitespace, minimal escapes).
+    public static func encode(_ change: Change) -> [UInt8] {
+        var writer = CanonicalJSONWriter(capacity: 256)
+        encode(change, into: &writer)
+        return writer.bytes
+    }
+
+    /// Appends the canonical encoding of `change` to `writer`.
+    public static func encode(_ change: Change, into writer: inout CanonicalJSONWriter) {
+        // Keys in byte order: author, context, dot, fields, hlc, record.
+        writer.raw("{\"author\":")
+        writer.string(change.author)
+        writer.raw(",\"context\":{")
+        for (index, entry) in change.context.entries.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(entry.replica.rawValue)
+            writer.raw(":")
+            writer.integer(entry.counter)
+        }
+        writer.raw("},\"dot\":{\"counter\":")
+        writer.integer(change.dot.counter)
+        writer.raw(",\"replica\":")
+        writer.string(change.dot.replica.rawValue)
+        writer.raw("},\"fields\":")
+        writer.object(Array(change.fields.keys), key: { $0 }) { writer, name in
+            encode(change.fields[name] ?? .null, into: &writer)
+        }
+        writer.raw(",\"hlc\":{\"logical\":")
+        writer.integer(change.hlc.logical)
+        writer.raw(",\"wall\":")
+        writer.integer(change.hlc.wall)
+        writer.raw("},\"record\":{\"id\":")
+        writer.string(change.record.id)
+        writer.raw(",\"table\":")
+        writer.string(change.record.table)
+        writer.raw("}}")
+    }
+
+    /// Appends the canonical encoding of a field value.
+    public static func encode(_ value: Value, into writer: inout CanonicalJSONWriter) {
+        switch value {
+        case .null: writer.raw("null")
+        case .bool(let flag): flag ? writer.raw("true") : writer.raw("false")
+        case .integer(let number): writer.integer(number)
+        case .text(let text): writer.string(text)
+        case .timestamp(let millis):
+            writer.raw("{\"ts\":")
+            writer.integer(millis)
+            writer.raw("}")
+        }
+    }
+
+    /// The SHA-256 of the canonical encoding, as 64 lower-case hex digits.
+    public static func hash(_ change: Change) -> String {
+        SHA256Hex.digest(encode(change))
+    }
+
+    /// Decodes and validates one change from parsed JSON.
+    ///
+    /// - Parameters:
+    ///   - path: where the change sits in its message, for error messages.
+    ///   - schema: says which tables are append-only.
+    /// - Throws: ``ProtocolError/invalid(path:reason:)`` naming the first problem.
+    public static func decode(_ json: JSONValue, at path: String, schema: Schema) throws(ProtocolError) -> Change {
+        let object = try Members(json, at: path, keys: ["author", "context", "dot", "fields", "hlc", "record"])
+
+        let dotObject = try Members(object.required("dot"), at: path + ".dot", keys: ["counter", "replica"])
+        let replica = try replicaID(dotObject.required("replica"), at: dotObject.path + ".replica")
+        let counter = try Self.counter(dotObject.required("counter"), at: dotObject.path + ".counter")
+        let dot = Dot(replica, counter)
+
+        let recordObject = try Members(object.required("record"), at: path + ".record", keys: ["id", "table"])
+        let table = try name(recordObject.required("table"), at: recordObject.path + ".table")
+        let id = try recordID(recordObject.required("id"), at: recordObject.path + ".id")
+        let record = RecordKey(table: table, id: id)
+
+        let fieldsPath = path + ".fields"
+        guard case .object(let fieldMembers) = try object.required("fields") else {
+            throw .invalid(path: fieldsPath, reason: "must be an object, not \(try object.required("fields").typeName)")
+        }
+        if fieldMembers.isEmpty { throw .invalid(path: fieldsPath, reason: "must set at least one field") }
+        if fieldMembers.count > LimitsV1.maximumFieldsPerChange {
+            throw .invalid(path: fieldsPath, reason: "must set at most \(LimitsV1.maximumFieldsPerChange) fields")
+        }
+        var fields: [String: Value] = [:]
+        fields.reserveCapacity(fieldMembers.count)
+        for member in fieldMembers {
+            let fieldName = try name(.string(member.key), at: fieldsPath + "." + JSONParser.printable(member.key))
+            fields[fieldName] = try value(member.value, at: fieldsPath + "." + fieldName)
+        }
+
+        let contextPath = path + ".context"
+        guard case .object(let contextMembers) = try object.required("context") else {
+            throw .invalid(path: contextPath, reason: "must be an object, not \(try object.required("context").typeName)")
+        }
+        if contextMembers.count > LimitsV1.maximumContextEntries {
+            throw .invalid(path: contextPath, reason: "must have at most \(LimitsV1.maximumContextEntries) entries")
+        }
+        var context = VersionVector()
+        for member in contextMembers {
+            let entryPath = contextPath + "." + JSONParser.printable(member.key)
+            let entryReplica = try replicaID(.string(member.key), at: entryPath)
+            let entryCounter = try Self.counter(member.value, at: entryPath)
+            if entryReplica == replica, entryCounter >= counter {
+                throw .invalid(path: entryPath, reason: "must be < the change's own counter \(counter) (a change cannot be in its own past)")
+            }
+            context.advance(entryReplica, to: entryCounter)
+        }
+        if schema.kind(of: table) == .appendOnly, !context.isEmpty {
+            throw .invalid(path: contextPath, reason: "must be empty: \(table) records are append-only and cannot be modified")
+        }
+
+        let hlcObject = try Members(object.required("hlc"), at: path + ".hlc", keys: ["logical", "wall"])
+        let wall = try unsigned(hlcObject.required("wall"), at: hlcObject.path + ".wall", minimum: 0, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
+        let logical = try unsigned(hlcObject.required("logical"), at: hlcObject.path + ".logical", minimum: 0, maximum: LimitsV1.maximumLogical, maximumText: "2^32 − 1")
+
+        let authorPath = path + ".author"
+        let author = try string(object.required("author"), at: authorPath)
+        if author.isEmpty { throw .invalid(path: authorPath, reason: "must not be empty") }
+        if author.utf8.count > LimitsV1.maximumAuthorBytes {
+            throw .invalid(path: authorPath, reason: "must be at most \(LimitsV1.maximumAuthorBytes) bytes")
+        }
+        if author.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .invalid(path: authorPath, reason: "must not contain control characters")
+        }
+
+        return Change(dot: dot, record: record, fields: fields, context: context, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author)
+    }
+
+    // MARK: Field validators
+
+    static func string(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
+        guard case .string(let text) = json else { throw .invalid(path: path, reason: "must be a string, not \(json.typeName)") }
+        return text
+    }
+
+    static func replicaID(_ json: JSONValue, at path: String) throws(ProtocolError) -> ReplicaID {
+        let text = try string(json, at: path)
+        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+        if text.utf8.count > LimitsV1.maximumReplicaIDBytes {
+            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumReplicaIDBytes) bytes")
+        }
+        guard text.utf8.allSatisfy(isIDByte) else {
+            throw .invalid(path: path, reason: "must contain only A–Z, a–z, 0–9, '_' and '-'")
+        }
+        return ReplicaID(text)
+    }
+
+    static func name(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
+        let text = try string(json, at: path)
+        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+        if text.utf8.count > LimitsV1.maximumNameBytes {
+            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumNameBytes) bytes")
+        }
+        let bytes = Array(text.utf8)
+        let valid = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
+            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        guard valid else {
+            throw .invalid(path: path, reason: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
+        }
+        return text
+    }
+
+    static func recordID(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
+        let text = try string(json, at: path)
+        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+        if text.utf8.count > LimitsV1.maximumRecordIDBytes {
+            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumRecordIDBytes) bytes")
+        }
+        guard text.utf8.allSatisfy({ isIDByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }) else {
+            throw .invalid(path: path, reason: "must contain only A–Z, a–z, 0–9, '_', '-', '.' and ':'")
+        }
+        return text
+    }
+
+    static func counter(_ json: JSONValue, at path: String) throws(ProtocolError) -> UInt64 {
+        try unsigned(json, at: path, minimum: 1, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
+    }
+
+    static func unsigned(_ json: JSONValue, at path: String, minimum: UInt64, maximum: UInt64, maximumText: String) throws(ProtocolError) -> UInt64 {
+        let number = try integer(json, at: path)
+        switch number {
+        case .negative, .value(..<0):
+            throw .invalid(path: path, reason: "must be ≥ \(minimum)")
+        case .value(let value) where UInt64(value) < minimum:
+            throw .invalid(path: path, reason: "must be ≥ \(minimum)")
+        case .positiveOverflow:
+            throw .invalid(path: path, reason: "must be ≤ \(maximumText)")
+        case .value(let value) where UInt64(value) > maximum:
+            throw .invalid(path: path, reason: "must be ≤ \(maximumText)")
+        case .value(let value):
+            return UInt64(value)
+        }
+    }
+
+    enum IntegerText {
+        case value(Int64)
+        case negative
+        case positiveOverflow
+    }
+
+    static func integer(_ json: JSONValue, at path: String) throws(ProtocolError) -> IntegerText {
+        guard case .number(let text) = json else { throw .invalid(path: path, reason: "must be an integer, not \(json.typeName)") }
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            throw .invalid(path: path, reason: "must be an integer, not a fraction or exponent")
+        }
+        if let value = Int64(text) { return .value(value) }
+        return text.hasPrefix("-") ? .negative : .positiveOverflow
+    }
+
+    static func value(_ json: JSONValue, at path: String) throws(ProtocolError) -> Value {
+        switch json {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .number:
+            return .integer(try signed(json, at: path))
+        case .string(let text):
+            if text.utf8.count > LimitsV1.maximumTextBytes {
+                throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumTextBytes) bytes (64 KiB), found \(text.utf8.count)")
+            }
+            return .text(text)
+        case .object(let members) where members.count == 1 && members[0].key == "ts":
+            return .timestamp(try signed(members[0].value, at: path + ".ts"))
+        case .object, .array:
+            throw .invalid(path: path, reason: "must be null, a boolean, an integer, a string or {\"ts\": milliseconds}, not \(json.typeName)")
+        }
+    }
+
+    static func signed(_ json: JSONValue, at path: String) throws(ProtocolError) -> Int64 {
+        let bound = LimitsV1.maximumInteger
+        switch try integer(json, at: path) {
+        case .value(let value) where value >= -bound && value <= bound: return value
+        default: throw .invalid(path: path, reason: "must be an integer between −(2^53 − 1) and 2^53 − 1")
+        }
+    }
+
+    static func isIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
+    }
+}
+
+/// The members of a JSON object that must have exactly the keys `keys`.
+struct Members {
+    let path: String
+    private let members: [(key: String, value: JSONValue)]
+
+    /// - Throws: when `json` is not an object, or has a key not in `keys`.
+    init(_ json: JSONValue, at path: String, keys: Set<String>) throws(ProtocolError) {
+        guard case .object(let members) = json else {
+            throw .invalid(path: path, reason: "must be an object, not \(json.typeName)")
+        }
+        for member in members where !keys.contains(member.key) {
+            throw .invalid(path: path + "." + JSONParser.printable(member.key), reason: "unknown field")
+        }
+        self.path = path
+        self.members = members
+    }
+
+    /// The value of `key`; throws `is required` when missing.
+    func required(_ key: String) throws(ProtocolError) -> JSONValue {
+        for member in members where member.key == key { return member.value }
+        throw .invalid(path: path + "." + key, reason: "is required")
+    }
+}
