@@ -44,7 +44,7 @@ public enum ChangeBatchV1 {
 
     /// Decodes and validates a batch from parsed JSON.
     public static func decode(_ json: JSONValue, schema: Schema = .timelyRain) throws(ProtocolError) -> [Change] {
-        let object = try Members(json, at: "$", keys: ["changes", "protocol"])
+        let object = try Members(json, at: "", keys: ["changes", "protocol"])
         let versionValue = try object.required("protocol")
         guard case .number(let versionText) = versionValue else {
             throw .invalid(path: "protocol", reason: "must be an integer, not \(versionValue.typeName)")
@@ -74,7 +74,6 @@ public enum ChangeBatchV1 {
             }
             changes.append(change)
         }
-        // `Members` ordered the checks; paths name the first problem found.
         return changes
     }
 }

@@ -127,7 +127,7 @@ public enum ChangeV1 {
         fields.reserveCapacity(fieldMembers.count)
         for member in fieldMembers {
             let fieldName = try name(.string(member.key), at: fieldsPath + "." + JSONParser.printable(member.key))
-            fields[fieldName] = try value(member.value, at: fieldsPath + "." + fieldName)
+            fields[fieldName] = try decodeValue(member.value, at: fieldsPath + "." + fieldName)
         }
 
         let contextPath = path + ".context"
@@ -249,7 +249,9 @@ public enum ChangeV1 {
         return text.hasPrefix("-") ? .negative : .positiveOverflow
     }
 
-    static func value(_ json: JSONValue, at path: String) throws(ProtocolError) -> Value {
+    /// Decodes and validates one field value (`null`, boolean, integer, text or
+    /// `{"ts": milliseconds}`).
+    public static func decodeValue(_ json: JSONValue, at path: String) throws(ProtocolError) -> Value {
         switch json {
         case .null: return .null
         case .bool(let flag): return .bool(flag)
@@ -293,10 +295,10 @@ struct Members {
     /// - Throws: when `json` is not an object, or has a key not in `keys`.
     init(_ json: JSONValue, at path: String, keys: Set<String>) throws(ProtocolError) {
         guard case .object(let members) = json else {
-            throw .invalid(path: path, reason: "must be an object, not \(json.typeName)")
+            throw .invalid(path: path.isEmpty ? "$" : path, reason: "must be an object, not \(json.typeName)")
         }
         for member in members where !keys.contains(member.key) {
-            throw .invalid(path: path + "." + JSONParser.printable(member.key), reason: "unknown field")
+            throw .invalid(path: Members.join(path, JSONParser.printable(member.key)), reason: "unknown field")
         }
         self.path = path
         self.members = members
@@ -305,6 +307,11 @@ struct Members {
     /// The value of `key`; throws `is required` when missing.
     func required(_ key: String) throws(ProtocolError) -> JSONValue {
         for member in members where member.key == key { return member.value }
-        throw .invalid(path: path + "." + key, reason: "is required")
+        throw .invalid(path: Members.join(path, key), reason: "is required")
+    }
+
+    /// `path.key`, or `key` at the root (whose path is empty).
+    static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : path + "." + key
     }
 }
