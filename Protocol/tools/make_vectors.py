@@ -343,6 +343,16 @@ valid("28-append-only-same-id", "Two creations of one append-only id (only possi
        conflict(E1, "type", ["ra:1", "rb:1"], "rb:1", table="case_events")],
       {"ra": 1, "rb": 1})
 
+sd = change("rb", 1, {"title": "乙"}, {"ra": 1}, wall=100, author="王伟")
+sc_ = change("rc", 1, {"title": "丙"}, {"ra": 1, "rb": 1}, wall=200, author="张敏")
+sdd = change("rd", 1, {"title": "丁"}, {"ra": 1, "rc": 1}, wall=300, author="刘洋")
+valid("29-superseded-change-still-supersedes", "Regression found by the convergence property test: rc saw rb and "
+      "rd saw rc but never rb. Delivered rd, rc, rb, the superseded rc must still retire rb's value; otherwise the "
+      "outcome depends on delivery order.", "§3.2",
+      [a1, sd, sc_, sdd], [[0, 3, 2, 1], [0, 1, 2, 3], [3, 1, 2, 0], [2, 3, 0, 1]],
+      {f"cases/{C1}": record({"ra": 1, "rb": 1, "rc": 1, "rd": 1}, **base_fields(title=field("丁", "rd:1")))},
+      [], {"ra": 1, "rb": 1, "rc": 1, "rd": 1})
+
 # --- invalid vectors -------------------------------------------------------------
 
 INVALID = []

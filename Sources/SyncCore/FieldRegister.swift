@@ -25,11 +25,11 @@ public struct Sibling: Hashable, Sendable {
 ///
 /// `siblings` are the values no known change supersedes, sorted by dot. `context` is
 /// the union of the contexts of every change applied to the field: a change whose
-/// dot it covers was superseded and is ignored on arrival.
+/// dot it covers was superseded and adds no sibling on arrival.
 ///
 /// The result of applying a set of changes does not depend on their order or on
-/// repetitions: siblings are exactly the changes whose dot no other applied change's
-/// context covers.
+/// repetitions: siblings are exactly the changes whose dot no applied change's
+/// context covers, and the context is the union of their contexts.
 public struct FieldRegister: Hashable, Sendable {
     /// Values that no applied change supersedes, sorted by dot; never empty once written.
     public private(set) var siblings: [Sibling]
@@ -45,33 +45,37 @@ public struct FieldRegister: Hashable, Sendable {
     /// True when concurrent writes left more than one value.
     public var isConflicted: Bool { siblings.count > 1 }
 
-    /// Applies one change's write of this field.
+    /// Applies one change's write of this field (`Protocol/PROTOCOL.md` §3.2).
+    ///
+    /// The change's context removes every sibling it covers and joins the register's
+    /// context — even when the change itself is already superseded. Contexts are exact
+    /// per record, not transitively closed: a writer that saw `c` need not have seen what
+    /// `c` superseded, so skipping a superseded change entirely would make the result
+    /// depend on delivery order.
     ///
     /// - Returns: whether the register changed.
     /// - Complexity: O(s + c) for s siblings and c context entries.
     @discardableResult
     public mutating func apply(_ sibling: Sibling, context changeContext: VersionVector) -> Bool {
-        // Superseded by something already applied (§3.2 rule 1).
-        if context.covers(sibling.dot) { return false }
         var changed = false
         if !changeContext.isEmpty, !siblings.isEmpty {
             let before = siblings.count
             siblings.removeAll { changeContext.covers($0.dot) }
             changed = siblings.count != before
         }
-        // Keep siblings sorted by dot; a re-delivered change is already present.
-        var index = siblings.endIndex
-        while index > siblings.startIndex, sibling.dot < siblings[index - 1].dot { index -= 1 }
-        if index == siblings.startIndex || siblings[index - 1].dot != sibling.dot {
-            siblings.insert(sibling, at: index)
-            changed = true
-        }
-        if !changeContext.isEmpty {
-            let merged = context.merging(changeContext)
-            if merged != context {
-                context = merged
+        // Added unless an applied change supersedes it; kept sorted by dot; a
+        // re-delivered change is already present.
+        if !context.covers(sibling.dot) {
+            var index = siblings.endIndex
+            while index > siblings.startIndex, sibling.dot < siblings[index - 1].dot { index -= 1 }
+            if index == siblings.startIndex || siblings[index - 1].dot != sibling.dot {
+                siblings.insert(sibling, at: index)
                 changed = true
             }
+        }
+        if !changeContext.isEmpty, !context.covers(changeContext) {
+            context.merge(changeContext)
+            changed = true
         }
         return changed
     }
