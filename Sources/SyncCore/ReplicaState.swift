@@ -253,7 +253,7 @@ public struct ReplicaState: Hashable, Sendable {
     ///
     /// - Complexity: O(n log n + n · c) for n changes sent with c context entries.
     public func missing(for peer: VersionVector) -> [Change] {
-        missingChanges(for: peer, among: logs)
+        Delta.causalMerge(logs.map { $0.value.changes(after: peer[$0.key]) })
     }
 
     /// Every change held, in causal order (what an empty peer lacks).
@@ -267,6 +267,23 @@ struct OriginLog: Hashable, Sendable {
     var contiguous: UInt64 = 0
     var highest: UInt64 = 0
 
+    /// The changes with counter above `floor`, ascending.
+    ///
+    /// - Complexity: O(highest − floor): proportional to the delta, not to the log.
+    func changes(after floor: UInt64) -> [Change] {
+        guard highest > floor else { return [] }
+        var result: [Change] = []
+        result.reserveCapacity(Int(min(highest - floor, UInt64(changes.count))))
+        if highest - floor > UInt64(changes.count) * 2 {
+            // Sparse (a partial replica): sort what is held instead of walking counters.
+            return changes.values.filter { $0.dot.counter > floor }.sorted { $0.dot.counter < $1.dot.counter }
+        }
+        for counter in (floor + 1)...highest {
+            if let change = changes[counter] { result.append(change) }
+        }
+        return result
+    }
+
     /// Stores a change and returns the new contiguous counter.
     mutating func insert(_ change: Change) -> UInt64 {
         let counter = change.dot.counter
@@ -277,60 +294,67 @@ struct OriginLog: Hashable, Sendable {
     }
 }
 
-/// The pure "what does a peer lack" computation (`Protocol/PROTOCOL.md` §6.1),
-/// separate from the state so that it can be table-tested.
-///
-/// Per writer, the changes with counter above `peer[writer]`, merged into one causal
-/// order: a change is emitted only after, for every entry (q, k) of its context, every
-/// change of q with counter ≤ k that is being sent. Among ready writers the smallest
-/// replica id goes first, so the order is deterministic. Contexts only ever point to
-/// the past, so a ready writer always exists for honest input; for forged cyclic
-/// input, the smallest pending dot is emitted to guarantee progress.
-func missingChanges(for peer: VersionVector, among logs: [ReplicaID: OriginLog]) -> [Change] {
-    var queues: [(replica: ReplicaID, changes: [Change])] = []
-    for (replica, log) in logs {
-        let floor = peer[replica]
-        guard log.highest > floor else { continue }
-        let pending = log.changes.values.filter { $0.dot.counter > floor }.sorted { $0.dot.counter < $1.dot.counter }
-        queues.append((replica, pending))
+/// "What does a peer lack?" as pure functions (`Protocol/PROTOCOL.md` §6.1), kept
+/// apart from any state so that they can be table-tested.
+public enum Delta {
+    /// The changes in `held` that a peer whose version vector is `peer` lacks, in
+    /// causal order (see ``causalMerge(_:)``).
+    ///
+    /// - Complexity: O(n log n + n · c) for n changes held with c context entries.
+    public static func lacking(_ peer: VersionVector, from held: [Change]) -> [Change] {
+        var byWriter: [ReplicaID: [Change]] = [:]
+        for change in held where !peer.covers(change.dot) { byWriter[change.dot.replica, default: []].append(change) }
+        return causalMerge(byWriter.map { $0.value.sorted { $0.dot.counter < $1.dot.counter } })
     }
-    queues.sort { $0.replica < $1.replica }
-    var heads = [Int](repeating: 0, count: queues.count)
-    var position: [ReplicaID: Int] = [:]
-    for (index, queue) in queues.enumerated() { position[queue.replica] = index }
-    var result: [Change] = []
-    result.reserveCapacity(queues.reduce(0) { $0 + $1.changes.count })
 
-    func isReady(_ change: Change) -> Bool {
-        for entry in change.context.entries where entry.replica != change.dot.replica {
-            guard let q = position[entry.replica] else { continue }
-            let head = heads[q]
-            if head < queues[q].changes.count, queues[q].changes[head].dot.counter <= entry.counter { return false }
+    /// Merges per-writer queues (each sorted by counter, one queue per writer) into one
+    /// causal order: a change comes after every queued change of writer q with counter
+    /// ≤ its context's entry for q. Among ready writers the smallest replica id goes
+    /// first, so the order is deterministic. Contexts only point to the past, so a ready
+    /// writer always exists for honest input; for forged cyclic contexts the smallest
+    /// pending dot is emitted to guarantee progress.
+    ///
+    /// - Complexity: O(n · c) plus O(w) per blocked pass, for n changes, c context
+    ///   entries and w writers.
+    public static func causalMerge(_ queues: [[Change]]) -> [Change] {
+        let queues = queues.filter { !$0.isEmpty }.sorted { $0[0].dot.replica < $1[0].dot.replica }
+        var heads = [Int](repeating: 0, count: queues.count)
+        var position: [ReplicaID: Int] = [:]
+        for (index, queue) in queues.enumerated() { position[queue[0].dot.replica] = index }
+        var remaining = queues.reduce(0) { $0 + $1.count }
+        var result: [Change] = []
+        result.reserveCapacity(remaining)
+
+        func isReady(_ change: Change) -> Bool {
+            for entry in change.context.entries where entry.replica != change.dot.replica {
+                guard let q = position[entry.replica] else { continue }
+                let head = heads[q]
+                if head < queues[q].count, queues[q][head].dot.counter <= entry.counter { return false }
+            }
+            return true
         }
-        return true
-    }
 
-    var remaining = result.capacity
-    while remaining > 0 {
-        var progressed = false
-        for q in queues.indices {
-            while heads[q] < queues[q].changes.count, isReady(queues[q].changes[heads[q]]) {
-                result.append(queues[q].changes[heads[q]])
-                heads[q] += 1
+        while remaining > 0 {
+            var progressed = false
+            for q in queues.indices {
+                while heads[q] < queues[q].count, isReady(queues[q][heads[q]]) {
+                    result.append(queues[q][heads[q]])
+                    heads[q] += 1
+                    remaining -= 1
+                    progressed = true
+                }
+            }
+            if !progressed {
+                // Only forged contexts can form a cycle; break it deterministically.
+                var pick = -1
+                for q in queues.indices where heads[q] < queues[q].count {
+                    if pick < 0 || queues[q][heads[q]].dot < queues[pick][heads[pick]].dot { pick = q }
+                }
+                result.append(queues[pick][heads[pick]])
+                heads[pick] += 1
                 remaining -= 1
-                progressed = true
             }
         }
-        if !progressed {
-            // Only forged contexts can form a cycle; break it deterministically.
-            var pick = -1
-            for q in queues.indices where heads[q] < queues[q].changes.count {
-                if pick < 0 || queues[q].changes[heads[q]].dot < queues[pick].changes[heads[pick]].dot { pick = q }
-            }
-            result.append(queues[pick].changes[heads[pick]])
-            heads[pick] += 1
-            remaining -= 1
-        }
+        return result
     }
-    return result
 }

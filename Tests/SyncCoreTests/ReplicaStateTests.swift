@@ -1,0 +1,122 @@
+import SyncCore
+import Testing
+
+@Suite struct ReplicaStateTests {
+    let office = ReplicaID("office-a")
+    let other = ReplicaID("office-b")
+    let caseKey = RecordKey(table: "cases", id: "c1")
+
+    @Test func localWritesTakeTheNextDotAndTheRecordsVectorAsContext() throws {
+        var state = ReplicaState()
+        let first = try state.write(["title": .text("漏水"), "status": .text("received"), "round": .integer(1)], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        #expect(first.dot == Dot(office, 1))
+        #expect(first.context.isEmpty)
+        let elsewhere = try state.write(["title": .text("噪音")], to: RecordKey(table: "cases", id: "c2"), by: office, author: "李娜", at: HLC(wall: 2))
+        #expect(elsewhere.dot == Dot(office, 2))
+        #expect(elsewhere.context.isEmpty)
+        let second = try state.write(["title": .text("漏水（已核实）")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 3))
+        #expect(second.dot == Dot(office, 3))
+        #expect(second.context == VersionVector([office: 1]))
+        #expect(state.value("title", of: caseKey) == .text("漏水（已核实）"))
+        #expect(state.records[caseKey]?.versionVector == VersionVector([office: 3]))
+        #expect(state.versionVector == VersionVector([office: 3]))
+    }
+
+    @Test func aWriteAfterSyncSupersedesWhatItSaw() throws {
+        var a = ReplicaState()
+        var b = ReplicaState()
+        let created = try a.write(["title": .text("一")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        try b.apply(created)
+        let edit = try b.write(["title": .text("二")], to: caseKey, by: other, author: "王伟", at: HLC(wall: 2))
+        #expect(edit.context == VersionVector([office: 1]))
+        try a.apply(edit)
+        #expect(a.value("title", of: caseKey) == .text("二"))
+        #expect(a.conflicts().isEmpty)
+        #expect(a == b)
+    }
+
+    @Test func appendOnlyRecordsCannotBeModified() throws {
+        var state = ReplicaState()
+        let note = RecordKey(table: "case_events", id: "e1")
+        _ = try state.write(["text": .text("已电话联系")], to: note, by: office, author: "李娜", at: HLC(wall: 1))
+        #expect(throws: SyncCoreError.appendOnlyModified(Dot(office, 2), note)) {
+            try state.write(["text": .text("改")], to: note, by: office, author: "李娜", at: HLC(wall: 2))
+        }
+        #expect(state.changeCount == 1)
+    }
+
+    @Test func refusesMalformedChangesWithoutWriting() throws {
+        var state = ReplicaState()
+        let own = Change(dot: Dot(office, 2), record: caseKey, fields: ["title": .text("x")], context: VersionVector([office: 2]), hlc: HLC(wall: 1), author: "李娜")
+        #expect(throws: SyncCoreError.contextCoversOwnDot(Dot(office, 2))) { try state.apply(own) }
+        let empty = Change(dot: Dot(office, 1), record: caseKey, fields: [:], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
+        #expect(throws: SyncCoreError.noFields(Dot(office, 1))) { try state.apply(empty) }
+        #expect(state == ReplicaState())
+    }
+
+    @Test func aBatchWithOneBadChangeWritesNothing() throws {
+        var state = ReplicaState()
+        let good = Change(dot: Dot(office, 1), record: caseKey, fields: ["title": .text("x")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
+        let forged = Change(dot: Dot(office, 1), record: caseKey, fields: ["title": .text("y")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
+        #expect(throws: SyncCoreError.conflictingDuplicate(Dot(office, 1))) { try state.apply(batch: [good, forged]) }
+        #expect(state == ReplicaState())
+        // Once held, a different change with the same dot is refused too.
+        try state.apply(good)
+        #expect(throws: SyncCoreError.conflictingDuplicate(Dot(office, 1))) { try state.apply(forged) }
+        #expect(try state.apply(batch: [good, good]) == ApplySummary(applied: 0, duplicates: 2))
+    }
+
+    @Test func resolveCoversEverySiblingAndWritesTheRoundOfAWorkflow() throws {
+        var state = ReplicaState()
+        let created = try state.write(["status": .text("replied"), "round": .integer(1)], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        let close = Change(dot: Dot(other, 1), record: caseKey, fields: ["status": .text("closed"), "round": .integer(1)], context: VersionVector([office: 1]), hlc: HLC(wall: 5), author: "王伟")
+        let reopen = Change(dot: Dot(ReplicaID("office-c"), 1), record: caseKey, fields: ["status": .text("handling"), "round": .integer(2)], context: VersionVector([office: 1]), hlc: HLC(wall: 4), author: "张敏")
+        _ = try state.apply(batch: [close, reopen])
+        #expect(created.dot == Dot(office, 1))
+        #expect(state.value("status", of: caseKey) == .text("handling"))
+        #expect(state.value("round", of: caseKey) == .integer(2))
+        #expect(state.conflicts().map(\.field) == ["status"])
+        // Keep the close (sibling 2 in dot order: office-b:1 < office-c:1).
+        #expect(state.conflicts()[0].siblings.map(\.dot) == [close.dot, reopen.dot])
+        let resolution = try state.resolve("status", of: caseKey, with: .keep(1), by: office, author: "李娜", at: HLC(wall: 9))
+        #expect(resolution.fields == ["status": .text("closed"), "round": .integer(1)])
+        #expect(resolution.context.covers(close.dot) && resolution.context.covers(reopen.dot))
+        #expect(state.conflicts().isEmpty)
+        #expect(state.value("status", of: caseKey) == .text("closed"))
+        #expect(state.value("round", of: caseKey) == .integer(1))
+    }
+
+    @Test func resolveNamesWhatIsMissing() throws {
+        var state = ReplicaState()
+        #expect(throws: SyncCoreError.unknownRecord(caseKey)) {
+            try state.resolve("title", of: caseKey, with: .value(.null), by: office, author: "李娜", at: HLC(wall: 1))
+        }
+        _ = try state.write(["title": .text("x")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        #expect(throws: SyncCoreError.unknownField(caseKey, "phone")) {
+            try state.resolve("phone", of: caseKey, with: .value(.null), by: office, author: "李娜", at: HLC(wall: 2))
+        }
+        #expect(throws: SyncCoreError.noSuchSibling(caseKey, "title", 2)) {
+            try state.resolve("title", of: caseKey, with: .keep(2), by: office, author: "李娜", at: HLC(wall: 2))
+        }
+        let message = SyncCoreError.noSuchSibling(caseKey, "title", 2).description
+        #expect(message == "cannot resolve: field title has no value number 2 (at cases/c1)")
+    }
+
+    @Test func aLocalWriteDuringAHoleDoesNotClaimWhatItHasNotSeen() throws {
+        // office-b wrote c1 twice; this replica got only the second change.
+        var state = ReplicaState()
+        let created = try state.write(["title": .text("一")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        let second = Change(dot: Dot(other, 2), record: caseKey, fields: ["phone": .text("13900001111")], context: VersionVector([office: 1, other: 1]), hlc: HLC(wall: 3), author: "王伟")
+        try state.apply(second)
+        #expect(state.records[caseKey]?.versionVector == VersionVector([office: 1]))
+        let edit = try state.write(["title": .text("三")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 4))
+        #expect(edit.context == VersionVector([office: 1]))
+        #expect(created.dot.counter == 1)
+        // When the missing change arrives, the chain completes.
+        let first = Change(dot: Dot(other, 1), record: caseKey, fields: ["title": .text("二")], context: VersionVector([office: 1]), hlc: HLC(wall: 2), author: "王伟")
+        try state.apply(first)
+        #expect(state.records[caseKey]?.versionVector == VersionVector([office: 2, other: 2]))
+        // Its title was concurrent with the local edit made during the hole: a conflict, not a silent loss.
+        #expect(state.conflicts().map(\.field) == ["title"])
+    }
+}
