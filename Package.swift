@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // Pure sync logic: ids, dots, version vectors, HLC, changes, field merge,
@@ -33,9 +34,14 @@ let package = Package(
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        // The system SQLite, for rain-bench's raw-SQLite baseline.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .executableTarget(
             name: "rain-bench",
-            dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],
+            dependencies: [
+                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),

@@ -1,0 +1,82 @@
+import CSQLite
+import Foundation
+import TestSupport
+
+/// The raw-SQLite baseline: W1's writes through prepared statements, one transaction
+/// for each replica's creates and one for its updates, as WORKLOAD.md describes. No
+/// change capture, no causality: the floor TimelyRain is compared with.
+struct RawSQLite {
+    enum Failure: Error, CustomStringConvertible {
+        case sqlite(String)
+        var description: String {
+            switch self {
+            case .sqlite(let message): "raw SQLite baseline failed: \(message)"
+            }
+        }
+    }
+
+    private var db: OpaquePointer?
+
+    /// Opens `path` (":memory:" for an in-memory database) with the given pragmas.
+    init(path: String) throws {
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
+        if path != ":memory:" {
+            try exec("PRAGMA journal_mode=WAL")
+            try exec("PRAGMA synchronous=NORMAL")
+        }
+        let columns = W1Workload.fields.map { $0 == "id" ? "id TEXT PRIMARY KEY" : "\($0) TEXT" }.joined(separator: ", ")
+        try exec("CREATE TABLE cases (\(columns))")
+    }
+
+    func close() {
+        sqlite3_close(db)
+    }
+
+    func exec(_ sql: String) throws {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw Failure.sqlite(String(cString: sqlite3_errmsg(db)))
+        }
+    }
+
+    func prepare(_ sql: String) throws -> OpaquePointer? {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else {
+            throw Failure.sqlite(String(cString: sqlite3_errmsg(db)))
+        }
+        return statement
+    }
+
+    /// Replays every W1 write; returns the number of rows at the end.
+    func replay(_ workload: W1Workload) throws -> Int {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let placeholders = Array(repeating: "?", count: W1Workload.fields.count).joined(separator: ",")
+        let insert = try prepare("INSERT INTO cases VALUES (\(placeholders))")
+        let updates = try W1Workload.fields.map { try prepare("UPDATE cases SET \($0) = ?1 WHERE id = ?2") }
+        defer {
+            sqlite3_finalize(insert)
+            for statement in updates { sqlite3_finalize(statement) }
+        }
+        for replica in 0..<workload.replicaCount {
+            try exec("BEGIN")
+            for row in workload.inserts[replica] {
+                for (index, value) in row.enumerated() { sqlite3_bind_text(insert, Int32(index + 1), value, -1, transient) }
+                guard sqlite3_step(insert) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+                sqlite3_reset(insert)
+            }
+            try exec("COMMIT")
+            try exec("BEGIN")
+            for update in workload.updates[replica] {
+                let statement = updates[update.field]
+                sqlite3_bind_text(statement, 1, update.value, -1, transient)
+                sqlite3_bind_text(statement, 2, update.id, -1, transient)
+                guard sqlite3_step(statement) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+                sqlite3_reset(statement)
+            }
+            try exec("COMMIT")
+        }
+        let count = try prepare("SELECT count(*) FROM cases")
+        defer { sqlite3_finalize(count) }
+        sqlite3_step(count)
+        return Int(sqlite3_column_int64(count, 0))
+    }
+}
