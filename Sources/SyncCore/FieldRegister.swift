@@ -1,22 +1,32 @@
 /// One value of a field, as written by one change.
 public struct Sibling: Hashable, Sendable {
-    /// The change that wrote it.
+    /// The change that wrote it (shared with the change log).
+    public let source: Change
+    /// The writing change's dot (kept inline: the merge compares it on every write).
     public let dot: Dot
     public let value: Value
-    /// The writing change's timestamp.
-    public let hlc: HLC
-    /// The writing change's author.
-    public let author: String
     /// For workflow fields: the round the writing change was in (its round field, else 1).
     /// 0 for every other rule.
     public let round: Int64
 
-    public init(dot: Dot, value: Value, hlc: HLC, author: String, round: Int64 = 0) {
-        self.dot = dot
+    public init(source: Change, value: Value, round: Int64 = 0) {
+        self.source = source
+        self.dot = source.dot
         self.value = value
-        self.hlc = hlc
-        self.author = author
         self.round = round
+    }
+    /// The writing change's timestamp.
+    public var hlc: HLC { source.hlc }
+    /// The writing change's author.
+    public var author: String { source.author }
+
+    public static func == (lhs: Sibling, rhs: Sibling) -> Bool {
+        lhs.dot == rhs.dot && lhs.value == rhs.value && lhs.round == rhs.round && lhs.source == rhs.source
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(dot)
+        hasher.combine(value)
     }
 }
 
@@ -31,19 +41,38 @@ public struct Sibling: Hashable, Sendable {
 /// repetitions: siblings are exactly the changes whose dot no applied change's
 /// context covers, and the context is the union of their contexts.
 public struct FieldRegister: Hashable, Sendable {
-    /// Values that no applied change supersedes, sorted by dot; never empty once written.
-    public private(set) var siblings: [Sibling]
+    // Almost every field has one value: keep it inline, and the rare siblings in `rest`.
+    private var first: Sibling?
+    private var rest: [Sibling]
     /// The union of the contexts of every change applied to this field.
     public private(set) var context: VersionVector
 
     /// An unwritten field.
     public init() {
-        siblings = []
+        first = nil
+        rest = []
         context = VersionVector()
     }
 
+    /// A field as its first write leaves it.
+    @inline(__always)
+    init(first sibling: consuming Sibling, context: VersionVector) {
+        first = sibling
+        rest = []
+        self.context = context
+    }
+
+    /// Values that no applied change supersedes, sorted by dot; never empty once written.
+    public var siblings: [Sibling] {
+        guard let first else { return [] }
+        return [first] + rest
+    }
+
+    /// How many values the field has.
+    public var siblingCount: Int { first == nil ? 0 : 1 + rest.count }
+
     /// True when concurrent writes left more than one value.
-    public var isConflicted: Bool { siblings.count > 1 }
+    public var isConflicted: Bool { !rest.isEmpty }
 
     /// Applies one change's write of this field (`Protocol/PROTOCOL.md` §3.2).
     ///
@@ -53,39 +82,34 @@ public struct FieldRegister: Hashable, Sendable {
     /// `c` superseded, so skipping a superseded change entirely would make the result
     /// depend on delivery order.
     ///
-    /// - Returns: whether the register changed.
     /// - Complexity: O(s + c) for s siblings and c context entries.
-    @discardableResult
-    public mutating func apply(_ sibling: Sibling, context changeContext: VersionVector) -> Bool {
-        var changed = false
-        if !changeContext.isEmpty, !siblings.isEmpty {
-            let before = siblings.count
-            siblings.removeAll { changeContext.covers($0.dot) }
-            changed = siblings.count != before
-        }
-        // Added unless an applied change supersedes it; kept sorted by dot; a
-        // re-delivered change is already present.
-        if !context.covers(sibling.dot) {
-            var index = siblings.endIndex
-            while index > siblings.startIndex, sibling.dot < siblings[index - 1].dot { index -= 1 }
-            if index == siblings.startIndex || siblings[index - 1].dot != sibling.dot {
-                siblings.insert(sibling, at: index)
-                changed = true
+    public mutating func apply(_ sibling: Sibling, context changeContext: VersionVector) {
+        let superseded = context.covers(sibling.dot)
+        // Fast paths: the first write, and a write that covers the single value.
+        if first == nil {
+            if !superseded { first = sibling }
+        } else if rest.isEmpty, let dot = first?.dot, changeContext.covers(dot) {
+            first = superseded ? nil : sibling
+        } else {
+            var all = siblings
+            if !changeContext.isEmpty { all.removeAll { changeContext.covers($0.dot) } }
+            if !superseded {
+                var index = all.endIndex
+                while index > all.startIndex, sibling.dot < all[index - 1].dot { index -= 1 }
+                if index == all.startIndex || all[index - 1].dot != sibling.dot { all.insert(sibling, at: index) }
             }
+            first = all.first
+            rest = Array(all.dropFirst())
         }
-        if !changeContext.isEmpty, !context.covers(changeContext) {
-            context.merge(changeContext)
-            changed = true
+        if !changeContext.isEmpty {
+            if context.isEmpty { context = changeContext } else { context.merge(changeContext) }
         }
-        return changed
     }
 
     /// The sibling `rule` chooses for display and queries; `nil` only for an unwritten field.
     public func winner(under rule: FieldRule) -> Sibling? {
-        guard var best = siblings.first else { return nil }
-        for candidate in siblings.dropFirst() where Self.beats(candidate, best, under: rule) {
-            best = candidate
-        }
+        guard var best = first else { return nil }
+        for candidate in rest where Self.beats(candidate, best, under: rule) { best = candidate }
         return best
     }
 

@@ -1,49 +1,140 @@
 /// One record's merged state: a register per field, plus what the replica knows of the
 /// record's history (its version vector).
 public struct Record: Hashable, Sendable {
-    /// The field registers, by field name.
-    public private(set) var fields: [String: FieldRegister]
-    /// Per writer, the counters of its changes applied to this record.
-    private var chains: [ReplicaID: Chain]
+
+    struct Writer: Hashable, Sendable {
+        let replica: ReplicaID
+        var chain: Chain
+    }
+
+    // Records have about ten fields and a few writers: arrays searched linearly beat
+    // hashing here. Fields stay in arrival order (sorting would copy registers on the
+    // hot path); equality and listings sort by name instead.
+    // Names apart from registers: the name scan then touches one or two cache lines.
+    private var names: [String] = []
+    private var registers: [FieldRegister] = []
+    private var writers: [Writer] = []
+
+    /// A record with no field written yet.
+    public init() {}
+
     /// The record's version vector: per writer, the last change of an unbroken chain of
     /// its changes to this record (`Protocol/PROTOCOL.md` §3.4). This is the context of
     /// the next local write, and it never claims a change that has not been applied.
-    public private(set) var versionVector: VersionVector
+    public var versionVector: VersionVector {
+        VersionVector(sorted: writers.compactMap { $0.chain.complete == 0 ? nil : .init(replica: $0.replica, counter: $0.chain.complete) })
+    }
 
-    /// A record with no field written yet.
-    public init() {
-        fields = [:]
-        chains = [:]
-        versionVector = VersionVector()
+    // The chains are derived from the applied changes, which the replica's log holds;
+    // two records are equal when their fields and version vectors are.
+    public static func == (lhs: Record, rhs: Record) -> Bool {
+        guard lhs.names.count == rhs.names.count, lhs.versionVector == rhs.versionVector else { return false }
+        for (name, register) in zip(lhs.names, lhs.registers) where rhs.register(name) != register { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fieldNames)
+    }
+
+    /// The field registers, by field name.
+    public var fields: [String: FieldRegister] {
+        Dictionary(uniqueKeysWithValues: zip(names, registers))
+    }
+
+    /// The names of the fields written, sorted.
+    public var fieldNames: [String] { names.sorted() }
+
+    /// The register of `field`, or `nil` if never written.
+    public func register(_ field: String) -> FieldRegister? {
+        slotIndex(field).map { registers[$0] }
+    }
+
+    /// The round of a workflow field's sibling: the integer the same change wrote to the
+    /// rule's round field, else 1; 0 for other rules.
+    private static func round(of field: String, in fields: [String: Value], table: TableSchema) -> Int64 {
+        guard case .workflow(_, let roundField)? = table.rule(for: field) else { return 0 }
+        return fields[roundField]?.integer ?? 1
+    }
+
+    // Index loops, not `firstIndex(where:)`: the closure form copies every element
+    // it visits (a handful of retains each) on the merge's hot path.
+    @inline(__always)
+    private func slotIndex(_ name: String) -> Int? {
+        var index = 0
+        while index < names.count {
+            if names[index] == name { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func writerIndex(_ replica: ReplicaID) -> Int? {
+        var index = 0
+        while index < writers.count {
+            if writers[index].replica == replica { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Every field's name and register, sorted by name.
+    public var registersByName: [(name: String, register: FieldRegister)] {
+        zip(names, registers).map { ($0, $1) }.sorted { $0.name < $1.name }
     }
 
     /// The winning value of `field` under `schema`'s rule, or `nil` if never written.
     public func value(of field: String, table: String, schema: Schema) -> Value? {
-        fields[field]?.winner(under: schema.rule(table: table, field: field))?.value
+        register(field)?.winner(under: schema.rule(table: table, field: field))?.value
     }
 
     /// True once any change to this record has been applied.
-    public var exists: Bool { !fields.isEmpty }
+    public var exists: Bool { !names.isEmpty }
 
-    /// Applies `change` to the record; `schema` says which fields are workflows.
+    /// Applies `change` to the record under the rules of its table.
     ///
-    /// - Complexity: O(f · (s + c)) for f fields written.
-    mutating func apply(_ change: Change, schema: Schema) {
-        for (name, value) in change.fields {
-            let rule = schema.rule(table: change.record.table, field: name)
-            var round: Int64 = 0
-            if case .workflow(_, let roundField) = rule {
-                round = change.fields[roundField]?.integer ?? 1
+    /// - Complexity: O(f · (s + c + F)) for f fields written, s siblings, c context
+    ///   entries and F fields of the record.
+    mutating func apply(_ change: Change, table: TableSchema, log: OriginLog) {
+        let storage = change.storage
+        let context = storage.context
+        // The round a workflow sibling ranks in (§5.2); looked up only for workflow fields.
+        let rules = table.hasRules
+        if names.isEmpty {
+            // A new record: build every register at once.
+            names.reserveCapacity(storage.fields.count)
+            registers.reserveCapacity(storage.fields.count)
+            for (name, value) in storage.fields {
+                let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
+                let sibling = Sibling(source: change, value: value, round: round)
+                names.append(name)
+                registers.append(FieldRegister(first: sibling, context: context))
             }
-            let sibling = Sibling(dot: change.dot, value: value, hlc: change.hlc, author: change.author, round: round)
-            fields[name, default: FieldRegister()].apply(sibling, context: change.context)
+        } else {
+            for (name, value) in storage.fields {
+                let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
+                let sibling = Sibling(source: change, value: value, round: round)
+                if let index = slotIndex(name) {
+                    registers[index].apply(sibling, context: context)
+                } else {
+                    var register = FieldRegister()
+                    register.apply(sibling, context: context)
+                    names.append(name)
+                    registers.append(register)
+                }
+            }
         }
-        let writer = change.dot.replica
-        let complete = chains[writer, default: Chain()].add(change.dot.counter, previous: change.previousCounter)
-        if complete != versionVector[writer] {
-            // Set, not advance: a forged change naming a missing predecessor can shorten
-            // the unbroken prefix, and the vector must stay a function of the applied set.
-            versionVector.set(writer, to: complete)
+        let writer = storage.dot.replica
+        let counter = storage.dot.counter
+        let previous = storage.context[writer]
+        if let index = writerIndex(writer) {
+            writers[index].chain.add(counter, previous: previous, log: log)
+        } else {
+            var chain = Chain()
+            chain.add(counter, previous: previous, log: log)
+            let index = writers.firstIndex { writer < $0.replica } ?? writers.endIndex
+            writers.insert(Writer(replica: writer, chain: chain), at: index)
         }
     }
 }
@@ -55,23 +146,38 @@ public struct Record: Hashable, Sendable {
 /// chain is *complete* up to counter k when every applied change with counter ≤ k has
 /// its predecessor applied. This is a function of the set of applied changes, not of
 /// their order, so every replica computes the same vector.
+///
+/// While every change arrives as the next link (the usual case), only the last counter
+/// is kept. The first change out of line switches to an explicit set of counters,
+/// rebuilt by walking the predecessors back through the writer's log.
 struct Chain: Hashable, Sendable {
-    /// Applied counters, ascending.
+    /// The end of the unbroken prefix.
+    private(set) var complete: UInt64 = 0
+    /// Applied counters, ascending; empty while the chain has only grown link by link.
     private var counters: [UInt64] = []
     /// Applied changes whose predecessor is not applied: counter → predecessor.
     private var orphans: [UInt64: UInt64] = [:]
-    /// The end of the unbroken prefix.
-    private(set) var complete: UInt64 = 0
 
-    /// Records an applied change and returns the new end of the unbroken prefix.
-    mutating func add(_ counter: UInt64, previous: UInt64) -> UInt64 {
-        if let last = counters.last, counter <= last {
-            let index = insertionIndex(counter)
-            if index < counters.count, counters[index] == counter { return complete }
-            counters.insert(counter, at: index)
-        } else {
-            counters.append(counter)
+    /// Records an applied change; `log` holds the writer's earlier changes.
+    mutating func add(_ counter: UInt64, previous: UInt64, log: OriginLog) {
+        if counters.isEmpty {
+            // Fast path: the next link of an unbroken chain.
+            if previous == complete, counter > complete {
+                complete = counter
+                return
+            }
+            // Out of line: materialise the chain so far, newest first.
+            var link = complete
+            while link != 0 {
+                counters.append(link)
+                let before = log.change(link)?.previousCounter ?? 0
+                link = before < link ? before : 0
+            }
+            counters.reverse()
         }
+        let index = insertionIndex(counter)
+        if index < counters.count, counters[index] == counter { return }
+        counters.insert(counter, at: index)
         if previous != 0, !contains(previous) { orphans[counter] = previous }
         if !orphans.isEmpty { orphans = orphans.filter { $0.value != counter } }
         if let firstOrphan = orphans.keys.min() {
@@ -80,7 +186,6 @@ struct Chain: Hashable, Sendable {
         } else {
             complete = counters[counters.count - 1]
         }
-        return complete
     }
 
     private func contains(_ counter: UInt64) -> Bool {

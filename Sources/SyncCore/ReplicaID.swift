@@ -6,17 +6,36 @@
 public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The id as text, e.g. `r7f3a…` (1–64 characters of `[A-Za-z0-9_-]` on the wire).
     public let rawValue: String
+    // FNV-1a of the bytes, computed once: the merge compares and hashes replica ids
+    // constantly, and two different ids almost always differ here already.
+    private let fingerprint: UInt64
 
     /// Wraps `rawValue` without validation; the wire layer validates untrusted ids.
     public init(_ rawValue: String) {
         self.rawValue = rawValue
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        fingerprint = hash
     }
 
     public var description: String { rawValue }
 
+    /// Equality of ids (ASCII on the wire, so String equality is byte equality).
+    @inline(__always)
+    public static func == (lhs: ReplicaID, rhs: ReplicaID) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.rawValue == rhs.rawValue
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fingerprint)
+    }
+
     /// Byte-wise (UTF-8) order, identical on every platform and in every language.
     public static func < (lhs: ReplicaID, rhs: ReplicaID) -> Bool {
-        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+        lhs.rawValue != rhs.rawValue && utf8Precedes(lhs.rawValue, rhs.rawValue)
     }
 }
 
@@ -60,7 +79,7 @@ public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String { "\(table)/\(id)" }
 
     public static func < (lhs: RecordKey, rhs: RecordKey) -> Bool {
-        if lhs.table != rhs.table { return lhs.table.utf8.lexicographicallyPrecedes(rhs.table.utf8) }
-        return lhs.id.utf8.lexicographicallyPrecedes(rhs.id.utf8)
+        if lhs.table != rhs.table { return utf8Precedes(lhs.table, rhs.table) }
+        return utf8Precedes(lhs.id, rhs.id)
     }
 }

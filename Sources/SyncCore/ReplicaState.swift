@@ -57,11 +57,11 @@ public struct ReplicaState: Hashable, Sendable {
     }
 
     /// The number of changes held.
-    public var changeCount: Int { logs.values.reduce(0) { $0 + $1.changes.count } }
+    public var changeCount: Int { logs.values.reduce(0) { $0 + $1.count } }
 
     /// The change with this dot, if held.
     public func change(_ dot: Dot) -> Change? {
-        logs[dot.replica]?.changes[dot.counter]
+        logs[dot.replica]?.change(dot.counter)
     }
 
     /// The highest counter held from `replica` (0 if none).
@@ -109,34 +109,70 @@ public struct ReplicaState: Hashable, Sendable {
     /// applied, or nothing is written.
     ///
     /// - Throws: the first ``SyncCoreError`` found, before anything is applied.
+    /// - Complexity: O(n) changes applied, plus O(n log n) when one writer's changes are
+    ///   not in ascending counter order within the batch.
     public mutating func apply<S: Sequence>(batch changes: S) throws(SyncCoreError) -> ApplySummary
     where S.Element == Change {
         var fresh: [Change] = []
-        var seen: [Dot: Change] = [:]
+        fresh.reserveCapacity(changes.underestimatedCount)
         var summary = ApplySummary()
+        // A batch in which every writer's counters ascend cannot hold a dot twice; only
+        // otherwise is a set of dots needed to find repeats within the batch.
+        var lastWriter: ReplicaID?
+        var lastCounter: UInt64 = 0
+        var earlierRuns: [ReplicaID: UInt64] = [:]
+        var ascending = true
         for change in changes {
-            if let earlier = seen[change.dot] {
-                if earlier != change { throw .conflictingDuplicate(change.dot) }
-                summary.duplicates += 1
-                continue
-            }
-            if try check(change) {
-                seen[change.dot] = change
-                fresh.append(change)
+            if try check(change) { fresh.append(change) } else { summary.duplicates += 1 }
+            let dot = change.dot
+            if dot.replica == lastWriter {
+                if dot.counter <= lastCounter { ascending = false }
             } else {
-                summary.duplicates += 1
+                if let lastWriter { earlierRuns[lastWriter] = max(earlierRuns[lastWriter] ?? 0, lastCounter) }
+                if let earlier = earlierRuns[dot.replica], earlier >= dot.counter { ascending = false }
+                lastWriter = dot.replica
             }
+            lastCounter = dot.counter
         }
-        for change in fresh { insert(change) }
+        if !ascending {
+            var seen: [Dot: Change] = [:]
+            var unique: [Change] = []
+            for change in fresh {
+                if let earlier = seen[change.dot] {
+                    if earlier != change { throw .conflictingDuplicate(change.dot) }
+                    summary.duplicates += 1
+                } else {
+                    seen[change.dot] = change
+                    unique.append(change)
+                }
+            }
+            fresh = unique
+        }
+        // Runs of one writer's changes update its log and vector entry once.
+        var index = 0
+        while index < fresh.count {
+            let writer = fresh[index].dot.replica
+            var log = logs.removeValue(forKey: writer) ?? OriginLog()
+            while index < fresh.count, fresh[index].dot.replica == writer {
+                let change = fresh[index]
+                records[change.record, default: Record()].apply(change, table: schema.table(change.record.table), log: log)
+                log.insert(change)
+                index += 1
+            }
+            if log.contiguous != versionVector[writer] { versionVector.advance(writer, to: log.contiguous) }
+            logs[writer] = log
+        }
         summary.applied = fresh.count
         return summary
     }
 
     private mutating func insert(_ change: Change) {
-        records[change.record, default: Record()].apply(change, schema: schema)
         let writer = change.dot.replica
-        let contiguous = logs[writer, default: OriginLog()].insert(change)
-        if contiguous != versionVector[writer] { versionVector.advance(writer, to: contiguous) }
+        var log = logs.removeValue(forKey: writer) ?? OriginLog()
+        records[change.record, default: Record()].apply(change, table: schema.table(change.record.table), log: log)
+        log.insert(change)
+        if log.contiguous != versionVector[writer] { versionVector.advance(writer, to: log.contiguous) }
+        logs[writer] = log
     }
 
     // MARK: Local writes
@@ -178,7 +214,7 @@ public struct ReplicaState: Hashable, Sendable {
         at hlc: HLC
     ) throws(SyncCoreError) -> Change {
         guard let current = records[record] else { throw .unknownRecord(record) }
-        guard let register = current.fields[field] else { throw .unknownField(record, field) }
+        guard let register = current.register(field) else { throw .unknownField(record, field) }
         var context = current.versionVector
         for sibling in register.siblings { context.add(sibling.dot) }
         var fields: [String: Value] = [:]
@@ -231,14 +267,14 @@ public struct ReplicaState: Hashable, Sendable {
     public func conflicts() -> [Conflict] {
         var result: [Conflict] = []
         for (key, record) in records {
-            for (name, register) in record.fields where register.isConflicted {
+            for (name, register) in record.registersByName where register.isConflicted {
                 let rule = schema.rule(table: key.table, field: name)
                 guard rule.listsConflicts, let winner = register.winner(under: rule) else { continue }
                 result.append(Conflict(record: key, field: name, rule: rule, siblings: register.siblings, winner: winner))
             }
         }
         return result.sorted { a, b in
-            a.record != b.record ? a.record < b.record : a.field.utf8.lexicographicallyPrecedes(b.field.utf8)
+            a.record != b.record ? a.record < b.record : utf8Precedes(a.field, b.field)
         }
     }
 
@@ -260,36 +296,52 @@ public struct ReplicaState: Hashable, Sendable {
     public var allChanges: [Change] { missing(for: VersionVector()) }
 }
 
-/// The changes held from one writer.
+/// The changes held from one writer: an array for the unbroken run 1…n (the usual
+/// case), a dictionary for changes held beyond a gap.
 struct OriginLog: Hashable, Sendable {
-    var changes: [UInt64: Change] = [:]
+    /// Changes 1…dense.count, in counter order.
+    private var dense: [Change] = []
+    /// Changes above a gap, by counter.
+    private var sparse: [UInt64: Change] = [:]
+    private(set) var highest: UInt64 = 0
+
     /// Every counter 1…contiguous is held.
-    var contiguous: UInt64 = 0
-    var highest: UInt64 = 0
+    var contiguous: UInt64 { UInt64(dense.count) }
+
+    /// How many changes are held.
+    var count: Int { dense.count + sparse.count }
+
+    func change(_ counter: UInt64) -> Change? {
+        if counter >= 1, counter <= UInt64(dense.count) { return dense[Int(counter - 1)] }
+        return sparse.isEmpty ? nil : sparse[counter]
+    }
 
     /// The changes with counter above `floor`, ascending.
     ///
-    /// - Complexity: O(highest − floor): proportional to the delta, not to the log.
+    /// - Complexity: O(delta) for the unbroken run, plus O(s log s) for s changes held
+    ///   beyond a gap: proportional to what is sent, not to the log.
     func changes(after floor: UInt64) -> [Change] {
         guard highest > floor else { return [] }
         var result: [Change] = []
-        result.reserveCapacity(Int(min(highest - floor, UInt64(changes.count))))
-        if highest - floor > UInt64(changes.count) * 2 {
-            // Sparse (a partial replica): sort what is held instead of walking counters.
-            return changes.values.filter { $0.dot.counter > floor }.sorted { $0.dot.counter < $1.dot.counter }
-        }
-        for counter in (floor + 1)...highest {
-            if let change = changes[counter] { result.append(change) }
+        if floor < UInt64(dense.count) { result.append(contentsOf: dense[Int(floor)...]) }
+        if !sparse.isEmpty {
+            result.append(contentsOf: sparse.values.filter { $0.dot.counter > floor }.sorted { $0.dot.counter < $1.dot.counter })
         }
         return result
     }
 
-    /// Stores a change and returns the new contiguous counter.
+    /// Stores a new change and returns the new contiguous counter.
+    @discardableResult
     mutating func insert(_ change: Change) -> UInt64 {
         let counter = change.dot.counter
-        changes[counter] = change
         if counter > highest { highest = counter }
-        while changes[contiguous + 1] != nil { contiguous += 1 }
+        if counter == UInt64(dense.count) + 1 {
+            dense.append(change)
+            // A gap just closed: move what followed it into the run.
+            while !sparse.isEmpty, let next = sparse.removeValue(forKey: UInt64(dense.count) + 1) { dense.append(next) }
+        } else {
+            sparse[counter] = change
+        }
         return contiguous
     }
 }

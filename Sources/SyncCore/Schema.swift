@@ -34,13 +34,54 @@ public enum TableKind: Hashable, Sendable {
 
 /// The merge rules of one table.
 public struct TableSchema: Hashable, Sendable {
-    public let kind: TableKind
+    // One shared immutable box: the merge looks a table up for every change, and
+    // copying a single reference is cheaper than copying its collections.
+    private final class Box: Sendable {
+        let kind: TableKind
+        let rules: [String: FieldRule]
+        // The same rules as a short array: a linear scan of a few short names is
+        // cheaper than hashing on the merge's hot path.
+        let list: [(name: String, rule: FieldRule)]
+
+        init(kind: TableKind, rules: [String: FieldRule]) {
+            self.kind = kind
+            self.rules = rules
+            list = rules.sorted { utf8Precedes($0.key, $1.key) }.map { ($0.key, $0.value) }
+        }
+    }
+
+    private let box: Box
+
+    /// Mutable or append-only.
+    public var kind: TableKind { box.kind }
     /// Rules by field name; a field not named here merges by last-writer-wins.
-    public let rules: [String: FieldRule]
+    public var rules: [String: FieldRule] { box.rules }
 
     public init(kind: TableKind, rules: [String: FieldRule] = [:]) {
-        self.kind = kind
-        self.rules = rules
+        box = Box(kind: kind, rules: rules)
+    }
+
+    /// A mutable table whose every field merges by last-writer-wins.
+    public static let lastWriterWins = TableSchema(kind: .mutable)
+
+    /// True when some field has a rule other than last-writer-wins.
+    var hasRules: Bool { !box.list.isEmpty }
+
+    /// The rule for `field`, or `nil` when it merges by last-writer-wins.
+    @inline(__always)
+    func rule(for field: String) -> FieldRule? {
+        if box.list.isEmpty { return nil }
+        for entry in box.list where entry.name == field { return entry.rule }
+        return nil
+    }
+
+    public static func == (lhs: TableSchema, rhs: TableSchema) -> Bool {
+        lhs.box === rhs.box || (lhs.kind == rhs.kind && lhs.rules == rhs.rules)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(rules)
     }
 }
 
@@ -50,19 +91,32 @@ public struct TableSchema: Hashable, Sendable {
 /// older replica keeps and forwards data written by a newer one.
 public struct Schema: Hashable, Sendable {
     public let tables: [String: TableSchema]
+    // Few tables with short names: a linear scan beats hashing on the hot path.
+    private let list: [(name: String, table: TableSchema)]
 
     public init(tables: [String: TableSchema]) {
         self.tables = tables
+        list = tables.sorted { utf8Precedes($0.key, $1.key) }.map { ($0.key, $0.value) }
     }
+
+    public static func == (lhs: Schema, rhs: Schema) -> Bool { lhs.tables == rhs.tables }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(tables) }
 
     /// The rule for `field` of `table`.
     public func rule(table: String, field: String) -> FieldRule {
-        tables[table]?.rules[field] ?? .lastWriterWins
+        self.table(table).rule(for: field) ?? .lastWriterWins
     }
 
     /// The kind of `table`.
     public func kind(of table: String) -> TableKind {
-        tables[table]?.kind ?? .mutable
+        self.table(table).kind
+    }
+
+    /// The rules of `table` (last-writer-wins for a table not named).
+    public func table(_ name: String) -> TableSchema {
+        for entry in list where entry.name == name { return entry.table }
+        return .lastWriterWins
     }
 
     /// The stages of a case, in workflow order.

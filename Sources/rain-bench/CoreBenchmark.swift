@@ -23,6 +23,9 @@ struct CoreBenchmark: ParsableCommand {
     @Option(help: "How many times to run each phase (the median is printed).")
     var runs: Int = 5
 
+    @Option(help: .hidden)
+    var profileMerge: Int = 0
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let data, !FileManager.default.fileExists(atPath: data) {
@@ -33,6 +36,38 @@ struct CoreBenchmark: ParsableCommand {
     func run() throws {
         let workload = try data.map { try W1Workload(dump: $0) } ?? W1Workload()
         let total = workload.changeCount
+        if profileMerge > 0 {
+            // For `perf record`: capture once, then only merge, many times.
+            let produced = try capture(workload).produced
+            let creates = produced.map { Array($0.prefix(workload.inserts[0].count)) }
+            let updates = produced.map { Array($0.dropFirst(workload.inserts[0].count)) }
+            var c: [Double] = []
+            var u: [Double] = []
+            for _ in 0..<profileMerge {
+                var central = ReplicaState()
+                c.append(try timed { for changes in creates { _ = try central.apply(batch: changes) } }.1)
+                if getenv("RAIN_BENCH_CREATES_ONLY") == nil { u.append(try timed { for changes in updates { _ = try central.apply(batch: changes) } }.1) }
+            }
+            var central = ReplicaState()
+            for changes in creates { _ = try central.apply(batch: changes) }
+            let checkOnly = try timed { for changes in updates { for change in changes { _ = try central.check(change) } } }.1
+            print("check-only pass over updates: \(format(checkOnly)) s")
+            var floor: [Double] = []
+            for _ in 0..<5 {
+                var counts: [RecordKey: Int] = [:]
+                floor.append(timed { for changes in produced { for change in changes { counts[change.record, default: 0] += 1 } } }.1)
+            }
+            print("floor: a dictionary of record keys over all changes: \(format(floor.min() ?? 0)) s")
+            var touch: [Double] = []
+            for _ in 0..<5 {
+                var total = 0
+                touch.append(timed { for changes in produced { for change in changes { for (name, value) in change.fields { total &+= name.utf8.count &+ (value.text?.utf8.count ?? 0) } } } }.1)
+                if total == 42 { print("") }
+            }
+            print("floor: reading every field of every change: \(format(touch.min() ?? 0)) s")
+            print("fastest of \(profileMerge): creates \(format(c.min() ?? 0)) s, updates \(format(u.min() ?? 0)) s; medians \(format(median(c))) s, \(format(median(u))) s")
+            return
+        }
         print("W1: \(workload.replicaCount) replicas, \(total) logical changes\(data.map { " from \($0)" } ?? " (generated, W1-shaped)")")
 
         var times: [String: [Double]] = [:]
@@ -98,24 +133,10 @@ struct CoreBenchmark: ParsableCommand {
         let fieldNames = W1Workload.fields
 
         // Capture: each replica's creates, then its single-field updates.
-        var replicas = Array(repeating: ReplicaState(), count: workload.replicaCount)
-        var produced: [[Change]] = Array(repeating: [], count: workload.replicaCount)
-        (_, result.times["capture"]) = try timed {
-            for r in replicas.indices {
-                var clock = HybridLogicalClock()
-                var tick: UInt64 = 0
-                for row in workload.inserts[r] {
-                    var fields: [String: Value] = [:]
-                    for index in 1..<row.count { fields[fieldNames[index]] = .text(row[index]) }
-                    tick += 1
-                    produced[r].append(try replicas[r].write(fields, to: RecordKey(table: "cases", id: row[0]), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
-                }
-                for update in workload.updates[r] {
-                    tick += 1
-                    produced[r].append(try replicas[r].write([fieldNames[update.field]: .text(update.value)], to: RecordKey(table: "cases", id: update.id), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
-                }
-            }
-        }
+        let captured: (replicas: [ReplicaState], produced: [[Change]])
+        (captured, result.times["capture"]) = try timed { try capture(workload) }
+        var replicas = captured.replicas
+        let produced = captured.produced
 
         // The wire: canonical batches of at most 10,000 changes, then strict decoding.
         var batches: [[UInt8]] = []
@@ -182,6 +203,30 @@ struct CoreBenchmark: ParsableCommand {
         result.conflictSummary = "W1c: \(conflicts.count) fields in conflict, each with \(siblings.first ?? 0) siblings, all listed"
             + (workload.conflictFinal.isEmpty ? "" : "; winners equal the dump's last-writer-wins reference for \(agree)/\(conflicts.count)")
         return result
+    }
+
+    /// Every replica's local writes: its creates, then its single-field updates.
+    func capture(_ workload: W1Workload) throws -> (replicas: [ReplicaState], produced: [[Change]]) {
+        let replicaIDs = (0..<workload.replicaCount).map { ReplicaID(String(format: "replica-%02d", $0)) }
+        let base: UInt64 = 1_717_372_800_000
+        let fieldNames = W1Workload.fields
+        var replicas = Array(repeating: ReplicaState(), count: workload.replicaCount)
+        var produced: [[Change]] = Array(repeating: [], count: workload.replicaCount)
+        for r in replicas.indices {
+            var clock = HybridLogicalClock()
+            var tick: UInt64 = 0
+            for row in workload.inserts[r] {
+                var fields: [String: Value] = [:]
+                for index in 1..<row.count { fields[fieldNames[index]] = .text(row[index]) }
+                tick += 1
+                produced[r].append(try replicas[r].write(fields, to: RecordKey(table: "cases", id: row[0]), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
+            }
+            for update in workload.updates[r] {
+                tick += 1
+                produced[r].append(try replicas[r].write([fieldNames[update.field]: .text(update.value)], to: RecordKey(table: "cases", id: update.id), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
+            }
+        }
+        return (replicas, produced)
     }
 
     /// With a dump: every case's merged value equals the dump's final row.
