@@ -45,14 +45,14 @@ public enum ChangeBatchV1 {
     /// Decodes and validates a batch from parsed JSON.
     public static func decode(_ json: JSONValue, schema: Schema = .timelyRain) throws(ProtocolError) -> [Change] {
         let object = try Members(json, at: "", keys: ["changes", "protocol"])
-        let versionValue = try object.required("protocol")
+        let versionValue = try object.required("protocol", at: "")
         guard case .number(let versionText) = versionValue else {
             throw .invalid(path: "protocol", reason: "must be an integer, not \(versionValue.typeName)")
         }
         guard let version = Int(versionText), supportedVersions.contains(version) else {
             throw .unsupportedVersion(found: String(versionText.prefix(20)), supported: supportedVersions)
         }
-        let changesValue = try object.required("changes")
+        let changesValue = try object.required("changes", at: "")
         guard case .array(let elements) = changesValue else {
             throw .invalid(path: "changes", reason: "must be an array, not \(changesValue.typeName)")
         }
@@ -61,18 +61,34 @@ public enum ChangeBatchV1 {
         }
         var changes: [Change] = []
         changes.reserveCapacity(elements.count)
-        var positions: [Dot: Int] = [:]
+        // Each writer's counters usually ascend through a batch, which rules out a repeated
+        // dot without a set of dots; only otherwise are dots indexed.
+        var ascending = true
+        var lastByWriter: (writer: ReplicaID, counter: UInt64)?
+        var earlierRuns: [ReplicaID: UInt64] = [:]
         for (index, element) in elements.enumerated() {
-            let path = "changes[\(index)]"
-            let change = try ChangeV1.decode(element, at: path, schema: schema)
-            if let earlier = positions[change.dot] {
-                if changes[earlier] != change {
-                    throw .invalid(path: path + ".dot", reason: "\(change.dot) already appears at changes[\(earlier)] with different content")
-                }
+            let change = try ChangeV1.decode(element, at: "changes[\(index)]", schema: schema)
+            let dot = change.dot
+            if let last = lastByWriter, last.writer == dot.replica {
+                if dot.counter <= last.counter { ascending = false }
             } else {
-                positions[change.dot] = index
+                if let last = lastByWriter { earlierRuns[last.writer] = max(earlierRuns[last.writer] ?? 0, last.counter) }
+                if let earlier = earlierRuns[dot.replica], earlier >= dot.counter { ascending = false }
             }
+            lastByWriter = (dot.replica, dot.counter)
             changes.append(change)
+        }
+        if !ascending {
+            var positions: [Dot: Int] = [:]
+            for (index, change) in changes.enumerated() {
+                if let earlier = positions[change.dot] {
+                    if changes[earlier] != change {
+                        throw .invalid(path: "changes[\(index)].dot", reason: "\(change.dot) already appears at changes[\(earlier)] with different content")
+                    }
+                } else {
+                    positions[change.dot] = index
+                }
+            }
         }
         return changes
     }

@@ -102,133 +102,143 @@ public enum ChangeV1 {
     ///   - path: where the change sits in its message, for error messages.
     ///   - schema: says which tables are append-only.
     /// - Throws: ``ProtocolError/invalid(path:reason:)`` naming the first problem.
-    public static func decode(_ json: JSONValue, at path: String, schema: Schema) throws(ProtocolError) -> Change {
-        let object = try Members(json, at: path, keys: ["author", "context", "dot", "fields", "hlc", "record"])
+    public static func decode(_ json: JSONValue, at path: @autoclosure () -> String, schema: Schema) throws(ProtocolError) -> Change {
+        // Paths are built only when an error is thrown: decoding is on the server's hot path.
+        let object = try Members(json, at: path(), keys: ChangeV1.changeKeys)
 
-        let dotObject = try Members(object.required("dot"), at: path + ".dot", keys: ["counter", "replica"])
-        let replica = try replicaID(dotObject.required("replica"), at: dotObject.path + ".replica")
-        let counter = try Self.counter(dotObject.required("counter"), at: dotObject.path + ".counter")
+        let dotObject = try Members(object.required("dot", at: path()), at: path() + ".dot", keys: ChangeV1.dotKeys)
+        let replica = try replicaID(dotObject.required("replica", at: path() + ".dot"), at: path() + ".dot.replica")
+        let counter = try Self.counter(dotObject.required("counter", at: path() + ".dot"), at: path() + ".dot.counter")
         let dot = Dot(replica, counter)
 
-        let recordObject = try Members(object.required("record"), at: path + ".record", keys: ["id", "table"])
-        let table = try name(recordObject.required("table"), at: recordObject.path + ".table")
-        let id = try recordID(recordObject.required("id"), at: recordObject.path + ".id")
+        let recordObject = try Members(object.required("record", at: path()), at: path() + ".record", keys: ChangeV1.recordKeys)
+        let table = try name(recordObject.required("table", at: path() + ".record"), at: path() + ".record.table")
+        let id = try recordID(recordObject.required("id", at: path() + ".record"), at: path() + ".record.id")
         let record = RecordKey(table: table, id: id)
 
-        let fieldsPath = path + ".fields"
-        guard case .object(let fieldMembers) = try object.required("fields") else {
-            throw .invalid(path: fieldsPath, reason: "must be an object, not \(try object.required("fields").typeName)")
+        let fieldsValue = try object.required("fields", at: path())
+        guard case .object(let fieldMembers) = fieldsValue else {
+            throw .invalid(path: path() + ".fields", reason: "must be an object, not \(fieldsValue.typeName)")
         }
-        if fieldMembers.isEmpty { throw .invalid(path: fieldsPath, reason: "must set at least one field") }
+        if fieldMembers.isEmpty { throw .invalid(path: path() + ".fields", reason: "must set at least one field") }
         if fieldMembers.count > LimitsV1.maximumFieldsPerChange {
-            throw .invalid(path: fieldsPath, reason: "must set at most \(LimitsV1.maximumFieldsPerChange) fields")
+            throw .invalid(path: path() + ".fields", reason: "must set at most \(LimitsV1.maximumFieldsPerChange) fields")
         }
         var fields: [String: Value] = [:]
         fields.reserveCapacity(fieldMembers.count)
         for member in fieldMembers {
-            let fieldName = try name(.string(member.key), at: fieldsPath + "." + JSONParser.printable(member.key))
-            fields[fieldName] = try decodeValue(member.value, at: fieldsPath + "." + fieldName)
+            let fieldName = try name(.string(member.key), at: path() + ".fields." + JSONParser.printable(member.key))
+            fields[fieldName] = try decodeValue(member.value, at: path() + ".fields." + fieldName)
         }
 
-        let contextPath = path + ".context"
-        guard case .object(let contextMembers) = try object.required("context") else {
-            throw .invalid(path: contextPath, reason: "must be an object, not \(try object.required("context").typeName)")
+        let contextValue = try object.required("context", at: path())
+        guard case .object(let contextMembers) = contextValue else {
+            throw .invalid(path: path() + ".context", reason: "must be an object, not \(contextValue.typeName)")
         }
         if contextMembers.count > LimitsV1.maximumContextEntries {
-            throw .invalid(path: contextPath, reason: "must have at most \(LimitsV1.maximumContextEntries) entries")
+            throw .invalid(path: path() + ".context", reason: "must have at most \(LimitsV1.maximumContextEntries) entries")
         }
         var context = VersionVector()
         for member in contextMembers {
-            let entryPath = contextPath + "." + JSONParser.printable(member.key)
-            let entryReplica = try replicaID(.string(member.key), at: entryPath)
-            let entryCounter = try Self.counter(member.value, at: entryPath)
+            let entryReplica = try replicaID(.string(member.key), at: path() + ".context." + JSONParser.printable(member.key))
+            let entryCounter = try Self.counter(member.value, at: path() + ".context." + JSONParser.printable(member.key))
             if entryReplica == replica, entryCounter >= counter {
-                throw .invalid(path: entryPath, reason: "must be < the change's own counter \(counter) (a change cannot be in its own past)")
+                throw .invalid(
+                    path: path() + ".context." + JSONParser.printable(member.key),
+                    reason: "must be < the change's own counter \(counter) (a change cannot be in its own past)")
             }
             context.advance(entryReplica, to: entryCounter)
         }
         if schema.kind(of: table) == .appendOnly, !context.isEmpty {
-            throw .invalid(path: contextPath, reason: "must be empty: \(table) records are append-only and cannot be modified")
+            throw .invalid(path: path() + ".context", reason: "must be empty: \(table) records are append-only and cannot be modified")
         }
 
-        let hlcObject = try Members(object.required("hlc"), at: path + ".hlc", keys: ["logical", "wall"])
-        let wall = try unsigned(hlcObject.required("wall"), at: hlcObject.path + ".wall", minimum: 0, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
-        let logical = try unsigned(hlcObject.required("logical"), at: hlcObject.path + ".logical", minimum: 0, maximum: LimitsV1.maximumLogical, maximumText: "2^32 − 1")
+        let hlcObject = try Members(object.required("hlc", at: path()), at: path() + ".hlc", keys: ChangeV1.hlcKeys)
+        let wall = try unsigned(
+            hlcObject.required("wall", at: path() + ".hlc"), at: path() + ".hlc.wall",
+            minimum: 0, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
+        let logical = try unsigned(
+            hlcObject.required("logical", at: path() + ".hlc"), at: path() + ".hlc.logical",
+            minimum: 0, maximum: LimitsV1.maximumLogical, maximumText: "2^32 − 1")
 
-        let authorPath = path + ".author"
-        let author = try string(object.required("author"), at: authorPath)
-        if author.isEmpty { throw .invalid(path: authorPath, reason: "must not be empty") }
+        let author = try string(object.required("author", at: path()), at: path() + ".author")
+        if author.isEmpty { throw .invalid(path: path() + ".author", reason: "must not be empty") }
         if author.utf8.count > LimitsV1.maximumAuthorBytes {
-            throw .invalid(path: authorPath, reason: "must be at most \(LimitsV1.maximumAuthorBytes) bytes")
+            throw .invalid(path: path() + ".author", reason: "must be at most \(LimitsV1.maximumAuthorBytes) bytes")
         }
-        if author.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw .invalid(path: authorPath, reason: "must not contain control characters")
+        if author.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw .invalid(path: path() + ".author", reason: "must not contain control characters")
         }
 
         return Change(dot: dot, record: record, fields: fields, context: context, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author)
     }
 
+    static let changeKeys = ["author", "context", "dot", "fields", "hlc", "record"]
+    static let dotKeys = ["counter", "replica"]
+    static let recordKeys = ["id", "table"]
+    static let hlcKeys = ["logical", "wall"]
+
     // MARK: Field validators
 
-    static func string(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
-        guard case .string(let text) = json else { throw .invalid(path: path, reason: "must be a string, not \(json.typeName)") }
+    static func string(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> String {
+        guard case .string(let text) = json else { throw .invalid(path: path(), reason: "must be a string, not \(json.typeName)") }
         return text
     }
 
-    static func replicaID(_ json: JSONValue, at path: String) throws(ProtocolError) -> ReplicaID {
-        let text = try string(json, at: path)
-        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+    static func replicaID(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> ReplicaID {
+        let text = try string(json, at: path())
+        if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
         if text.utf8.count > LimitsV1.maximumReplicaIDBytes {
-            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumReplicaIDBytes) bytes")
+            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumReplicaIDBytes) bytes")
         }
         guard text.utf8.allSatisfy(isIDByte) else {
-            throw .invalid(path: path, reason: "must contain only A–Z, a–z, 0–9, '_' and '-'")
+            throw .invalid(path: path(), reason: "must contain only A–Z, a–z, 0–9, '_' and '-'")
         }
         return ReplicaID(text)
     }
 
-    static func name(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
-        let text = try string(json, at: path)
-        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+    static func name(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> String {
+        let text = try string(json, at: path())
+        if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
         if text.utf8.count > LimitsV1.maximumNameBytes {
-            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumNameBytes) bytes")
+            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumNameBytes) bytes")
         }
         let bytes = Array(text.utf8)
         let valid = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
             && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
         guard valid else {
-            throw .invalid(path: path, reason: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
+            throw .invalid(path: path(), reason: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
         }
         return text
     }
 
-    static func recordID(_ json: JSONValue, at path: String) throws(ProtocolError) -> String {
-        let text = try string(json, at: path)
-        if text.isEmpty { throw .invalid(path: path, reason: "must not be empty") }
+    static func recordID(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> String {
+        let text = try string(json, at: path())
+        if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
         if text.utf8.count > LimitsV1.maximumRecordIDBytes {
-            throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumRecordIDBytes) bytes")
+            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumRecordIDBytes) bytes")
         }
         guard text.utf8.allSatisfy({ isIDByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }) else {
-            throw .invalid(path: path, reason: "must contain only A–Z, a–z, 0–9, '_', '-', '.' and ':'")
+            throw .invalid(path: path(), reason: "must contain only A–Z, a–z, 0–9, '_', '-', '.' and ':'")
         }
         return text
     }
 
-    static func counter(_ json: JSONValue, at path: String) throws(ProtocolError) -> UInt64 {
-        try unsigned(json, at: path, minimum: 1, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
+    static func counter(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> UInt64 {
+        try unsigned(json, at: path(), minimum: 1, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
     }
 
-    static func unsigned(_ json: JSONValue, at path: String, minimum: UInt64, maximum: UInt64, maximumText: String) throws(ProtocolError) -> UInt64 {
-        let number = try integer(json, at: path)
+    static func unsigned(_ json: JSONValue, at path: @autoclosure () -> String, minimum: UInt64, maximum: UInt64, maximumText: String) throws(ProtocolError) -> UInt64 {
+        let number = try integer(json, at: path())
         switch number {
         case .negative, .value(..<0):
-            throw .invalid(path: path, reason: "must be ≥ \(minimum)")
+            throw .invalid(path: path(), reason: "must be ≥ \(minimum)")
         case .value(let value) where UInt64(value) < minimum:
-            throw .invalid(path: path, reason: "must be ≥ \(minimum)")
+            throw .invalid(path: path(), reason: "must be ≥ \(minimum)")
         case .positiveOverflow:
-            throw .invalid(path: path, reason: "must be ≤ \(maximumText)")
+            throw .invalid(path: path(), reason: "must be ≤ \(maximumText)")
         case .value(let value) where UInt64(value) > maximum:
-            throw .invalid(path: path, reason: "must be ≤ \(maximumText)")
+            throw .invalid(path: path(), reason: "must be ≤ \(maximumText)")
         case .value(let value):
             return UInt64(value)
         }
@@ -240,10 +250,10 @@ public enum ChangeV1 {
         case positiveOverflow
     }
 
-    static func integer(_ json: JSONValue, at path: String) throws(ProtocolError) -> IntegerText {
-        guard case .number(let text) = json else { throw .invalid(path: path, reason: "must be an integer, not \(json.typeName)") }
+    static func integer(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> IntegerText {
+        guard case .number(let text) = json else { throw .invalid(path: path(), reason: "must be an integer, not \(json.typeName)") }
         if text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            throw .invalid(path: path, reason: "must be an integer, not a fraction or exponent")
+            throw .invalid(path: path(), reason: "must be an integer, not a fraction or exponent")
         }
         if let value = Int64(text) { return .value(value) }
         return text.hasPrefix("-") ? .negative : .positiveOverflow
@@ -251,29 +261,29 @@ public enum ChangeV1 {
 
     /// Decodes and validates one field value (`null`, boolean, integer, text or
     /// `{"ts": milliseconds}`).
-    public static func decodeValue(_ json: JSONValue, at path: String) throws(ProtocolError) -> Value {
+    public static func decodeValue(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> Value {
         switch json {
         case .null: return .null
         case .bool(let flag): return .bool(flag)
         case .number:
-            return .integer(try signed(json, at: path))
+            return .integer(try signed(json, at: path()))
         case .string(let text):
             if text.utf8.count > LimitsV1.maximumTextBytes {
-                throw .invalid(path: path, reason: "must be at most \(LimitsV1.maximumTextBytes) bytes (64 KiB), found \(text.utf8.count)")
+                throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumTextBytes) bytes (64 KiB), found \(text.utf8.count)")
             }
             return .text(text)
         case .object(let members) where members.count == 1 && members[0].key == "ts":
-            return .timestamp(try signed(members[0].value, at: path + ".ts"))
+            return .timestamp(try signed(members[0].value, at: path() + ".ts"))
         case .object, .array:
-            throw .invalid(path: path, reason: "must be null, a boolean, an integer, a string or {\"ts\": milliseconds}, not \(json.typeName)")
+            throw .invalid(path: path(), reason: "must be null, a boolean, an integer, a string or {\"ts\": milliseconds}, not \(json.typeName)")
         }
     }
 
-    static func signed(_ json: JSONValue, at path: String) throws(ProtocolError) -> Int64 {
+    static func signed(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> Int64 {
         let bound = LimitsV1.maximumInteger
-        switch try integer(json, at: path) {
+        switch try integer(json, at: path()) {
         case .value(let value) where value >= -bound && value <= bound: return value
-        default: throw .invalid(path: path, reason: "must be an integer between −(2^53 − 1) and 2^53 − 1")
+        default: throw .invalid(path: path(), reason: "must be an integer between −(2^53 − 1) and 2^53 − 1")
         }
     }
 
@@ -289,25 +299,24 @@ public enum ChangeV1 {
 
 /// The members of a JSON object that must have exactly the keys `keys`.
 struct Members {
-    let path: String
-    private let members: [(key: String, value: JSONValue)]
+    private let members: [JSONValue.Member]
 
     /// - Throws: when `json` is not an object, or has a key not in `keys`.
-    init(_ json: JSONValue, at path: String, keys: Set<String>) throws(ProtocolError) {
+    init(_ json: JSONValue, at path: @autoclosure () -> String, keys: [String]) throws(ProtocolError) {
         guard case .object(let members) = json else {
-            throw .invalid(path: path.isEmpty ? "$" : path, reason: "must be an object, not \(json.typeName)")
+            let where_ = path()
+            throw .invalid(path: where_.isEmpty ? "$" : where_, reason: "must be an object, not \(json.typeName)")
         }
         for member in members where !keys.contains(member.key) {
-            throw .invalid(path: Members.join(path, JSONParser.printable(member.key)), reason: "unknown field")
+            throw .invalid(path: Members.join(path(), JSONParser.printable(member.key)), reason: "unknown field")
         }
-        self.path = path
         self.members = members
     }
 
     /// The value of `key`; throws `is required` when missing.
-    func required(_ key: String) throws(ProtocolError) -> JSONValue {
+    func required(_ key: String, at path: @autoclosure () -> String) throws(ProtocolError) -> JSONValue {
         for member in members where member.key == key { return member.value }
-        throw .invalid(path: Members.join(path, key), reason: "is required")
+        throw .invalid(path: Members.join(path(), key), reason: "is required")
     }
 
     /// `path.key`, or `key` at the root (whose path is empty).

@@ -9,7 +9,18 @@ public indirect enum JSONValue: Hashable, Sendable {
     case string(String)
     case array([JSONValue])
     /// Members in document order; keys are unique (the parser refuses duplicates).
-    case object([(key: String, value: JSONValue)])
+    case object([Member])
+
+    /// One member of an object.
+    public struct Member: Hashable, Sendable {
+        public let key: String
+        public let value: JSONValue
+
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
@@ -18,8 +29,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         case (.number(let a), .number(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)):
-            a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case (.object(let a), .object(let b)): a == b
         default: false
         }
     }
@@ -31,11 +41,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         case .number(let value): hasher.combine(value)
         case .string(let value): hasher.combine(value)
         case .array(let value): hasher.combine(value)
-        case .object(let members):
-            for member in members {
-                hasher.combine(member.key)
-                hasher.combine(member.value)
-            }
+        case .object(let members): hasher.combine(members)
         }
     }
 
@@ -135,7 +141,8 @@ public struct JSONParser {
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         index += 1
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [JSONValue.Member] = []
+        // Duplicate keys: a linear scan for the small objects of the protocol, a set beyond.
         var keys = Set<String>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -148,7 +155,14 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            guard keys.insert(key).inserted else {
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if keys.isEmpty { keys = Set(members.map(\.key)) }
+                duplicate = !keys.insert(key).inserted
+            }
+            if duplicate {
                 throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(Self.printable(key))\"")
             }
             skipWhitespace()
@@ -156,7 +170,7 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            members.append((key, value))
+            members.append(JSONValue.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of document") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -233,8 +247,7 @@ public struct JSONParser {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = bytes[start..<index]
-                guard let text = String(validating: slice, as: UTF8.self) else {
+                guard let text = Self.string(bytes, start..<index) else {
                     throw JSONSyntaxError(offset: start, reason: "invalid UTF-8 in string")
                 }
                 index += 1
@@ -249,7 +262,7 @@ public struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: buffer, as: UTF8.self) else {
+                guard let text = Self.string(buffer, 0..<buffer.count) else {
                     throw JSONSyntaxError(offset: start, reason: "invalid UTF-8 in string")
                 }
                 index += 1
@@ -293,6 +306,44 @@ public struct JSONParser {
             }
         }
         throw error("unterminated string")
+    }
+
+    /// The text of `bytes[range]`, or `nil` when it is not valid UTF-8 (RFC 3629:
+    /// no overlong forms, no surrogates, nothing above U+10FFFF).
+    static func string(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
+        bytes.withUnsafeBufferPointer { all -> String? in
+            let slice = UnsafeBufferPointer(rebasing: all[range])
+            var i = 0
+            let n = slice.count
+            while i < n {
+                let b0 = slice[i]
+                if b0 < 0x80 {
+                    i += 1
+                    continue
+                }
+                func continuation(_ offset: Int) -> Bool { i + offset < n && slice[i + offset] & 0xC0 == 0x80 }
+                switch b0 {
+                case 0xC2...0xDF:
+                    guard continuation(1) else { return nil }
+                    i += 2
+                case 0xE0...0xEF:
+                    guard continuation(1), continuation(2) else { return nil }
+                    let b1 = slice[i + 1]
+                    if b0 == 0xE0, b1 < 0xA0 { return nil }  // overlong
+                    if b0 == 0xED, b1 >= 0xA0 { return nil }  // surrogate
+                    i += 3
+                case 0xF0...0xF4:
+                    guard continuation(1), continuation(2), continuation(3) else { return nil }
+                    let b1 = slice[i + 1]
+                    if b0 == 0xF0, b1 < 0x90 { return nil }  // overlong
+                    if b0 == 0xF4, b1 >= 0x90 { return nil }  // above U+10FFFF
+                    i += 4
+                default:
+                    return nil
+                }
+            }
+            return String(decoding: slice, as: UTF8.self)
+        }
     }
 
     private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {

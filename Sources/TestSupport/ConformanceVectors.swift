@@ -261,7 +261,7 @@ struct Reader {
 
     func object(_ json: JSONValue?, _ path: String) throws -> [(key: String, value: JSONValue)] {
         guard case .object(let members)? = json else { throw fail(path, "expected an object") }
-        return members
+        return members.map { ($0.key, $0.value) }
     }
 
     func change(_ json: JSONValue, _ path: String) throws -> Change {

@@ -26,6 +26,9 @@ struct CoreBenchmark: ParsableCommand {
     @Option(help: .hidden)
     var profileMerge: Int = 0
 
+    @Option(help: .hidden)
+    var profileDecode: Int = 0
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let data, !FileManager.default.fileExists(atPath: data) {
@@ -36,6 +39,16 @@ struct CoreBenchmark: ParsableCommand {
     func run() throws {
         let workload = try data.map { try W1Workload(dump: $0) } ?? W1Workload()
         let total = workload.changeCount
+        if profileDecode > 0 {
+            // For `perf record`: encode once, then only decode, many times.
+            let batches = try capture(workload).produced.map { ChangeBatchV1.encode($0) }
+            var times: [Double] = []
+            for _ in 0..<profileDecode {
+                times.append(try timed { for batch in batches { _ = try ChangeBatchV1.decode(batch) } }.1)
+            }
+            print("decode: fastest of \(profileDecode) \(format(times.min() ?? 0)) s")
+            return
+        }
         if profileMerge > 0 {
             // For `perf record`: capture once, then only merge, many times.
             let produced = try capture(workload).produced

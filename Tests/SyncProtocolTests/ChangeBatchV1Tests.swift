@@ -123,3 +123,21 @@ import Testing
         #expect(try JSONParser.parse(Array(#""\ud83c\udf27 雨""#.utf8)) == .string("🌧 雨"))
     }
 }
+
+@Suite struct UTF8ValidationTests {
+    @Test(arguments: [
+        ([0x41, 0xE9, 0x9B, 0xA8], true),  // "A雨"
+        ([0xF0, 0x9F, 0x8C, 0xA7], true),  // 🌧
+        ([0xC0, 0x80], false),  // overlong NUL
+        ([0xE0, 0x80, 0x80], false),  // overlong
+        ([0xED, 0xA0, 0x80], false),  // an encoded surrogate
+        ([0xF4, 0x90, 0x80, 0x80], false),  // above U+10FFFF
+        ([0xF0, 0x9F, 0x8C], false),  // truncated
+        ([0xFF], false),
+        ([0x80], false),  // a lone continuation byte
+    ] as [([UInt8], Bool)])
+    func stringsMustBeValidUTF8(bytes: [UInt8], valid: Bool) {
+        let document = [0x22] + bytes + [0x22]
+        #expect((try? JSONParser.parse(document)) != nil ? valid : !valid, "\(bytes)")
+    }
+}
