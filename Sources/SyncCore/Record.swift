@@ -96,7 +96,13 @@ public struct Record: Hashable, Sendable {
     ///
     /// - Complexity: O(f · (s + c + F)) for f fields written, s siblings, c context
     ///   entries and F fields of the record.
-    mutating func apply(_ change: Change, table: TableSchema, log: OriginLog) {
+    /// Runs `body` on this record in place.
+    @inline(__always)
+    mutating func apply(with table: TableSchema, _ body: (inout Record) -> Void) {
+        body(&self)
+    }
+
+    mutating func apply(_ change: Change, table: TableSchema, logs: [ReplicaID: OriginLog]) {
         let storage = change.storage
         let context = storage.context
         // The round a workflow sibling ranks in (§5.2); looked up only for workflow fields.
@@ -129,10 +135,10 @@ public struct Record: Hashable, Sendable {
         let counter = storage.dot.counter
         let previous = storage.context[writer]
         if let index = writerIndex(writer) {
-            writers[index].chain.add(counter, previous: previous, log: log)
+            writers[index].chain.add(counter, previous: previous) { logs[writer]?.change($0) }
         } else {
             var chain = Chain()
-            chain.add(counter, previous: previous, log: log)
+            chain.add(counter, previous: previous) { logs[writer]?.change($0) }
             let index = writers.firstIndex { writer < $0.replica } ?? writers.endIndex
             writers.insert(Writer(replica: writer, chain: chain), at: index)
         }
@@ -158,8 +164,9 @@ struct Chain: Hashable, Sendable {
     /// Applied changes whose predecessor is not applied: counter → predecessor.
     private var orphans: [UInt64: UInt64] = [:]
 
-    /// Records an applied change; `log` holds the writer's earlier changes.
-    mutating func add(_ counter: UInt64, previous: UInt64, log: OriginLog) {
+    /// Records an applied change; `lookup` finds the writer's changes by counter (only
+    /// called when a change arrives out of line).
+    mutating func add(_ counter: UInt64, previous: UInt64, lookup: (UInt64) -> Change?) {
         if counters.isEmpty {
             // Fast path: the next link of an unbroken chain.
             if previous == complete, counter > complete {
@@ -170,7 +177,7 @@ struct Chain: Hashable, Sendable {
             var link = complete
             while link != 0 {
                 counters.append(link)
-                let before = log.change(link)?.previousCounter ?? 0
+                let before = lookup(link)?.previousCounter ?? 0
                 link = before < link ? before : 0
             }
             counters.reverse()

@@ -13,12 +13,7 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Wraps `rawValue` without validation; the wire layer validates untrusted ids.
     public init(_ rawValue: String) {
         self.rawValue = rawValue
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in rawValue.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        fingerprint = hash
+        fingerprint = fnv1a(rawValue)
     }
 
     public var description: String { rawValue }
@@ -70,10 +65,22 @@ public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible
     public let table: String
     /// The record's id within the table.
     public let id: String
+    // Computed once: every change looks its record up, and a dictionary that grows
+    // rehashes every key; hashing 8 bytes beats reading a cold 36-byte id again.
+    let fingerprint: UInt64
 
     public init(table: String, id: String) {
         self.table = table
         self.id = id
+        fingerprint = fnv1a(id, seed: fnv1a(table))
+    }
+
+    public static func == (lhs: RecordKey, rhs: RecordKey) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.id == rhs.id && lhs.table == rhs.table
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fingerprint)
     }
 
     public var description: String { "\(table)/\(id)" }
@@ -82,4 +89,16 @@ public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible
         if lhs.table != rhs.table { return utf8Precedes(lhs.table, rhs.table) }
         return utf8Precedes(lhs.id, rhs.id)
     }
+}
+
+/// FNV-1a (64-bit) of a string's UTF-8 bytes: a fingerprint for fast equality and
+/// hashing of ids, fed to Swift's seeded `Hasher`, never used as a secure hash.
+@inline(__always)
+func fnv1a(_ text: String, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+    var hash = seed
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash &*= 0x100_0000_01b3
+    }
+    return hash
 }

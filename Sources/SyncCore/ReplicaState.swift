@@ -148,19 +148,37 @@ public struct ReplicaState: Hashable, Sendable {
             }
             fresh = unique
         }
-        // Runs of one writer's changes update its log and vector entry once.
+        // The log first: runs of one writer's changes update its log and vector entry once.
         var index = 0
         while index < fresh.count {
             let writer = fresh[index].dot.replica
             var log = logs.removeValue(forKey: writer) ?? OriginLog()
             while index < fresh.count, fresh[index].dot.replica == writer {
-                let change = fresh[index]
-                records[change.record, default: Record()].apply(change, table: schema.table(change.record.table), log: log)
-                log.insert(change)
+                log.insert(fresh[index])
                 index += 1
             }
             if log.contiguous != versionVector[writer] { versionVector.advance(writer, to: log.contiguous) }
             logs[writer] = log
+        }
+        // Then the records, grouped by record: each record is looked up once and stays in
+        // cache for its changes. The merge does not depend on order (§3.5), so grouping
+        // is free; within a record the batch order is kept.
+        let order = fresh.indices.sorted { a, b in
+            let x = fresh[a].record.fingerprint
+            let y = fresh[b].record.fingerprint
+            return x != y ? x < y : a < b
+        }
+        var position = 0
+        let logs = self.logs
+        while position < order.count {
+            let key = fresh[order[position]].record
+            let table = schema.table(key.table)
+            records[key, default: Record()].apply(with: table) { record in
+                while position < order.count, fresh[order[position]].record == key {
+                    record.apply(fresh[order[position]], table: table, logs: logs)
+                    position += 1
+                }
+            }
         }
         summary.applied = fresh.count
         return summary
@@ -168,11 +186,9 @@ public struct ReplicaState: Hashable, Sendable {
 
     private mutating func insert(_ change: Change) {
         let writer = change.dot.replica
-        var log = logs.removeValue(forKey: writer) ?? OriginLog()
-        records[change.record, default: Record()].apply(change, table: schema.table(change.record.table), log: log)
-        log.insert(change)
-        if log.contiguous != versionVector[writer] { versionVector.advance(writer, to: log.contiguous) }
-        logs[writer] = log
+        let contiguous = logs[writer, default: OriginLog()].insert(change)
+        if contiguous != versionVector[writer] { versionVector.advance(writer, to: contiguous) }
+        records[change.record, default: Record()].apply(change, table: schema.table(change.record.table), logs: logs)
     }
 
     // MARK: Local writes
