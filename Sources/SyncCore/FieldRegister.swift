@@ -1,32 +1,22 @@
 /// One value of a field, as written by one change.
 public struct Sibling: Hashable, Sendable {
-    /// The change that wrote it (shared with the change log).
-    public let source: Change
-    /// The writing change's dot (kept inline: the merge compares it on every write).
+    /// The change that wrote it.
     public let dot: Dot
     public let value: Value
+    /// The writing change's timestamp.
+    public let hlc: HLC
+    /// The writing change's author.
+    public let author: String
     /// For workflow fields: the round the writing change was in (its round field, else 1).
     /// 0 for every other rule.
     public let round: Int64
 
-    public init(source: Change, value: Value, round: Int64 = 0) {
-        self.source = source
-        self.dot = source.dot
+    public init(dot: Dot, value: Value, hlc: HLC, author: String, round: Int64 = 0) {
+        self.dot = dot
         self.value = value
+        self.hlc = hlc
+        self.author = author
         self.round = round
-    }
-    /// The writing change's timestamp.
-    public var hlc: HLC { source.hlc }
-    /// The writing change's author.
-    public var author: String { source.author }
-
-    public static func == (lhs: Sibling, rhs: Sibling) -> Bool {
-        lhs.dot == rhs.dot && lhs.value == rhs.value && lhs.round == rhs.round && lhs.source == rhs.source
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(dot)
-        hasher.combine(value)
     }
 }
 

@@ -113,14 +113,14 @@ public struct Record: Hashable, Sendable {
             registers.reserveCapacity(storage.fields.count)
             for (name, value) in storage.fields {
                 let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
-                let sibling = Sibling(source: change, value: value, round: round)
+                let sibling = Sibling(dot: storage.dot, value: value, hlc: storage.hlc, author: storage.author, round: round)
                 names.append(name)
                 registers.append(FieldRegister(first: sibling, context: context))
             }
         } else {
             for (name, value) in storage.fields {
                 let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
-                let sibling = Sibling(source: change, value: value, round: round)
+                let sibling = Sibling(dot: storage.dot, value: value, hlc: storage.hlc, author: storage.author, round: round)
                 if let index = slotIndex(name) {
                     registers[index].apply(sibling, context: context)
                 } else {

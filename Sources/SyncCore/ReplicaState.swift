@@ -163,11 +163,11 @@ public struct ReplicaState: Hashable, Sendable {
         // Then the records, grouped by record: each record is looked up once and stays in
         // cache for its changes. The merge does not depend on order (§3.5), so grouping
         // is free; within a record the batch order is kept.
-        let order = fresh.indices.sorted { a, b in
-            let x = fresh[a].record.fingerprint
-            let y = fresh[b].record.fingerprint
-            return x != y ? x < y : a < b
-        }
+        var keyed: [(fingerprint: UInt64, index: Int)] = []
+        keyed.reserveCapacity(fresh.count)
+        for (index, change) in fresh.enumerated() { keyed.append((change.record.fingerprint, index)) }
+        keyed.sort { $0.fingerprint != $1.fingerprint ? $0.fingerprint < $1.fingerprint : $0.index < $1.index }
+        let order = keyed.map(\.index)
         var position = 0
         let logs = self.logs
         while position < order.count {
