@@ -118,7 +118,9 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
                 if existing.counter < counter { one = Entry(replica: replica, counter: counter) }
                 return
             }
-            many = existing.replica < replica ? [existing, Entry(replica: replica, counter: counter)] : [Entry(replica: replica, counter: counter), existing]
+            many =
+                existing.replica < replica
+                ? [existing, Entry(replica: replica, counter: counter)] : [Entry(replica: replica, counter: counter), existing]
             one = nil
             return
         }

@@ -83,7 +83,9 @@ public enum ChangeBatchV1 {
             for (index, change) in changes.enumerated() {
                 if let earlier = positions[change.dot] {
                     if changes[earlier] != change {
-                        throw .invalid(path: "changes[\(index)].dot", reason: "\(change.dot) already appears at changes[\(earlier)] with different content")
+                        throw .invalid(
+                            path: "changes[\(index)].dot",
+                            reason: "\(change.dot) already appears at changes[\(earlier)] with different content")
                     }
                 } else {
                     positions[change.dot] = index

@@ -63,9 +63,7 @@ public enum ChangeV1 {
         writer.raw(",\"replica\":")
         writer.string(change.dot.replica.rawValue)
         writer.raw("},\"fields\":")
-        writer.object(Array(change.fields.keys), key: { $0 }) { writer, name in
-            encode(change.fields[name] ?? .null, into: &writer)
-        }
+        writer.object(change.fields) { writer, value in encode(value, into: &writer) }
         writer.raw(",\"hlc\":{\"logical\":")
         writer.integer(change.hlc.logical)
         writer.raw(",\"wall\":")
@@ -170,7 +168,8 @@ public enum ChangeV1 {
             throw .invalid(path: path() + ".author", reason: "must not contain control characters")
         }
 
-        return Change(dot: dot, record: record, fields: fields, context: context, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author)
+        return Change(
+            dot: dot, record: record, fields: fields, context: context, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author)
     }
 
     static let changeKeys = ["author", "context", "dot", "fields", "hlc", "record"]
@@ -204,8 +203,12 @@ public enum ChangeV1 {
             throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumNameBytes) bytes")
         }
         let bytes = Array(text.utf8)
-        let valid = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
-            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        let valid =
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
+            && bytes.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: "_")
+            }
         guard valid else {
             throw .invalid(path: path(), reason: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
         }
@@ -228,7 +231,9 @@ public enum ChangeV1 {
         try unsigned(json, at: path(), minimum: 1, maximum: LimitsV1.maximumCounter, maximumText: "2^53")
     }
 
-    static func unsigned(_ json: JSONValue, at path: @autoclosure () -> String, minimum: UInt64, maximum: UInt64, maximumText: String) throws(ProtocolError) -> UInt64 {
+    static func unsigned(_ json: JSONValue, at path: @autoclosure () -> String, minimum: UInt64, maximum: UInt64, maximumText: String)
+        throws(ProtocolError) -> UInt64
+    {
         let number = try integer(json, at: path())
         switch number {
         case .negative, .value(..<0):
@@ -269,13 +274,15 @@ public enum ChangeV1 {
             return .integer(try signed(json, at: path()))
         case .string(let text):
             if text.utf8.count > LimitsV1.maximumTextBytes {
-                throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumTextBytes) bytes (64 KiB), found \(text.utf8.count)")
+                throw .invalid(
+                    path: path(), reason: "must be at most \(LimitsV1.maximumTextBytes) bytes (64 KiB), found \(text.utf8.count)")
             }
             return .text(text)
         case .object(let members) where members.count == 1 && members[0].key == "ts":
             return .timestamp(try signed(members[0].value, at: path() + ".ts"))
         case .object, .array:
-            throw .invalid(path: path(), reason: "must be null, a boolean, an integer, a string or {\"ts\": milliseconds}, not \(json.typeName)")
+            throw .invalid(
+                path: path(), reason: "must be null, a boolean, an integer, a string or {\"ts\": milliseconds}, not \(json.typeName)")
         }
     }
 

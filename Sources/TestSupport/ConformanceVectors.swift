@@ -210,7 +210,8 @@ public enum ConformanceVectors {
                 let unit = try reader.string(repeated["unit"], "input_repeat.unit")
                 let count = try reader.int(repeated["count"], "input_repeat.count")
                 let separator = try reader.string(repeated["separator"], "input_repeat.separator")
-                let text = try reader.string(repeated["prefix"], "input_repeat.prefix")
+                let text =
+                    try reader.string(repeated["prefix"], "input_repeat.prefix")
                     + Array(repeating: unit, count: count).joined(separator: separator)
                     + reader.string(repeated["suffix"], "input_repeat.suffix")
                 input = Array(text.utf8)

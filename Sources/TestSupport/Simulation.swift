@@ -64,7 +64,10 @@ public struct Simulation {
         let key = recordPool.randomElement(using: &random)!
         guard replicas[i].records[key] != nil else {
             let change = try replicas[i].write(
-                ["title": .text("标题\(written.count)"), "status": .text("received"), "round": .integer(1), "phone": .text("1380000\(written.count)")],
+                [
+                    "title": .text("标题\(written.count)"), "status": .text("received"), "round": .integer(1),
+                    "phone": .text("1380000\(written.count)"),
+                ],
                 to: key, by: replica, author: author, at: hlc)
             record(change, "\(replica) creates \(key)")
             return
@@ -87,7 +90,8 @@ public struct Simulation {
                 "\(replica) moves \(key) to \(next)")
         case 6:
             record(
-                try replicas[i].write(["status": .text("handling"), "round": .integer(round + 1)], to: key, by: replica, author: author, at: hlc),
+                try replicas[i].write(
+                    ["status": .text("handling"), "round": .integer(round + 1)], to: key, by: replica, author: author, at: hlc),
                 "\(replica) reopens \(key) (round \(round + 1))")
         case 7, 8:
             let conflicts = state.conflicts()
@@ -100,13 +104,17 @@ public struct Simulation {
                     try replicas[i].resolve(conflict.field, of: conflict.record, with: resolution, by: replica, author: author, at: hlc),
                     "\(replica) resolves \(conflict.record).\(conflict.field) with \(resolution)")
             } else {
-                record(try replicas[i].write(["title": .text("t-\(written.count)")], to: key, by: replica, author: author, at: hlc), "\(replica) edits title")
+                record(
+                    try replicas[i].write(["title": .text("t-\(written.count)")], to: key, by: replica, author: author, at: hlc),
+                    "\(replica) edits title")
             }
         default:
             eventCount += 1
             let event = RecordKey(table: "case_events", id: "\(replica)-event-\(eventCount)")
             record(
-                try replicas[i].write(["case_id": .text(key.id), "type": .text("note"), "text": .text("记录\(eventCount)")], to: event, by: replica, author: author, at: hlc),
+                try replicas[i].write(
+                    ["case_id": .text(key.id), "type": .text("note"), "text": .text("记录\(eventCount)")], to: event, by: replica,
+                    author: author, at: hlc),
                 "\(replica) adds \(event)")
         }
     }

@@ -7,7 +7,9 @@ public import SyncCore
 /// every other system measured on it) or generated here with the same shape.
 public struct W1Workload: Sendable {
     /// The 11 fields, in the dump's order; index 0 is the id.
-    public static let fields = ["id", "kind", "category", "title", "description", "citizen_name", "phone", "address", "status", "community", "created_at"]
+    public static let fields = [
+        "id", "kind", "category", "title", "description", "citizen_name", "phone", "address", "status", "community", "created_at",
+    ]
     static let updatable = [1, 2, 3, 4, 5, 6, 7, 8]
 
     /// A create: the 11 values in ``fields`` order.
@@ -54,7 +56,8 @@ public struct W1Workload: Sendable {
 
     /// Generates W1-shaped data: `replicas` × `creates` cases, `updatesPerReplica`
     /// single-field updates of the replica's own cases, and W1c on `conflictCases` cases.
-    public init(seed: UInt64 = 20_240_603, replicas: Int = 20, creates: Int = 500, updatesPerReplica: Int = 2000, conflictCases: Int = 200) {
+    public init(seed: UInt64 = 20_240_603, replicas: Int = 20, creates: Int = 500, updatesPerReplica: Int = 2000, conflictCases: Int = 200)
+    {
         let hanzi = Array("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而楼栋单元电梯漏水噪音停车垃圾清运物业维修供暖燃气安全隐患邻里纠纷低保补贴就业培训医疗养老助残救助志愿服务")
         let kinds = ["咨询", "求助", "投诉", "建议", "表扬", "举报"]
         let categories = ["物业管理", "环境卫生", "治安消防", "邻里纠纷", "社会保障", "医疗卫生", "就业创业", "养老服务", "住房保障", "市政设施", "交通出行", "教育文化"]
@@ -70,15 +73,19 @@ public struct W1Workload: Sendable {
             case 3: text(18, 22)
             case 4: text(190, 210)
             case 5: text(2, 3)
-            case 6: "1" + String(Int.random(in: 3...9, using: &random)) + String(format: "%09d", Int.random(in: 0..<1_000_000_000, using: &random))
-            case 7: "和平路\(Int.random(in: 1...300, using: &random))号\(Int.random(in: 1...30, using: &random))栋\(Int.random(in: 1...6, using: &random))单元\(Int.random(in: 101...2802, using: &random))室"
+            case 6:
+                "1" + String(Int.random(in: 3...9, using: &random))
+                    + String(format: "%09d", Int.random(in: 0..<1_000_000_000, using: &random))
+            case 7:
+                "和平路\(Int.random(in: 1...300, using: &random))号\(Int.random(in: 1...30, using: &random))栋\(Int.random(in: 1...6, using: &random))单元\(Int.random(in: 101...2802, using: &random))室"
             default: statuses.randomElement(using: &random)!
             }
         }
         func uuid() -> String {
             let hex = String(format: "%016llx%016llx", random.next(), random.next())
             let chars = Array(hex)
-            return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-4\(String(chars[13..<16]))-a\(String(chars[17..<20]))-\(String(chars[20..<32]))"
+            return
+                "\(String(chars[0..<8]))-\(String(chars[8..<12]))-4\(String(chars[13..<16]))-a\(String(chars[17..<20]))-\(String(chars[20..<32]))"
         }
         inserts = []
         updates = []

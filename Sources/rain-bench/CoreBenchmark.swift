@@ -59,7 +59,9 @@ struct CoreBenchmark: ParsableCommand {
             for _ in 0..<profileMerge {
                 var central = ReplicaState()
                 c.append(try timed { for changes in creates { _ = try central.apply(batch: changes) } }.1)
-                if getenv("RAIN_BENCH_CREATES_ONLY") == nil { u.append(try timed { for changes in updates { _ = try central.apply(batch: changes) } }.1) }
+                if getenv("RAIN_BENCH_CREATES_ONLY") == nil {
+                    u.append(try timed { for changes in updates { _ = try central.apply(batch: changes) } }.1)
+                }
             }
             var central = ReplicaState()
             for changes in creates { _ = try central.apply(batch: changes) }
@@ -74,11 +76,20 @@ struct CoreBenchmark: ParsableCommand {
             var touch: [Double] = []
             for _ in 0..<5 {
                 var total = 0
-                touch.append(timed { for changes in produced { for change in changes { for (name, value) in change.fields { total &+= name.utf8.count &+ (value.text?.utf8.count ?? 0) } } } }.1)
+                touch.append(
+                    timed {
+                        for changes in produced {
+                            for change in changes {
+                                for (name, value) in change.fields { total &+= name.utf8.count &+ (value.text?.utf8.count ?? 0) }
+                            }
+                        }
+                    }.1)
                 if total == 42 { print("") }
             }
             print("floor: reading every field of every change: \(format(touch.min() ?? 0)) s")
-            print("fastest of \(profileMerge): creates \(format(c.min() ?? 0)) s, updates \(format(u.min() ?? 0)) s; medians \(format(median(c))) s, \(format(median(u))) s")
+            print(
+                "fastest of \(profileMerge): creates \(format(c.min() ?? 0)) s, updates \(format(u.min() ?? 0)) s; medians \(format(median(c))) s, \(format(median(u))) s"
+            )
             return
         }
         print("W1: \(workload.replicaCount) replicas, \(total) logical changes\(data.map { " from \($0)" } ?? " (generated, W1-shaped)")")
@@ -101,7 +112,9 @@ struct CoreBenchmark: ParsableCommand {
             let memory = try RawSQLite(path: ":memory:")
             let (rows, seconds) = try timed { try memory.replay(workload) }
             memory.close()
-            guard rows == workload.inserts.reduce(0, { $0 + $1.count }) else { throw ValidationError("raw SQLite baseline wrote \(rows) rows") }
+            guard rows == workload.inserts.reduce(0, { $0 + $1.count }) else {
+                throw ValidationError("raw SQLite baseline wrote \(rows) rows")
+            }
             sqliteMemory.append(seconds)
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("rain-bench-\(UUID().uuidString).sqlite").path
             let file = try RawSQLite(path: path)
@@ -117,8 +130,14 @@ struct CoreBenchmark: ParsableCommand {
             ["encode to canonical wire form", format(median(times["encode"] ?? [])), rate(total, median(times["encode"] ?? []))],
             ["decode + validate wire form", format(median(times["decode"] ?? [])), rate(total, median(times["decode"] ?? []))],
             ["central merge (SyncCore, in memory)", format(merge), rate(total, merge)],
-            ["pull build: what replica 0 lacks", format(median(times["pullBuild"] ?? [])), rate(Int(times["pullCount"]?.first ?? 0), median(times["pullBuild"] ?? []))],
-            ["pull apply on replica 0", format(median(times["pullApply"] ?? [])), rate(Int(times["pullCount"]?.first ?? 0), median(times["pullApply"] ?? []))],
+            [
+                "pull build: what replica 0 lacks", format(median(times["pullBuild"] ?? [])),
+                rate(Int(times["pullCount"]?.first ?? 0), median(times["pullBuild"] ?? [])),
+            ],
+            [
+                "pull apply on replica 0", format(median(times["pullApply"] ?? [])),
+                rate(Int(times["pullCount"]?.first ?? 0), median(times["pullApply"] ?? [])),
+            ],
             ["W1c merge (8,000 concurrent writes)", format(median(times["w1cMerge"] ?? [])), rate(8000, median(times["w1cMerge"] ?? []))],
             ["raw SQLite replay, :memory:", format(rawMemory), rate(total, rawMemory)],
             ["raw SQLite replay, file (WAL)", format(median(sqliteFile)), rate(total, median(sqliteFile))],
@@ -192,7 +211,10 @@ struct CoreBenchmark: ParsableCommand {
                 // Later replicas write later, so last-writer-wins agrees with the dump's
                 // replica-order reference (Y lines).
                 let hlc = clock.tick(physical: base + 1_000_000 + UInt64(r) * 100_000 + UInt64(index))
-                changes.append(try state.write([fieldNames[write.field]: .text(write.value)], to: RecordKey(table: "cases", id: write.id), by: replicaIDs[r], author: "员工", at: hlc))
+                changes.append(
+                    try state.write(
+                        [fieldNames[write.field]: .text(write.value)], to: RecordKey(table: "cases", id: write.id), by: replicaIDs[r],
+                        author: "员工", at: hlc))
             }
             concurrent.append(changes)
         }
@@ -211,10 +233,13 @@ struct CoreBenchmark: ParsableCommand {
         }
         let fieldCount = Set(workload.conflictWrites.flatMap { $0.map { "\($0.id)/\($0.field)" } }).count
         guard conflicts.count == fieldCount, siblings.allSatisfy({ $0 == workload.replicaCount }) else {
-            throw ValidationError("W1c: \(conflicts.count) conflicts listed, expected \(fieldCount) with \(workload.replicaCount) siblings each")
+            throw ValidationError(
+                "W1c: \(conflicts.count) conflicts listed, expected \(fieldCount) with \(workload.replicaCount) siblings each")
         }
-        result.conflictSummary = "W1c: \(conflicts.count) fields in conflict, each with \(siblings.first ?? 0) siblings, all listed"
-            + (workload.conflictFinal.isEmpty ? "" : "; winners equal the dump's last-writer-wins reference for \(agree)/\(conflicts.count)")
+        result.conflictSummary =
+            "W1c: \(conflicts.count) fields in conflict, each with \(siblings.first ?? 0) siblings, all listed"
+            + (workload.conflictFinal.isEmpty
+                ? "" : "; winners equal the dump's last-writer-wins reference for \(agree)/\(conflicts.count)")
         return result
     }
 
@@ -232,11 +257,17 @@ struct CoreBenchmark: ParsableCommand {
                 var fields: [String: Value] = [:]
                 for index in 1..<row.count { fields[fieldNames[index]] = .text(row[index]) }
                 tick += 1
-                produced[r].append(try replicas[r].write(fields, to: RecordKey(table: "cases", id: row[0]), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
+                produced[r].append(
+                    try replicas[r].write(
+                        fields, to: RecordKey(table: "cases", id: row[0]), by: replicaIDs[r], author: "员工",
+                        at: clock.tick(physical: base + tick)))
             }
             for update in workload.updates[r] {
                 tick += 1
-                produced[r].append(try replicas[r].write([fieldNames[update.field]: .text(update.value)], to: RecordKey(table: "cases", id: update.id), by: replicaIDs[r], author: "员工", at: clock.tick(physical: base + tick)))
+                produced[r].append(
+                    try replicas[r].write(
+                        [fieldNames[update.field]: .text(update.value)], to: RecordKey(table: "cases", id: update.id), by: replicaIDs[r],
+                        author: "员工", at: clock.tick(physical: base + tick)))
             }
         }
         return (replicas, produced)

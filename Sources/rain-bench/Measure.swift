@@ -32,7 +32,9 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { index, cell in
-            index == 0 ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[index] - cell.count) + cell
+            index == 0
+                ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: widths[index] - cell.count) + cell
         }.joined(separator: "  ")
     }
     print(line(header))

@@ -33,7 +33,9 @@ import Testing
             totalChanges += simulation.written.count
             let failures = Self.divergences(in: simulation)
             if !failures.isEmpty {
-                Issue.record("schedule \(index) diverged: \(failures.joined(separator: "; ")); \(replay)\n\(simulation.trace.joined(separator: "\n"))")
+                Issue.record(
+                    "schedule \(index) diverged: \(failures.joined(separator: "; ")); \(replay)\n\(simulation.trace.joined(separator: "\n"))"
+                )
                 return
             }
         }
@@ -54,7 +56,8 @@ import Testing
                 failures.append("\(name) state differs from r0")
                 for (key, record) in replica.records where record != first.records[key] {
                     for (field, register) in record.fields where register != first.records[key]?.fields[field] {
-                        failures.append("\(name) \(key).\(field): \(register) vs r0 \(String(describing: first.records[key]?.fields[field]))")
+                        failures.append(
+                            "\(name) \(key).\(field): \(register) vs r0 \(String(describing: first.records[key]?.fields[field]))")
                     }
                     if record.versionVector != first.records[key]?.versionVector { failures.append("\(name) \(key) vector") }
                 }

@@ -1,4 +1,5 @@
 import SyncCore
+import TestSupport
 import Testing
 
 @Suite struct ReplicaStateTests {
@@ -8,10 +9,13 @@ import Testing
 
     @Test func localWritesTakeTheNextDotAndTheRecordsVectorAsContext() throws {
         var state = ReplicaState()
-        let first = try state.write(["title": .text("漏水"), "status": .text("received"), "round": .integer(1)], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        let first = try state.write(
+            ["title": .text("漏水"), "status": .text("received"), "round": .integer(1)], to: caseKey, by: office, author: "李娜",
+            at: HLC(wall: 1))
         #expect(first.dot == Dot(office, 1))
         #expect(first.context.isEmpty)
-        let elsewhere = try state.write(["title": .text("噪音")], to: RecordKey(table: "cases", id: "c2"), by: office, author: "李娜", at: HLC(wall: 2))
+        let elsewhere = try state.write(
+            ["title": .text("噪音")], to: RecordKey(table: "cases", id: "c2"), by: office, author: "李娜", at: HLC(wall: 2))
         #expect(elsewhere.dot == Dot(office, 2))
         #expect(elsewhere.context.isEmpty)
         let second = try state.write(["title": .text("漏水（已核实）")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 3))
@@ -47,7 +51,9 @@ import Testing
 
     @Test func refusesMalformedChangesWithoutWriting() throws {
         var state = ReplicaState()
-        let own = Change(dot: Dot(office, 2), record: caseKey, fields: ["title": .text("x")], context: VersionVector([office: 2]), hlc: HLC(wall: 1), author: "李娜")
+        let own = Change(
+            dot: Dot(office, 2), record: caseKey, fields: ["title": .text("x")], context: VersionVector([office: 2]), hlc: HLC(wall: 1),
+            author: "李娜")
         #expect(throws: SyncCoreError.contextCoversOwnDot(Dot(office, 2))) { try state.apply(own) }
         let empty = Change(dot: Dot(office, 1), record: caseKey, fields: [:], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
         #expect(throws: SyncCoreError.noFields(Dot(office, 1))) { try state.apply(empty) }
@@ -56,8 +62,10 @@ import Testing
 
     @Test func aBatchWithOneBadChangeWritesNothing() throws {
         var state = ReplicaState()
-        let good = Change(dot: Dot(office, 1), record: caseKey, fields: ["title": .text("x")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
-        let forged = Change(dot: Dot(office, 1), record: caseKey, fields: ["title": .text("y")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
+        let good = Change(
+            dot: Dot(office, 1), record: caseKey, fields: ["title": .text("x")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
+        let forged = Change(
+            dot: Dot(office, 1), record: caseKey, fields: ["title": .text("y")], context: VersionVector(), hlc: HLC(wall: 1), author: "李娜")
         #expect(throws: SyncCoreError.conflictingDuplicate(Dot(office, 1))) { try state.apply(batch: [good, forged]) }
         #expect(state == ReplicaState())
         // Once held, a different change with the same dot is refused too.
@@ -68,9 +76,14 @@ import Testing
 
     @Test func resolveCoversEverySiblingAndWritesTheRoundOfAWorkflow() throws {
         var state = ReplicaState()
-        let created = try state.write(["status": .text("replied"), "round": .integer(1)], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
-        let close = Change(dot: Dot(other, 1), record: caseKey, fields: ["status": .text("closed"), "round": .integer(1)], context: VersionVector([office: 1]), hlc: HLC(wall: 5), author: "王伟")
-        let reopen = Change(dot: Dot(ReplicaID("office-c"), 1), record: caseKey, fields: ["status": .text("handling"), "round": .integer(2)], context: VersionVector([office: 1]), hlc: HLC(wall: 4), author: "张敏")
+        let created = try state.write(
+            ["status": .text("replied"), "round": .integer(1)], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
+        let close = Change(
+            dot: Dot(other, 1), record: caseKey, fields: ["status": .text("closed"), "round": .integer(1)],
+            context: VersionVector([office: 1]), hlc: HLC(wall: 5), author: "王伟")
+        let reopen = Change(
+            dot: Dot(ReplicaID("office-c"), 1), record: caseKey, fields: ["status": .text("handling"), "round": .integer(2)],
+            context: VersionVector([office: 1]), hlc: HLC(wall: 4), author: "张敏")
         _ = try state.apply(batch: [close, reopen])
         #expect(created.dot == Dot(office, 1))
         #expect(state.value("status", of: caseKey) == .text("handling"))
@@ -106,17 +119,58 @@ import Testing
         // office-b wrote c1 twice; this replica got only the second change.
         var state = ReplicaState()
         let created = try state.write(["title": .text("一")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 1))
-        let second = Change(dot: Dot(other, 2), record: caseKey, fields: ["phone": .text("13900001111")], context: VersionVector([office: 1, other: 1]), hlc: HLC(wall: 3), author: "王伟")
+        let second = Change(
+            dot: Dot(other, 2), record: caseKey, fields: ["phone": .text("13900001111")], context: VersionVector([office: 1, other: 1]),
+            hlc: HLC(wall: 3), author: "王伟")
         try state.apply(second)
         #expect(state.records[caseKey]?.versionVector == VersionVector([office: 1]))
         let edit = try state.write(["title": .text("三")], to: caseKey, by: office, author: "李娜", at: HLC(wall: 4))
         #expect(edit.context == VersionVector([office: 1]))
         #expect(created.dot.counter == 1)
         // When the missing change arrives, the chain completes.
-        let first = Change(dot: Dot(other, 1), record: caseKey, fields: ["title": .text("二")], context: VersionVector([office: 1]), hlc: HLC(wall: 2), author: "王伟")
+        let first = Change(
+            dot: Dot(other, 1), record: caseKey, fields: ["title": .text("二")], context: VersionVector([office: 1]), hlc: HLC(wall: 2),
+            author: "王伟")
         try state.apply(first)
         #expect(state.records[caseKey]?.versionVector == VersionVector([office: 2, other: 2]))
         // Its title was concurrent with the local edit made during the hole: a conflict, not a silent loss.
         #expect(state.conflicts().map(\.field) == ["title"])
+    }
+}
+
+@Suite struct ForgedChainTests {
+    /// Forged contexts (predecessors that do not exist, forks, cycles) must still give
+    /// every replica the same state for the same set of changes (PROTOCOL.md §3.4, §3.5).
+    @Test func forgedPredecessorsStillConverge() throws {
+        let seed = TestEnvironment.unsigned("RAIN_PROPERTY_SEED", default: 0xC4A1)
+        var random = SeededRandom(seed: seed)
+        let key = RecordKey(table: "cases", id: "c1")
+        let writers = [ReplicaID("a"), ReplicaID("b")]
+        for round in 0..<200 {
+            var changes: [Change] = []
+            for writer in writers {
+                for counter in UInt64(1)...UInt64(Int.random(in: 1...6, using: &random)) {
+                    var context = VersionVector()
+                    // Any predecessor below the counter, including ones never written.
+                    context.advance(writer, to: UInt64.random(in: 0..<counter, using: &random))
+                    context.advance(writers.randomElement(using: &random)!, to: UInt64.random(in: 0...3, using: &random))
+                    if context[writer] >= counter { context.set(writer, to: counter - 1) }
+                    let field = ["title", "phone"].randomElement(using: &random)!
+                    changes.append(
+                        Change(
+                            dot: Dot(writer, counter), record: key, fields: [field: .text("\(writer):\(counter)")], context: context,
+                            hlc: HLC(wall: UInt64.random(in: 0...9, using: &random)), author: "x"))
+                }
+            }
+            var first = ReplicaState()
+            for change in changes { try first.apply(change) }
+            for _ in 0..<4 {
+                var other = ReplicaState()
+                for change in changes.shuffled(using: &random) { try other.apply(change) }
+                #expect(other == first, "round \(round), seed \(seed)")
+                #expect(other.records[key]?.versionVector == first.records[key]?.versionVector, "round \(round), seed \(seed)")
+                #expect(other.conflicts() == first.conflicts(), "round \(round), seed \(seed)")
+            }
+        }
     }
 }

@@ -15,18 +15,19 @@ import Testing
         #expect(vector[b] == 0)
     }
 
-    @Test(arguments: [
-        ([:], [:], CausalOrder.equal),
-        (["a": 1], [:], .after),
-        ([:], ["a": 1], .before),
-        (["a": 2, "b": 1], ["a": 2, "b": 1], .equal),
-        (["a": 2, "b": 1], ["a": 3, "b": 1], .before),
-        (["a": 2, "b": 1], ["a": 1, "b": 1], .after),
-        (["a": 2], ["b": 1], .concurrent),
-        (["a": 2, "b": 1], ["a": 1, "b": 2], .concurrent),
-        (["a": 1, "c": 1], ["a": 1, "b": 1, "c": 1], .before),
-        (["a": 1, "b": 5, "c": 1], ["a": 1, "c": 2], .concurrent),
-    ] as [([String: UInt64], [String: UInt64], CausalOrder)])
+    @Test(
+        arguments: [
+            ([:], [:], CausalOrder.equal),
+            (["a": 1], [:], .after),
+            ([:], ["a": 1], .before),
+            (["a": 2, "b": 1], ["a": 2, "b": 1], .equal),
+            (["a": 2, "b": 1], ["a": 3, "b": 1], .before),
+            (["a": 2, "b": 1], ["a": 1, "b": 1], .after),
+            (["a": 2], ["b": 1], .concurrent),
+            (["a": 2, "b": 1], ["a": 1, "b": 2], .concurrent),
+            (["a": 1, "c": 1], ["a": 1, "b": 1, "c": 1], .before),
+            (["a": 1, "b": 5, "c": 1], ["a": 1, "c": 2], .concurrent),
+        ] as [([String: UInt64], [String: UInt64], CausalOrder)])
     func compareTable(left: [String: UInt64], right: [String: UInt64], expected: CausalOrder) {
         let x = VersionVector(left.map { (ReplicaID($0.key), $0.value) })
         let y = VersionVector(right.map { (ReplicaID($0.key), $0.value) })

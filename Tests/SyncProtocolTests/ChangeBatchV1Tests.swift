@@ -7,7 +7,10 @@ import Testing
     static let sample = Change(
         dot: Dot(ReplicaID("ra"), 2),
         record: RecordKey(table: "cases", id: "0193f1c2-7a00-7000-8000-000000000001"),
-        fields: ["status": .text("verifying"), "round": .integer(1), "due_at": .timestamp(1_797_000_000_000), "urgent": .bool(true), "note": .null],
+        fields: [
+            "status": .text("verifying"), "round": .integer(1), "due_at": .timestamp(1_797_000_000_000), "urgent": .bool(true),
+            "note": .null,
+        ],
         context: VersionVector([ReplicaID("ra"): 1, ReplicaID("rb"): 3]),
         hlc: HLC(wall: 1_795_651_200_000, logical: 7),
         author: "李娜"
@@ -53,7 +56,9 @@ import Testing
 
     @Test func aFullBatchAtTheLimitIsAccepted() throws {
         let changes = (1...UInt64(LimitsV1.maximumChangesPerBatch)).map { counter in
-            Change(dot: Dot(ReplicaID("ra"), counter), record: RecordKey(table: "cases", id: "c\(counter)"), fields: ["title": .text("标题")], context: VersionVector(), hlc: HLC(wall: counter), author: "李娜")
+            Change(
+                dot: Dot(ReplicaID("ra"), counter), record: RecordKey(table: "cases", id: "c\(counter)"), fields: ["title": .text("标题")],
+                context: VersionVector(), hlc: HLC(wall: counter), author: "李娜")
         }
         let bytes = ChangeBatchV1.encode(changes)
         #expect(bytes.count < LimitsV1.maximumBatchBytes)
@@ -125,17 +130,18 @@ import Testing
 }
 
 @Suite struct UTF8ValidationTests {
-    @Test(arguments: [
-        ([0x41, 0xE9, 0x9B, 0xA8], true),  // "A雨"
-        ([0xF0, 0x9F, 0x8C, 0xA7], true),  // 🌧
-        ([0xC0, 0x80], false),  // overlong NUL
-        ([0xE0, 0x80, 0x80], false),  // overlong
-        ([0xED, 0xA0, 0x80], false),  // an encoded surrogate
-        ([0xF4, 0x90, 0x80, 0x80], false),  // above U+10FFFF
-        ([0xF0, 0x9F, 0x8C], false),  // truncated
-        ([0xFF], false),
-        ([0x80], false),  // a lone continuation byte
-    ] as [([UInt8], Bool)])
+    @Test(
+        arguments: [
+            ([0x41, 0xE9, 0x9B, 0xA8], true),  // "A雨"
+            ([0xF0, 0x9F, 0x8C, 0xA7], true),  // 🌧
+            ([0xC0, 0x80], false),  // overlong NUL
+            ([0xE0, 0x80, 0x80], false),  // overlong
+            ([0xED, 0xA0, 0x80], false),  // an encoded surrogate
+            ([0xF4, 0x90, 0x80, 0x80], false),  // above U+10FFFF
+            ([0xF0, 0x9F, 0x8C], false),  // truncated
+            ([0xFF], false),
+            ([0x80], false),  // a lone continuation byte
+        ] as [([UInt8], Bool)])
     func stringsMustBeValidUTF8(bytes: [UInt8], valid: Bool) {
         let document = [0x22] + bytes + [0x22]
         #expect((try? JSONParser.parse(document)) != nil ? valid : !valid, "\(bytes)")

@@ -57,7 +57,8 @@ import Testing
         var state = ReplicaState()
         for index in step.after { try state.apply(vector.changes[index]) }
         #expect(!state.conflicts().isEmpty)
-        let produced = try state.resolve(step.field, of: step.record, with: step.resolution, by: step.replica, author: step.author, at: step.hlc)
+        let produced = try state.resolve(
+            step.field, of: step.record, with: step.resolution, by: step.replica, author: step.author, at: step.hlc)
         #expect(produced == step.produces)
         #expect(state.conflicts().isEmpty)
     }
