@@ -7,10 +7,17 @@ public struct Record: Hashable, Sendable {
         var chain: Chain
     }
 
-    // Records have about ten fields and a few writers: arrays searched linearly beat
-    // hashing here. Fields stay in arrival order (sorting would copy registers on the
-    // hot path); equality and listings sort by name instead.
-    // Names apart from registers: the name scan then touches one or two cache lines.
+    // The first change applied to a record (usually its creation, ten fields or so) is
+    // kept whole as `base`; a field gets a register of its own only when a later change
+    // writes it. A field only the base wrote is, in effect, the register
+    // {siblings: [base's value], context: base's context} — exactly what applying the
+    // base would have built — so the merge is unchanged, and a record created and never
+    // edited costs one reference instead of ten registers.
+    private var base: Change?
+    private var baseTable: TableSchema?
+    // Fields written after the base, in arrival order (sorting would copy registers on
+    // the hot path); names apart from registers, so that the scan touches one or two
+    // cache lines. Equality and listings sort by name.
     private var names: [String] = []
     private var registers: [FieldRegister] = []
     private var writers: [Writer] = []
@@ -28,8 +35,9 @@ public struct Record: Hashable, Sendable {
     // The chains are derived from the applied changes, which the replica's log holds;
     // two records are equal when their fields and version vectors are.
     public static func == (lhs: Record, rhs: Record) -> Bool {
-        guard lhs.names.count == rhs.names.count, lhs.versionVector == rhs.versionVector else { return false }
-        for (name, register) in zip(lhs.names, lhs.registers) where rhs.register(name) != register { return false }
+        let names = lhs.fieldNames
+        guard names == rhs.fieldNames, lhs.versionVector == rhs.versionVector else { return false }
+        for name in names where lhs.register(name) != rhs.register(name) { return false }
         return true
     }
 
@@ -39,16 +47,37 @@ public struct Record: Hashable, Sendable {
 
     /// The field registers, by field name.
     public var fields: [String: FieldRegister] {
-        Dictionary(uniqueKeysWithValues: zip(names, registers))
+        var result: [String: FieldRegister] = [:]
+        for name in fieldNames { result[name] = register(name) }
+        return result
     }
 
     /// The names of the fields written, sorted.
-    public var fieldNames: [String] { names.sorted() }
+    public var fieldNames: [String] {
+        var all = names
+        if let base {
+            for name in base.fields.keys where slotIndex(name) == nil { all.append(name) }
+        }
+        return all.sorted()
+    }
 
     /// The register of `field`, or `nil` if never written.
     public func register(_ field: String) -> FieldRegister? {
-        slotIndex(field).map { registers[$0] }
+        if let index = slotIndex(field) { return registers[index] }
+        return baseRegister(field)
     }
+
+    /// The register of a field only the base wrote.
+    private func baseRegister(_ field: String) -> FieldRegister? {
+        guard let base, let value = base.fields[field] else { return nil }
+        let table = baseTable ?? .lastWriterWins
+        let sibling = Sibling(
+            dot: base.dot, value: value, hlc: base.hlc, author: base.author, round: Record.round(of: field, in: base.fields, table: table))
+        return FieldRegister(first: sibling, context: base.context)
+    }
+
+    /// Registers that may hold more than one value (a field only the base wrote has one).
+    var materialized: Zip2Sequence<[String], [FieldRegister]> { zip(names, registers) }
 
     /// The round of a workflow field's sibling: the integer the same change wrote to the
     /// rule's round field, else 1; 0 for other rules.
@@ -81,7 +110,7 @@ public struct Record: Hashable, Sendable {
 
     /// Every field's name and register, sorted by name.
     public var registersByName: [(name: String, register: FieldRegister)] {
-        zip(names, registers).map { ($0, $1) }.sorted { $0.name < $1.name }
+        fieldNames.compactMap { name in register(name).map { (name, $0) } }
     }
 
     /// The winning value of `field` under `schema`'s rule, or `nil` if never written.
@@ -90,42 +119,38 @@ public struct Record: Hashable, Sendable {
     }
 
     /// True once any change to this record has been applied.
-    public var exists: Bool { !names.isEmpty }
+    public var exists: Bool { base != nil }
 
-    /// Applies `change` to the record under the rules of its table.
-    ///
-    /// - Complexity: O(f · (s + c + F)) for f fields written, s siblings, c context
-    ///   entries and F fields of the record.
     /// Runs `body` on this record in place.
     @inline(__always)
     mutating func apply(with table: TableSchema, _ body: (inout Record) -> Void) {
         body(&self)
     }
 
+    /// Applies `change` to the record under the rules of its table.
+    ///
+    /// - Complexity: O(f · (s + c + F)) for f fields written, s siblings, c context
+    ///   entries and F fields of the record; O(1) for the record's first change.
     mutating func apply(_ change: Change, table: TableSchema, logs: [ReplicaID: OriginLog]) {
         let storage = change.storage
-        let context = storage.context
-        // The round a workflow sibling ranks in (§5.2); looked up only for workflow fields.
-        let rules = table.hasRules
-        if names.isEmpty {
-            // A new record: build every register at once.
-            names.reserveCapacity(storage.fields.count)
-            registers.reserveCapacity(storage.fields.count)
-            for (name, value) in storage.fields {
-                let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
-                let sibling = Sibling(dot: storage.dot, value: value, hlc: storage.hlc, author: storage.author, round: round)
-                names.append(name)
-                registers.append(FieldRegister(first: sibling, context: context))
-            }
+        if base == nil {
+            base = change
+            baseTable = table
         } else {
+            let context = storage.context
+            let rules = table.hasRules
             for (name, value) in storage.fields {
                 let round = rules ? Record.round(of: name, in: storage.fields, table: table) : 0
                 let sibling = Sibling(dot: storage.dot, value: value, hlc: storage.hlc, author: storage.author, round: round)
                 if let index = slotIndex(name) {
                     registers[index].apply(sibling, context: context)
                 } else {
-                    var register = FieldRegister()
+                    var register = baseRegister(name) ?? FieldRegister()
                     register.apply(sibling, context: context)
+                    if names.isEmpty {
+                        names.reserveCapacity(4)
+                        registers.reserveCapacity(4)
+                    }
                     names.append(name)
                     registers.append(register)
                 }

@@ -168,6 +168,15 @@ public struct ReplicaState: Hashable, Sendable {
         for (index, change) in fresh.enumerated() { keyed.append((change.record.fingerprint, index)) }
         keyed.sort { $0.fingerprint != $1.fingerprint ? $0.fingerprint < $1.fingerprint : $0.index < $1.index }
         let order = keyed.map(\.index)
+        // At most one new record per group: growing the table once beats rehashing
+        // (a no-op when the capacity suffices).
+        var groups = 0
+        var previous: UInt64?
+        for entry in keyed where entry.fingerprint != previous {
+            groups += 1
+            previous = entry.fingerprint
+        }
+        records.reserveCapacity(records.count + groups)
         var position = 0
         let logs = self.logs
         while position < order.count {
@@ -283,7 +292,7 @@ public struct ReplicaState: Hashable, Sendable {
     public func conflicts() -> [Conflict] {
         var result: [Conflict] = []
         for (key, record) in records {
-            for (name, register) in record.registersByName where register.isConflicted {
+            for (name, register) in record.materialized where register.isConflicted {
                 let rule = schema.rule(table: key.table, field: name)
                 guard rule.listsConflicts, let winner = register.winner(under: rule) else { continue }
                 result.append(Conflict(record: key, field: name, rule: rule, siblings: register.siblings, winner: winner))
