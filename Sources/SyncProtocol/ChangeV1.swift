@@ -184,47 +184,47 @@ public enum ChangeV1 {
         return text
     }
 
-    static func replicaID(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> ReplicaID {
+    /// A non-empty string of at most `maximumBytes` bytes, each accepted by `allowed`.
+    static func token(
+        _ json: JSONValue,
+        at path: @autoclosure () -> String,
+        maximumBytes: Int,
+        allowed: (_ byte: UInt8, _ isFirst: Bool) -> Bool,
+        rule: String
+    ) throws(ProtocolError) -> String {
         let text = try string(json, at: path())
         if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
-        if text.utf8.count > LimitsV1.maximumReplicaIDBytes {
-            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumReplicaIDBytes) bytes")
+        if text.utf8.count > maximumBytes { throw .invalid(path: path(), reason: "must be at most \(maximumBytes) bytes") }
+        var isFirst = true
+        for byte in text.utf8 {
+            guard allowed(byte, isFirst) else { throw .invalid(path: path(), reason: rule) }
+            isFirst = false
         }
-        guard text.utf8.allSatisfy(isIDByte) else {
-            throw .invalid(path: path(), reason: "must contain only A–Z, a–z, 0–9, '_' and '-'")
-        }
-        return ReplicaID(text)
+        return text
+    }
+
+    static func replicaID(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> ReplicaID {
+        ReplicaID(
+            try token(
+                json, at: path(), maximumBytes: LimitsV1.maximumReplicaIDBytes, allowed: { byte, _ in isIDByte(byte) },
+                rule: "must contain only A–Z, a–z, 0–9, '_' and '-'"))
     }
 
     static func name(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> String {
-        let text = try string(json, at: path())
-        if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
-        if text.utf8.count > LimitsV1.maximumNameBytes {
-            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumNameBytes) bytes")
-        }
-        let bytes = Array(text.utf8)
-        let valid =
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
-            && bytes.allSatisfy {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                    || $0 == UInt8(ascii: "_")
-            }
-        guard valid else {
-            throw .invalid(path: path(), reason: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
-        }
-        return text
+        try token(
+            json, at: path(), maximumBytes: LimitsV1.maximumNameBytes,
+            allowed: { byte, isFirst in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (!isFirst && ((UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")))
+            },
+            rule: "must be a lower-case name: a–z first, then a–z, 0–9 or '_'")
     }
 
     static func recordID(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> String {
-        let text = try string(json, at: path())
-        if text.isEmpty { throw .invalid(path: path(), reason: "must not be empty") }
-        if text.utf8.count > LimitsV1.maximumRecordIDBytes {
-            throw .invalid(path: path(), reason: "must be at most \(LimitsV1.maximumRecordIDBytes) bytes")
-        }
-        guard text.utf8.allSatisfy({ isIDByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") }) else {
-            throw .invalid(path: path(), reason: "must contain only A–Z, a–z, 0–9, '_', '-', '.' and ':'")
-        }
-        return text
+        try token(
+            json, at: path(), maximumBytes: LimitsV1.maximumRecordIDBytes,
+            allowed: { byte, _ in isIDByte(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") },
+            rule: "must contain only A–Z, a–z, 0–9, '_', '-', '.' and ':'")
     }
 
     static func counter(_ json: JSONValue, at path: @autoclosure () -> String) throws(ProtocolError) -> UInt64 {
