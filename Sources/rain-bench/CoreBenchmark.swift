@@ -23,6 +23,7 @@ struct CoreBenchmark: ParsableCommand {
     @Option(help: "How many times to run each phase (the median is printed).")
     var runs: Int = 5
 
+    // Diagnostics for `perf record`: repeat one phase N times and print its fastest run.
     @Option(help: .hidden)
     var profileMerge: Int = 0
 
@@ -54,42 +55,16 @@ struct CoreBenchmark: ParsableCommand {
             let produced = try capture(workload).produced
             let creates = produced.map { Array($0.prefix(workload.inserts[0].count)) }
             let updates = produced.map { Array($0.dropFirst(workload.inserts[0].count)) }
-            var c: [Double] = []
-            var u: [Double] = []
+            var creating: [Double] = []
+            var updating: [Double] = []
             for _ in 0..<profileMerge {
                 var central = ReplicaState()
-                c.append(try timed { for changes in creates { _ = try central.apply(batch: changes) } }.1)
-                if getenv("RAIN_BENCH_CREATES_ONLY") == nil {
-                    u.append(try timed { for changes in updates { _ = try central.apply(batch: changes) } }.1)
-                }
+                creating.append(try timed { for changes in creates { _ = try central.apply(batch: changes) } }.1)
+                updating.append(try timed { for changes in updates { _ = try central.apply(batch: changes) } }.1)
             }
-            var central = ReplicaState()
-            for changes in creates { _ = try central.apply(batch: changes) }
-            let checkOnly = try timed { for changes in updates { for change in changes { _ = try central.check(change) } } }.1
-            print("check-only pass over updates: \(format(checkOnly)) s")
-            var floor: [Double] = []
-            for _ in 0..<5 {
-                var counts: [RecordKey: Int] = [:]
-                floor.append(timed { for changes in produced { for change in changes { counts[change.record, default: 0] += 1 } } }.1)
-            }
-            print("floor: a dictionary of record keys over all changes: \(format(floor.min() ?? 0)) s")
-            var touch: [Double] = []
-            for _ in 0..<5 {
-                var total = 0
-                touch.append(
-                    timed {
-                        for changes in produced {
-                            for change in changes {
-                                for (name, value) in change.fields { total &+= name.utf8.count &+ (value.text?.utf8.count ?? 0) }
-                            }
-                        }
-                    }.1)
-                if total == 42 { print("") }
-            }
-            print("floor: reading every field of every change: \(format(touch.min() ?? 0)) s")
             print(
-                "fastest of \(profileMerge): creates \(format(c.min() ?? 0)) s, updates \(format(u.min() ?? 0)) s; medians \(format(median(c))) s, \(format(median(u))) s"
-            )
+                "merge, fastest of \(profileMerge): creates \(format(creating.min() ?? 0)) s, updates \(format(updating.min() ?? 0)) s;"
+                    + " medians \(format(median(creating))) s, \(format(median(updating))) s")
             return
         }
         print("W1: \(workload.replicaCount) replicas, \(total) logical changes\(data.map { " from \($0)" } ?? " (generated, W1-shaped)")")
