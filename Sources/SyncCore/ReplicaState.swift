@@ -81,16 +81,25 @@ public struct ReplicaState: Hashable, Sendable {
     /// - Returns: `true` if the change is new, `false` if it is already held.
     /// - Throws: ``SyncCoreError`` naming why the change is refused.
     public func check(_ change: Change) throws(SyncCoreError) -> Bool {
-        if change.fields.isEmpty { throw .noFields(change.dot) }
-        if change.context.covers(change.dot) { throw .contextCoversOwnDot(change.dot) }
-        if schema.kind(of: change.record.table) == .appendOnly, !change.context.isEmpty {
-            throw .appendOnlyModified(change.dot, change.record)
+        try checkShape(change)
+        return try isNew(change)
+    }
+
+    /// The checks that need nothing but the change itself.
+    private func checkShape(_ change: Change) throws(SyncCoreError) {
+        let storage = change.storage
+        if storage.fields.isEmpty { throw .noFields(storage.dot) }
+        if storage.context.covers(storage.dot) { throw .contextCoversOwnDot(storage.dot) }
+        if !storage.context.isEmpty, schema.kind(of: storage.record.table) == .appendOnly {
+            throw .appendOnlyModified(storage.dot, storage.record)
         }
-        if let known = self.change(change.dot) {
-            if known != change { throw .conflictingDuplicate(change.dot) }
-            return false
-        }
-        return true
+    }
+
+    /// Whether the change is new; throws if a different change with its dot is held.
+    private func isNew(_ change: Change) throws(SyncCoreError) -> Bool {
+        guard let known = self.change(change.dot) else { return true }
+        if known != change { throw .conflictingDuplicate(change.dot) }
+        return false
     }
 
     /// Applies one change (idempotent by dot).
@@ -122,8 +131,11 @@ public struct ReplicaState: Hashable, Sendable {
         var lastCounter: UInt64 = 0
         var earlierRuns: [ReplicaID: UInt64] = [:]
         var ascending = true
+        // A change above the highest counter held from its writer is new without a
+        // lookup; the writer's highest counter is read once per run of its changes.
+        var highestHeld: UInt64 = 0
         for change in changes {
-            if try check(change) { fresh.append(change) } else { summary.duplicates += 1 }
+            try checkShape(change)
             let dot = change.dot
             if dot.replica == lastWriter {
                 if dot.counter <= lastCounter { ascending = false }
@@ -131,8 +143,12 @@ public struct ReplicaState: Hashable, Sendable {
                 if let lastWriter { earlierRuns[lastWriter] = max(earlierRuns[lastWriter] ?? 0, lastCounter) }
                 if let earlier = earlierRuns[dot.replica], earlier >= dot.counter { ascending = false }
                 lastWriter = dot.replica
+                highestHeld = highestCounter(of: dot.replica)
             }
             lastCounter = dot.counter
+            var new = dot.counter > highestHeld
+            if !new { new = try isNew(change) }
+            if new { fresh.append(change) } else { summary.duplicates += 1 }
         }
         if !ascending {
             var seen: [Dot: Change] = [:]
