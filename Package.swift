@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "SyncCore", targets: ["SyncCore"]),
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
+        .library(name: "CaseDomain", targets: ["CaseDomain"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
     ],
     dependencies: [
@@ -31,6 +32,8 @@ let package = Package(
             dependencies: ["SyncCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming
         ),
+        // The case domain: kinds, categories, workflow, deadlines, case numbers, masking.
+        .target(name: "CaseDomain", dependencies: ["SyncCore"], swiftSettings: upcoming),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
@@ -45,6 +48,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SyncProtocolTests",
             dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],
