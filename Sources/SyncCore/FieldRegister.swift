@@ -44,6 +44,14 @@ public struct FieldRegister: Hashable, Sendable {
         context = VersionVector()
     }
 
+    /// A register rebuilt from stored siblings and context.
+    public init(siblings: [Sibling], context: VersionVector) {
+        let sorted = siblings.sorted { $0.dot < $1.dot }
+        first = sorted.first
+        rest = Array(sorted.dropFirst())
+        self.context = context
+    }
+
     /// A field as its first write leaves it.
     @inline(__always)
     init(first sibling: consuming Sibling, context: VersionVector) {

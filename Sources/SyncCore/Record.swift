@@ -15,6 +15,8 @@ public struct Record: Hashable, Sendable {
     // edited costs one reference instead of ten registers.
     private var base: Change?
     private var baseTable: TableSchema?
+    // True for a record rebuilt from storage (it has no base change in memory).
+    private var storedExists = false
     // Fields written after the base, in arrival order (sorting would copy registers on
     // the hot path); names apart from registers, so that the scan touches one or two
     // cache lines. Equality and listings sort by name.
@@ -24,6 +26,22 @@ public struct Record: Hashable, Sendable {
 
     /// A record with no field written yet.
     public init() {}
+
+    /// A record rebuilt from stored registers and chains (the replica store's form).
+    public init(registers: [String: FieldRegister], chains: [ReplicaID: ChainState]) {
+        for (name, register) in registers.sorted(by: { $0.key < $1.key }) {
+            names.append(name)
+            self.registers.append(register)
+        }
+        writers = chains.sorted { $0.key < $1.key }.map { Writer(replica: $0.key, chain: Chain(state: $0.value)) }
+        // A stored record has every field as a register; mark it as existing.
+        if !names.isEmpty { storedExists = true }
+    }
+
+    /// Each writer's chain on this record, to be stored beside the registers.
+    public var chainStates: [ReplicaID: ChainState] {
+        Dictionary(uniqueKeysWithValues: writers.map { ($0.replica, $0.chain.state) })
+    }
 
     /// The record's version vector: per writer, the last change of an unbroken chain of
     /// its changes to this record (`Protocol/PROTOCOL.md` §3.4). This is the context of
@@ -119,7 +137,7 @@ public struct Record: Hashable, Sendable {
     }
 
     /// True once any change to this record has been applied.
-    public var exists: Bool { base != nil }
+    public var exists: Bool { base != nil || storedExists }
 
     /// Runs `body` on this record in place.
     @inline(__always)
@@ -132,8 +150,16 @@ public struct Record: Hashable, Sendable {
     /// - Complexity: O(f · (s + c + F)) for f fields written, s siblings, c context
     ///   entries and F fields of the record; O(1) for the record's first change.
     mutating func apply(_ change: Change, table: TableSchema, logs: [ReplicaID: OriginLog]) {
+        apply(change, rules: table) { logs[$0.replica]?.change($0.counter) }
+    }
+
+    /// Applies `change` under the rules of its table (`Protocol/PROTOCOL.md` §3.2, §3.4).
+    ///
+    /// `lookup` finds an earlier change of this record by dot; it is called only when a
+    /// writer's change arrives out of line, to rebuild that writer's chain.
+    public mutating func apply(_ change: Change, rules table: TableSchema, lookup: (Dot) -> Change?) {
         let storage = change.storage
-        if base == nil {
+        if base == nil, !storedExists {
             base = change
             baseTable = table
         } else {
@@ -160,10 +186,10 @@ public struct Record: Hashable, Sendable {
         let counter = storage.dot.counter
         let previous = storage.context[writer]
         if let index = writerIndex(writer) {
-            writers[index].chain.add(counter, previous: previous) { logs[writer]?.change($0) }
+            writers[index].chain.add(counter, previous: previous) { lookup(Dot(writer, $0)) }
         } else {
             var chain = Chain()
-            chain.add(counter, previous: previous) { logs[writer]?.change($0) }
+            chain.add(counter, previous: previous) { lookup(Dot(writer, $0)) }
             let index = writers.firstIndex { writer < $0.replica } ?? writers.endIndex
             writers.insert(Writer(replica: writer, chain: chain), at: index)
         }
@@ -188,6 +214,16 @@ struct Chain: Hashable, Sendable {
     private var counters: [UInt64] = []
     /// Applied changes whose predecessor is not applied: counter → predecessor.
     private var orphans: [UInt64: UInt64] = [:]
+
+    init() {}
+
+    init(state: ChainState) {
+        complete = state.complete
+        counters = state.counters
+        orphans = state.orphans
+    }
+
+    var state: ChainState { ChainState(complete: complete, counters: counters, orphans: orphans) }
 
     /// Records an applied change; `lookup` finds the writer's changes by counter (only
     /// called when a change arrives out of line).
@@ -233,5 +269,20 @@ struct Chain: Hashable, Sendable {
             if counters[mid] < counter { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+}
+
+/// One writer's chain on one record, as stored: the end of its unbroken prefix and,
+/// once a change arrived out of line, the applied counters and the orphans (counter →
+/// missing predecessor). See `Protocol/PROTOCOL.md` §3.4.
+public struct ChainState: Hashable, Sendable {
+    public let complete: UInt64
+    public let counters: [UInt64]
+    public let orphans: [UInt64: UInt64]
+
+    public init(complete: UInt64, counters: [UInt64] = [], orphans: [UInt64: UInt64] = [:]) {
+        self.complete = complete
+        self.counters = counters
+        self.orphans = orphans
     }
 }

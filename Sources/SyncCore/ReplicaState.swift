@@ -233,8 +233,11 @@ public struct ReplicaState: Hashable, Sendable {
         author: String,
         at hlc: HLC
     ) throws(SyncCoreError) -> Change {
-        let context = records[record]?.versionVector ?? VersionVector()
-        return try commit(fields, to: record, by: replica, author: author, at: hlc, context: context)
+        let change = try LocalWrite.change(
+            fields, to: record, current: records[record], schema: schema,
+            by: replica, counter: highestCounter(of: replica) + 1, author: author, at: hlc)
+        try apply(change)
+        return change
     }
 
     /// Settles a conflicted (or any) field of `record`: writes a new value whose context
@@ -254,50 +257,15 @@ public struct ReplicaState: Hashable, Sendable {
         author: String,
         at hlc: HLC
     ) throws(SyncCoreError) -> Change {
-        guard let current = records[record] else { throw .unknownRecord(record) }
-        guard let register = current.register(field) else { throw .unknownField(record, field) }
-        var context = current.versionVector
-        for sibling in register.siblings { context.add(sibling.dot) }
-        var fields: [String: Value] = [:]
-        var round = register.siblings.map(\.round).max() ?? 1
-        switch resolution {
-        case .value(let value):
-            fields[field] = value
-        case .keep(let number):
-            guard number >= 1, number <= register.siblings.count else {
-                throw .noSuchSibling(record, field, number)
-            }
-            fields[field] = register.siblings[number - 1].value
-            round = register.siblings[number - 1].round
-        }
-        if case .workflow(_, let roundField) = schema.rule(table: record.table, field: field) {
-            fields[roundField] = .integer(max(round, 1))
-        }
-        return try commit(fields, to: record, by: replica, author: author, at: hlc, context: context)
-    }
-
-    private mutating func commit(
-        _ fields: [String: Value],
-        to record: RecordKey,
-        by replica: ReplicaID,
-        author: String,
-        at hlc: HLC,
-        context: VersionVector
-    ) throws(SyncCoreError) -> Change {
-        let counter = highestCounter(of: replica) + 1
-        guard counter <= ReplicaState.maximumCounter else { throw .counterExhausted(replica) }
-        let dot = Dot(replica, counter)
-        if fields.isEmpty { throw .noFields(dot) }
-        if schema.kind(of: record.table) == .appendOnly, records[record]?.exists == true {
-            throw .appendOnlyModified(dot, record)
-        }
-        let change = Change(dot: dot, record: record, fields: fields, context: context, hlc: hlc, author: author)
+        let change = try LocalWrite.resolution(
+            field, of: record, current: records[record], with: resolution, schema: schema,
+            by: replica, counter: highestCounter(of: replica) + 1, author: author, at: hlc)
         try apply(change)
         return change
     }
 
     /// The largest counter the protocol carries: 2^53 (exact in every JSON parser).
-    public static let maximumCounter: UInt64 = 1 << 53
+    public static let maximumCounter: UInt64 = LocalWrite.maximumCounter
 
     // MARK: Conflicts
 

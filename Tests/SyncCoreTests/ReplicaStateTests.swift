@@ -174,3 +174,28 @@ import Testing
         }
     }
 }
+
+@Suite struct RecordStorageFormTests {
+    /// A record rebuilt from its registers and chains (the replica store's form) is the
+    /// same record and merges later changes the same way.
+    @Test func rebuiltRecordsMergeLikeTheOriginals() throws {
+        for seed in UInt64(1)...40 {
+            var simulation = Simulation(seed: seed &* 7919, replicaCount: 3)
+            try simulation.run(steps: 30)
+            let state = simulation.replicas[0]
+            let later = simulation.replicas[1].allChanges + simulation.replicas[2].allChanges
+            for (key, record) in state.records {
+                var rebuilt = Record(registers: record.fields, chains: record.chainStates)
+                #expect(rebuilt == record, "seed \(seed) \(key)")
+                var original = record
+                let table = Schema.timelyRain.table(key.table)
+                for change in later where change.record == key && state.change(change.dot) == nil {
+                    original.apply(change, rules: table) { state.change($0) }
+                    rebuilt.apply(change, rules: table) { state.change($0) }
+                }
+                #expect(rebuilt == original, "seed \(seed) \(key)")
+                #expect(rebuilt.versionVector == original.versionVector, "seed \(seed) \(key)")
+            }
+        }
+    }
+}
