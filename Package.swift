@@ -16,11 +16,13 @@ let package = Package(
         .library(name: "SyncCore", targets: ["SyncCore"]),
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .library(name: "CaseDomain", targets: ["CaseDomain"]),
+        .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Pure sync logic: ids, dots, version vectors, HLC, changes, field merge,
@@ -34,6 +36,13 @@ let package = Package(
         ),
         // The case domain: kinds, categories, workflow, deadlines, case numbers, masking.
         .target(name: "CaseDomain", dependencies: ["SyncCore"], swiftSettings: upcoming),
+        // The office's replica: one SQLite file (GRDB), migrations, the change log, field
+        // versions, and the materialised `cases` and `case_events` tables.
+        .target(
+            name: "ReplicaStore",
+            dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
@@ -49,6 +58,13 @@ let package = Package(
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "ReplicaStoreTests",
+            dependencies: [
+                "ReplicaStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SyncProtocolTests",
             dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],

@@ -59,6 +59,20 @@ public struct Change: Hashable, Sendable {
     /// chain (`Protocol/PROTOCOL.md` §3.4).
     public var previousCounter: UInt64 { storage.context[storage.dot.replica] }
 
+    /// Checks what can be checked of the change alone: it sets a field, its context does
+    /// not cover its own dot, and a change to an append-only table has an empty context.
+    ///
+    /// - Throws: ``SyncCoreError/noFields(_:)``, ``SyncCoreError/contextCoversOwnDot(_:)``,
+    ///   ``SyncCoreError/appendOnlyModified(_:_:)``.
+    public func validate(against schema: Schema) throws(SyncCoreError) {
+        let storage = self.storage
+        if storage.fields.isEmpty { throw .noFields(storage.dot) }
+        if storage.context.covers(storage.dot) { throw .contextCoversOwnDot(storage.dot) }
+        if !storage.context.isEmpty, schema.kind(of: storage.record.table) == .appendOnly {
+            throw .appendOnlyModified(storage.dot, storage.record)
+        }
+    }
+
     public static func == (lhs: Change, rhs: Change) -> Bool {
         if lhs.storage === rhs.storage { return true }
         let a = lhs.storage

@@ -210,8 +210,10 @@ public struct Record: Hashable, Sendable {
 struct Chain: Hashable, Sendable {
     /// The end of the unbroken prefix.
     private(set) var complete: UInt64 = 0
-    /// Applied counters, ascending; empty while the chain has only grown link by link.
+    /// Applied counters, ascending, and each one's predecessor; empty while the chain
+    /// has only grown link by link.
     private var counters: [UInt64] = []
+    private var previous: [UInt64] = []
     /// Applied changes whose predecessor is not applied: counter → predecessor.
     private var orphans: [UInt64: UInt64] = [:]
 
@@ -219,40 +221,57 @@ struct Chain: Hashable, Sendable {
 
     init(state: ChainState) {
         complete = state.complete
-        counters = state.counters
+        counters = state.links.map(\.counter)
+        previous = state.links.map(\.previous)
         orphans = state.orphans
     }
 
-    var state: ChainState { ChainState(complete: complete, counters: counters, orphans: orphans) }
+    var state: ChainState {
+        ChainState(complete: complete, links: zip(counters, previous).map { ($0, $1) }, orphans: orphans)
+    }
 
     /// Records an applied change; `lookup` finds the writer's changes by counter (only
     /// called when a change arrives out of line).
-    mutating func add(_ counter: UInt64, previous: UInt64, lookup: (UInt64) -> Change?) {
+    mutating func add(_ counter: UInt64, previous predecessor: UInt64, lookup: (UInt64) -> Change?) {
         if counters.isEmpty {
             // Fast path: the next link of an unbroken chain.
-            if previous == complete, counter > complete {
+            if predecessor == complete, counter > complete {
                 complete = counter
                 return
             }
             // Out of line: materialise the chain so far, newest first.
             var link = complete
             while link != 0 {
-                counters.append(link)
                 let before = lookup(link)?.previousCounter ?? 0
+                counters.append(link)
+                previous.append(before < link ? before : 0)
                 link = before < link ? before : 0
             }
             counters.reverse()
+            previous.reverse()
         }
         let index = insertionIndex(counter)
         if index < counters.count, counters[index] == counter { return }
         counters.insert(counter, at: index)
-        if previous != 0, !contains(previous) { orphans[counter] = previous }
+        previous.insert(predecessor, at: index)
+        if predecessor != 0, !contains(predecessor) { orphans[counter] = predecessor }
         if !orphans.isEmpty { orphans = orphans.filter { $0.value != counter } }
         if let firstOrphan = orphans.keys.min() {
             let index = insertionIndex(firstOrphan)
             complete = index == 0 ? 0 : counters[index - 1]
         } else {
             complete = counters[counters.count - 1]
+            // Whole again and a single line (every link names the one before): back to
+            // the compact form, so every replica stores the same state.
+            var linear = true
+            for index in counters.indices where previous[index] != (index == 0 ? 0 : counters[index - 1]) {
+                linear = false
+                break
+            }
+            if linear {
+                counters = []
+                previous = []
+            }
         }
     }
 
@@ -273,16 +292,28 @@ struct Chain: Hashable, Sendable {
 }
 
 /// One writer's chain on one record, as stored: the end of its unbroken prefix and,
-/// once a change arrived out of line, the applied counters and the orphans (counter →
-/// missing predecessor). See `Protocol/PROTOCOL.md` §3.4.
+/// while changes are out of line, the applied counters with their predecessors and the
+/// orphans (counter → missing predecessor). See `Protocol/PROTOCOL.md` §3.4.
 public struct ChainState: Hashable, Sendable {
     public let complete: UInt64
-    public let counters: [UInt64]
+    public let links: [(counter: UInt64, previous: UInt64)]
     public let orphans: [UInt64: UInt64]
 
-    public init(complete: UInt64, counters: [UInt64] = [], orphans: [UInt64: UInt64] = [:]) {
+    public init(complete: UInt64, links: [(counter: UInt64, previous: UInt64)] = [], orphans: [UInt64: UInt64] = [:]) {
         self.complete = complete
-        self.counters = counters
+        self.links = links
         self.orphans = orphans
+    }
+
+    public static func == (lhs: ChainState, rhs: ChainState) -> Bool {
+        lhs.complete == rhs.complete && lhs.orphans == rhs.orphans && lhs.links.elementsEqual(rhs.links) { $0 == $1 }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(complete)
+        for link in links {
+            hasher.combine(link.counter)
+            hasher.combine(link.previous)
+        }
     }
 }

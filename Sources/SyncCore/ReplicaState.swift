@@ -8,6 +8,14 @@ public struct Conflict: Hashable, Sendable {
     public let siblings: [Sibling]
     /// The value every replica displays until a person settles the conflict.
     public let winner: Sibling
+
+    public init(record: RecordKey, field: String, rule: FieldRule, siblings: [Sibling], winner: Sibling) {
+        self.record = record
+        self.field = field
+        self.rule = rule
+        self.siblings = siblings
+        self.winner = winner
+    }
 }
 
 /// How a person settles a conflict.
@@ -87,12 +95,7 @@ public struct ReplicaState: Hashable, Sendable {
 
     /// The checks that need nothing but the change itself.
     private func checkShape(_ change: Change) throws(SyncCoreError) {
-        let storage = change.storage
-        if storage.fields.isEmpty { throw .noFields(storage.dot) }
-        if storage.context.covers(storage.dot) { throw .contextCoversOwnDot(storage.dot) }
-        if !storage.context.isEmpty, schema.kind(of: storage.record.table) == .appendOnly {
-            throw .appendOnlyModified(storage.dot, storage.record)
-        }
+        try change.validate(against: schema)
     }
 
     /// Whether the change is new; throws if a different change with its dot is held.

@@ -45,6 +45,12 @@ public indirect enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// The member `key` of an object, if any.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
     /// A short name of the value's JSON type, for error messages.
     public var typeName: String {
         switch self {

@@ -229,14 +229,6 @@ public enum ConformanceVectors {
     }
 }
 
-extension JSONValue {
-    /// The member `key` of an object, if any.
-    public subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
-    }
-}
-
 /// Typed access to a vector file's JSON with errors that name the place.
 struct Reader {
     let file: String

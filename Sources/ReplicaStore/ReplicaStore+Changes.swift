@@ -1,0 +1,268 @@
+import CaseDomain
+public import GRDB
+public import SyncCore
+import SyncProtocol
+
+extension ReplicaStore {
+    // MARK: Local writes
+
+    /// Writes `fields` of `record` as a new local change and applies it — change,
+    /// field versions and materialised row in one transaction.
+    ///
+    /// - Throws: ``ReplicaStoreError/sync(_:)`` when the core refuses the write.
+    @discardableResult
+    public func write(_ fields: [String: Value], to record: RecordKey, now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError)
+        -> Change
+    {
+        try write("cannot write the change") { db in try self.write(fields, to: record, now: now, in: db) }
+    }
+
+    /// Settles `field` of `record` (`Protocol/PROTOCOL.md` §5.5) with a local change.
+    @discardableResult
+    public func resolve(
+        _ field: String,
+        of record: RecordKey,
+        with resolution: Resolution,
+        now: Int64 = ReplicaStore.nowMillis()
+    ) throws(ReplicaStoreError) -> Change {
+        try write("cannot resolve the conflict") { db in
+            let current = try self.loadRecord(record, in: db)
+            let change = try LocalWrite.resolution(
+                field, of: record, current: current, with: resolution, schema: self.schema,
+                by: self.identity.replica, counter: try self.highestOwnCounter(in: db) + 1,
+                author: self.identity.staff, at: try self.tick(now: now, in: db))
+            try self.applyFresh([change], in: db)
+            return change
+        }
+    }
+
+    /// A local write inside an open transaction (several writes can then commit together).
+    func write(_ fields: [String: Value], to record: RecordKey, now: Int64, in db: Database) throws -> Change {
+        let current = try loadRecord(record, in: db)
+        let change = try LocalWrite.change(
+            fields, to: record, current: current, schema: schema,
+            by: identity.replica, counter: try highestOwnCounter(in: db) + 1,
+            author: identity.staff, at: try tick(now: now, in: db))
+        try applyFresh([change], in: db)
+        return change
+    }
+
+    func highestOwnCounter(in db: Database) throws -> UInt64 {
+        UInt64(
+            try Int64.fetchOne(db, sql: "SELECT max(counter) FROM changes WHERE replica = ?", arguments: [identity.replica.rawValue]) ?? 0)
+    }
+
+    /// The next HLC timestamp of a local event, persisted with the transaction.
+    func tick(now: Int64, in db: Database) throws -> HLC {
+        var clock = try loadClock(in: db)
+        let hlc = clock.tick(physical: UInt64(max(now, 0)))
+        try saveClock(clock, in: db)
+        return hlc
+    }
+
+    func loadClock(in db: Database) throws -> HybridLogicalClock {
+        let row = try Row.fetchOne(db, sql: "SELECT hlc_wall, hlc_logical FROM replica WHERE singleton = 1")
+        let wall: Int64 = row?["hlc_wall"] ?? 0
+        let logical: Int64 = row?["hlc_logical"] ?? 0
+        return HybridLogicalClock(last: HLC(wall: UInt64(max(wall, 0)), logical: UInt32(clamping: logical)))
+    }
+
+    func saveClock(_ clock: HybridLogicalClock, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE replica SET hlc_wall = ?, hlc_logical = ? WHERE singleton = 1",
+            arguments: [Int64(clock.last.wall), Int64(clock.last.logical)])
+    }
+
+    // MARK: Remote changes
+
+    /// Applies a batch of changes from elsewhere in one transaction: all or nothing,
+    /// idempotent by dot (`Protocol/PROTOCOL.md` §3.1, §3.5).
+    ///
+    /// - Throws: ``ReplicaStoreError/sync(_:)`` naming the first refused change; nothing
+    ///   of the batch is written then.
+    @discardableResult
+    public func apply(batch changes: [Change], now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError) -> ApplySummary {
+        try write("cannot apply the changes") { db in
+            var summary = ApplySummary()
+            var fresh: [Change] = []
+            var inBatch: [Dot: Change] = [:]
+            for change in changes {
+                try change.validate(against: self.schema)
+                if let earlier = inBatch[change.dot] {
+                    if earlier != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
+                    summary.duplicates += 1
+                    continue
+                }
+                if let held = try self.change(change.dot, in: db) {
+                    if held != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
+                    summary.duplicates += 1
+                    continue
+                }
+                inBatch[change.dot] = change
+                fresh.append(change)
+            }
+            try self.applyFresh(fresh, in: db)
+            // Remote clocks inform ours, within the drift bound (§4.3).
+            var clock = try self.loadClock(in: db)
+            for change in fresh { _ = clock.observe(change.hlc, physical: UInt64(max(now, 0))) }
+            try self.saveClock(clock, in: db)
+            summary.applied = fresh.count
+            return summary
+        }
+    }
+
+    /// Stores new changes, merges them into their records and rematerialises the rows.
+    func applyFresh(_ fresh: [Change], in db: Database) throws {
+        guard !fresh.isEmpty else { return }
+        var arrived = try Int64.fetchOne(db, sql: "SELECT coalesce(max(arrived), 0) FROM changes") ?? 0
+        for change in fresh {
+            arrived += 1
+            try db.execute(
+                sql: """
+                    INSERT INTO changes (replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body, arrived)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    change.dot.replica.rawValue, Int64(change.dot.counter), change.record.table, change.record.id,
+                    Int64(change.hlc.wall), Int64(change.hlc.logical), change.author,
+                    String(decoding: ChangeV1.encode(change), as: UTF8.self), arrived,
+                ])
+        }
+        // Group by record, keeping the batch order within each record.
+        var order: [RecordKey] = []
+        var groups: [RecordKey: [Change]] = [:]
+        for change in fresh {
+            if groups[change.record] == nil { order.append(change.record) }
+            groups[change.record, default: []].append(change)
+        }
+        for key in order {
+            var record = try loadRecord(key, in: db) ?? SyncCore.Record()
+            let rules = schema.table(key.table)
+            var touched = Set<String>()
+            var lookupError: (any Error)?
+            for change in groups[key] ?? [] {
+                record.apply(change, rules: rules) { dot in
+                    do { return try self.change(dot, in: db) } catch {
+                        lookupError = error
+                        return nil
+                    }
+                }
+                touched.formUnion(change.fields.keys)
+            }
+            if let lookupError { throw lookupError }
+            try saveRecord(record, key: key, fields: touched, in: db)
+            try materialize(record, key: key, in: db)
+        }
+    }
+
+    // MARK: Reading merge state
+
+    /// The change with this dot, if held.
+    public func change(_ dot: Dot) throws(ReplicaStoreError) -> Change? {
+        try read("cannot read the change log") { db in try self.change(dot, in: db) }
+    }
+
+    func change(_ dot: Dot, in db: Database) throws -> Change? {
+        guard
+            let body = try String.fetchOne(
+                db, sql: "SELECT body FROM changes WHERE replica = ? AND counter = ?",
+                arguments: [dot.replica.rawValue, Int64(dot.counter)])
+        else { return nil }
+        return try decodeStoredChange(body, place: "changes \(dot)")
+    }
+
+    func decodeStoredChange(_ body: String, place: String) throws -> Change {
+        do {
+            return try ChangeV1.decode(try JSONParser.parse(Array(body.utf8)), at: "", schema: schema)
+        } catch {
+            throw ReplicaStoreError.corrupt(place)
+        }
+    }
+
+    /// Every change of `record`, in arrival order.
+    public func history(of record: RecordKey) throws(ReplicaStoreError) -> [Change] {
+        try read("cannot read the change log") { db in
+            try String.fetchAll(
+                db, sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived",
+                arguments: [record.table, record.id]
+            ).map { try self.decodeStoredChange($0, place: "changes of \(record)") }
+        }
+    }
+
+    /// The number of changes held.
+    public func changeCount() throws(ReplicaStoreError) -> Int {
+        try read("cannot read the change log") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0 }
+    }
+
+    /// The record's merge state, if any change to it is held.
+    public func record(_ key: RecordKey) throws(ReplicaStoreError) -> SyncCore.Record? {
+        try read("cannot read the record") { db in try self.loadRecord(key, in: db) }
+    }
+
+    func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT field, siblings, context FROM field_versions WHERE tbl = ? AND record_id = ?",
+            arguments: [key.table, key.id])
+        guard !rows.isEmpty else { return nil }
+        let place = "field_versions of \(key)"
+        var registers: [String: FieldRegister] = [:]
+        for row in rows {
+            let siblings = try StoredForms.decodeSiblings(row["siblings"], at: place)
+            let context = try StoredForms.decodeVector(row["context"], at: place)
+            registers[row["field"]] = FieldRegister(siblings: siblings, context: context)
+        }
+        var chains: [ReplicaID: ChainState] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT replica, complete, links, orphans FROM record_chains WHERE tbl = ? AND record_id = ?",
+            arguments: [key.table, key.id])
+        {
+            let complete: Int64 = row["complete"]
+            chains[ReplicaID(row["replica"])] = try StoredForms.decodeChain(
+                complete: UInt64(max(complete, 0)), links: row["links"], orphans: row["orphans"], at: "record_chains of \(key)")
+        }
+        return SyncCore.Record(registers: registers, chains: chains)
+    }
+
+    func saveRecord(_ record: SyncCore.Record, key: RecordKey, fields: Set<String>, in db: Database) throws {
+        for field in fields.sorted() {
+            guard let register = record.register(field) else { continue }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, field, siblings, context) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    key.table, key.id, field, StoredForms.encode(siblings: register.siblings), StoredForms.encode(vector: register.context),
+                ])
+        }
+        for (replica, chain) in record.chainStates {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO record_chains (tbl, record_id, replica, complete, links, orphans) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    key.table, key.id, replica.rawValue, Int64(chain.complete), StoredForms.encode(links: chain.links),
+                    StoredForms.encode(orphans: chain.orphans),
+                ])
+        }
+    }
+
+    /// Every field in conflict, sorted by record then field.
+    public func conflicts() throws(ReplicaStoreError) -> [Conflict] {
+        try read("cannot read the conflicts") { db in
+            var result: [Conflict] = []
+            // Only fields with more than one sibling can be in conflict.
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT tbl, record_id, field, siblings FROM field_versions WHERE json_array_length(siblings) > 1 ORDER BY tbl, record_id, field"
+            )
+            for row in rows {
+                let key = RecordKey(table: row["tbl"], id: row["record_id"])
+                let field: String = row["field"]
+                let rule = self.schema.rule(table: key.table, field: field)
+                guard rule.listsConflicts else { continue }
+                let siblings = try StoredForms.decodeSiblings(row["siblings"], at: "field_versions of \(key)")
+                let register = FieldRegister(siblings: siblings, context: VersionVector())
+                guard let winner = register.winner(under: rule) else { continue }
+                result.append(Conflict(record: key, field: field, rule: rule, siblings: register.siblings, winner: winner))
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,193 @@
+public import CaseDomain
+import Foundation
+public import GRDB
+public import SyncCore
+import SyncProtocol
+
+/// Who this replica is.
+public struct ReplicaIdentity: Hashable, Sendable {
+    public let replica: ReplicaID
+    public let office: String
+    public let staff: String
+    /// The replica's tag in case numbers.
+    public let tag: String
+    /// When the replica was created (ms since the epoch).
+    public let createdAt: Int64
+}
+
+/// An office's replica: one SQLite file (WAL, foreign keys on, a busy timeout) holding
+/// the change log, the merge state of every field and the materialised tables
+/// (`cases`, `case_events`). Every local write and its change commit in one
+/// transaction; a batch of remote changes is applied in one transaction, idempotently.
+///
+/// The merge itself is `SyncCore`'s: this type only loads the records a change touches,
+/// lets the core apply it, and stores the result.
+public final class ReplicaStore: Sendable {
+    /// The file.
+    public let path: String
+    let queue: DatabaseQueue
+    /// This replica.
+    public let identity: ReplicaIdentity
+    /// Merge rules.
+    public let schema: Schema
+    /// Deadlines for the materialised `due_date`.
+    public let deadlines: DeadlinePolicy
+
+    private init(path: String, queue: DatabaseQueue, identity: ReplicaIdentity, schema: Schema, deadlines: DeadlinePolicy) {
+        self.path = path
+        self.queue = queue
+        self.identity = identity
+        self.schema = schema
+        self.deadlines = deadlines
+    }
+
+    static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL: readers never block the writer. FULL: a committed change survives a
+            // power cut, not only a crash (nothing recorded offline may be lost).
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    /// Creates a new replica file (mode 0600, its folder 0700) with a fresh random
+    /// 128-bit replica id.
+    ///
+    /// - Throws: ``ReplicaStoreError/alreadyExists(path:)``, ``ReplicaStoreError/cannotCreate(path:reason:)``.
+    public static func create(
+        at path: String,
+        office: String,
+        staff: String,
+        replica: ReplicaID = ReplicaStore.newReplicaID(),
+        now: Int64 = ReplicaStore.nowMillis(),
+        schema: Schema = .timelyRain,
+        deadlines: DeadlinePolicy = DeadlinePolicy()
+    ) throws(ReplicaStoreError) -> ReplicaStore {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) { throw .alreadyExists(path: path) }
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            if !folder.isEmpty, !manager.fileExists(atPath: folder) {
+                try manager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw .cannotCreate(path: path, reason: "cannot create its folder")
+        }
+        // Create the file with 0600 before SQLite opens it; SQLite gives the -wal and
+        // -shm files the same permissions.
+        guard manager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw .cannotCreate(path: path, reason: "cannot create the file")
+        }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration())
+            try ReplicaMigrations.migrator.migrate(queue)
+            let identity = ReplicaIdentity(
+                replica: replica, office: office, staff: staff, tag: CaseNumber.tag(for: replica), createdAt: now)
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, ?, ?, ?, ?, ?)",
+                    arguments: [replica.rawValue, office, staff, identity.tag, now])
+            }
+            return ReplicaStore(path: path, queue: queue, identity: identity, schema: schema, deadlines: deadlines)
+        } catch {
+            try? manager.removeItem(atPath: path)
+            throw .cannotCreate(path: path, reason: ReplicaStore.describe(error))
+        }
+    }
+
+    /// Opens an existing replica file, migrating it to this version's schema.
+    ///
+    /// - Throws: ``ReplicaStoreError/noReplica(path:)``, ``ReplicaStoreError/notAReplica(path:reason:)``,
+    ///   ``ReplicaStoreError/newerVersion(path:)``.
+    public static func open(
+        at path: String,
+        schema: Schema = .timelyRain,
+        deadlines: DeadlinePolicy = DeadlinePolicy()
+    ) throws(ReplicaStoreError) -> ReplicaStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw .noReplica(path: path) }
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration())
+        } catch {
+            throw .notAReplica(path: path, reason: "the file is not an SQLite database or is damaged")
+        }
+        do {
+            let migrator = ReplicaMigrations.migrator
+            let superseded = try queue.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded { throw ReplicaStoreError.newerVersion(path: path) }
+            try migrator.migrate(queue)
+            let identity = try queue.read { db -> ReplicaIdentity? in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replica WHERE singleton = 1") else { return nil }
+                return ReplicaIdentity(
+                    replica: ReplicaID(row["replica_id"]), office: row["office"], staff: row["staff"], tag: row["tag"],
+                    createdAt: row["created_at"])
+            }
+            guard let identity else { throw ReplicaStoreError.notAReplica(path: path, reason: "the file holds no replica identity") }
+            return ReplicaStore(path: path, queue: queue, identity: identity, schema: schema, deadlines: deadlines)
+        } catch let error as ReplicaStoreError {
+            throw error
+        } catch {
+            throw .notAReplica(path: path, reason: "the file is not a TimelyRain replica or is damaged")
+        }
+    }
+
+    /// A fresh random 128-bit replica id, as 32 lower-case hex digits.
+    public static func newReplicaID() -> ReplicaID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        let hex = String(high, radix: 16).leftPadded(16) + String(low, radix: 16).leftPadded(16)
+        return ReplicaID(hex)
+    }
+
+    /// The wall clock, in milliseconds since the epoch.
+    public static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode.rawValue)" }
+        return String(describing: error)
+    }
+
+    /// Runs `body` in one write transaction, mapping errors to ``ReplicaStoreError``.
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as ReplicaStoreError {
+            throw error
+        } catch let error as SyncCoreError {
+            throw .sync(error)
+        } catch let error as CaseDomainError {
+            throw .domain(error)
+        } catch {
+            throw .database(what, ReplicaStore.describe(error))
+        }
+    }
+
+    /// Runs `body` in a read transaction, mapping errors to ``ReplicaStoreError``.
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as ReplicaStoreError {
+            throw error
+        } catch {
+            throw .database(what, ReplicaStore.describe(error))
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a healthy file.
+    public func integrityCheck() throws(ReplicaStoreError) -> String {
+        try read("integrity check") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,124 @@
+import GRDB
+
+/// The replica file's schema, as versioned migrations. A migration that has shipped is
+/// never edited: changes come as new migrations (README, "Replica file").
+enum ReplicaMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-replica") { db in
+            // This replica's identity and clocks: exactly one row.
+            try db.execute(
+                sql: """
+                    CREATE TABLE replica (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        replica_id TEXT NOT NULL,
+                        office TEXT NOT NULL,
+                        staff TEXT NOT NULL,
+                        tag TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        hlc_wall INTEGER NOT NULL DEFAULT 0,
+                        hlc_logical INTEGER NOT NULL DEFAULT 0,
+                        last_number TEXT
+                    ) STRICT;
+
+                    -- Every change held, in its canonical wire form (Protocol/PROTOCOL.md §7.1).
+                    CREATE TABLE changes (
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        hlc_wall INTEGER NOT NULL,
+                        hlc_logical INTEGER NOT NULL,
+                        author TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        arrived INTEGER NOT NULL UNIQUE,
+                        PRIMARY KEY (replica, counter)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX changes_by_record ON changes (tbl, record_id);
+
+                    -- The merge state of every field (Protocol/PROTOCOL.md §3.2): its siblings
+                    -- and its context, as JSON.
+                    CREATE TABLE field_versions (
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        field TEXT NOT NULL,
+                        siblings TEXT NOT NULL,
+                        context TEXT NOT NULL,
+                        PRIMARY KEY (tbl, record_id, field)
+                    ) STRICT, WITHOUT ROWID;
+
+                    -- Each writer's chain on each record (Protocol/PROTOCOL.md §3.4); `links`
+                    -- ([[counter, previous], …]) and `orphans` only while changes are out of line.
+                    CREATE TABLE record_chains (
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        replica TEXT NOT NULL,
+                        complete INTEGER NOT NULL,
+                        links TEXT NOT NULL DEFAULT '[]',
+                        orphans TEXT NOT NULL DEFAULT '{}',
+                        PRIMARY KEY (tbl, record_id, replica)
+                    ) STRICT, WITHOUT ROWID;
+
+                    -- Current state, materialised from the winners of the merge.
+                    CREATE TABLE cases (
+                        id TEXT PRIMARY KEY,
+                        number TEXT,
+                        kind TEXT,
+                        category TEXT,
+                        title TEXT,
+                        description TEXT,
+                        citizen_name TEXT,
+                        phone TEXT,
+                        address TEXT,
+                        status TEXT,
+                        round INTEGER,
+                        level TEXT,
+                        office TEXT,
+                        answer TEXT,
+                        rating INTEGER,
+                        created_at INTEGER,
+                        due_date TEXT,
+                        updated_at INTEGER,
+                        closed_at INTEGER,
+                        conflicts INTEGER NOT NULL DEFAULT 0
+                    ) STRICT;
+                    CREATE INDEX cases_by_number ON cases (number);
+                    CREATE INDEX cases_by_status ON cases (status, created_at);
+                    CREATE INDEX cases_by_created ON cases (created_at);
+
+                    CREATE TABLE case_events (
+                        id TEXT PRIMARY KEY,
+                        case_id TEXT,
+                        type TEXT,
+                        text TEXT,
+                        score INTEGER,
+                        author TEXT,
+                        replica TEXT,
+                        at INTEGER
+                    ) STRICT;
+                    CREATE INDEX case_events_by_case ON case_events (case_id, at);
+
+                    -- Full text over title, description and address; trigram so that Chinese
+                    -- substrings match.
+                    CREATE VIRTUAL TABLE cases_fts USING fts5(
+                        title, description, address, content = 'cases', tokenize = 'trigram'
+                    );
+                    CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+                        INSERT INTO cases_fts (rowid, title, description, address)
+                        VALUES (new.rowid, new.title, new.description, new.address);
+                    END;
+                    CREATE TRIGGER cases_fts_delete AFTER DELETE ON cases BEGIN
+                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                        VALUES ('delete', old.rowid, old.title, old.description, old.address);
+                    END;
+                    CREATE TRIGGER cases_fts_update AFTER UPDATE ON cases BEGIN
+                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                        VALUES ('delete', old.rowid, old.title, old.description, old.address);
+                        INSERT INTO cases_fts (rowid, title, description, address)
+                        VALUES (new.rowid, new.title, new.description, new.address);
+                    END;
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,107 @@
+import SyncCore
+import SyncProtocol
+
+/// The JSON forms of merge state kept in `field_versions` and `record_chains`, written
+/// with the protocol's canonical writer and read with its strict parser.
+enum StoredForms {
+    /// `[{"author":…,"dot":"r:n","hlc":[wall,logical],"round":n,"value":…}, …]`
+    static func encode(siblings: [Sibling]) -> String {
+        var writer = CanonicalJSONWriter()
+        writer.raw("[")
+        for (index, sibling) in siblings.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.raw("{\"author\":")
+            writer.string(sibling.author)
+            writer.raw(",\"dot\":")
+            writer.string("\(sibling.dot.replica.rawValue):\(sibling.dot.counter)")
+            writer.raw(",\"hlc\":[")
+            writer.integer(sibling.hlc.wall)
+            writer.raw(",")
+            writer.integer(sibling.hlc.logical)
+            writer.raw("],\"round\":")
+            writer.integer(sibling.round)
+            writer.raw(",\"value\":")
+            ChangeV1.encode(sibling.value, into: &writer)
+            writer.raw("}")
+        }
+        writer.raw("]")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    static func decodeSiblings(_ text: String, at place: String) throws(ReplicaStoreError) -> [Sibling] {
+        guard case .array(let items)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+        var siblings: [Sibling] = []
+        for item in items {
+            guard case .string(let author)? = item["author"], case .string(let dotText)? = item["dot"],
+                let dot = dot(dotText), case .array(let hlc)? = item["hlc"], hlc.count == 2,
+                case .number(let wallText) = hlc[0], let wall = UInt64(wallText),
+                case .number(let logicalText) = hlc[1], let logical = UInt32(logicalText),
+                case .number(let roundText)? = item["round"], let round = Int64(roundText),
+                let valueJSON = item["value"], let value = try? ChangeV1.decodeValue(valueJSON, at: place)
+            else { throw .corrupt(place) }
+            siblings.append(Sibling(dot: dot, value: value, hlc: HLC(wall: wall, logical: logical), author: author, round: round))
+        }
+        return siblings
+    }
+
+    /// `{"replica":counter,…}`
+    static func encode(vector: VersionVector) -> String {
+        var writer = CanonicalJSONWriter()
+        writer.raw("{")
+        for (index, entry) in vector.entries.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(entry.replica.rawValue)
+            writer.raw(":")
+            writer.integer(entry.counter)
+        }
+        writer.raw("}")
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    static func decodeVector(_ text: String, at place: String) throws(ReplicaStoreError) -> VersionVector {
+        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+        var vector = VersionVector()
+        for member in members {
+            guard case .number(let counterText) = member.value, let counter = UInt64(counterText) else { throw .corrupt(place) }
+            vector.advance(ReplicaID(member.key), to: counter)
+        }
+        return vector
+    }
+
+    /// `[[counter,previous],…]`
+    static func encode(links: [(counter: UInt64, previous: UInt64)]) -> String {
+        "[" + links.map { "[\($0.counter),\($0.previous)]" }.joined(separator: ",") + "]"
+    }
+
+    static func encode(orphans: [UInt64: UInt64]) -> String {
+        "{" + orphans.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
+    }
+
+    static func decodeChain(complete: UInt64, links: String, orphans: String, at place: String) throws(ReplicaStoreError) -> ChainState {
+        guard case .array(let items)? = try? JSONParser.parse(Array(links.utf8)),
+            case .object(let members)? = try? JSONParser.parse(Array(orphans.utf8))
+        else { throw .corrupt(place) }
+        var list: [(counter: UInt64, previous: UInt64)] = []
+        for item in items {
+            guard case .array(let pair) = item, pair.count == 2, case .number(let counterText) = pair[0],
+                case .number(let previousText) = pair[1], let counter = UInt64(counterText), let previous = UInt64(previousText)
+            else { throw .corrupt(place) }
+            list.append((counter, previous))
+        }
+        var map: [UInt64: UInt64] = [:]
+        for member in members {
+            guard let key = UInt64(member.key), case .number(let text) = member.value, let value = UInt64(text) else {
+                throw .corrupt(place)
+            }
+            map[key] = value
+        }
+        return ChainState(complete: complete, links: list, orphans: map)
+    }
+
+    static func dot(_ text: String) -> Dot? {
+        guard let colon = text.lastIndex(of: ":"), let counter = UInt64(text[text.index(after: colon)...]), counter >= 1 else {
+            return nil
+        }
+        return Dot(ReplicaID(String(text[..<colon])), counter)
+    }
+}

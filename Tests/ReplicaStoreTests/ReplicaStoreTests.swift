@@ -1,0 +1,228 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
+import SyncProtocol
+import TestSupport
+import Testing
+
+/// A fresh folder per test, removed afterwards.
+final class TemporaryFolder {
+    let path: String
+
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("rain-tests-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite struct ReplicaStoreTests {
+    let caseKey = RecordKey(table: "cases", id: "0193f1c2-7a00-7000-8000-000000000001")
+
+    @Test func createMakesAPrivateFileAndOpenFindsTheSameReplica() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("office/replica.sqlite")
+        let created = try ReplicaStore.create(at: path, office: "HSM", staff: "李娜")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let folderAttributes = try FileManager.default.attributesOfItem(atPath: folder.file("office"))
+        #expect((folderAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        #expect(created.identity.replica.rawValue.count == 32)
+        let opened = try ReplicaStore.open(at: path)
+        #expect(opened.identity == created.identity)
+        #expect(try opened.integrityCheck() == "ok")
+        let journal = try DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+
+    @Test func badFilesGetClearErrors() throws {
+        let folder = TemporaryFolder()
+        let missing = folder.file("missing.sqlite")
+        #expect(throws: ReplicaStoreError.self) { try ReplicaStore.open(at: missing) }
+        do {
+            _ = try ReplicaStore.open(at: missing)
+        } catch {
+            #expect(error.description == "cannot open the replica: no replica file (\(missing)); create one with `rain init`")
+        }
+        let garbage = folder.file("garbage.sqlite")
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: garbage))
+        do {
+            _ = try ReplicaStore.open(at: garbage)
+            Issue.record("opened a file that is not SQLite")
+        } catch {
+            guard case .notAReplica = error else {
+                Issue.record("\(error)")
+                return
+            }
+        }
+        let existing = folder.file("replica.sqlite")
+        _ = try ReplicaStore.create(at: existing, office: "HSM", staff: "李娜")
+        #expect(throws: ReplicaStoreError.self) { try ReplicaStore.create(at: existing, office: "HSM", staff: "李娜") }
+    }
+
+    @Test func aFileFromANewerVersionIsRefused() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        _ = try ReplicaStore.create(at: path, office: "HSM", staff: "李娜")
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        }
+        do {
+            _ = try ReplicaStore.open(at: path)
+            Issue.record("opened a newer replica")
+        } catch {
+            guard case .newerVersion = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(error.description.contains("newer version of rain"))
+        }
+    }
+
+    @Test func theFirstMigrationCreatesTheDocumentedTables() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        _ = try ReplicaStore.create(at: path, office: "HSM", staff: "李娜")
+        let tables = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'cases_fts%' ORDER BY name")
+        }
+        #expect(tables == ["case_events", "cases", "changes", "field_versions", "grdb_migrations", "record_chains", "replica"])
+        let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(migrations == ["v1-replica"])
+    }
+
+    @Test func aLocalWriteCommitsTheChangeTheMergeStateAndTheRow() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        let store = try ReplicaStore.create(at: path, office: "HSM", staff: "李娜")
+        let now: Int64 = 1_795_651_200_000
+        let change = try store.write(
+            [
+                "kind": .text("complaint"), "title": .text("楼道堆放杂物"), "status": .text("received"), "round": .integer(1),
+                "created_at": .timestamp(now),
+            ],
+            to: caseKey, now: now)
+        #expect(change.dot == Dot(store.identity.replica, 1))
+        let edit = try store.write(["title": .text("楼道堆放杂物已清理")], to: caseKey, now: now + 1000)
+        #expect(edit.context == VersionVector([store.identity.replica: 1]))
+        let row = try DatabaseQueue(path: path).read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT title, status, round, kind, created_at, due_date, conflicts FROM cases WHERE id = ?",
+                arguments: [caseKey.id])
+        }
+        #expect(row?["title"] == "楼道堆放杂物已清理")
+        #expect(row?["status"] == "received")
+        #expect(row?["round"] == 1)
+        #expect(row?["due_date"] == "2026-12-17")
+        #expect(row?["conflicts"] == 0)
+        #expect(try store.changeCount() == 2)
+        #expect(try store.history(of: caseKey).map(\.dot.counter) == [1, 2])
+        let found = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(
+                db, sql: "SELECT title FROM cases WHERE rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)",
+                arguments: ["\"已清理\""])
+        }
+        #expect(found == ["楼道堆放杂物已清理"])
+    }
+
+    @Test func applyingABatchTwiceChangesNothingAndABadBatchWritesNothing() throws {
+        let folder = TemporaryFolder()
+        let source = try ReplicaStore.create(at: folder.file("a.sqlite"), office: "HSM", staff: "李娜")
+        let target = try ReplicaStore.create(at: folder.file("b.sqlite"), office: "HSM", staff: "王伟")
+        var changes: [Change] = []
+        for index in 0..<20 {
+            changes.append(
+                try source.write(
+                    ["title": .text("标题\(index)")], to: RecordKey(table: "cases", id: "c\(index % 5)"), now: 1_000 + Int64(index)))
+        }
+        let first = try target.apply(batch: changes)
+        #expect(first.applied == 20)
+        let snapshot = try dump(target)
+        let second = try target.apply(batch: changes)
+        #expect(second == ApplySummary(applied: 0, duplicates: 20))
+        #expect(try dump(target) == snapshot)
+        let forged = Change(
+            dot: changes[3].dot, record: changes[3].record, fields: ["title": .text("篡改")], context: changes[3].context,
+            hlc: changes[3].hlc, author: "x")
+        let newOne = try source.write(["title": .text("新")], to: RecordKey(table: "cases", id: "c9"), now: 5_000)
+        #expect(throws: ReplicaStoreError.self) { try target.apply(batch: [newOne, forged]) }
+        #expect(try dump(target) == snapshot)
+        #expect(try target.change(newOne.dot) == nil)
+    }
+
+    /// Every replica file that has applied the same changes, in any order, holds the same
+    /// tables — and the same state as the in-memory core.
+    @Test func storesConvergeLikeTheCore() throws {
+        for seed in UInt64(1)...12 {
+            var simulation = Simulation(seed: seed &* 104_729, replicaCount: 3)
+            try simulation.run(steps: 40)
+            try simulation.exchangeAll()
+            let core = simulation.replicas[0]
+            let folder = TemporaryFolder()
+            var dumps: [String] = []
+            var random = SeededRandom(seed: seed)
+            for copy in 0..<3 {
+                let store = try ReplicaStore.create(at: folder.file("r\(copy).sqlite"), office: "HSM", staff: "x")
+                var changes = simulation.written.shuffled(using: &random)
+                if copy == 0 { changes = core.allChanges }
+                // Several batches, with repeats.
+                var start = 0
+                while start < changes.count {
+                    let end = min(changes.count, start + Int.random(in: 1...7, using: &random))
+                    try store.apply(batch: Array(changes[start..<end]) + (random.chance(0.3) ? [changes[0]] : []))
+                    start = end
+                }
+                for (key, record) in core.records {
+                    #expect(try store.record(key) == record, "seed \(seed), copy \(copy), \(key)")
+                    #expect(try store.record(key)?.versionVector == record.versionVector, "seed \(seed), copy \(copy), \(key)")
+                }
+                #expect(try store.conflicts() == core.conflicts(), "seed \(seed), copy \(copy)")
+                dumps.append(try dump(store))
+                #expect(try store.integrityCheck() == "ok")
+            }
+            #expect(Set(dumps).count == 1, "seed \(seed): stores differ")
+        }
+    }
+
+    @Test(arguments: (try? ConformanceVectors.valid()) ?? [])
+    func conformanceVectorsThroughTheStore(vector: ValidVector) throws {
+        let folder = TemporaryFolder()
+        let store = try ReplicaStore.create(at: folder.file("replica.sqlite"), office: "HSM", staff: "x")
+        for order in vector.deliveries.prefix(2) {
+            try store.apply(batch: order.map { vector.changes[$0] })
+        }
+        for (key, expected) in vector.records {
+            let record = try #require(try store.record(key), "\(vector.file) \(key)")
+            #expect(record.versionVector == expected.versionVector, "\(vector.file) \(key)")
+            for (name, field) in expected.fields {
+                #expect(record.value(of: name, table: key.table, schema: .timelyRain) == field.value, "\(vector.file) \(key).\(name)")
+                #expect(record.register(name)?.siblings.map(\.dot) == field.siblings, "\(vector.file) \(key).\(name)")
+            }
+        }
+        let conflicts = try store.conflicts().map {
+            ExpectedConflict(record: $0.record, field: $0.field, siblings: $0.siblings.map(\.dot), winner: $0.winner.dot)
+        }
+        #expect(conflicts == vector.conflicts, "\(vector.file)")
+    }
+
+    /// The materialised tables and merge state, as text, for comparing replica files.
+    func dump(_ store: ReplicaStore) throws -> String {
+        try DatabaseQueue(path: store.path).read { db in
+            var text = ""
+            for table in ["cases", "case_events", "field_versions", "record_chains"] {
+                let order = table == "cases" || table == "case_events" ? "id" : "1, 2, 3"
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
+                    let cells = row.columnNames.filter { $0 != "updated_at" || table != "cases" }.map {
+                        "\($0)=\(row[$0] as DatabaseValue)"
+                    }
+                    text += table + ": " + cells.joined(separator: " ") + "\n"
+                }
+            }
+            return text
+        }
+    }
+}
