@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .library(name: "CaseDomain", targets: ["CaseDomain"]),
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
+        .executable(name: "rain", targets: ["rain"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
     ],
     dependencies: [
@@ -46,6 +47,15 @@ let package = Package(
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        // The office client: argument parsing and wiring only.
+        .executableTarget(
+            name: "rain",
+            dependencies: [
+                "SyncCore", "CaseDomain", "ReplicaStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The system SQLite, for rain-bench's raw-SQLite baseline.
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .executableTarget(
@@ -58,6 +68,8 @@ let package = Package(
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
+        // End to end: the built `rain` on real replica files.
+        .testTarget(name: "RainCLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: [

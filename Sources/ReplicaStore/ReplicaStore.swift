@@ -180,6 +180,26 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    /// Runs `body` in one write transaction; SQLite errors become
+    /// ``ReplicaStoreError/database(_:_:)``, every other error passes through.
+    func transaction<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as DatabaseError {
+            throw ReplicaStoreError.database(what, ReplicaStore.describe(error))
+        }
+    }
+
+    /// Runs `body` in a read transaction; SQLite errors become
+    /// ``ReplicaStoreError/database(_:_:)``, every other error passes through.
+    func reading<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DatabaseError {
+            throw ReplicaStoreError.database(what, ReplicaStore.describe(error))
+        }
+    }
+
     /// `PRAGMA integrity_check`: "ok" for a healthy file.
     public func integrityCheck() throws(ReplicaStoreError) -> String {
         try read("integrity check") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }

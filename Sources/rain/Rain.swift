@@ -1,0 +1,113 @@
+import ArgumentParser
+import CaseDomain
+import Foundation
+import ReplicaStore
+
+/// `rain`: the office client. Every command works offline on the office's own replica.
+@main
+struct Rain: ParsableCommand {
+    /// Parses and runs; a usage error exits with 2 (README, "Exit codes"), not
+    /// swift-argument-parser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "rain",
+        abstract: "TimelyRain (及时雨) office client: record and work residents' cases offline.",
+        discussion: """
+            Every command works without a network, on this office's replica file.
+            The replica is --db PATH, else $RAIN_DB, else $XDG_DATA_HOME/rain/replica.sqlite,
+            else ~/.local/share/rain/replica.sqlite.
+
+            Exit codes: 0 ok; 1 failure (database, file system); 2 usage or bad input;
+            3 no such case, or an ambiguous reference; 4 a move the workflow does not allow;
+            5 no replica, or a replica file that is damaged or from a newer version.
+            """,
+        subcommands: [Init.self, CaseCommand.self, Status.self]
+    )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "The replica file (default: $RAIN_DB, else $XDG_DATA_HOME/rain/replica.sqlite, else ~/.local/share/rain/replica.sqlite).")
+    var db: String?
+
+    @Option(help: "Language of labels and messages: zh or en (default: from $LANG).")
+    var lang: String?
+
+    func validate() throws {
+        if let lang, lang != "zh", lang != "en" { throw ValidationError("--lang must be zh or en, not '\(lang)'") }
+    }
+
+    var language: Language {
+        if let lang { return lang == "en" ? .en : .zh }
+        let environment = ProcessInfo.processInfo.environment
+        return Language(locale: environment["LC_ALL"] ?? environment["LANG"])
+    }
+
+    var path: String { ReplicaPath.resolve(option: db, environment: ProcessInfo.processInfo.environment) }
+
+    var output: Output { Output(language: language) }
+
+    func open() throws -> ReplicaStore {
+        try ReplicaStore.open(at: path)
+    }
+}
+
+/// Runs a command body, printing any error in the user's language with its exit code.
+func running(_ global: GlobalOptions, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let (message, code) = describe(error, global.language)
+        FileHandle.standardError.write(Data(("rain: " + message + "\n").utf8))
+        throw ExitCode(code)
+    }
+}
+
+/// The message and exit code for an error (README, "Exit codes").
+func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
+    let zh = language == .zh
+    switch error {
+    case let error as CaseInputError:
+        switch error {
+        case .caseNotFound, .ambiguousReference: return (error.message(language), 3)
+        default: return (error.message(language), 2)
+        }
+    case let error as CaseDomainError:
+        switch error {
+        case .illegalMove, .cannotEscalateFurther, .ratingBeforeReply: return (error.message(language), 4)
+        default: return (error.message(language), 2)
+        }
+    case let error as ReplicaStoreError:
+        switch error {
+        case .noReplica(let path):
+            return (zh ? "找不到副本文件（\(path)）；请先运行 `rain init`" : error.description, 5)
+        case .alreadyExists(let path):
+            return (zh ? "副本文件已存在（\(path)）；不会覆盖" : error.description, 1)
+        case .notAReplica(let path, _):
+            return (zh ? "无法打开副本：文件不是及时雨副本或已损坏（\(path)）" : error.description, 5)
+        case .newerVersion(let path):
+            return (zh ? "无法打开副本：它由更新版本的 rain 写入，请升级 rain（\(path)）" : error.description, 5)
+        case .domain(let domain): return describe(domain, language)
+        default: return (error.description, 1)
+        }
+    default:
+        return (String(describing: error), 1)
+    }
+}

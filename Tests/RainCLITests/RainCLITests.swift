@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import Testing
+
+/// End-to-end tests of the built `rain` executable on real replica files.
+@Suite(.serialized) struct RainCLITests {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `rain` built beside this test bundle.
+    static let executable: String = {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [runner.appendingPathComponent("rain").path]
+        var folder = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { folder.deleteLastPathComponent() }
+        candidates.append(folder.appendingPathComponent(".build/debug/rain").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    let folder: String
+    let db: String
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        db = folder + "/replica.sqlite"
+    }
+
+    @discardableResult
+    func rain(_ arguments: [String], lang: String = "zh") throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["RAIN_DB"] = db
+        environment["LANG"] = lang == "en" ? "en_US.UTF-8" : "zh_CN.UTF-8"
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func initialise() throws {
+        let result = try rain(["init", "--office", "HSM", "--staff", "李娜"])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    func newCase(_ extra: [String] = []) throws -> (id: String, number: String) {
+        let result = try rain(
+            [
+                "case", "new", "--kind", "complaint", "--category", "环境卫生", "--title", "楼道堆放杂物", "--citizen", "张三", "--phone",
+                "13812341234",
+                "--address", "和平路88号3栋", "--json",
+            ] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String]
+        return (object?["id"] ?? "", object?["number"] ?? "")
+    }
+
+    func unsynced() throws -> Int {
+        let result = try rain(["status", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return object?["unsynced"] as? Int ?? -1
+    }
+
+    @Test func theExecutableIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.executable), "build rain first: swift build --product rain")
+    }
+
+    @Test func initCreatesAPrivateReplicaAndCaseNewPrintsTheNumber() throws {
+        try initialise()
+        let attributes = try FileManager.default.attributesOfItem(atPath: db)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let plain = try rain(["case", "new", "--kind", "help", "--category", "社会救助", "--title", "独居老人需要助餐"])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.range(of: #"^HSM-\d{8}-\d{4}-[2-9A-HJKMNP-Z]{3}\n$"#, options: .regularExpression) != nil, "\(plain.stdout)")
+        let created = try newCase()
+        #expect(created.number.hasPrefix("HSM-"))
+        #expect(created.id.count == 36)
+        // The materialised table answers plain SQL.
+        let rows = try DatabaseQueue(path: db).read { db in
+            try Row.fetchAll(db, sql: "SELECT number, status, title FROM cases ORDER BY created_at, number")
+        }
+        #expect(rows.count == 2)
+        #expect(rows.map { $0["status"] as String } == ["received", "received"])
+        #expect(Set(rows.map { $0["title"] as String }) == ["独居老人需要助餐", "楼道堆放杂物"])
+    }
+
+    @Test func listingsMaskPersonalDataUnlessRevealed() throws {
+        try initialise()
+        _ = try newCase()
+        let masked = try rain(["case", "list"])
+        #expect(masked.stdout.contains("张*"))
+        #expect(!masked.stdout.contains("张三"))
+        #expect(!masked.stdout.contains("13812341234"))
+        let revealed = try rain(["case", "find", "1234", "--reveal"])
+        #expect(revealed.stdout.contains("张三"))
+        let json = try rain(["case", "list", "--json"])
+        #expect(json.stdout.contains("\"phone\":\"138****1234\""))
+        #expect(json.stdout.contains("\"address\":\"和平路**号*栋\""))
+        let english = try rain(["case", "list"], lang: "en")
+        #expect(english.stdout.hasPrefix("number"))
+        #expect(english.stdout.contains("complaint"))
+        let chinese = try rain(["case", "list"])
+        #expect(chinese.stdout.hasPrefix("编号"))
+        #expect(chinese.stdout.contains("投诉"))
+    }
+
+    @Test func headersAlignByDisplayWidth() throws {
+        try initialise()
+        _ = try newCase()
+        let lines = try rain(["case", "list"]).stdout.split(separator: "\n").map(String.init)
+        // The status column starts at the same display column in the header and the row.
+        func column(of text: String, in line: String) -> Int? {
+            guard let range = line.range(of: text) else { return nil }
+            return line[..<range.lowerBound].unicodeScalars.reduce(0) { $0 + ($1.value >= 0x2E80 ? 2 : 1) }
+        }
+        #expect(column(of: "状态", in: lines[0]) == column(of: "已受理", in: lines[1]))
+    }
+
+    @Test func theWorkflowRunsAndIllegalMovesNameTheLegalOnes() throws {
+        try initialise()
+        let created = try newCase()
+        let illegal = try rain(["case", "close", created.number])
+        #expect(illegal.status == 4)
+        #expect(illegal.stderr == "rain: 无法办结：案件当前为已受理（社区）；可执行的操作：核实\n")
+        let illegalEnglish = try rain(["case", "close", created.number, "--lang", "en"])
+        #expect(illegalEnglish.stderr == "rain: cannot close the case: it is received (community level); legal moves: verify\n")
+        for arguments in [
+            ["verify", "--note", "上门核实"], ["escalate", "--reason", "需街道协调"], ["handle"], ["reply", "--answer", "已清理"], ["close"],
+        ] {
+            let result = try rain(["case", arguments[0], created.number] + arguments.dropFirst())
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let shown = try rain(["case", "show", created.number, "--json"])
+        #expect(shown.stdout.contains("\"status\":\"closed\""))
+        #expect(shown.stdout.contains("\"level\":\"street\""))
+        #expect(try rain(["case", "rate", created.number, "--score", "5", "--comment", "满意"]).status == 0)
+        let reopened = try rain(["case", "reopen", created.number, "--reason", "问题复发"])
+        #expect(reopened.status == 0)
+        #expect(try rain(["case", "show", created.number, "--json"]).stdout.contains("\"round\":2"))
+        let history = try rain(["case", "show", created.number, "--history"])
+        #expect(history.stdout.contains("李娜"))
+    }
+
+    @Test func badInputGetsAClearMessageAndWritesNothing() throws {
+        try initialise()
+        let created = try newCase()
+        _ = try newCase()
+        let before = try unsynced()
+        let big = folder + "/description.txt"
+        try String(repeating: "雨", count: 350_000).write(toFile: big, atomically: true, encoding: .utf8)
+        let cases: [([String], Int32, String)] = [
+            (["case", "new", "--kind", "praise", "--category", "其他", "--title", "x"], 2, "unknown kind 'praise'"),
+            (["case", "new", "--kind", "help", "--category", "不存在", "--title", "x"], 2, "未知的类别：不存在"),
+            (["case", "new", "--kind", "help", "--category", "其他", "--title", "  "], 2, "标题不能为空"),
+            (["case", "new", "--kind", "help", "--category", "其他", "--title", "x", "--phone", "12345"], 2, "电话号码无效"),
+            (
+                ["case", "new", "--kind", "help", "--category", "其他", "--title", "x", "--description-file", big], 2,
+                "description 过长：1050000 字节，上限 65536 字节"
+            ),
+            (["case", "show", "HSM-20991231-0000-ZZZ"], 3, "找不到案件"),
+            (["case", "show", "HSM"], 3, "案件编号不唯一"),
+            (["case", "rate", created.number, "--score", "9"], 2, "评分必须在 1 到 5 之间"),
+            (["case", "rate", created.number, "--score", "4"], 4, "案件尚未答复"),
+            (["case", "escalate", created.number, "--reason", "x"], 4, "可执行的操作：核实"),
+            (["case", "reply", created.number, "--answer", "x"], 4, "无法答复"),
+            (["case", "list", "--status", "lost"], 2, "unknown status 'lost'"),
+            (["case", "list", "--limit", "0"], 2, "--limit must be at least 1"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try rain(arguments)
+            #expect(result.status == status, "\(arguments.prefix(3)): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments.prefix(3)): \(result.stderr)")
+            #expect(!result.stderr.contains("13812341234"))
+        }
+        #expect(try unsynced() == before)
+    }
+
+    @Test func missingDamagedAndNewerReplicasAreRefused() throws {
+        let missing = try rain(["case", "list"])
+        #expect(missing.status == 5)
+        #expect(missing.stderr.contains("rain init"))
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: db))
+        let damaged = try rain(["case", "list"], lang: "en")
+        #expect(damaged.status == 5)
+        #expect(
+            damaged.stderr.contains("not a TimelyRain replica or is damaged") || damaged.stderr.contains("not an SQLite database"),
+            "\(damaged.stderr)")
+        try FileManager.default.removeItem(atPath: db)
+        try initialise()
+        try DatabaseQueue(path: db).write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-future')") }
+        let newer = try rain(["case", "list"], lang: "en")
+        #expect(newer.status == 5)
+        #expect(newer.stderr.contains("written by a newer version of rain"))
+        let again = try rain(["init", "--office", "HSM", "--staff", "李娜"])
+        #expect(again.status == 1)
+    }
+
+    @Test func findMatchesChineseSubstringsAndPhoneTails() throws {
+        try initialise()
+        _ = try newCase()
+        _ = try rain(["case", "new", "--kind", "help", "--category", "社会救助", "--title", "独居老人需要助餐", "--phone", "13900005678"])
+        #expect(try rain(["case", "find", "堆放杂"]).stdout.contains("楼道堆放杂物"))
+        #expect(try rain(["case", "find", "杂物"]).stdout.contains("楼道堆放杂物"))
+        let byPhone = try rain(["case", "find", "5678"])
+        #expect(byPhone.stdout.contains("独居老人需要助餐"))
+        #expect(!byPhone.stdout.contains("楼道堆放杂物"))
+        #expect(try rain(["case", "find", "不存在的内容"]).stdout.contains("没有案件"))
+    }
+}
