@@ -153,6 +153,7 @@ extension ReplicaStore {
             try saveRecord(record, key: key, fields: touched, in: db)
             try materialize(record, key: key, in: db)
         }
+        Failpoint.hit("before-commit")
     }
 
     // MARK: Reading merge state

@@ -34,7 +34,7 @@ struct Rain: ParsableCommand {
             3 no such case, or an ambiguous reference; 4 a move the workflow does not allow;
             5 no replica, or a replica file that is damaged or from a newer version.
             """,
-        subcommands: [Init.self, CaseCommand.self, Status.self]
+        subcommands: [Init.self, CaseCommand.self, Report.self, Status.self]
     )
 }
 

@@ -69,3 +69,38 @@ import Testing
         #expect(custom.due(kind: .help, received: received) == date("2026-11-30"))
     }
 }
+
+@Suite struct CaseReportTests {
+    func date(_ text: String) -> CivilDate { CivilDate(parsing: text)! }
+
+    @Test func ratesFollowTheirDefinitions() {
+        let policy = DeadlinePolicy()
+        func item(
+            _ status: CaseStatus, received: String, closed: String? = nil, kind: CaseKind = .help, level: HandlingLevel = .community,
+            rating: Int? = nil
+        ) -> ReportCase {
+            let receivedDate = date(received)
+            return ReportCase(
+                status: status, kind: kind, category: "环境卫生", level: level, received: receivedDate, closed: closed.map(date),
+                due: policy.due(kind: kind, received: receivedDate), rating: rating)
+        }
+        // Help cases are due 5 working days after receipt: 2026-11-02 (Mon) → due 2026-11-09.
+        let cases = [
+            item(.closed, received: "2026-11-02", closed: "2026-11-04", rating: 5),  // 2 working days, on time
+            item(.closed, received: "2026-11-02", closed: "2026-11-12", level: .street, rating: 3),  // 8 days, late
+            item(.closed, received: "2026-11-02", closed: "2026-11-05", rating: 4),  // 3 days, on time
+            item(.handling, received: "2026-11-02"),  // open, overdue on the 26th
+            item(.received, received: "2026-11-25"),  // open, not yet due
+        ]
+        let report = CaseReport.compute(cases, today: date("2026-11-26"), calendar: WorkCalendar())
+        #expect(report.received == 5)
+        #expect(report.byStatus == [.closed: 3, .handling: 1, .received: 1])
+        #expect(report.completionRate == 3.0 / 5.0)
+        #expect(report.onTimeRate == 2.0 / 4.0)
+        #expect(report.medianWorkingDays == 3)
+        #expect(report.p90WorkingDays == 7)  // between 3 and 8 at rank 1.8
+        #expect(report.satisfactionRate == 2.0 / 3.0)
+        #expect(report.communityRate == 2.0 / 3.0)
+        #expect(CaseReport.compute([], today: date("2026-11-26"), calendar: WorkCalendar()).completionRate == nil)
+    }
+}

@@ -221,3 +221,63 @@ import Testing
         #expect(try rain(["case", "find", "不存在的内容"]).stdout.contains("没有案件"))
     }
 }
+
+extension RainCLITests {
+    @Test func aWriterKilledInsideItsTransactionLeavesBothOrNeither() throws {
+        try initialise()
+        let kept = try newCase()
+        // kill -9 after the change and its rows are written, before the commit.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["case", "new", "--kind", "help", "--category", "其他", "--title", "不应留下"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RAIN_DB"] = db
+        environment["RAIN_FAILPOINT"] = "before-commit"
+        process.environment = environment
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationStatus == SIGKILL)
+        let queue = try DatabaseQueue(path: db)
+        let (cases, changes, integrity) = try queue.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM cases") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? -1,
+                try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? ""
+            )
+        }
+        #expect(cases == 1)
+        #expect(changes == 1)
+        #expect(integrity == "ok")
+        // The replica works on: the next write succeeds and the first case is intact.
+        let next = try rain(["case", "new", "--kind", "help", "--category", "其他", "--title", "之后的案件", "--json"])
+        #expect(next.status == 0)
+        #expect(try rain(["case", "show", kept.number]).status == 0)
+    }
+}
+
+extension RainCLITests {
+    @Test func reportCountsAndRates() throws {
+        try initialise()
+        let first = try newCase()
+        _ = try newCase()
+        for arguments in [["verify"], ["handle"], ["reply", "--answer", "已处理"], ["close"]] {
+            #expect(try rain(["case", arguments[0], first.number] + arguments.dropFirst()).status == 0)
+        }
+        #expect(try rain(["case", "rate", first.number, "--score", "4"]).status == 0)
+        let result = try rain(["report", "--json"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("\"received\":2"))
+        #expect(result.stdout.contains("\"by_status\":{\"received\":1,\"verifying\":0,\"handling\":0,\"replied\":0,\"closed\":1}"))
+        #expect(result.stdout.contains("\"completion_rate\":\"0.5000\""))
+        #expect(result.stdout.contains("\"on_time_rate\":\"1.0000\""))
+        #expect(result.stdout.contains("\"satisfaction_rate\":\"1.0000\""))
+        #expect(result.stdout.contains("\"community_rate\":\"1.0000\""))
+        #expect(result.stdout.contains("\"median_working_days\":\"0.0000\""))
+        let text = try rain(["report"], lang: "en")
+        #expect(text.stdout.contains("completion rate"))
+        #expect(try rain(["report", "--from", "2026-13-01"]).status == 2)
+    }
+}
