@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "rain-bench",
             dependencies: [
-                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite",
+                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

@@ -43,13 +43,14 @@ extension ReplicaStore {
             fields, to: record, current: current, schema: schema,
             by: identity.replica, counter: try highestOwnCounter(in: db) + 1,
             author: identity.staff, at: try tick(now: now, in: db))
-        try applyFresh([change], in: db)
+        try applyFresh([change], in: db, loaded: [record: current ?? SyncCore.Record()])
         return change
     }
 
     func highestOwnCounter(in db: Database) throws -> UInt64 {
         UInt64(
-            try Int64.fetchOne(db, sql: "SELECT max(counter) FROM changes WHERE replica = ?", arguments: [identity.replica.rawValue]) ?? 0)
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [identity.replica.rawValue]) ?? 0)
     }
 
     /// The next HLC timestamp of a local event, persisted with the transaction.
@@ -61,15 +62,14 @@ extension ReplicaStore {
     }
 
     func loadClock(in db: Database) throws -> HybridLogicalClock {
-        let row = try Row.fetchOne(db, sql: "SELECT hlc_wall, hlc_logical FROM replica WHERE singleton = 1")
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT hlc_wall, hlc_logical FROM replica WHERE singleton = 1"))
         let wall: Int64 = row?["hlc_wall"] ?? 0
         let logical: Int64 = row?["hlc_logical"] ?? 0
         return HybridLogicalClock(last: HLC(wall: UInt64(max(wall, 0)), logical: UInt32(clamping: logical)))
     }
 
     func saveClock(_ clock: HybridLogicalClock, in db: Database) throws {
-        try db.execute(
-            sql: "UPDATE replica SET hlc_wall = ?, hlc_logical = ? WHERE singleton = 1",
+        try db.cachedStatement(sql: "UPDATE replica SET hlc_wall = ?, hlc_logical = ? WHERE singleton = 1").execute(
             arguments: [Int64(clock.last.wall), Int64(clock.last.logical)])
     }
 
@@ -112,16 +112,17 @@ extension ReplicaStore {
     }
 
     /// Stores new changes, merges them into their records and rematerialises the rows.
-    func applyFresh(_ fresh: [Change], in db: Database) throws {
+    func applyFresh(_ fresh: [Change], in db: Database, loaded: [RecordKey: SyncCore.Record] = [:]) throws {
         guard !fresh.isEmpty else { return }
-        var arrived = try Int64.fetchOne(db, sql: "SELECT coalesce(max(arrived), 0) FROM changes") ?? 0
+        var arrived = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
         for change in fresh {
             arrived += 1
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO changes (replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body, arrived)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     change.dot.replica.rawValue, Int64(change.dot.counter), change.record.table, change.record.id,
                     Int64(change.hlc.wall), Int64(change.hlc.logical), change.author,
@@ -136,7 +137,7 @@ extension ReplicaStore {
             groups[change.record, default: []].append(change)
         }
         for key in order {
-            var record = try loadRecord(key, in: db) ?? SyncCore.Record()
+            var record = try loaded[key] ?? loadRecord(key, in: db) ?? SyncCore.Record()
             let rules = schema.table(key.table)
             var touched = Set<String>()
             var lookupError: (any Error)?
@@ -166,7 +167,7 @@ extension ReplicaStore {
     func change(_ dot: Dot, in db: Database) throws -> Change? {
         guard
             let body = try String.fetchOne(
-                db, sql: "SELECT body FROM changes WHERE replica = ? AND counter = ?",
+                db.cachedStatement(sql: "SELECT body FROM changes WHERE replica = ? AND counter = ?"),
                 arguments: [dot.replica.rawValue, Int64(dot.counter)])
         else { return nil }
         return try decodeStoredChange(body, place: "changes \(dot)")
@@ -184,7 +185,7 @@ extension ReplicaStore {
     public func history(of record: RecordKey) throws(ReplicaStoreError) -> [Change] {
         try read("cannot read the change log") { db in
             try String.fetchAll(
-                db, sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived",
+                db.cachedStatement(sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived"),
                 arguments: [record.table, record.id]
             ).map { try self.decodeStoredChange($0, place: "changes of \(record)") }
         }
@@ -192,7 +193,7 @@ extension ReplicaStore {
 
     /// The number of changes held.
     public func changeCount() throws(ReplicaStoreError) -> Int {
-        try read("cannot read the change log") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0 }
+        try read("cannot read the change log") { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM changes")) ?? 0 }
     }
 
     /// The record's merge state, if any change to it is held.
@@ -202,7 +203,7 @@ extension ReplicaStore {
 
     func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT field, siblings, context FROM field_versions WHERE tbl = ? AND record_id = ?",
+            db.cachedStatement(sql: "SELECT field, siblings, context FROM field_versions WHERE tbl = ? AND record_id = ?"),
             arguments: [key.table, key.id])
         guard !rows.isEmpty else { return nil }
         let place = "field_versions of \(key)"
@@ -214,7 +215,7 @@ extension ReplicaStore {
         }
         var chains: [ReplicaID: ChainState] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT replica, complete, links, orphans FROM record_chains WHERE tbl = ? AND record_id = ?",
+            db.cachedStatement(sql: "SELECT replica, complete, links, orphans FROM record_chains WHERE tbl = ? AND record_id = ?"),
             arguments: [key.table, key.id])
         {
             let complete: Int64 = row["complete"]
@@ -227,15 +228,17 @@ extension ReplicaStore {
     func saveRecord(_ record: SyncCore.Record, key: RecordKey, fields: Set<String>, in db: Database) throws {
         for field in fields.sorted() {
             guard let register = record.register(field) else { continue }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, field, siblings, context) VALUES (?, ?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, field, siblings, context) VALUES (?, ?, ?, ?, ?)"
+            ).execute(
                 arguments: [
                     key.table, key.id, field, StoredForms.encode(siblings: register.siblings), StoredForms.encode(vector: register.context),
                 ])
         }
         for (replica, chain) in record.chainStates {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO record_chains (tbl, record_id, replica, complete, links, orphans) VALUES (?, ?, ?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO record_chains (tbl, record_id, replica, complete, links, orphans) VALUES (?, ?, ?, ?, ?, ?)"
+            ).execute(
                 arguments: [
                     key.table, key.id, replica.rawValue, Int64(chain.complete), StoredForms.encode(links: chain.links),
                     StoredForms.encode(orphans: chain.orphans),
@@ -264,6 +267,20 @@ extension ReplicaStore {
                 result.append(Conflict(record: key, field: field, rule: rule, siblings: register.siblings, winner: winner))
             }
             return result
+        }
+    }
+}
+
+extension ReplicaStore {
+    /// Several local writes in one transaction (e.g. a day's import); each becomes its
+    /// own change, in order.
+    @discardableResult
+    public func write(batch writes: [(fields: [String: Value], record: RecordKey)], now: Int64 = ReplicaStore.nowMillis())
+        throws(ReplicaStoreError)
+        -> [Change]
+    {
+        try write("cannot write the changes") { db in
+            try writes.map { try self.write($0.fields, to: $0.record, now: now, in: db) }
         }
     }
 }

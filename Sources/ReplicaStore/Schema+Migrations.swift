@@ -111,7 +111,11 @@ enum ReplicaMigrations {
                         INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
                         VALUES ('delete', old.rowid, old.title, old.description, old.address);
                     END;
-                    CREATE TRIGGER cases_fts_update AFTER UPDATE ON cases BEGIN
+                    -- Only when a searched column changes: a status move must not rewrite the
+                    -- trigram index of a 64 KiB description.
+                    CREATE TRIGGER cases_fts_update AFTER UPDATE OF title, description, address ON cases
+                    WHEN old.title IS NOT new.title OR old.description IS NOT new.description OR old.address IS NOT new.address
+                    BEGIN
                         INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
                         VALUES ('delete', old.rowid, old.title, old.description, old.address);
                         INSERT INTO cases_fts (rowid, title, description, address)

@@ -11,7 +11,8 @@ struct RainBench: ParsableCommand {
             Build in release mode for meaningful figures:
               swift run -c release rain-bench core
               swift run -c release rain-bench core --data w1.tsv   # the shared dump
+              swift build -c release --product rain && swift run -c release rain-bench store
             """,
-        subcommands: [CoreBenchmark.self]
+        subcommands: [CoreBenchmark.self, StoreBenchmark.self]
     )
 }

@@ -18,11 +18,11 @@ struct RawSQLite {
     private var db: OpaquePointer?
 
     /// Opens `path` (":memory:" for an in-memory database) with the given pragmas.
-    init(path: String) throws {
+    init(path: String, synchronous: String = "NORMAL") throws {
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
         if path != ":memory:" {
             try exec("PRAGMA journal_mode=WAL")
-            try exec("PRAGMA synchronous=NORMAL")
+            try exec("PRAGMA synchronous=\(synchronous)")
         }
         let columns = W1Workload.fields.map { $0 == "id" ? "id TEXT PRIMARY KEY" : "\($0) TEXT" }.joined(separator: ", ")
         try exec("CREATE TABLE cases (\(columns))")
