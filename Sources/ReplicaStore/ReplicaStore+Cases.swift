@@ -179,7 +179,9 @@ extension ReplicaStore {
             let number = minter.next(office: self.identity.office, tag: self.identity.tag, epochMillis: now).description
             try db.execute(sql: "UPDATE replica SET last_number = ? WHERE singleton = 1", arguments: [number])
             fields["number"] = .text(number)
-            _ = try self.write(fields, to: RecordKey(table: "cases", id: id), now: now, in: db)
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(fields, to: RecordKey(table: "cases", id: id), now: now)
+            try session.finish()
             return (id, number)
         }
     }
@@ -339,16 +341,18 @@ extension ReplicaStore {
         guard !body.isEmpty else { throw CaseInputError.emptyText("TEXT") }
         try Self.checkLength("note", body, limit: Self.maximumTextBytes)
         try transaction("cannot add the note") { db in
-            try self.addEvent(caseID: row.id, type: visit ? "visit" : "note", text: body, score: nil, now: now, in: db)
+            let session = WriteSession(store: self, db: db)
+            try self.addEvent(caseID: row.id, type: visit ? "visit" : "note", text: body, score: nil, now: now, session: session)
+            try session.finish()
         }
         return row
     }
 
-    func addEvent(caseID: String, type: String, text: String?, score: Int?, now: Int64, in db: Database) throws {
+    func addEvent(caseID: String, type: String, text: String?, score: Int?, now: Int64, session: WriteSession) throws {
         var fields: [String: Value] = ["case_id": .text(caseID), "type": .text(type), "at": .timestamp(now)]
         if let text { fields["text"] = .text(text) }
         if let score { fields["score"] = .integer(Int64(score)) }
-        _ = try write(fields, to: RecordKey(table: "case_events", id: Self.newRecordID(now: now)), now: now, in: db)
+        _ = try session.local(fields, to: RecordKey(table: "case_events", id: Self.newRecordID(now: now)), now: now)
     }
 
     /// Moves a case through its workflow; the note, answer or reason is recorded as an
@@ -372,10 +376,12 @@ extension ReplicaStore {
         if action == .close { fields["closed_at"] = .timestamp(now) }
         if action == .reopen { fields["closed_at"] = .null }
         try transaction("cannot move the case") { db in
-            _ = try self.write(fields, to: row.key, now: now, in: db)
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(fields, to: row.key, now: now)
             if let body, !body.isEmpty {
-                try self.addEvent(caseID: row.id, type: action.rawValue, text: body, score: nil, now: now, in: db)
+                try self.addEvent(caseID: row.id, type: action.rawValue, text: body, score: nil, now: now, session: session)
             }
+            try session.finish()
         }
         return try findCase(row.id)
     }
@@ -387,8 +393,10 @@ extension ReplicaStore {
         let body = comment?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let body { try Self.checkLength("comment", body, limit: Self.maximumTextBytes) }
         try transaction("cannot record the rating") { db in
-            _ = try self.write(["rating": .integer(Int64(score))], to: row.key, now: now, in: db)
-            try self.addEvent(caseID: row.id, type: "rating", text: body, score: score, now: now, in: db)
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(["rating": .integer(Int64(score))], to: row.key, now: now)
+            try self.addEvent(caseID: row.id, type: "rating", text: body, score: score, now: now, session: session)
+            try session.finish()
         }
         return try findCase(row.id)
     }

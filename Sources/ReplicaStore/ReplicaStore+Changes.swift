@@ -14,7 +14,27 @@ extension ReplicaStore {
     public func write(_ fields: [String: Value], to record: RecordKey, now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError)
         -> Change
     {
-        try write("cannot write the change") { db in try self.write(fields, to: record, now: now, in: db) }
+        try write("cannot write the change") { db in
+            let session = WriteSession(store: self, db: db)
+            let change = try session.local(fields, to: record, now: now)
+            try session.finish()
+            return change
+        }
+    }
+
+    /// Several local writes in one transaction (e.g. a day's import); each becomes its
+    /// own change, in order. Each record is loaded, stored and rematerialised once.
+    @discardableResult
+    public func write(batch writes: [(fields: [String: Value], record: RecordKey)], now: Int64 = ReplicaStore.nowMillis())
+        throws(ReplicaStoreError)
+        -> [Change]
+    {
+        try write("cannot write the changes") { db in
+            let session = WriteSession(store: self, db: db)
+            let changes = try writes.map { try session.local($0.fields, to: $0.record, now: now) }
+            try session.finish()
+            return changes
+        }
     }
 
     /// Settles `field` of `record` (`Protocol/PROTOCOL.md` §5.5) with a local change.
@@ -26,39 +46,17 @@ extension ReplicaStore {
         now: Int64 = ReplicaStore.nowMillis()
     ) throws(ReplicaStoreError) -> Change {
         try write("cannot resolve the conflict") { db in
-            let current = try self.loadRecord(record, in: db)
-            let change = try LocalWrite.resolution(
-                field, of: record, current: current, with: resolution, schema: self.schema,
-                by: self.identity.replica, counter: try self.highestOwnCounter(in: db) + 1,
-                author: self.identity.staff, at: try self.tick(now: now, in: db))
-            try self.applyFresh([change], in: db)
+            let session = WriteSession(store: self, db: db)
+            let change = try session.resolution(field, of: record, with: resolution, now: now)
+            try session.finish()
             return change
         }
-    }
-
-    /// A local write inside an open transaction (several writes can then commit together).
-    func write(_ fields: [String: Value], to record: RecordKey, now: Int64, in db: Database) throws -> Change {
-        let current = try loadRecord(record, in: db)
-        let change = try LocalWrite.change(
-            fields, to: record, current: current, schema: schema,
-            by: identity.replica, counter: try highestOwnCounter(in: db) + 1,
-            author: identity.staff, at: try tick(now: now, in: db))
-        try applyFresh([change], in: db, loaded: [record: current ?? SyncCore.Record()])
-        return change
     }
 
     func highestOwnCounter(in db: Database) throws -> UInt64 {
         UInt64(
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [identity.replica.rawValue]) ?? 0)
-    }
-
-    /// The next HLC timestamp of a local event, persisted with the transaction.
-    func tick(now: Int64, in db: Database) throws -> HLC {
-        var clock = try loadClock(in: db)
-        let hlc = clock.tick(physical: UInt64(max(now, 0)))
-        try saveClock(clock, in: db)
-        return hlc
     }
 
     func loadClock(in db: Database) throws -> HybridLogicalClock {
@@ -101,60 +99,16 @@ extension ReplicaStore {
                 inBatch[change.dot] = change
                 fresh.append(change)
             }
-            try self.applyFresh(fresh, in: db)
-            // Remote clocks inform ours, within the drift bound (§4.3).
-            var clock = try self.loadClock(in: db)
-            for change in fresh { _ = clock.observe(change.hlc, physical: UInt64(max(now, 0))) }
-            try self.saveClock(clock, in: db)
+            let session = WriteSession(store: self, db: db)
+            for change in fresh {
+                try session.insert(change)
+                // Remote clocks inform ours, within the drift bound (§4.3).
+                try session.observe(change.hlc, now: now)
+            }
+            try session.finish()
             summary.applied = fresh.count
             return summary
         }
-    }
-
-    /// Stores new changes, merges them into their records and rematerialises the rows.
-    func applyFresh(_ fresh: [Change], in db: Database, loaded: [RecordKey: SyncCore.Record] = [:]) throws {
-        guard !fresh.isEmpty else { return }
-        var arrived = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
-        for change in fresh {
-            arrived += 1
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO changes (replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body, arrived)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                arguments: [
-                    change.dot.replica.rawValue, Int64(change.dot.counter), change.record.table, change.record.id,
-                    Int64(change.hlc.wall), Int64(change.hlc.logical), change.author,
-                    String(decoding: ChangeV1.encode(change), as: UTF8.self), arrived,
-                ])
-        }
-        // Group by record, keeping the batch order within each record.
-        var order: [RecordKey] = []
-        var groups: [RecordKey: [Change]] = [:]
-        for change in fresh {
-            if groups[change.record] == nil { order.append(change.record) }
-            groups[change.record, default: []].append(change)
-        }
-        for key in order {
-            var record = try loaded[key] ?? loadRecord(key, in: db) ?? SyncCore.Record()
-            let rules = schema.table(key.table)
-            var touched = Set<String>()
-            var lookupError: (any Error)?
-            for change in groups[key] ?? [] {
-                record.apply(change, rules: rules) { dot in
-                    do { return try self.change(dot, in: db) } catch {
-                        lookupError = error
-                        return nil
-                    }
-                }
-                touched.formUnion(change.fields.keys)
-            }
-            if let lookupError { throw lookupError }
-            try saveRecord(record, key: key, fields: touched, in: db)
-            try materialize(record, key: key, in: db)
-        }
-        Failpoint.hit("before-commit")
     }
 
     // MARK: Reading merge state
@@ -267,20 +221,6 @@ extension ReplicaStore {
                 result.append(Conflict(record: key, field: field, rule: rule, siblings: register.siblings, winner: winner))
             }
             return result
-        }
-    }
-}
-
-extension ReplicaStore {
-    /// Several local writes in one transaction (e.g. a day's import); each becomes its
-    /// own change, in order.
-    @discardableResult
-    public func write(batch writes: [(fields: [String: Value], record: RecordKey)], now: Int64 = ReplicaStore.nowMillis())
-        throws(ReplicaStoreError)
-        -> [Change]
-    {
-        try write("cannot write the changes") { db in
-            try writes.map { try self.write($0.fields, to: $0.record, now: now, in: db) }
         }
     }
 }

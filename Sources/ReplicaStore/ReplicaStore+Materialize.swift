@@ -96,9 +96,10 @@ extension ReplicaStore {
         // ON CONFLICT … DO UPDATE keeps the rowid, so the full-text index stays in step.
         let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        try db.execute(
-            sql:
-                "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)",
-            arguments: StatementArguments(values.map { $0?.databaseValue ?? .null }))
+        let sql =
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)"
+        // Cached: the statement is the same for every row of a table; compiling it each
+        // time dominated the cost of a write.
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values.map { $0?.databaseValue ?? .null }))
     }
 }

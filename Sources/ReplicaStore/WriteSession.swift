@@ -1,0 +1,107 @@
+import GRDB
+import SyncCore
+import SyncProtocol
+
+/// The writes of one transaction. Each record is loaded once, merged in memory by
+/// `SyncCore` as its changes arrive, and stored and rematerialised once in
+/// ``finish()``; the change log row of every change is written at once (chains may
+/// need to look changes up). Counter, clock and arrival order are kept in memory and
+/// saved at the end.
+final class WriteSession {
+    let store: ReplicaStore
+    let db: Database
+    private var records: [RecordKey: SyncCore.Record] = [:]
+    private var touched: [RecordKey: Set<String>] = [:]
+    private var order: [RecordKey] = []
+    private var arrived: Int64?
+    private var counter: UInt64?
+    private var clock: HybridLogicalClock?
+
+    init(store: ReplicaStore, db: Database) {
+        self.store = store
+        self.db = db
+    }
+
+    /// The record as this transaction sees it.
+    func record(_ key: RecordKey) throws -> SyncCore.Record? {
+        if let record = records[key] { return record }
+        return try store.loadRecord(key, in: db)
+    }
+
+    private func nextCounter() throws -> UInt64 {
+        let next = (try counter ?? store.highestOwnCounter(in: db)) + 1
+        counter = next
+        return next
+    }
+
+    private func tick(now: Int64) throws -> HLC {
+        var current = try clock ?? store.loadClock(in: db)
+        let hlc = current.tick(physical: UInt64(max(now, 0)))
+        clock = current
+        return hlc
+    }
+
+    /// Notes a peer's timestamp (`Protocol/PROTOCOL.md` §4.3).
+    func observe(_ hlc: HLC, now: Int64) throws {
+        var current = try clock ?? store.loadClock(in: db)
+        _ = current.observe(hlc, physical: UInt64(max(now, 0)))
+        clock = current
+    }
+
+    /// A local write of `fields` to `key` (`Protocol/PROTOCOL.md` §3.3).
+    func local(_ fields: [String: Value], to key: RecordKey, now: Int64) throws -> Change {
+        let change = try LocalWrite.change(
+            fields, to: key, current: try record(key), schema: store.schema, by: store.identity.replica,
+            counter: try nextCounter(), author: store.identity.staff, at: try tick(now: now))
+        try insert(change)
+        return change
+    }
+
+    /// A local resolution of a conflict (`Protocol/PROTOCOL.md` §5.5).
+    func resolution(_ field: String, of key: RecordKey, with resolution: Resolution, now: Int64) throws -> Change {
+        let change = try LocalWrite.resolution(
+            field, of: key, current: try record(key), with: resolution, schema: store.schema, by: store.identity.replica,
+            counter: try nextCounter(), author: store.identity.staff, at: try tick(now: now))
+        try insert(change)
+        return change
+    }
+
+    /// Logs a new change and merges it into its record (in memory until ``finish()``).
+    func insert(_ change: Change) throws {
+        let next = (try arrived ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0) + 1
+        arrived = next
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO changes (replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body, arrived)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            change.dot.replica.rawValue, Int64(change.dot.counter), change.record.table, change.record.id, Int64(change.hlc.wall),
+            Int64(change.hlc.logical), change.author, String(decoding: ChangeV1.encode(change), as: UTF8.self), next,
+        ])
+        let key = change.record
+        var current = try record(key) ?? SyncCore.Record()
+        var lookupError: (any Error)?
+        current.apply(change, rules: store.schema.table(key.table)) { dot in
+            do { return try self.store.change(dot, in: self.db) } catch {
+                lookupError = error
+                return nil
+            }
+        }
+        if let lookupError { throw lookupError }
+        if touched[key] == nil { order.append(key) }
+        records[key] = current
+        touched[key, default: []].formUnion(change.fields.keys)
+    }
+
+    /// Stores every touched record and its row, and the clock.
+    func finish() throws {
+        for key in order {
+            guard let record = records[key] else { continue }
+            try store.saveRecord(record, key: key, fields: touched[key] ?? [], in: db)
+            try store.materialize(record, key: key, in: db)
+        }
+        if let clock { try store.saveClock(clock, in: db) }
+        Failpoint.hit("before-commit")
+    }
+}
