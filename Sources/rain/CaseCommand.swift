@@ -21,6 +21,7 @@ struct CaseView {
     let row: CaseRow
     let reveal: Bool
     let language: Language
+    var calendar = WorkCalendar()
 
     var citizen: String? { row.citizenName.map { reveal ? $0 : Masking.name($0) } }
     var phone: String? { row.phone.map { reveal ? $0 : Masking.phone($0) } }
@@ -32,7 +33,7 @@ struct CaseView {
     var deadline: DeadlineState? {
         guard let due = row.dueDate.flatMap(CivilDate.init(parsing:)) else { return nil }
         let today = CivilDate(epochMillis: ReplicaStore.nowMillis())
-        return DeadlinePolicy().state(due: due, today: today, isClosed: row.status == CaseStatus.closed.rawValue)
+        return DeadlinePolicy(calendar: calendar).state(due: due, today: today, isClosed: row.status == CaseStatus.closed.rawValue)
     }
 
     var json: JSONOut.Node {
@@ -56,9 +57,10 @@ func formatTime(_ millis: Int64?) -> String {
     return "\(date) " + String(format: "%02d:%02d", minutes / 60, minutes % 60)
 }
 
-func printCases(_ rows: [CaseRow], global: GlobalOptions, json: Bool, reveal: Bool) {
+func printCases(_ rows: [CaseRow], global: GlobalOptions, json: Bool, reveal: Bool) throws {
     let out = global.output
-    let views = rows.map { CaseView(row: $0, reveal: reveal, language: out.language) }
+    let calendar = try global.calendar()
+    let views = rows.map { CaseView(row: $0, reveal: reveal, language: out.language, calendar: calendar) }
     if json {
         print(JSONOut.render(.array(views.map(\.json))))
         return
@@ -131,7 +133,8 @@ struct NewCaseCommand: ParsableCommand {
             let created = try store.newCase(
                 NewCase(
                     kind: CaseKind(parsing: kind) ?? .consultation, category: category, title: title, description: text,
-                    citizenName: citizen, phone: phone, address: address))
+                    citizenName: citizen, phone: phone, address: address),
+                categories: try global.categoryList())
             if json {
                 print(JSONOut.render(.object([("id", .string(created.id)), ("number", .string(created.number))])))
             } else {
@@ -167,7 +170,7 @@ struct ListCases: ParsableCommand {
             let filter = CaseFilter(
                 status: status.flatMap(CaseStatus.init(parsing:)), kind: kind.flatMap(CaseKind.init(parsing:)), category: category,
                 overdueOn: overdue ? CivilDate(epochMillis: ReplicaStore.nowMillis()) : nil, limit: limit)
-            printCases(try store.cases(filter), global: global, json: json, reveal: reveal)
+            try printCases(try store.cases(filter), global: global, json: json, reveal: reveal)
         }
     }
 }
@@ -183,7 +186,7 @@ struct FindCases: ParsableCommand {
 
     func run() throws {
         try running(global) {
-            printCases(try global.open().search(text), global: global, json: json, reveal: reveal)
+            try printCases(try global.open().search(text), global: global, json: json, reveal: reveal)
         }
     }
 }
@@ -202,7 +205,7 @@ struct ShowCase: ParsableCommand {
             let store = try global.open()
             let row = try store.findCase(reference)
             let out = global.output
-            let view = CaseView(row: row, reveal: reveal, language: out.language)
+            let view = CaseView(row: row, reveal: reveal, language: out.language, calendar: try global.calendar())
             let events = try store.events(ofCase: row.id)
             let changes = history ? try store.history(of: row.key) : []
             if json {
@@ -304,7 +307,7 @@ struct EditCase: ParsableCommand {
             fields["citizen_name"] = citizen
             fields["phone"] = phone
             fields["address"] = address
-            let row = try global.open().editCase(reference, fields: fields)
+            let row = try global.open().editCase(reference, fields: fields, categories: try global.categoryList())
             print(global.output.text("已修改 ", "changed ") + (row.number ?? row.id))
         }
     }

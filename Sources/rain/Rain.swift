@@ -46,6 +46,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Language of labels and messages: zh or en (default: from $LANG).")
     var lang: String?
 
+    @Option(help: "A holiday file for deadlines: lines 'YYYY-MM-DD holiday|workday [note]', '#' comments (default: $RAIN_HOLIDAYS).")
+    var holidays: String?
+
+    @Option(help: "A file of the district's extra categories, one per line (default: $RAIN_CATEGORIES).")
+    var categories: String?
+
     func validate() throws {
         if let lang, lang != "zh", lang != "en" { throw ValidationError("--lang must be zh or en, not '\(lang)'") }
     }
@@ -61,7 +67,37 @@ struct GlobalOptions: ParsableArguments {
     var output: Output { Output(language: language) }
 
     func open() throws -> ReplicaStore {
-        try ReplicaStore.open(at: path)
+        try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()))
+    }
+
+    private func setting(_ option: String?, _ variable: String) -> String? {
+        if let option { return option }
+        let value = ProcessInfo.processInfo.environment[variable]
+        return value?.isEmpty == false ? value : nil
+    }
+
+    private func read(_ path: String, _ what: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("cannot read the \(what) file \(path)")
+        }
+        return text
+    }
+
+    /// The working-day calendar: the holiday file's, else Monday to Friday.
+    func calendar() throws -> WorkCalendar {
+        guard let path = setting(holidays, "RAIN_HOLIDAYS") else { return WorkCalendar() }
+        return try WorkCalendar(parsing: try read(path, "holiday"))
+    }
+
+    /// The categories: the defaults and the district's extra ones.
+    func categoryList() throws -> CategoryList {
+        var list = CategoryList()
+        guard let path = setting(categories, "RAIN_CATEGORIES") else { return list }
+        for line in try read(path, "categories").split(whereSeparator: \.isNewline) {
+            let name = line.trimmingCharacters(in: .whitespaces)
+            if !name.isEmpty, !name.hasPrefix("#") { try list.add(name) }
+        }
+        return list
     }
 }
 

@@ -281,3 +281,40 @@ extension RainCLITests {
         #expect(try rain(["report", "--from", "2026-13-01"]).status == 2)
     }
 }
+
+extension RainCLITests {
+    @Test func holidayAndCategoryFilesShapeDeadlinesAndChoices() throws {
+        try initialise()
+        // Today and the next 30 days are holidays: a help case (5 working days) is due later.
+        var lines = ""
+        let calendar = Calendar(identifier: .gregorian)
+        var components = calendar.dateComponents(in: TimeZone(secondsFromGMT: 8 * 3600)!, from: Date())
+        components.hour = 12
+        var day = calendar.date(from: components)!
+        for _ in 0..<30 {
+            let parts = calendar.dateComponents(in: TimeZone(secondsFromGMT: 8 * 3600)!, from: day)
+            lines += String(format: "%04d-%02d-%02d holiday\n", parts.year!, parts.month!, parts.day!)
+            day = day.addingTimeInterval(86_400)
+        }
+        let holidays = folder + "/holidays.txt"
+        try lines.write(toFile: holidays, atomically: true, encoding: .utf8)
+        let plain = try rain(["case", "new", "--kind", "help", "--category", "其他", "--title", "无假期", "--json"])
+        let withHolidays = try rain([
+            "case", "new", "--kind", "help", "--category", "其他", "--title", "有假期", "--json", "--holidays", holidays,
+        ])
+        #expect(plain.status == 0 && withHolidays.status == 0)
+        let list = try rain(["case", "list", "--json"]).stdout
+        let cases = try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]] ?? []
+        let due = Dictionary(uniqueKeysWithValues: cases.map { ($0["title"] as? String ?? "", $0["due_date"] as? String ?? "") })
+        #expect((due["有假期"] ?? "") > (due["无假期"] ?? "~"), "\(due)")
+        try "2026-13-01 holiday\n".write(toFile: holidays, atomically: true, encoding: .utf8)
+        let bad = try rain(["case", "list", "--holidays", holidays], lang: "en")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("cannot read the holiday file: not a date of the form YYYY-MM-DD (line 1)"))
+
+        let categories = folder + "/categories.txt"
+        try "# the district's own\n养老服务\n".write(toFile: categories, atomically: true, encoding: .utf8)
+        #expect(try rain(["case", "new", "--kind", "help", "--category", "养老服务", "--title", "x"]).status == 2)
+        #expect(try rain(["case", "new", "--kind", "help", "--category", "养老服务", "--title", "x", "--categories", categories]).status == 0)
+    }
+}

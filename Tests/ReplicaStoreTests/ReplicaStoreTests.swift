@@ -226,3 +226,13 @@ final class TemporaryFolder {
         }
     }
 }
+
+@Suite struct ReplicaPathTests {
+    @Test func theOptionThenRainDBThenXDGThenHome() {
+        #expect(ReplicaPath.resolve(option: "/x/r.sqlite", environment: ["RAIN_DB": "/y"]) == "/x/r.sqlite")
+        #expect(ReplicaPath.resolve(option: nil, environment: ["RAIN_DB": "/y/r.sqlite", "XDG_DATA_HOME": "/d"]) == "/y/r.sqlite")
+        #expect(ReplicaPath.resolve(option: nil, environment: ["XDG_DATA_HOME": "/d", "HOME": "/h"]) == "/d/rain/replica.sqlite")
+        #expect(ReplicaPath.resolve(option: nil, environment: ["HOME": "/h"]) == "/h/.local/share/rain/replica.sqlite")
+        #expect(ReplicaPath.resolve(option: "", environment: ["RAIN_DB": "", "HOME": "/h"]) == "/h/.local/share/rain/replica.sqlite")
+    }
+}
