@@ -26,10 +26,10 @@ public enum CaseDomainError: Error, Hashable, Sendable, CustomStringConvertible 
             "无法\(action.label(.zh))：案件当前为\(status.label(.zh))（\(level.label(.zh))）；可执行的操作："
                 + (legal.isEmpty ? "无" : legal.map { $0.label(.zh) }.joined(separator: "、"))
         case (.illegalMove(let action, let status, let level, let legal), .en):
-            "cannot \(action.rawValue) the case: it is \(status.rawValue) (\(level.rawValue) level); legal moves: "
+            "cannot \(action.phrase) the case: it is \(status.rawValue) (\(level.rawValue) level); legal moves: "
                 + (legal.isEmpty ? "none" : legal.map(\.rawValue).joined(separator: ", "))
         case (.reasonRequired(let action), .zh): "无法\(action.label(.zh))：必须填写原因（--reason）"
-        case (.reasonRequired(let action), .en): "cannot \(action.rawValue) the case: a reason is required (--reason)"
+        case (.reasonRequired(let action), .en): "cannot \(action.phrase) the case: a reason is required (--reason)"
         case (.cannotEscalateFurther(let level), .zh): "无法上报：案件已在\(level.label(.zh))办理，没有更高一级"
         case (.cannotEscalateFurther(let level), .en):
             "cannot escalate the case: it is handled at the \(level.rawValue) level, the top of the tree"

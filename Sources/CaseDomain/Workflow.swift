@@ -86,6 +86,9 @@ public enum CaseAction: String, Sendable, CaseIterable {
         }
     }
 
+    /// The English verb phrase of error messages: "cannot \(phrase) the case".
+    public var phrase: String { self == .reply ? "reply to" : rawValue }
+
     /// Whether the move needs a reason.
     public var needsReason: Bool { self == .escalate || self == .reopen }
 }

@@ -155,35 +155,74 @@ import Testing
         #expect(history.stdout.contains("李娜"))
     }
 
-    @Test func badInputGetsAClearMessageAndWritesNothing() throws {
+    @Test(arguments: ["zh", "en"])
+    func badInputGetsAClearMessageAndWritesNothing(lang: String) throws {
         try initialise()
         let created = try newCase()
         _ = try newCase()
         let before = try unsynced()
         let big = folder + "/description.txt"
         try String(repeating: "雨", count: 350_000).write(toFile: big, atomically: true, encoding: .utf8)
-        let cases: [([String], Int32, String)] = [
-            (["case", "new", "--kind", "praise", "--category", "其他", "--title", "x"], 2, "unknown kind 'praise'"),
-            (["case", "new", "--kind", "help", "--category", "不存在", "--title", "x"], 2, "未知的类别：不存在"),
-            (["case", "new", "--kind", "help", "--category", "其他", "--title", "  "], 2, "标题不能为空"),
-            (["case", "new", "--kind", "help", "--category", "其他", "--title", "x", "--phone", "12345"], 2, "电话号码无效"),
+        let new = ["case", "new", "--kind", "help", "--category", "其他", "--title"]
+        // (arguments, exit status, the first line of standard error in Chinese, in English)
+        let cases: [([String], Int32, String, String)] = [
             (
-                ["case", "new", "--kind", "help", "--category", "其他", "--title", "x", "--description-file", big], 2,
-                "description 过长：1050000 字节，上限 65536 字节"
+                ["case", "new", "--kind", "praise", "--category", "其他", "--title", "x"], 2,
+                "Error: unknown kind 'praise': use complaint, consultation, help or suggestion",
+                "Error: unknown kind 'praise': use complaint, consultation, help or suggestion"
             ),
-            (["case", "show", "HSM-20991231-0000-ZZZ"], 3, "找不到案件"),
-            (["case", "show", "HSM"], 3, "案件编号不唯一"),
-            (["case", "rate", created.number, "--score", "9"], 2, "评分必须在 1 到 5 之间"),
-            (["case", "rate", created.number, "--score", "4"], 4, "案件尚未答复"),
-            (["case", "escalate", created.number, "--reason", "x"], 4, "可执行的操作：核实"),
-            (["case", "reply", created.number, "--answer", "x"], 4, "无法答复"),
-            (["case", "list", "--status", "lost"], 2, "unknown status 'lost'"),
-            (["case", "list", "--limit", "0"], 2, "--limit must be at least 1"),
+            (
+                ["case", "new", "--kind", "help", "--category", "不存在", "--title", "x"], 2,
+                "rain: 未知的类别：不存在（可用类别见 `rain case new --help`）",
+                "rain: unknown category: 不存在 (see `rain case new --help` for the list)"
+            ),
+            (new + ["  "], 2, "rain: 标题不能为空（--title）", "rain: the title must not be empty (--title)"),
+            (
+                new + ["x", "--phone", "12345"], 2, "rain: 电话号码无效：须为 11 位手机号或带区号的固定电话",
+                "rain: invalid phone number: expected an 11-digit mobile number or a landline with its area code"
+            ),
+            (
+                new + ["x", "--description-file", big], 2, "rain: description 过长：1050000 字节，上限 65536 字节",
+                "rain: description is too long: 1050000 bytes, the limit is 65536"
+            ),
+            (
+                ["case", "show", "HSM-20991231-0000-ZZZ"], 3, "rain: 找不到案件：HSM-20991231-0000-ZZZ",
+                "rain: no such case: HSM-20991231-0000-ZZZ"
+            ),
+            (
+                ["case", "show", "HSM"], 3, "rain: 案件编号不唯一：HSM 匹配 2 个案件，请输入更多字符",
+                "rain: ambiguous case reference: HSM matches 2 cases; type more of it"
+            ),
+            (
+                ["case", "rate", created.number, "--score", "9"], 2, "rain: 无法评价：评分必须在 1 到 5 之间（收到 9）",
+                "rain: cannot rate the case: the score must be 1 to 5 (got 9)"
+            ),
+            (
+                ["case", "rate", created.number, "--score", "4"], 4, "rain: 无法评价：案件尚未答复（当前为已受理）",
+                "rain: cannot rate the case: it has not been replied to yet (it is received)"
+            ),
+            (
+                ["case", "escalate", created.number, "--reason", "x"], 4, "rain: 无法上报：案件当前为已受理（社区）；可执行的操作：核实",
+                "rain: cannot escalate the case: it is received (community level); legal moves: verify"
+            ),
+            (
+                ["case", "reply", created.number, "--answer", "x"], 4, "rain: 无法答复：案件当前为已受理（社区）；可执行的操作：核实",
+                "rain: cannot reply to the case: it is received (community level); legal moves: verify"
+            ),
+            (
+                ["case", "list", "--status", "lost"], 2,
+                "Error: unknown status 'lost': use received, verifying, handling, replied or closed",
+                "Error: unknown status 'lost': use received, verifying, handling, replied or closed"
+            ),
+            (["case", "list", "--limit", "0"], 2, "Error: --limit must be at least 1", "Error: --limit must be at least 1"),
+            (["case", "list", "--lang", "fr"], 2, "Error: --lang must be zh or en, not 'fr'", "Error: --lang must be zh or en, not 'fr'"),
         ]
-        for (arguments, status, message) in cases {
-            let result = try rain(arguments)
+        for (arguments, status, zh, en) in cases {
+            let result = try rain(arguments, lang: lang)
             #expect(result.status == status, "\(arguments.prefix(3)): \(result.stderr)")
-            #expect(result.stderr.contains(message), "\(arguments.prefix(3)): \(result.stderr)")
+            let firstLine = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            #expect(firstLine == (lang == "zh" ? zh : en), "\(arguments.prefix(3))")
+            #expect(result.stdout.isEmpty, "\(arguments.prefix(3)): \(result.stdout)")
             #expect(!result.stderr.contains("13812341234"))
         }
         #expect(try unsynced() == before)
