@@ -156,71 +156,48 @@ extension ReplicaStore {
     }
 
     func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT field, siblings, context FROM field_versions WHERE tbl = ? AND record_id = ?"),
-            arguments: [key.table, key.id])
-        guard !rows.isEmpty else { return nil }
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT fields, chains FROM field_versions WHERE tbl = ? AND record_id = ?"),
+                arguments: [key.table, key.id])
+        else { return nil }
         let place = "field_versions of \(key)"
-        var registers: [String: FieldRegister] = [:]
-        for row in rows {
-            let siblings = try StoredForms.decodeSiblings(row["siblings"], at: place)
-            let context = try StoredForms.decodeVector(row["context"], at: place)
-            registers[row["field"]] = FieldRegister(siblings: siblings, context: context)
-        }
-        var chains: [ReplicaID: ChainState] = [:]
-        for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT replica, complete, links, orphans FROM record_chains WHERE tbl = ? AND record_id = ?"),
-            arguments: [key.table, key.id])
-        {
-            let complete: Int64 = row["complete"]
-            chains[ReplicaID(row["replica"])] = try StoredForms.decodeChain(
-                complete: UInt64(max(complete, 0)), links: row["links"], orphans: row["orphans"], at: "record_chains of \(key)")
-        }
-        return SyncCore.Record(registers: registers, chains: chains)
+        return SyncCore.Record(
+            registers: try StoredForms.decodeFields(row["fields"], at: place),
+            chains: try StoredForms.decodeChains(row["chains"], at: place))
     }
 
-    func saveRecord(_ record: SyncCore.Record, key: RecordKey, fields: Set<String>, in db: Database) throws {
-        for field in fields.sorted() {
-            guard let register = record.register(field) else { continue }
-            try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, field, siblings, context) VALUES (?, ?, ?, ?, ?)"
-            ).execute(
-                arguments: [
-                    key.table, key.id, field, StoredForms.encode(siblings: register.siblings), StoredForms.encode(vector: register.context),
-                ])
+    func saveRecord(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
+        var conflicts = 0
+        for (name, register) in record.registersByName where register.isConflicted {
+            if schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
         }
-        for (replica, chain) in record.chainStates {
-            try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO record_chains (tbl, record_id, replica, complete, links, orphans) VALUES (?, ?, ?, ?, ?, ?)"
-            ).execute(
-                arguments: [
-                    key.table, key.id, replica.rawValue, Int64(chain.complete), StoredForms.encode(links: chain.links),
-                    StoredForms.encode(orphans: chain.orphans),
-                ])
-        }
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, fields, chains, conflicts) VALUES (?, ?, ?, ?, ?)"
+        )
+        .execute(arguments: [
+            key.table, key.id, StoredForms.encode(fields: record), StoredForms.encode(chains: record.chainStates), conflicts,
+        ])
     }
 
     /// Every field in conflict, sorted by record then field.
     public func conflicts() throws(ReplicaStoreError) -> [Conflict] {
         try read("cannot read the conflicts") { db in
             var result: [Conflict] = []
-            // Only fields with more than one sibling can be in conflict.
             let rows = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT tbl, record_id, field, siblings FROM field_versions WHERE json_array_length(siblings) > 1 ORDER BY tbl, record_id, field"
-            )
+                db.cachedStatement(sql: "SELECT tbl, record_id, fields FROM field_versions WHERE conflicts > 0 ORDER BY tbl, record_id"))
             for row in rows {
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
-                let field: String = row["field"]
-                let rule = self.schema.rule(table: key.table, field: field)
-                guard rule.listsConflicts else { continue }
-                let siblings = try StoredForms.decodeSiblings(row["siblings"], at: "field_versions of \(key)")
-                let register = FieldRegister(siblings: siblings, context: VersionVector())
-                guard let winner = register.winner(under: rule) else { continue }
-                result.append(Conflict(record: key, field: field, rule: rule, siblings: register.siblings, winner: winner))
+                let registers = try StoredForms.decodeFields(row["fields"], at: "field_versions of \(key)")
+                for (field, register) in registers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
+                where register.isConflicted {
+                    let rule = self.schema.rule(table: key.table, field: field)
+                    guard rule.listsConflicts, let winner = register.winner(under: rule) else { continue }
+                    result.append(Conflict(record: key, field: field, rule: rule, siblings: register.siblings, winner: winner))
+                }
             }
-            return result
+            return result.sorted { $0.record != $1.record ? $0.record < $1.record : $0.field.utf8.lexicographicallyPrecedes($1.field.utf8) }
         }
     }
+
 }

@@ -36,28 +36,20 @@ enum ReplicaMigrations {
                     ) STRICT, WITHOUT ROWID;
                     CREATE INDEX changes_by_record ON changes (tbl, record_id);
 
-                    -- The merge state of every field (Protocol/PROTOCOL.md §3.2): its siblings
-                    -- and its context, as JSON.
+                    -- The merge state of every record (Protocol/PROTOCOL.md §3.2, §3.4), as JSON:
+                    -- `fields` maps each field to its siblings (dot, value, HLC, author, round)
+                    -- and context; `chains` maps each writer to its chain; `conflicts` counts
+                    -- the fields in conflict. One row per record: one read and one write per
+                    -- record a transaction touches.
                     CREATE TABLE field_versions (
                         tbl TEXT NOT NULL,
                         record_id TEXT NOT NULL,
-                        field TEXT NOT NULL,
-                        siblings TEXT NOT NULL,
-                        context TEXT NOT NULL,
-                        PRIMARY KEY (tbl, record_id, field)
+                        fields TEXT NOT NULL,
+                        chains TEXT NOT NULL,
+                        conflicts INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (tbl, record_id)
                     ) STRICT, WITHOUT ROWID;
-
-                    -- Each writer's chain on each record (Protocol/PROTOCOL.md §3.4); `links`
-                    -- ([[counter, previous], …]) and `orphans` only while changes are out of line.
-                    CREATE TABLE record_chains (
-                        tbl TEXT NOT NULL,
-                        record_id TEXT NOT NULL,
-                        replica TEXT NOT NULL,
-                        complete INTEGER NOT NULL,
-                        links TEXT NOT NULL DEFAULT '[]',
-                        orphans TEXT NOT NULL DEFAULT '{}',
-                        PRIMARY KEY (tbl, record_id, replica)
-                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX field_versions_in_conflict ON field_versions (tbl, record_id) WHERE conflicts > 0;
 
                     -- Current state, materialised from the winners of the merge.
                     CREATE TABLE cases (

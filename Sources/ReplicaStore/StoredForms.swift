@@ -1,9 +1,70 @@
 import SyncCore
 import SyncProtocol
 
-/// The JSON forms of merge state kept in `field_versions` and `record_chains`, written
-/// with the protocol's canonical writer and read with its strict parser.
+/// The JSON forms of merge state kept in `field_versions`, written with the protocol's
+/// canonical writer and read with its strict parser.
 enum StoredForms {
+    /// `{"field":{"context":{…},"siblings":[…]},…}` for every field of `record`.
+    static func encode(fields record: SyncCore.Record) -> String {
+        var parts: [String] = []
+        for (name, register) in record.registersByName {
+            var key = CanonicalJSONWriter()
+            key.string(name)
+            parts.append(
+                String(decoding: key.bytes, as: UTF8.self) + ":{\"context\":" + encode(vector: register.context) + ",\"siblings\":"
+                    + encode(siblings: register.siblings) + "}")
+        }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    static func decodeFields(_ text: String, at place: String) throws(ReplicaStoreError) -> [String: FieldRegister] {
+        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+        var registers: [String: FieldRegister] = [:]
+        for member in members {
+            guard let siblingsJSON = member.value["siblings"], let contextJSON = member.value["context"] else { throw .corrupt(place) }
+            registers[member.key] = FieldRegister(
+                siblings: try decodeSiblings(siblingsJSON, at: place), context: try decodeVector(contextJSON, at: place))
+        }
+        return registers
+    }
+
+    /// `{"replica":{"complete":n,"links":[[c,p],…],"orphans":{"c":p}},…}`
+    static func encode(chains: [ReplicaID: ChainState]) -> String {
+        "{"
+            + chains.sorted { $0.key < $1.key }.map { replica, chain in
+                var key = CanonicalJSONWriter()
+                key.string(replica.rawValue)
+                return String(decoding: key.bytes, as: UTF8.self) + ":{\"complete\":\(chain.complete),\"links\":"
+                    + encode(links: chain.links) + ",\"orphans\":" + encode(orphans: chain.orphans) + "}"
+            }.joined(separator: ",") + "}"
+    }
+
+    static func decodeChains(_ text: String, at place: String) throws(ReplicaStoreError) -> [ReplicaID: ChainState] {
+        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+        var chains: [ReplicaID: ChainState] = [:]
+        for member in members {
+            guard case .number(let completeText)? = member.value["complete"], let complete = UInt64(completeText),
+                case .array(let items)? = member.value["links"], case .object(let orphanMembers)? = member.value["orphans"]
+            else { throw .corrupt(place) }
+            var links: [(counter: UInt64, previous: UInt64)] = []
+            for item in items {
+                guard case .array(let pair) = item, pair.count == 2, case .number(let counterText) = pair[0],
+                    case .number(let previousText) = pair[1], let counter = UInt64(counterText), let previous = UInt64(previousText)
+                else { throw .corrupt(place) }
+                links.append((counter, previous))
+            }
+            var orphans: [UInt64: UInt64] = [:]
+            for orphan in orphanMembers {
+                guard let key = UInt64(orphan.key), case .number(let valueText) = orphan.value, let value = UInt64(valueText) else {
+                    throw .corrupt(place)
+                }
+                orphans[key] = value
+            }
+            chains[ReplicaID(member.key)] = ChainState(complete: complete, links: links, orphans: orphans)
+        }
+        return chains
+    }
+
     /// `[{"author":…,"dot":"r:n","hlc":[wall,logical],"round":n,"value":…}, …]`
     static func encode(siblings: [Sibling]) -> String {
         var writer = CanonicalJSONWriter()
@@ -28,8 +89,8 @@ enum StoredForms {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func decodeSiblings(_ text: String, at place: String) throws(ReplicaStoreError) -> [Sibling] {
-        guard case .array(let items)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+    static func decodeSiblings(_ json: JSONValue, at place: String) throws(ReplicaStoreError) -> [Sibling] {
+        guard case .array(let items) = json else { throw .corrupt(place) }
         var siblings: [Sibling] = []
         for item in items {
             guard case .string(let author)? = item["author"], case .string(let dotText)? = item["dot"],
@@ -58,8 +119,8 @@ enum StoredForms {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    static func decodeVector(_ text: String, at place: String) throws(ReplicaStoreError) -> VersionVector {
-        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { throw .corrupt(place) }
+    static func decodeVector(_ json: JSONValue, at place: String) throws(ReplicaStoreError) -> VersionVector {
+        guard case .object(let members) = json else { throw .corrupt(place) }
         var vector = VersionVector()
         for member in members {
             guard case .number(let counterText) = member.value, let counter = UInt64(counterText) else { throw .corrupt(place) }
@@ -75,27 +136,6 @@ enum StoredForms {
 
     static func encode(orphans: [UInt64: UInt64]) -> String {
         "{" + orphans.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-    }
-
-    static func decodeChain(complete: UInt64, links: String, orphans: String, at place: String) throws(ReplicaStoreError) -> ChainState {
-        guard case .array(let items)? = try? JSONParser.parse(Array(links.utf8)),
-            case .object(let members)? = try? JSONParser.parse(Array(orphans.utf8))
-        else { throw .corrupt(place) }
-        var list: [(counter: UInt64, previous: UInt64)] = []
-        for item in items {
-            guard case .array(let pair) = item, pair.count == 2, case .number(let counterText) = pair[0],
-                case .number(let previousText) = pair[1], let counter = UInt64(counterText), let previous = UInt64(previousText)
-            else { throw .corrupt(place) }
-            list.append((counter, previous))
-        }
-        var map: [UInt64: UInt64] = [:]
-        for member in members {
-            guard let key = UInt64(member.key), case .number(let text) = member.value, let value = UInt64(text) else {
-                throw .corrupt(place)
-            }
-            map[key] = value
-        }
-        return ChainState(complete: complete, links: list, orphans: map)
     }
 
     static func dot(_ text: String) -> Dot? {

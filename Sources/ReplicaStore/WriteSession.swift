@@ -11,7 +11,6 @@ final class WriteSession {
     let store: ReplicaStore
     let db: Database
     private var records: [RecordKey: SyncCore.Record] = [:]
-    private var touched: [RecordKey: Set<String>] = [:]
     private var order: [RecordKey] = []
     private var arrived: Int64?
     private var counter: UInt64?
@@ -89,16 +88,15 @@ final class WriteSession {
             }
         }
         if let lookupError { throw lookupError }
-        if touched[key] == nil { order.append(key) }
+        if records[key] == nil { order.append(key) }
         records[key] = current
-        touched[key, default: []].formUnion(change.fields.keys)
     }
 
     /// Stores every touched record and its row, and the clock.
     func finish() throws {
         for key in order {
             guard let record = records[key] else { continue }
-            try store.saveRecord(record, key: key, fields: touched[key] ?? [], in: db)
+            try store.saveRecord(record, key: key, in: db)
             try store.materialize(record, key: key, in: db)
         }
         if let clock { try store.saveClock(clock, in: db) }

@@ -90,7 +90,7 @@ final class TemporaryFolder {
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'cases_fts%' ORDER BY name")
         }
-        #expect(tables == ["case_events", "cases", "changes", "field_versions", "grdb_migrations", "record_chains", "replica"])
+        #expect(tables == ["case_events", "cases", "changes", "field_versions", "grdb_migrations", "replica"])
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(migrations == ["v1-replica"])
     }
@@ -213,8 +213,8 @@ final class TemporaryFolder {
     func dump(_ store: ReplicaStore) throws -> String {
         try DatabaseQueue(path: store.path).read { db in
             var text = ""
-            for table in ["cases", "case_events", "field_versions", "record_chains"] {
-                let order = table == "cases" || table == "case_events" ? "id" : "1, 2, 3"
+            for table in ["cases", "case_events", "field_versions"] {
+                let order = table == "cases" || table == "case_events" ? "id" : "1, 2"
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
                     let cells = row.columnNames.filter { $0 != "updated_at" || table != "cases" }.map {
                         "\($0)=\(row[$0] as DatabaseValue)"
