@@ -20,13 +20,19 @@ import Testing
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }()
 
-    let folder: String
-    let db: String
+    /// A scratch folder removed when the test ends.
+    final class Scratch {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rain-cli-\(UUID().uuidString)").path
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    let scratch: Scratch
+    var folder: String { scratch.path }
+    var db: String { scratch.path + "/replica.sqlite" }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        db = folder + "/replica.sqlite"
+        scratch = try Scratch()
     }
 
     @discardableResult
