@@ -11,6 +11,7 @@ final class WriteSession {
     let store: ReplicaStore
     let db: Database
     private var records: [RecordKey: SyncCore.Record] = [:]
+    private var loaded: [RecordKey: SyncCore.Record?] = [:]
     private var order: [RecordKey] = []
     private var arrived: Int64?
     private var counter: UInt64?
@@ -21,10 +22,13 @@ final class WriteSession {
         self.db = db
     }
 
-    /// The record as this transaction sees it.
+    /// The record as this transaction sees it (read from the file at most once).
     func record(_ key: RecordKey) throws -> SyncCore.Record? {
         if let record = records[key] { return record }
-        return try store.loadRecord(key, in: db)
+        if let record = loaded[key] { return record }
+        let record = try store.loadRecord(key, in: db)
+        loaded[key] = record
+        return record
     }
 
     private func nextCounter() throws -> UInt64 {

@@ -18,7 +18,9 @@ struct RawSQLite {
     private var db: OpaquePointer?
 
     /// Opens `path` (":memory:" for an in-memory database) with the given pragmas.
-    init(path: String, synchronous: String = "NORMAL") throws {
+    /// With `fullText`, the table gets the same trigram FTS5 index (and triggers) as a
+    /// replica's `cases`, so that only the cost of change capture differs.
+    init(path: String, synchronous: String = "NORMAL", fullText: Bool = false) throws {
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
         if path != ":memory:" {
             try exec("PRAGMA journal_mode=WAL")
@@ -26,6 +28,20 @@ struct RawSQLite {
         }
         let columns = W1Workload.fields.map { $0 == "id" ? "id TEXT PRIMARY KEY" : "\($0) TEXT" }.joined(separator: ", ")
         try exec("CREATE TABLE cases (\(columns))")
+        if fullText {
+            try exec(
+                """
+                CREATE VIRTUAL TABLE cases_fts USING fts5(title, description, address, content = 'cases', tokenize = 'trigram');
+                CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+                    INSERT INTO cases_fts (rowid, title, description, address) VALUES (new.rowid, new.title, new.description, new.address);
+                END;
+                CREATE TRIGGER cases_fts_update AFTER UPDATE OF title, description, address ON cases
+                WHEN old.title IS NOT new.title OR old.description IS NOT new.description OR old.address IS NOT new.address BEGIN
+                    INSERT INTO cases_fts (cases_fts, rowid, title, description, address) VALUES ('delete', old.rowid, old.title, old.description, old.address);
+                    INSERT INTO cases_fts (rowid, title, description, address) VALUES (new.rowid, new.title, new.description, new.address);
+                END;
+                """)
+        }
     }
 
     func close() {
