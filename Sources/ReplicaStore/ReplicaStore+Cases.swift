@@ -358,20 +358,20 @@ extension ReplicaStore {
     /// Moves a case through its workflow; the note, answer or reason is recorded as an
     /// event in the same transaction.
     ///
+    /// `office`, with an escalation, is the code of the office that takes the case over.
+    ///
     /// - Throws: ``CaseDomainError`` naming the legal moves when the move is illegal.
-    public func move(_ reference: String, _ action: CaseAction, text: String? = nil, now: Int64 = ReplicaStore.nowMillis()) throws
-        -> CaseRow
-    {
+    public func move(
+        _ reference: String, _ action: CaseAction, text: String? = nil, office: String? = nil, now: Int64 = ReplicaStore.nowMillis()
+    ) throws -> CaseRow {
         let row = try findCase(reference)
         let body = text?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let body { try Self.checkLength("text", body, limit: Self.maximumTextBytes) }
         if action == .reply, (body ?? "").isEmpty { throw CaseInputError.emptyText("--answer") }
-        let next: WorkflowState
-        do {
-            next = try Workflow.apply(action, to: row.workflow, reason: body)
-        }
+        let next = try Workflow.apply(action, to: row.workflow, reason: body)
         var fields: [String: Value] = ["status": .text(next.status.rawValue), "round": .integer(Int64(next.round))]
         if next.level != row.workflow.level { fields["level"] = .text(next.level.rawValue) }
+        if action == .escalate, let office, !office.isEmpty { fields["office"] = .text(office) }
         if action == .reply, let body { fields["answer"] = .text(body) }
         if action == .close { fields["closed_at"] = .timestamp(now) }
         if action == .reopen { fields["closed_at"] = .null }

@@ -332,9 +332,9 @@ struct NoteCase: ParsableCommand {
 
 /// The workflow moves, one subcommand each.
 enum MoveCase {
-    static func run(_ global: GlobalOptions, _ reference: String, _ action: CaseAction, _ text: String?) throws {
+    static func run(_ global: GlobalOptions, _ reference: String, _ action: CaseAction, _ text: String?, office: String? = nil) throws {
         try running(global) {
-            let row = try global.open().move(reference, action, text: text)
+            let row = try global.open().move(reference, action, text: text, office: office)
             let out = global.output
             let status = row.status.flatMap(CaseStatus.init(rawValue:))?.label(out.language) ?? ""
             print(
@@ -381,7 +381,13 @@ enum MoveCase {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A case number, an id, or a unique prefix.") var reference: String
         @Option(help: "Why the case needs the level above (required).") var reason: String
-        func run() throws { try MoveCase.run(global, reference, .escalate, reason) }
+        @Option(help: "The code of the office that takes the case over (e.g. the street office).") var to: String?
+        func validate() throws {
+            if let to, to.isEmpty || to.count > 12 || !to.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) {
+                throw ValidationError("--to must be an office code: 1 to 12 letters or digits")
+            }
+        }
+        func run() throws { try MoveCase.run(global, reference, .escalate, reason, office: to?.uppercased()) }
     }
 
     struct Reopen: ParsableCommand {

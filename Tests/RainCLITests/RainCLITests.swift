@@ -145,7 +145,8 @@ import Testing
         let illegalEnglish = try rain(["case", "close", created.number, "--lang", "en"])
         #expect(illegalEnglish.stderr == "rain: cannot close the case: it is received (community level); legal moves: verify\n")
         for arguments in [
-            ["verify", "--note", "上门核实"], ["escalate", "--reason", "需街道协调"], ["handle"], ["reply", "--answer", "已清理"], ["close"],
+            ["verify", "--note", "上门核实"], ["escalate", "--reason", "需街道协调", "--to", "hpj"], ["handle"], ["reply", "--answer", "已清理"],
+            ["close"],
         ] {
             let result = try rain(["case", arguments[0], created.number] + arguments.dropFirst())
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
@@ -153,6 +154,7 @@ import Testing
         let shown = try rain(["case", "show", created.number, "--json"])
         #expect(shown.stdout.contains("\"status\":\"closed\""))
         #expect(shown.stdout.contains("\"level\":\"street\""))
+        #expect(shown.stdout.contains("\"office\":\"HPJ\""))
         #expect(try rain(["case", "rate", created.number, "--score", "5", "--comment", "满意"]).status == 0)
         let reopened = try rain(["case", "reopen", created.number, "--reason", "问题复发"])
         #expect(reopened.status == 0)
