@@ -52,21 +52,29 @@ extension ReplicaStore {
         var values: [(any DatabaseValueConvertible)?] = [key.id]
         var latest: UInt64 = 0
         var conflicts = 0
+        // One pass over the registers: winners, the latest time, the conflicts.
+        var winners: [String: Value] = [:]
         for (name, register) in record.registersByName {
-            latest = max(latest, register.siblings.map(\.hlc.wall).max() ?? 0)
-            if register.isConflicted, schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
+            let rule = schema.rule(table: key.table, field: name)
+            guard let winner = register.winner(under: rule) else { continue }
+            winners[name] = winner.value
+            latest = max(latest, winner.hlc.wall)
+            if register.isConflicted {
+                for sibling in register.siblings { latest = max(latest, sibling.hlc.wall) }
+                if rule.listsConflicts { conflicts += 1 }
+            }
         }
         for name in MaterialisedColumns.caseText {
             columns.append(name)
-            values.append(text(winner(record, name, table: key.table)?.value))
+            values.append(text(winners[name]))
         }
         for name in MaterialisedColumns.caseInteger {
             columns.append(name)
-            values.append(integer(winner(record, name, table: key.table)?.value))
+            values.append(integer(winners[name]))
         }
         var due: String?
-        if let kindText = winner(record, "kind", table: key.table)?.value.text, let kind = CaseKind(rawValue: kindText),
-            case .timestamp(let created)? = winner(record, "created_at", table: key.table)?.value
+        if let kindText = winners["kind"]?.text, let kind = CaseKind(rawValue: kindText),
+            case .timestamp(let created)? = winners["created_at"]
         {
             due = deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description
         }

@@ -6,15 +6,20 @@ import SyncProtocol
 enum StoredForms {
     /// `{"field":{"context":{…},"siblings":[…]},…}` for every field of `record`.
     static func encode(fields record: SyncCore.Record) -> String {
-        var parts: [String] = []
-        for (name, register) in record.registersByName {
-            var key = CanonicalJSONWriter()
-            key.string(name)
-            parts.append(
-                String(decoding: key.bytes, as: UTF8.self) + ":{\"context\":" + encode(vector: register.context) + ",\"siblings\":"
-                    + encode(siblings: register.siblings) + "}")
+        // One buffer for the whole record: this runs once per record per transaction.
+        var writer = CanonicalJSONWriter(capacity: 2048)
+        writer.raw("{")
+        for (index, entry) in record.registersByName.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(entry.name)
+            writer.raw(":{\"context\":")
+            write(vector: entry.register.context, into: &writer)
+            writer.raw(",\"siblings\":")
+            write(siblings: entry.register.siblings, into: &writer)
+            writer.raw("}")
         }
-        return "{" + parts.joined(separator: ",") + "}"
+        writer.raw("}")
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decodeFields(_ text: String, at place: String) throws(ReplicaStoreError) -> [String: FieldRegister] {
@@ -66,8 +71,7 @@ enum StoredForms {
     }
 
     /// `[{"author":…,"dot":"r:n","hlc":[wall,logical],"round":n,"value":…}, …]`
-    static func encode(siblings: [Sibling]) -> String {
-        var writer = CanonicalJSONWriter()
+    static func write(siblings: [Sibling], into writer: inout CanonicalJSONWriter) {
         writer.raw("[")
         for (index, sibling) in siblings.enumerated() {
             if index > 0 { writer.raw(",") }
@@ -86,7 +90,6 @@ enum StoredForms {
             writer.raw("}")
         }
         writer.raw("]")
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decodeSiblings(_ json: JSONValue, at place: String) throws(ReplicaStoreError) -> [Sibling] {
@@ -106,8 +109,7 @@ enum StoredForms {
     }
 
     /// `{"replica":counter,…}`
-    static func encode(vector: VersionVector) -> String {
-        var writer = CanonicalJSONWriter()
+    static func write(vector: VersionVector, into writer: inout CanonicalJSONWriter) {
         writer.raw("{")
         for (index, entry) in vector.entries.enumerated() {
             if index > 0 { writer.raw(",") }
@@ -116,7 +118,6 @@ enum StoredForms {
             writer.integer(entry.counter)
         }
         writer.raw("}")
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decodeVector(_ json: JSONValue, at place: String) throws(ReplicaStoreError) -> VersionVector {

@@ -44,6 +44,14 @@ struct RawSQLite {
         }
     }
 
+    /// Runs `sql` on the database file at `path` (to adjust a benchmark's own files).
+    static func execute(_ sql: String, on path: String) throws {
+        var db: OpaquePointer?
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
+        defer { sqlite3_close(db) }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+    }
+
     func close() {
         sqlite3_close(db)
     }
