@@ -123,6 +123,13 @@ public enum CaseInputError: Error, Hashable, Sendable {
     case ambiguousReference(String, matches: Int)
     case emptyText(String)
 
+    /// A reference as it may be repeated in a message: one that looks like a phone number
+    /// (seven digits or more) is masked, since people look cases up by phone too.
+    static func shown(_ reference: String) -> String {
+        let digits = reference.filter(\.isNumber)
+        return digits.count >= 7 && digits.count == reference.count ? Masking.phone(reference) : reference
+    }
+
     public func message(_ language: Language) -> String {
         switch (self, language) {
         case (.unknownCategory(let name), .zh): "未知的类别：\(name)（可用类别见 `rain case new --help`）"
@@ -131,11 +138,11 @@ public enum CaseInputError: Error, Hashable, Sendable {
         case (.emptyTitle, .en): "the title must not be empty (--title)"
         case (.tooLong(let field, let bytes, let limit), .zh): "\(field) 过长：\(bytes) 字节，上限 \(limit) 字节"
         case (.tooLong(let field, let bytes, let limit), .en): "\(field) is too long: \(bytes) bytes, the limit is \(limit)"
-        case (.caseNotFound(let reference), .zh): "找不到案件：\(reference)"
-        case (.caseNotFound(let reference), .en): "no such case: \(reference)"
-        case (.ambiguousReference(let reference, let matches), .zh): "案件编号不唯一：\(reference) 匹配 \(matches) 个案件，请输入更多字符"
+        case (.caseNotFound(let reference), .zh): "找不到案件：\(Self.shown(reference))"
+        case (.caseNotFound(let reference), .en): "no such case: \(Self.shown(reference))"
+        case (.ambiguousReference(let reference, let matches), .zh): "案件编号不唯一：\(Self.shown(reference)) 匹配 \(matches) 个案件，请输入更多字符"
         case (.ambiguousReference(let reference, let matches), .en):
-            "ambiguous case reference: \(reference) matches \(matches) cases; type more of it"
+            "ambiguous case reference: \(Self.shown(reference)) matches \(matches) cases; type more of it"
         case (.emptyText(let option), .zh): "内容不能为空（\(option)）"
         case (.emptyText(let option), .en): "the text must not be empty (\(option))"
         }

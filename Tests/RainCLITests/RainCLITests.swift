@@ -224,6 +224,8 @@ import Testing
             ),
             (["case", "list", "--limit", "0"], 2, "Error: --limit must be at least 1", "Error: --limit must be at least 1"),
             (["case", "list", "--lang", "fr"], 2, "Error: --lang must be zh or en, not 'fr'", "Error: --lang must be zh or en, not 'fr'"),
+            // A phone number typed as a reference is not repeated in clear.
+            (["case", "show", "13812341234"], 3, "rain: 找不到案件：138****1234", "rain: no such case: 138****1234"),
         ]
         for (arguments, status, zh, en) in cases {
             let result = try rain(arguments, lang: lang)

@@ -1,3 +1,4 @@
+import CaseDomain
 import Foundation
 import GRDB
 import ReplicaStore
@@ -234,5 +235,39 @@ final class TemporaryFolder {
         #expect(ReplicaPath.resolve(option: nil, environment: ["XDG_DATA_HOME": "/d", "HOME": "/h"]) == "/d/rain/replica.sqlite")
         #expect(ReplicaPath.resolve(option: nil, environment: ["HOME": "/h"]) == "/h/.local/share/rain/replica.sqlite")
         #expect(ReplicaPath.resolve(option: "", environment: ["RAIN_DB": "", "HOME": "/h"]) == "/h/.local/share/rain/replica.sqlite")
+    }
+}
+
+@Suite struct CaseQueryTests {
+    @Test func filtersAndSearchFindTheRightCases() throws {
+        let folder = TemporaryFolder()
+        let store = try ReplicaStore.create(at: folder.file("replica.sqlite"), office: "HSM", staff: "李娜")
+        let longAgo: Int64 = 1_767_225_600_000  // 2026-01-01
+        let old = try store.newCase(
+            NewCase(kind: .consultation, category: "教育", title: "入学政策咨询", phone: "13800001111"), now: longAgo)
+        let fresh = try store.newCase(
+            NewCase(kind: .complaint, category: "环境卫生", title: "垃圾清运不及时", address: "幸福里12号"), now: ReplicaStore.nowMillis())
+        let closedOld = try store.newCase(NewCase(kind: .help, category: "社会救助", title: "临时救助申请"), now: longAgo + 1000)
+        for action in [CaseAction.verify, .handle] { _ = try store.move(closedOld.number, action, now: longAgo + 2000) }
+        _ = try store.move(closedOld.number, .reply, text: "已发放", now: longAgo + 3000)
+        _ = try store.move(closedOld.number, .close, now: longAgo + 4000)
+
+        let today = CivilDate(epochMillis: ReplicaStore.nowMillis())
+        #expect(try store.cases(CaseFilter(overdueOn: today)).map(\.number) == [old.number])
+        #expect(try store.cases(CaseFilter(status: .closed)).map(\.number) == [closedOld.number])
+        #expect(try store.cases(CaseFilter(kind: .complaint)).map(\.number) == [fresh.number])
+        #expect(try store.cases(CaseFilter(category: "教育")).map(\.number) == [old.number])
+        #expect(try store.cases(CaseFilter(limit: 2)).map(\.number) == [fresh.number, closedOld.number])
+        #expect(try store.search("垃圾清运").map(\.number) == [fresh.number])
+        #expect(try store.search("幸福").map(\.number) == [fresh.number])  // two characters: LIKE
+        #expect(try store.search("1111").map(\.number) == [old.number])  // a phone tail
+        #expect(try store.search("不存在").isEmpty)
+        #expect(try store.findCase(String(fresh.id.prefix(13))).number == fresh.number)
+        let events = try store.events(ofCase: closedOld.id)
+        #expect(events.map(\.type) == ["reply"])
+        #expect(events.first?.text == "已发放")
+        let report = try store.report(from: nil, to: nil, today: today)
+        #expect(report.received == 3)
+        #expect(report.completionRate == 1.0 / 3.0)
     }
 }
