@@ -69,7 +69,11 @@ let package = Package(
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
-        .testTarget(name: "RainCLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: upcoming),
+        .testTarget(
+            name: "RainCLITests",
+            dependencies: ["ReplicaStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: [

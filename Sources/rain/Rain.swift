@@ -34,7 +34,7 @@ struct Rain: ParsableCommand {
             3 no such case, or an ambiguous reference; 4 a move the workflow does not allow;
             5 no replica, or a replica file that is damaged or from a newer version.
             """,
-        subcommands: [Init.self, CaseCommand.self, Report.self, Status.self]
+        subcommands: [Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self]
     )
 }
 
@@ -116,10 +116,18 @@ func running(_ global: GlobalOptions, _ body: () throws -> Void) throws {
     }
 }
 
+/// A failure a command explains itself, with its exit code.
+struct CommandFailure: Error {
+    let message: String
+    let code: Int32
+}
+
 /// The message and exit code for an error (README, "Exit codes").
 func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
     let zh = language == .zh
     switch error {
+    case let error as CommandFailure:
+        return (error.message, error.code)
     case let error as CaseInputError:
         switch error {
         case .caseNotFound, .ambiguousReference: return (error.message(language), 3)

@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import ReplicaStore
+import SyncCore
 import Testing
 
 /// End-to-end tests of the built `rain` executable on real replica files.
@@ -365,5 +367,54 @@ extension RainCLITests {
         try "# the district's own\n养老服务\n".write(toFile: categories, atomically: true, encoding: .utf8)
         #expect(try rain(["case", "new", "--kind", "help", "--category", "养老服务", "--title", "x"]).status == 2)
         #expect(try rain(["case", "new", "--kind", "help", "--category", "养老服务", "--title", "x", "--categories", categories]).status == 0)
+    }
+}
+
+extension RainCLITests {
+    /// Two offices edit the same case offline; the changes are exchanged through the
+    /// store library (sync comes with issue 4); `rain conflicts` lists the conflict and
+    /// `rain resolve` settles it.
+    @Test func conflictsAreListedAndResolved() throws {
+        try initialise()
+        let created = try newCase()
+        let here = try ReplicaStore.open(at: db)
+        let there = try ReplicaStore.create(at: folder + "/other.sqlite", office: "HSM", staff: "王伟")
+        let key = RecordKey(table: "cases", id: created.id)
+        try there.apply(batch: try here.history(of: key))
+        let now = ReplicaStore.nowMillis()
+        try here.write(["title": .text("本处改的标题"), "phone": .text("13900002222")], to: key, now: now)
+        // A minute later on the other office's clock: its HLC is the later one.
+        let theirs = try there.write(["title": .text("对方改的标题"), "phone": .text("13900003333")], to: key, now: now + 60_000)
+        try here.apply(batch: [theirs])
+
+        let listed = try rain(["conflicts", "--json"])
+        #expect(listed.status == 0)
+        let conflicts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(conflicts.map { $0["field"] as? String } == ["phone", "title"])
+        #expect(conflicts.allSatisfy { $0["case"] as? String == created.number })
+        let phones = (conflicts.first?["values"] as? [[String: Any]] ?? []).map { $0["value"] as? String ?? "" }
+        #expect(Set(phones) == ["139****2222", "139****3333"])
+        // The later HLC (the other office's) is shown until someone decides.
+        let title = conflicts.last ?? [:]
+        let titleValues = title["values"] as? [[String: Any]] ?? []
+        let winner = title["winner"] as? Int ?? 0
+        #expect(titleValues[winner - 1]["value"] as? String == "对方改的标题")
+        #expect(try rain(["conflicts"]).stdout.contains("本处改的标题"))
+        #expect(try rain(["conflicts", "--reveal"]).stdout.contains("13900002222"))
+
+        let keep = titleValues.firstIndex { $0["value"] as? String == "本处改的标题" }.map { $0 + 1 } ?? 0
+        #expect(try rain(["resolve", created.number, "title", "--keep", String(keep)]).status == 0)
+        #expect(try rain(["resolve", created.number, "phone", "--value", "13900004444"]).status == 0)
+        #expect(try rain(["conflicts"]).stdout == "没有冲突\n")
+        #expect(try rain(["case", "show", created.number, "--json", "--reveal"]).stdout.contains("\"title\":\"本处改的标题\""))
+        // The resolution supersedes both values on the other replica too.
+        try there.apply(batch: try here.history(of: key))
+        #expect(try there.conflicts().isEmpty)
+        #expect(try there.findCase(created.number).title == "本处改的标题")
+
+        let bad = try rain(["resolve", created.number, "title", "--keep", "7"], lang: "en")
+        #expect(bad.status == 2)
+        #expect(bad.stderr == "rain: cannot resolve: field title has no value number 7\n")
+        #expect(try rain(["resolve", created.number, "title"]).status == 2)
     }
 }
