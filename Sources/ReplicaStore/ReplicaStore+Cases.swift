@@ -408,6 +408,11 @@ extension ReplicaStore {
         return try findCase(row.id)
     }
 
+    /// The number of cases held.
+    public func caseCount() throws -> Int {
+        try reading("cannot count the cases") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM cases") ?? 0 }
+    }
+
     /// Changes this replica wrote (all of them are unsynced until sync exists).
     public func ownChangeCount() throws -> Int {
         try reading("cannot read the change log") { db in

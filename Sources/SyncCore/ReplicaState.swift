@@ -89,13 +89,8 @@ public struct ReplicaState: Hashable, Sendable {
     /// - Returns: `true` if the change is new, `false` if it is already held.
     /// - Throws: ``SyncCoreError`` naming why the change is refused.
     public func check(_ change: Change) throws(SyncCoreError) -> Bool {
-        try checkShape(change)
-        return try isNew(change)
-    }
-
-    /// The checks that need nothing but the change itself.
-    private func checkShape(_ change: Change) throws(SyncCoreError) {
         try change.validate(against: schema)
+        return try isNew(change)
     }
 
     /// Whether the change is new; throws if a different change with its dot is held.
@@ -138,7 +133,7 @@ public struct ReplicaState: Hashable, Sendable {
         // lookup; the writer's highest counter is read once per run of its changes.
         var highestHeld: UInt64 = 0
         for change in changes {
-            try checkShape(change)
+            try change.validate(against: schema)
             let dot = change.dot
             if dot.replica == lastWriter {
                 if dot.counter <= lastCounter { ascending = false }

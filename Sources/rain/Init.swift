@@ -64,7 +64,7 @@ struct Status: ParsableCommand {
         try running(global) {
             let store = try global.open()
             let unsynced = try store.ownChangeCount()
-            let cases = try store.cases(CaseFilter(limit: Int.max)).count
+            let cases = try store.caseCount()
             if json {
                 print(
                     JSONOut.render(
