@@ -18,12 +18,19 @@ let package = Package(
         .library(name: "CaseDomain", targets: ["CaseDomain"]),
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
         .executable(name: "rain", targets: ["rain"]),
+        .executable(name: "rain-server", targets: ["rain-server"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Pure sync logic: ids, dots, version vectors, HLC, changes, field merge,
@@ -44,6 +51,34 @@ let package = Package(
             dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        // The central server's library: routes, authentication, enrolment, push and pull
+        // over HTTP (Hummingbird 2), and the server's storage behind a small protocol
+        // (the embedded default keeps the merged state in a central replica file).
+        .target(
+            name: "SyncServer",
+            dependencies: [
+                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The office client's transport: the sync session driven over HTTP
+        // (AsyncHTTPClient) against a replica file.
+        .target(
+            name: "SyncClient",
+            dependencies: [
+                "SyncCore", "SyncProtocol", "ReplicaStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
@@ -51,8 +86,19 @@ let package = Package(
         .executableTarget(
             name: "rain",
             dependencies: [
-                "SyncCore", "CaseDomain", "ReplicaStore",
+                "SyncCore", "CaseDomain", "ReplicaStore", "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The central server: argument parsing and wiring only.
+        .executableTarget(
+            name: "rain-server",
+            dependencies: [
+                "SyncServer", "SyncCore", "SyncProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

@@ -275,15 +275,20 @@ extension ReplicaStore {
         return try reading("cannot search the cases") { db in
             var rows: [Row]
             if query.count >= 3 {
+                let tail = Self.phoneTail(query)
                 let phrase = "\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT * FROM cases WHERE rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)
-                           OR (? <> '' AND phone LIKE ?)
+                        SELECT * FROM cases WHERE rowid IN (
+                            SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?
+                            UNION SELECT rowid FROM cases WHERE phone_tail = ? AND phone LIKE ?
+                        )
                         ORDER BY created_at DESC LIMIT ?
                         """,
-                    arguments: [phrase, Self.phoneTail(query), "%" + Self.phoneTail(query), limit])
+                    // Two indexed lookups (trigrams, the phone's last four digits), never a scan.
+                    // `= NULL` matches nothing when the text is no phone tail.
+                    arguments: [phrase, tail.isEmpty ? nil : String(tail.suffix(4)), "%" + tail, limit])
             } else {
                 let pattern = "%" + query + "%"
                 rows = try Row.fetchAll(

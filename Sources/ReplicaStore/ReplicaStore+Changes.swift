@@ -80,35 +80,38 @@ extension ReplicaStore {
     ///   of the batch is written then.
     @discardableResult
     public func apply(batch changes: [Change], now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError) -> ApplySummary {
-        try write("cannot apply the changes") { db in
-            var summary = ApplySummary()
-            var fresh: [Change] = []
-            var inBatch: [Dot: Change] = [:]
-            for change in changes {
-                try change.validate(against: self.schema)
-                if let earlier = inBatch[change.dot] {
-                    if earlier != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
-                    summary.duplicates += 1
-                    continue
-                }
-                if let held = try self.change(change.dot, in: db) {
-                    if held != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
-                    summary.duplicates += 1
-                    continue
-                }
-                inBatch[change.dot] = change
-                fresh.append(change)
+        try write("cannot apply the changes") { db in try self.apply(changes, in: db, now: now) }
+    }
+
+    /// Applies `changes` inside the caller's transaction (see ``apply(batch:now:)``).
+    package func apply(_ changes: [Change], in db: Database, now: Int64) throws -> ApplySummary {
+        var summary = ApplySummary()
+        var fresh: [Change] = []
+        var inBatch: [Dot: Change] = [:]
+        for change in changes {
+            try change.validate(against: self.schema)
+            if let earlier = inBatch[change.dot] {
+                if earlier != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
+                summary.duplicates += 1
+                continue
             }
-            let session = WriteSession(store: self, db: db)
-            for change in fresh {
-                try session.insert(change)
-                // Remote clocks inform ours, within the drift bound (§4.3).
-                try session.observe(change.hlc, now: now)
+            if let held = try self.change(change.dot, in: db) {
+                if held != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
+                summary.duplicates += 1
+                continue
             }
-            try session.finish()
-            summary.applied = fresh.count
-            return summary
+            inBatch[change.dot] = change
+            fresh.append(change)
         }
+        let session = WriteSession(store: self, db: db)
+        for change in fresh {
+            try session.insert(change)
+            // Remote clocks inform ours, within the drift bound (§4.3).
+            try session.observe(change.hlc, now: now)
+        }
+        try session.finish()
+        summary.applied = fresh.count
+        return summary
     }
 
     // MARK: Reading merge state

@@ -67,6 +67,21 @@ public final class ReplicaStore: Sendable {
         schema: Schema = .timelyRain,
         deadlines: DeadlinePolicy = DeadlinePolicy()
     ) throws(ReplicaStoreError) -> ReplicaStore {
+        try create(at: path, office: office, staff: staff, replica: replica, now: now, schema: schema, deadlines: deadlines, extra: [])
+    }
+
+    /// ``create(at:office:staff:replica:now:schema:deadlines:)`` with migrations of
+    /// the embedding program's own (the central server's tables).
+    package static func create(
+        at path: String,
+        office: String,
+        staff: String,
+        replica: ReplicaID,
+        now: Int64,
+        schema: Schema,
+        deadlines: DeadlinePolicy,
+        extra: [ExtraMigration]
+    ) throws(ReplicaStoreError) -> ReplicaStore {
         let manager = FileManager.default
         if manager.fileExists(atPath: path) { throw .alreadyExists(path: path) }
         let folder = (path as NSString).deletingLastPathComponent
@@ -84,7 +99,7 @@ public final class ReplicaStore: Sendable {
         }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration())
-            try ReplicaMigrations.migrator.migrate(queue)
+            try ReplicaMigrations.migrator(extra: extra).migrate(queue)
             let identity = ReplicaIdentity(
                 replica: replica, office: office, staff: staff, tag: CaseNumber.tag(for: replica), createdAt: now)
             try queue.write { db in
@@ -108,6 +123,16 @@ public final class ReplicaStore: Sendable {
         schema: Schema = .timelyRain,
         deadlines: DeadlinePolicy = DeadlinePolicy()
     ) throws(ReplicaStoreError) -> ReplicaStore {
+        try open(at: path, schema: schema, deadlines: deadlines, extra: [])
+    }
+
+    /// ``open(at:schema:deadlines:)`` with migrations of the embedding program's own.
+    package static func open(
+        at path: String,
+        schema: Schema,
+        deadlines: DeadlinePolicy,
+        extra: [ExtraMigration]
+    ) throws(ReplicaStoreError) -> ReplicaStore {
         guard FileManager.default.fileExists(atPath: path) else { throw .noReplica(path: path) }
         let queue: DatabaseQueue
         do {
@@ -116,7 +141,7 @@ public final class ReplicaStore: Sendable {
             throw .notAReplica(path: path, reason: "the file is not an SQLite database or is damaged")
         }
         do {
-            let migrator = ReplicaMigrations.migrator
+            let migrator = ReplicaMigrations.migrator(extra: extra)
             let superseded = try queue.read { db in try migrator.hasBeenSuperseded(db) }
             if superseded { throw ReplicaStoreError.newerVersion(path: path) }
             try migrator.migrate(queue)
@@ -155,7 +180,7 @@ public final class ReplicaStore: Sendable {
     }
 
     /// Runs `body` in one write transaction, mapping errors to ``ReplicaStoreError``.
-    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
+    package func write<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
         do {
             return try queue.write(body)
         } catch let error as ReplicaStoreError {
@@ -170,7 +195,7 @@ public final class ReplicaStore: Sendable {
     }
 
     /// Runs `body` in a read transaction, mapping errors to ``ReplicaStoreError``.
-    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
+    package func read<T>(_ what: String, _ body: (Database) throws -> T) throws(ReplicaStoreError) -> T {
         do {
             return try queue.read(body)
         } catch let error as ReplicaStoreError {

@@ -1,9 +1,11 @@
-import GRDB
+package import GRDB
 
 /// The replica file's schema, as versioned migrations. A migration that has shipped is
 /// never edited: changes come as new migrations (README, "Replica file").
 enum ReplicaMigrations {
-    static var migrator: DatabaseMigrator {
+    /// The replica's migrations, then `extra` ones (the central server's tables, which
+    /// live in the central replica file only).
+    static func migrator(extra: [ExtraMigration] = []) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-replica") { db in
             // This replica's identity and clocks: exactly one row.
@@ -115,6 +117,54 @@ enum ReplicaMigrations {
                     END;
                     """)
         }
+        migrator.registerMigration("v2-phone-tail") { db in
+            // "find 5678" looks up phones by their last four digits through an index
+            // instead of scanning every case.
+            try db.execute(
+                sql: """
+                    ALTER TABLE cases ADD COLUMN phone_tail TEXT GENERATED ALWAYS AS (substr(phone, -4)) VIRTUAL;
+                    CREATE INDEX cases_by_phone_tail ON cases (phone_tail) WHERE phone_tail IS NOT NULL;
+                    """)
+        }
+        migrator.registerMigration("v3-sync") { db in
+            try db.execute(
+                sql: """
+                    -- The replica's enrolment and sync position (Protocol/PROTOCOL.md §9): one row.
+                    -- `credential` is the secret the server issued (the file is 0600); `acked`
+                    -- the highest own counter the server acknowledged; `cursor` the opaque
+                    -- position after the last page pulled and applied.
+                    CREATE TABLE sync_state (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        server TEXT,
+                        credential TEXT,
+                        office_name TEXT,
+                        office_level TEXT,
+                        enrolled_at INTEGER,
+                        acked INTEGER NOT NULL DEFAULT 0,
+                        cursor TEXT NOT NULL DEFAULT '',
+                        last_sync_at INTEGER
+                    ) STRICT;
+                    INSERT INTO sync_state (singleton) VALUES (1);
+
+                    -- The office of every replica whose changes arrived, as the server said.
+                    CREATE TABLE replica_offices (
+                        replica TEXT PRIMARY KEY,
+                        office TEXT NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+        }
+        for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
         return migrator
+    }
+}
+
+/// A migration registered after the replica's own (the central server's tables).
+package struct ExtraMigration: Sendable {
+    package let name: String
+    package let migrate: @Sendable (Database) throws -> Void
+
+    package init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+        self.name = name
+        self.migrate = migrate
     }
 }

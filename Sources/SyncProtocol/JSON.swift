@@ -398,6 +398,11 @@ public struct CanonicalJSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Appends bytes that are already canonical JSON (a stored change, say).
+    public mutating func append(_ canonical: [UInt8]) {
+        bytes.append(contentsOf: canonical)
+    }
+
     public mutating func integer<I: BinaryInteger>(_ value: I) {
         bytes.append(contentsOf: String(value).utf8)
     }

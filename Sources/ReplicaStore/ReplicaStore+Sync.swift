@@ -1,0 +1,132 @@
+import GRDB
+public import SyncCore
+import SyncProtocol
+
+/// The replica's enrolment with a server and its sync position (`Protocol/PROTOCOL.md` §9).
+public struct SyncState: Hashable, Sendable {
+    /// The server's base URL, once enrolled.
+    public var server: String?
+    /// The replica credential the server issued (a secret: never print it).
+    public var credential: String?
+    public var officeName: String?
+    public var officeLevel: String?
+    public var enrolledAt: Int64?
+    /// The highest own counter the server acknowledged.
+    public var acked: UInt64
+    /// The opaque position after the last page pulled and applied.
+    public var cursor: String
+    /// When the last sync completed (ms since the epoch).
+    public var lastSyncAt: Int64?
+
+    /// Whether the replica has a server to sync with.
+    public var isEnrolled: Bool { server != nil && credential != nil }
+}
+
+extension ReplicaStore {
+    /// The enrolment and sync position.
+    public func syncState() throws(ReplicaStoreError) -> SyncState {
+        try read("cannot read the sync state") { db in try self.syncState(in: db) }
+    }
+
+    func syncState(in db: Database) throws -> SyncState {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sync_state WHERE singleton = 1")) else {
+            throw ReplicaStoreError.corrupt("sync_state")
+        }
+        let acked: Int64 = row["acked"]
+        return SyncState(
+            server: row["server"], credential: row["credential"], officeName: row["office_name"], officeLevel: row["office_level"],
+            enrolledAt: row["enrolled_at"], acked: UInt64(max(acked, 0)), cursor: row["cursor"], lastSyncAt: row["last_sync_at"])
+    }
+
+    /// Records an enrolment: the server and the credential it issued for this replica.
+    public func saveEnrolment(
+        server: String, credential: String, officeName: String, officeLevel: String, now: Int64 = ReplicaStore.nowMillis()
+    ) throws(ReplicaStoreError) {
+        try write("cannot save the enrolment") { db in
+            try db.execute(
+                sql: """
+                    UPDATE sync_state SET server = ?, credential = ?, office_name = ?, office_level = ?, enrolled_at = ?
+                    WHERE singleton = 1
+                    """, arguments: [server, credential, officeName, officeLevel, now])
+        }
+    }
+
+    /// The highest counter this replica has written (0 before its first change).
+    public func highestOwnCounter() throws(ReplicaStoreError) -> UInt64 {
+        try read("cannot read the change log") { db in try self.highestOwnCounter(in: db) }
+    }
+
+    /// This replica's own changes with counters above `counter`, in counter order, in
+    /// their canonical encoding: at most `limit` changes and about `maximumBytes`
+    /// (always at least one).
+    public func ownChanges(after counter: UInt64, limit: Int, maximumBytes: Int) throws(ReplicaStoreError) -> [(counter: UInt64, body: [UInt8])] {
+        try read("cannot read the change log") { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT counter, body FROM changes WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?"),
+                arguments: [self.identity.replica.rawValue, Int64(counter), limit])
+            var result: [(counter: UInt64, body: [UInt8])] = []
+            var bytes = 0
+            while let row = try rows.next() {
+                let body: String = row["body"]
+                if !result.isEmpty, bytes + body.utf8.count > maximumBytes { break }
+                bytes += body.utf8.count + 1
+                let own: Int64 = row["counter"]
+                result.append((UInt64(own), Array(body.utf8)))
+            }
+            return result
+        }
+    }
+
+    /// Notes that the server holds every own change up to `counter`.
+    public func acknowledge(upTo counter: UInt64) throws(ReplicaStoreError) {
+        try write("cannot save the sync position") { db in
+            try db.execute(sql: "UPDATE sync_state SET acked = max(acked, ?) WHERE singleton = 1", arguments: [Int64(counter)])
+        }
+    }
+
+    /// Applies a pulled page and stores its cursor and the writers' offices in one
+    /// transaction, so that an interrupted sync resumes exactly after the last page
+    /// applied.
+    @discardableResult
+    public func applyPulled(
+        _ changes: [Change], cursor: String, offices: [ReplicaID: String], now: Int64 = ReplicaStore.nowMillis()
+    ) throws(ReplicaStoreError) -> ApplySummary {
+        try write("cannot apply the pulled changes") { db in
+            let summary = try self.apply(changes, in: db, now: now)
+            try db.execute(sql: "UPDATE sync_state SET cursor = ? WHERE singleton = 1", arguments: [cursor])
+            for (replica, office) in offices {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO replica_offices (replica, office) VALUES (?, ?)").execute(
+                    arguments: [replica.rawValue, office])
+            }
+            return summary
+        }
+    }
+
+    /// Notes a completed sync.
+    public func finishSync(at now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError) {
+        try write("cannot save the sync time") { db in
+            try db.execute(sql: "UPDATE sync_state SET last_sync_at = ? WHERE singleton = 1", arguments: [now])
+        }
+    }
+
+    /// The office of each replica the server named (this replica's own included).
+    public func replicaOffices() throws(ReplicaStoreError) -> [ReplicaID: String] {
+        try read("cannot read the replicas' offices") { db in
+            var offices: [ReplicaID: String] = [self.identity.replica: self.identity.office]
+            for row in try Row.fetchAll(db, sql: "SELECT replica, office FROM replica_offices") {
+                offices[ReplicaID(row["replica"])] = row["office"]
+            }
+            return offices
+        }
+    }
+
+    /// Own changes the server has not acknowledged yet.
+    public func unsyncedCount() throws(ReplicaStoreError) -> Int {
+        try read("cannot read the change log") { db in
+            let acked = try self.syncState(in: db).acked
+            return try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM changes WHERE replica = ? AND counter > ?"),
+                arguments: [self.identity.replica.rawValue, Int64(acked)]) ?? 0
+        }
+    }
+}

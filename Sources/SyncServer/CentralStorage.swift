@@ -1,0 +1,98 @@
+public import SyncCore
+public import SyncProtocol
+
+/// An office's level in the tree district → street → community.
+public enum OfficeLevel: String, Sendable, Hashable, CaseIterable {
+    case district, street, community
+
+    /// The level a parent must have; nil for the district (the root).
+    public var parentLevel: OfficeLevel? {
+        switch self {
+        case .district: nil
+        case .street: .district
+        case .community: .street
+        }
+    }
+}
+
+/// An office as the administrator registered it.
+public struct Office: Sendable, Hashable {
+    public var code: String
+    public var name: String
+    public var level: OfficeLevel
+    public var parent: String?
+    public var createdAt: Int64
+}
+
+/// An enrolled replica, as the administrator sees it (never its secret).
+public struct EnrolledReplica: Sendable, Hashable {
+    public var id: ReplicaID
+    public var office: String
+    public var staff: String
+    public var enrolledAt: Int64
+    public var revokedAt: Int64?
+    public var lastSeenAt: Int64?
+    /// The highest of its counters the server holds.
+    public var holds: UInt64
+}
+
+/// A new one-time enrolment token: shown once, stored only as a hash.
+public struct IssuedToken: Sendable, Hashable {
+    public var office: String
+    public var token: String
+    public var expiresAt: Int64
+}
+
+/// The replica a request was authenticated as.
+public struct Caller: Sendable, Hashable {
+    public var replica: ReplicaID
+    public var office: String
+}
+
+/// One page of a pull, its changes still in their canonical encoding.
+public struct PullPage: Sendable {
+    public var bodies: [[UInt8]]
+    public var cursor: String
+    public var more: Bool
+    public var holds: UInt64
+    public var offices: [ReplicaID: String]
+
+    /// The response body (`Protocol/PROTOCOL.md` §9.5).
+    public func encode() -> [UInt8] {
+        PullResponseV1.encode(canonicalBodies: bodies, cursor: cursor, more: more, holds: holds, offices: offices)
+    }
+}
+
+/// What the central server stores: offices, enrolment tokens, replicas and their
+/// credentials, and the merged change log. The HTTP layer speaks only to this
+/// protocol, so that a PostgreSQL backend can follow the embedded SQLite one.
+///
+/// Every method is one transaction: it writes all of its effect or nothing, and
+/// throws ``ServerError`` with the HTTP status the client should see.
+public protocol CentralStorage: Sendable {
+    // MARK: Administration
+
+    /// Registers an office.
+    func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office
+    /// Every office, by code.
+    func offices() throws(ServerError) -> [Office]
+    /// A new one-time enrolment token for `office`, valid until `now + lifetime` (ms).
+    func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken
+    /// Every enrolled replica.
+    func replicas() throws(ServerError) -> [EnrolledReplica]
+    /// Revokes a replica's credential: its very next request is refused.
+    func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica
+
+    // MARK: Sync
+
+    /// Exchanges a one-time token for a replica credential.
+    func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1
+    /// The replica a credential belongs to; 401 when missing, malformed, wrong or revoked.
+    func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller
+    /// Applies a pushed batch in one transaction (`Protocol/PROTOCOL.md` §9.4).
+    func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
+    /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).
+    func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage
+    /// Whether storage answers (for `GET /healthz`).
+    func checkHealth() throws(ServerError)
+}

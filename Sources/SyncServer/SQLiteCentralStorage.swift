@@ -1,0 +1,405 @@
+import CaseDomain
+import Foundation
+import GRDB
+public import ReplicaStore
+public import SyncCore
+public import SyncProtocol
+
+/// The embedded storage: one SQLite file that is a replica like an office's — the
+/// change log, the merge state of every field and the materialised `cases`, merged by
+/// the same `SyncCore` code through ``ReplicaStore`` — plus the server's own tables
+/// (offices, enrolment tokens, replicas).
+///
+/// The administration commands (`rain-server office add`, …) open the same file while
+/// the server runs: SQLite's locking and busy timeout serialise them, and the server
+/// reads credentials on every request, so a revocation is effective at once.
+public final class SQLiteCentralStorage: CentralStorage {
+    /// The central replica.
+    public let store: ReplicaStore
+
+    /// The server's tables, registered after the replica's own migrations.
+    static let migrations: [ExtraMigration] = [
+        ExtraMigration(name: "central-v1") { db in
+            try db.execute(
+                sql: """
+                    -- The office tree: district → street → community.
+                    CREATE TABLE offices (
+                        code TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        level TEXT NOT NULL CHECK (level IN ('district', 'street', 'community')),
+                        parent TEXT REFERENCES offices (code),
+                        created_at INTEGER NOT NULL
+                    ) STRICT;
+
+                    -- One-time enrolment tokens: `id.secret`, only the secret's SHA-256 kept.
+                    CREATE TABLE enrolment_tokens (
+                        id TEXT PRIMARY KEY,
+                        office TEXT NOT NULL REFERENCES offices (code),
+                        secret_sha256 TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        used_at INTEGER,
+                        used_by TEXT
+                    ) STRICT;
+
+                    -- Enrolled replicas: the credential is `replica.secret`, only the secret's
+                    -- SHA-256 kept.
+                    CREATE TABLE replicas (
+                        id TEXT PRIMARY KEY,
+                        office TEXT NOT NULL REFERENCES offices (code),
+                        staff TEXT NOT NULL,
+                        secret_sha256 TEXT NOT NULL,
+                        enrolled_at INTEGER NOT NULL,
+                        revoked_at INTEGER,
+                        last_seen_at INTEGER
+                    ) STRICT;
+                    """)
+        }
+    ]
+
+    private init(store: ReplicaStore) {
+        self.store = store
+    }
+
+    /// Opens the server's database at `path`, creating it (mode 0600) when missing.
+    ///
+    /// - Throws: ``ServerError`` with status 503 when the file cannot be opened or
+    ///   created, or is not a central database.
+    public static func open(at path: String, create: Bool = true) throws(ServerError) -> SQLiteCentralStorage {
+        do {
+            if FileManager.default.fileExists(atPath: path) {
+                return SQLiteCentralStorage(
+                    store: try ReplicaStore.open(at: path, schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations))
+            }
+            guard create else { throw ServerError.unavailable("cannot open the server database: no file (\(path))") }
+            return SQLiteCentralStorage(
+                store: try ReplicaStore.create(
+                    at: path, office: "central", staff: "rain-server", replica: ReplicaStore.newReplicaID(), now: ReplicaStore.nowMillis(),
+                    schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations))
+        } catch let error as ServerError {
+            throw error
+        } catch let error as ReplicaStoreError {
+            switch error {
+            case .newerVersion:
+                throw .unavailable("cannot open the server database: written by a newer rain-server (\(path))")
+            default:
+                throw .unavailable("cannot open the server database: \(error.description)")
+            }
+        } catch {
+            throw .unavailable("cannot open the server database: \(error) (\(path))")
+        }
+    }
+
+    // MARK: Transactions
+
+    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(ServerError) -> T {
+        var refusal: ServerError?
+        do {
+            return try store.write(what) { db in
+                do { return try body(db) } catch let error as ServerError {
+                    refusal = error
+                    throw error
+                }
+            }
+        } catch {
+            throw refusal ?? Self.map(error, what: what)
+        }
+    }
+
+    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws(ServerError) -> T {
+        var refusal: ServerError?
+        do {
+            return try store.read(what) { db in
+                do { return try body(db) } catch let error as ServerError {
+                    refusal = error
+                    throw error
+                }
+            }
+        } catch {
+            throw refusal ?? Self.map(error, what: what)
+        }
+    }
+
+    /// Storage failures become 503 (retry later: a full disk, a read-only file, a lock
+    /// held too long); the core's refusals of a change become 400 or 409.
+    static func map(_ error: ReplicaStoreError, what: String) -> ServerError {
+        switch error {
+        case .sync(let core):
+            if case .conflictingDuplicate(let dot) = core {
+                return .conflict(
+                    "dot_reused",
+                    "\(what): change \(dot) differs from the change the server holds under that dot; a replica never reuses a counter (was this replica restored from a backup?)"
+                )
+            }
+            return .badRequest("invalid", "\(what): \(core.description)")
+        case .domain(let domain): return .badRequest("invalid", "\(what): \(domain.description)")
+        default: return .unavailable("\(what): the server's storage failed; try again later")
+        }
+    }
+
+    // MARK: Administration
+
+    public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office {
+        guard Self.isCode(code) else {
+            throw .badRequest("invalid", "cannot add the office: a code is 1 to 32 letters, digits, '-' or '_' (code)")
+        }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 200 else {
+            throw .badRequest("invalid", "cannot add the office: a name is 1 to 200 bytes (name)")
+        }
+        return try write("cannot add the office") { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ?)", arguments: [code]) == true {
+                throw ServerError.conflict("exists", "cannot add the office: \(code) already exists")
+            }
+            switch (level.parentLevel, parent) {
+            case (nil, nil): break
+            case (nil, .some):
+                throw ServerError.badRequest("invalid", "cannot add the office: a district office has no parent (--parent)")
+            case (.some(let wanted), nil):
+                throw ServerError.badRequest(
+                    "invalid", "cannot add the office: a \(level.rawValue) office needs a parent \(wanted.rawValue) office (--parent)")
+            case (.some(let wanted), .some(let parent)):
+                guard let parentLevel = try String.fetchOne(db, sql: "SELECT level FROM offices WHERE code = ?", arguments: [parent])
+                else { throw ServerError.notFound("cannot add the office: no parent office \(parent) (--parent)") }
+                guard parentLevel == wanted.rawValue else {
+                    throw ServerError.badRequest(
+                        "invalid",
+                        "cannot add the office: the parent of a \(level.rawValue) office must be a \(wanted.rawValue) office, and \(parent) is a \(parentLevel) office (--parent)"
+                    )
+                }
+            }
+            try db.execute(
+                sql: "INSERT INTO offices (code, name, level, parent, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [code, trimmed, level.rawValue, parent, now])
+            return Office(code: code, name: trimmed, level: level, parent: parent, createdAt: now)
+        }
+    }
+
+    public func offices() throws(ServerError) -> [Office] {
+        try read("cannot list the offices") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM offices ORDER BY code").map(Self.office(row:))
+        }
+    }
+
+    static func office(row: Row) -> Office {
+        Office(
+            code: row["code"], name: row["name"], level: OfficeLevel(rawValue: row["level"]) ?? .community, parent: row["parent"],
+            createdAt: row["created_at"])
+    }
+
+    public func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken {
+        try write("cannot issue a token") { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ?)", arguments: [office]) == true else {
+                throw ServerError.notFound("cannot issue a token: no office \(office); add it with `rain-server office add`")
+            }
+            let id = Secrets.randomTokenID()
+            let secret = Secrets.randomSecret()
+            try db.execute(
+                sql: "INSERT INTO enrolment_tokens (id, office, secret_sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, office, Secrets.digest(secret), now, now + lifetime])
+            return IssuedToken(office: office, token: id + "." + secret, expiresAt: now + lifetime)
+        }
+    }
+
+    public func replicas() throws(ServerError) -> [EnrolledReplica] {
+        try read("cannot list the replicas") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.*, (SELECT max(counter) FROM changes c WHERE c.replica = r.id) AS holds
+                    FROM replicas r ORDER BY office, enrolled_at, id
+                    """
+            ).map(Self.replica(row:))
+        }
+    }
+
+    static func replica(row: Row) -> EnrolledReplica {
+        let holds: Int64? = row["holds"]
+        return EnrolledReplica(
+            id: ReplicaID(row["id"]), office: row["office"], staff: row["staff"], enrolledAt: row["enrolled_at"],
+            revokedAt: row["revoked_at"], lastSeenAt: row["last_seen_at"], holds: UInt64(max(holds ?? 0, 0)))
+    }
+
+    public func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica {
+        try write("cannot revoke the replica") { db in
+            try db.execute(
+                sql: "UPDATE replicas SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", arguments: [now, replica.rawValue])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT r.*, (SELECT max(counter) FROM changes c WHERE c.replica = r.id) AS holds FROM replicas r WHERE id = ?",
+                    arguments: [replica.rawValue])
+            else { throw ServerError.notFound("cannot revoke the replica: no replica \(replica) is enrolled") }
+            return Self.replica(row: row)
+        }
+    }
+
+    // MARK: Sync
+
+    public func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1 {
+        // One answer for every bad token, so that a guess learns nothing (which part was wrong).
+        let refused = ServerError.unauthenticated(
+            "cannot enrol: the enrolment token is not valid (unknown, already used or expired); ask the administrator for a new one with `rain-server office token`",
+            code: "invalid_token")
+        guard let (id, secret) = Secrets.split(request.token) else { throw refused }
+        return try write("cannot enrol") { db in
+            guard let token = try Row.fetchOne(db, sql: "SELECT * FROM enrolment_tokens WHERE id = ?", arguments: [id]),
+                Secrets.matches(secret, storedDigest: token["secret_sha256"])
+            else { throw refused }
+            let usedAt: Int64? = token["used_at"]
+            let expiresAt: Int64 = token["expires_at"]
+            guard usedAt == nil, now < expiresAt else { throw refused }
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM replicas WHERE id = ?)", arguments: [request.replica.rawValue])
+                == true
+                || request.replica == self.store.identity.replica
+            {
+                throw ServerError.conflict(
+                    "replica_exists",
+                    "cannot enrol: replica \(request.replica) is already enrolled; a replica id is never reused (create a new replica with `rain init`)"
+                )
+            }
+            let office: String = token["office"]
+            guard let officeRow = try Row.fetchOne(db, sql: "SELECT * FROM offices WHERE code = ?", arguments: [office]) else {
+                throw refused
+            }
+            let credentialSecret = Secrets.randomSecret()
+            try db.execute(sql: "UPDATE enrolment_tokens SET used_at = ?, used_by = ? WHERE id = ?", arguments: [now, request.replica.rawValue, id])
+            try db.execute(
+                sql: "INSERT INTO replicas (id, office, staff, secret_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [request.replica.rawValue, office, request.staff, Secrets.digest(credentialSecret), now])
+            let info = Self.office(row: officeRow)
+            return EnrolResponseV1(
+                replica: request.replica, office: office, officeName: info.name, level: info.level.rawValue,
+                credential: request.replica.rawValue + "." + credentialSecret)
+        }
+    }
+
+    public func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller {
+        guard let credential else {
+            throw .unauthenticated("unauthenticated: no credential; send `Authorization: Bearer <credential>` (Authorization)")
+        }
+        guard let (id, secret) = Secrets.split(credential) else {
+            throw .unauthenticated("unauthenticated: the credential is malformed (Authorization)")
+        }
+        let row = try read("cannot check the credential") { db in
+            try Row.fetchOne(db, sql: "SELECT office, secret_sha256, revoked_at FROM replicas WHERE id = ?", arguments: [id])
+        }
+        guard let row, Secrets.matches(secret, storedDigest: row["secret_sha256"]) else {
+            throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)")
+        }
+        if (row["revoked_at"] as Int64?) != nil {
+            throw .unauthenticated(
+                "unauthenticated: this replica's credential was revoked; ask the administrator for a new enrolment token (Authorization)",
+                code: "revoked")
+        }
+        return Caller(replica: ReplicaID(id), office: row["office"])
+    }
+
+    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        // A replica writes only under its own id (§9.4): checked before anything is written.
+        if let index = changes.firstIndex(where: { $0.dot.replica != caller.replica }) {
+            throw .forbidden(
+                "foreign_dot",
+                "cannot accept the changes: a replica may push only its own changes, and this one was written by another replica (changes[\(index)].dot.replica)"
+            )
+        }
+        return try write("cannot accept the changes") { db in
+            let holds = try self.holds(caller.replica, in: db)
+            // New counters must continue the replica's sequence without a gap, so that
+            // `holds` always means "every counter up to here".
+            let fresh = Set(changes.map(\.dot.counter).filter { $0 > holds }).sorted()
+            for (offset, counter) in fresh.enumerated() where counter != holds + 1 + UInt64(offset) {
+                throw ServerError.conflict(
+                    "gap",
+                    "cannot accept the changes: counter \(holds + 1 + UInt64(offset)) of this replica is missing; push again from counter \(holds + 1)",
+                    holds: holds)
+            }
+            let summary = try self.store.apply(changes, in: db, now: now)
+            try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
+            return PushResponseV1(accepted: summary.applied, duplicates: summary.duplicates, holds: fresh.last ?? holds)
+        }
+    }
+
+    func holds(_ replica: ReplicaID, in db: Database) throws -> UInt64 {
+        UInt64(
+            max(
+                try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [replica.rawValue])
+                    ?? 0, 0))
+    }
+
+    /// The position is `v1.<n>`: every change the server received as number `n` or
+    /// earlier has been offered. Clients treat it as opaque (§9.5), which leaves the
+    /// server free to add to it (issue 5's scopes) without a protocol change.
+    static func position(_ cursor: String) throws(ServerError) -> Int64 {
+        if cursor.isEmpty { return 0 }
+        guard cursor.hasPrefix("v1."), let arrived = Int64(cursor.dropFirst(3)), arrived >= 0 else {
+            throw .badRequest("invalid_cursor", "cannot pull: the position is not one this server issued (after)")
+        }
+        return arrived
+    }
+
+    public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage {
+        let start = try Self.position(after)
+        return try read("cannot read the changes") { db in
+            var bodies: [[UInt8]] = []
+            var writers: Set<ReplicaID> = []
+            var bytes = 0
+            var position = start
+            var full = false
+            let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
+            if start > latest {
+                throw ServerError.conflict(
+                    "unknown_position",
+                    "cannot pull: the position is ahead of everything this server holds (was the server restored from a backup?)")
+            }
+            // Scan in arrival order (a causal order, §9.5), skipping the caller's own
+            // changes, until the page is full or nothing is left.
+            scan: while !full {
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT arrived, replica, body FROM changes WHERE arrived > ? ORDER BY arrived LIMIT 512"),
+                    arguments: [position])
+                if rows.isEmpty { break }
+                for row in rows {
+                    let writer = ReplicaID(row["replica"])
+                    if writer != caller.replica {
+                        let body: String = row["body"]
+                        if !bodies.isEmpty, bodies.count >= limit || bytes + body.utf8.count > maximumBytes {
+                            full = true
+                            break scan
+                        }
+                        bytes += body.utf8.count + 1
+                        bodies.append(Array(body.utf8))
+                        writers.insert(writer)
+                    }
+                    position = row["arrived"]
+                }
+                if rows.count < 512 { break }
+            }
+            var offices: [ReplicaID: String] = [:]
+            for writer in writers {
+                if let office = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT office FROM replicas WHERE id = ?"), arguments: [writer.rawValue])
+                {
+                    offices[writer] = office
+                }
+            }
+            return PullPage(
+                bodies: bodies, cursor: "v1.\(position)", more: full, holds: try self.holds(caller.replica, in: db), offices: offices)
+        }
+    }
+
+    public func checkHealth() throws(ServerError) {
+        _ = try read("cannot read the database") { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    static func isCode(_ code: String) -> Bool {
+        !code.isEmpty && code.utf8.count <= 32
+            && code.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
+    }
+}

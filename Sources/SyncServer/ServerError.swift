@@ -1,0 +1,35 @@
+public import SyncCore
+
+/// Why the server refused or failed a request. The message says what failed, why, and
+/// where, and never repeats a resident's data or a secret; `status` is the HTTP status
+/// (`../shared/STYLE.md`: 400 malformed, 401 unauthenticated, 403 out of bounds,
+/// 404 unknown, 409 conflicting state, 413 too large, 426 protocol, 503 storage).
+public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var status: Int
+    /// A stable machine-readable code (`Protocol/PROTOCOL.md` §9.7).
+    public var code: String
+    public var message: String
+    /// For a push that must restart: the caller's highest counter the server holds.
+    public var holds: UInt64?
+
+    public init(status: Int, code: String, message: String, holds: UInt64? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.holds = holds
+    }
+
+    public var description: String { message }
+
+    static func badRequest(_ code: String, _ message: String) -> ServerError { ServerError(status: 400, code: code, message: message) }
+    static func unauthenticated(_ message: String, code: String = "unauthenticated") -> ServerError {
+        ServerError(status: 401, code: code, message: message)
+    }
+    static func forbidden(_ code: String, _ message: String) -> ServerError { ServerError(status: 403, code: code, message: message) }
+    static func notFound(_ message: String) -> ServerError { ServerError(status: 404, code: "not_found", message: message) }
+    static func conflict(_ code: String, _ message: String, holds: UInt64? = nil) -> ServerError {
+        ServerError(status: 409, code: code, message: message, holds: holds)
+    }
+    /// Storage failed (full disk, read-only file, locked): retry later.
+    static func unavailable(_ message: String) -> ServerError { ServerError(status: 503, code: "unavailable", message: message) }
+}

@@ -1,0 +1,267 @@
+import Dispatch
+#if canImport(Glibc)
+    import Glibc
+#endif
+public import Hummingbird
+public import Logging
+import NIOCore
+import HTTPTypes
+public import SyncCore
+public import SyncProtocol
+
+/// How the server listens and what it accepts.
+public struct ServerSettings: Sendable {
+    public var host: String
+    /// 0 picks a free port (reported through `onRunning`).
+    public var port: Int
+    /// Request bodies above this get 413 (`Protocol/PROTOCOL.md` §9.1).
+    public var maximumBodyBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = TransportV1.defaultMaximumBodyBytes) {
+        self.host = host
+        self.port = port
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+}
+
+/// The routes of `Protocol/openapi.yaml`, in one place so that a test can check that
+/// the document describes every one.
+public enum SyncRoutes {
+    public static let all: [(method: String, path: String)] = [
+        ("GET", "/healthz"), ("POST", "/enrol"), ("POST", "/changes"), ("GET", "/changes"),
+    ]
+}
+
+/// Builds the server application over `storage`.
+///
+/// - Parameter onRunning: called with the bound port once the server listens.
+public func makeSyncApplication(
+    storage: any CentralStorage,
+    settings: ServerSettings,
+    logger: Logger,
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    // Middleware first: Hummingbird wraps each route with the middleware added before it.
+    router.add(middleware: SyncMiddleware())
+    let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
+    router.get("/healthz") { _, _ in try await handlers.health() }
+    router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
+    router.post("/changes") { request, context in try await handlers.push(request, context: context) }
+    router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger
+    )
+}
+
+/// The request handlers; storage work runs off the server's event loops.
+struct SyncHandlers: Sendable {
+    let storage: any CentralStorage
+    let maximumBodyBytes: Int
+
+    func health() async throws -> Response {
+        try await offload { () throws(ServerError) in try storage.checkHealth() }
+        return json(200, Array("{\"status\":\"ok\"}".utf8))
+    }
+
+    func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await collect(request)
+        let enrolment: EnrolRequestV1
+        do {
+            enrolment = try EnrolRequestV1.decode(body)
+        } catch {
+            throw ServerError(protocolError: error, what: "cannot enrol")
+        }
+        let now = ReplicaStoreClock.now()
+        let response = try await offload { () throws(ServerError) in try storage.enrol(enrolment, now: now) }
+        context.logger.info("enrolled", metadata: ["replica": .string(response.replica.rawValue), "office": .string(response.office)])
+        return json(200, response.encode())
+    }
+
+    func push(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        let body = try await collect(request)
+        let changes: [Change]
+        do {
+            changes = try ChangeBatchV1.decode(body)
+        } catch {
+            throw ServerError(protocolError: error, what: "cannot accept the changes")
+        }
+        let now = ReplicaStoreClock.now()
+        let response = try await offload { () throws(ServerError) in try storage.push(changes, from: caller, now: now) }
+        context.logger.info(
+            "push",
+            metadata: [
+                "replica": .string(caller.replica.rawValue), "accepted": .stringConvertible(response.accepted),
+                "duplicates": .stringConvertible(response.duplicates), "bytes": .stringConvertible(body.count),
+            ])
+        return json(200, response.encode())
+    }
+
+    func pull(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        let query = request.uri.queryParameters
+        for (key, _) in query where !["after", "limit", "max_bytes"].contains(String(key)) {
+            throw ServerError.badRequest("invalid", "cannot pull: unknown query parameter (\(Self.printable(String(key))))")
+        }
+        let after = query.get("after") ?? ""
+        if after.utf8.count > TransportV1.maximumSecretBytes {
+            throw ServerError.badRequest("invalid_cursor", "cannot pull: the position is not one this server issued (after)")
+        }
+        let limit = try Self.bounded(query.get("limit"), name: "limit", default: TransportV1.defaultPageChanges, maximum: TransportV1.maximumPageChanges)
+        let bytes = try Self.bounded(
+            query.get("max_bytes"), name: "max_bytes", default: TransportV1.defaultPageBytes, maximum: TransportV1.maximumPageBytes)
+        let now = ReplicaStoreClock.now()
+        let page = try await offload { () throws(ServerError) in
+            try storage.pull(for: caller, after: after, limit: limit, maximumBytes: bytes, now: now)
+        }
+        context.logger.info(
+            "pull", metadata: ["replica": .string(caller.replica.rawValue), "changes": .stringConvertible(page.bodies.count)])
+        return json(200, page.encode())
+    }
+
+    static func bounded(_ text: String?, name: String, default value: Int, maximum: Int) throws(ServerError) -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), number >= 1, number <= maximum else {
+            throw .badRequest("invalid", "cannot pull: \(name) must be an integer from 1 to \(maximum) (\(name))")
+        }
+        return number
+    }
+
+    static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(40).map { $0.properties.isAlphabetic || $0.properties.numericType != nil ? Character($0) : "?" })
+    }
+
+    func authenticate(_ request: Request) async throws(ServerError) -> Caller {
+        var credential: String?
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer "), header.utf8.count <= 300 else {
+                throw .unauthenticated("unauthenticated: the Authorization header must be `Bearer <credential>` (Authorization)")
+            }
+            credential = String(header.dropFirst("Bearer ".count))
+        }
+        let now = ReplicaStoreClock.now()
+        let found = credential
+        return try await offload { () throws(ServerError) in try storage.authenticate(credential: found, now: now) }
+    }
+
+    func collect(_ request: Request) async throws -> [UInt8] {
+        do {
+            var buffer = try await request.body.collect(upTo: maximumBodyBytes)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw ServerError(
+                status: 413, code: "too_large", message: "request body too large: the limit is \(maximumBodyBytes) bytes (body)")
+        }
+    }
+}
+
+/// Runs storage work on a dispatch queue: SQLite blocks, and the server's cooperative
+/// threads (two on a two-core machine) must keep answering other requests.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws(ServerError) -> T) async throws(ServerError) -> T {
+    let result: Result<T, ServerError> = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(returning: Result { () throws(ServerError) -> T in try body() })
+        }
+    }
+    return try result.get()
+}
+
+func json(_ status: Int, _ bytes: [UInt8]) -> Response {
+    Response(
+        status: .init(code: status),
+        headers: [.contentType: "application/json", .cacheControl: "no-store"],
+        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// The server's wall clock.
+enum ReplicaStoreClock {
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+extension ServerError {
+    init(protocolError error: ProtocolError, what: String) {
+        switch error {
+        case .tooLarge: self.init(status: 413, code: error.code, message: "\(what): \(error.message)")
+        case .unsupportedVersion: self.init(status: 426, code: "unsupported_protocol", message: "\(what): \(error.message)")
+        default: self.init(status: 400, code: error.code, message: "\(what): \(error.message)")
+        }
+    }
+}
+
+/// Checks the protocol header, turns every error into `{"error":{…}}` with its status,
+/// and logs one line per request (method, path without its query, status, duration,
+/// request id) — never a body, so never a resident's data.
+struct SyncMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    static let versionHeader = HTTPField.Name(TransportV1.versionHeader)!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            if request.uri.path != "/healthz", !TransportV1.accepts(request.headers[Self.versionHeader]) {
+                let supported = TransportV1.supportedVersions.map(String.init).joined(separator: ", ")
+                var refused = json(
+                    426,
+                    ErrorBodyV1(
+                        code: "unsupported_protocol",
+                        message:
+                            "unsupported protocol: this server speaks version \(supported); send `Rain-Protocol: \(supported)` (upgrade rain) (Rain-Protocol)"
+                    ).encode())
+                refused.headers[.upgrade] = "Rain-Protocol/\(supported)"
+                response = refused
+            } else {
+                response = try await next(request, context)
+            }
+        } catch {
+            response = Self.render(error, context: context)
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "path": .string(Self.printablePath(request.uri.path)),
+                "status": .stringConvertible(response.status.code), "ms": .string(formatMilliseconds(milliseconds)),
+            ])
+        return response
+    }
+
+    static func render(_ error: any Error, context: Context) -> Response {
+        switch error {
+        case let error as ServerError:
+            if error.status >= 500 { context.logger.error("storage failed", metadata: ["error": .string(error.message)]) }
+            return json(error.status, ErrorBodyV1(code: error.code, message: error.message, holds: error.holds).encode())
+        case is NIOTooManyBytesError:
+            return json(413, ErrorBodyV1(code: "too_large", message: "request body too large (body)").encode())
+        case let error as HTTPError:
+            let status = Int(error.status.code)
+            let code = status == 404 ? "not_found" : status == 405 ? "method_not_allowed" : "http_\(status)"
+            let message = status == 404 ? "no such endpoint (path)" : (error.body ?? error.status.reasonPhrase)
+            return json(status, ErrorBodyV1(code: code, message: message).encode())
+        default:
+            // Never a resident's data: the type only.
+            context.logger.error("unexpected error", metadata: ["type": .string(String(describing: type(of: error)))])
+            return json(500, ErrorBodyV1(code: "internal", message: "internal error: see the server log").encode())
+        }
+    }
+
+    /// The path as logged: ids and ASCII only, bounded.
+    static func printablePath(_ path: String) -> String {
+        String(path.utf8.prefix(80).map { $0 >= 0x21 && $0 < 0x7F ? Character(UnicodeScalar($0)) : "?" })
+    }
+}
+
+private func formatMilliseconds(_ milliseconds: Double) -> String {
+    let tenths = Int((milliseconds * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}

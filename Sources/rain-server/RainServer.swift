@@ -1,0 +1,347 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import SyncCore
+import SyncProtocol
+import SyncServer
+
+/// `rain-server`: the central sync server and its administration.
+@main
+struct RainServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rain-server",
+        abstract: "TimelyRain (及时雨) central server: enrols offices and merges every replica's changes.",
+        discussion: """
+            The database is --db PATH, else $RAIN_SERVER_DB, else ./rain-central.sqlite
+            (created with mode 0600 when missing). The administration commands work on
+            the same file while the server runs.
+
+            Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
+            or replica; 4 already exists.
+            """,
+        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self]
+    )
+
+    /// Parses and runs; usage errors exit with 2, like `rain`.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ServerError {
+            FileHandle.standardError.write(Data(("rain-server: " + error.message + "\n").utf8))
+            Foundation.exit(exitCode(for: error))
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
+    static func exitCode(for error: ServerError) -> Int32 {
+        switch error.status {
+        case 400, 413: 2
+        case 404: 3
+        case 409: 4
+        default: 1
+        }
+    }
+}
+
+/// `--db` and `--json`, taken by every command.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "The server database (default: $RAIN_SERVER_DB, else ./rain-central.sqlite).")
+    var db: String?
+
+    var path: String {
+        if let db { return db }
+        if let value = ProcessInfo.processInfo.environment["RAIN_SERVER_DB"], !value.isEmpty { return value }
+        return "rain-central.sqlite"
+    }
+
+    /// Opens the database; administration commands create it too, so that offices can
+    /// be added before the first `serve`.
+    func open() throws -> SQLiteCentralStorage {
+        try SQLiteCentralStorage.open(at: path)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve sync requests over HTTP until SIGINT or SIGTERM.",
+        discussion: """
+            Prints `rain-server: listening on http://HOST:PORT` on standard output once ready
+            (with --port 0, the port chosen). Logs go to standard error, one line per
+            request with its request id; they never contain residents' data or secrets.
+            Shutdown is graceful: requests in flight finish, and every acknowledged push
+            is committed.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port).") var port = 8080
+    @Option(help: "The largest request body accepted, in bytes (larger ones get 413).")
+    var maxBodyBytes = TransportV1.defaultMaximumBodyBytes
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        let storage = try database.open()
+        var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let path = database.path
+        let host = host
+        let app = makeSyncApplication(
+            storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes), logger: logger
+        ) { port in
+            // Unbuffered: a supervisor or a test waits for this line on a pipe.
+            FileHandle.standardOutput.write(Data("rain-server: listening on http://\(host):\(port) (database \(path))\n".utf8))
+        }
+        try await app.runService()
+        logger.info("stopped")
+    }
+}
+
+// MARK: - Offices
+
+struct OfficeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "office",
+        abstract: "Register offices and issue enrolment tokens.",
+        subcommands: [AddOffice.self, ListOffices.self, IssueToken.self]
+    )
+}
+
+struct TokenOptions: ParsableArguments {
+    @Option(help: "Hours the enrolment token stays valid.") var expiresIn = 72
+
+    func validate() throws {
+        guard (1...24 * 90).contains(expiresIn) else { throw ValidationError("--expires-in must be from 1 to 2160 hours") }
+    }
+
+    var lifetime: Int64 { Int64(expiresIn) * 3_600_000 }
+}
+
+struct AddOffice: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Register an office and print a one-time enrolment token for its first replica.",
+        discussion: """
+            The token is on the last line of the output: give it to the office, which runs
+            `rain init --server URL --office CODE --token TOKEN --staff NAME`. It is shown
+            once, works once, and expires (--expires-in).
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The office code: 1 to 32 letters, digits, '-' or '_' (e.g. HSM).") var code: String
+    @Option(help: "The office's name (e.g. 和盛社区).") var name: String
+    @Option(help: "district, street or community.") var level: String
+    @Option(help: "The parent office's code (a street's district, a community's street).") var parent: String?
+    @OptionGroup var token: TokenOptions
+    @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
+
+    func validate() throws {
+        guard OfficeLevel(rawValue: level) != nil else { throw ValidationError("--level must be district, street or community, not '\(level)'") }
+    }
+
+    func run() throws {
+        let storage = try database.open()
+        let now = ReplicaStoreTime.now()
+        let office = try storage.addOffice(code: code, name: name, level: OfficeLevel(rawValue: level)!, parent: parent, now: now)
+        let issued = try storage.issueToken(office: office.code, lifetime: token.lifetime, now: now)
+        if json {
+            print(JSONText.object([("office", .string(office.code)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt))]))
+        } else {
+            print("office \(office.code) (\(office.name), \(office.level.rawValue)) added; enrolment token, valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
+            print(issued.token)
+        }
+    }
+}
+
+struct ListOffices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the offices.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Print an array of offices as JSON.") var json = false
+
+    func run() throws {
+        let offices = try database.open().offices()
+        if json {
+            print(
+                JSONText.array(
+                    offices.map { office in
+                        .object([
+                            ("code", .string(office.code)), ("name", .string(office.name)), ("level", .string(office.level.rawValue)),
+                            ("parent", office.parent.map(JSONText.string) ?? .null),
+                        ])
+                    }))
+            return
+        }
+        if offices.isEmpty {
+            print("no offices; add one with `rain-server office add`")
+            return
+        }
+        printTable(["code", "name", "level", "parent"], offices.map { [$0.code, $0.name, $0.level.rawValue, $0.parent ?? "-"] })
+    }
+}
+
+struct IssueToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a new one-time enrolment token for another replica of an office (on the last line)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The office code.") var code: String
+    @OptionGroup var token: TokenOptions
+    @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
+
+    func run() throws {
+        let issued = try database.open().issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now())
+        if json {
+            print(JSONText.object([("office", .string(issued.office)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt))]))
+        } else {
+            print("enrolment token for \(issued.office), valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
+            print(issued.token)
+        }
+    }
+}
+
+// MARK: - Replicas
+
+struct ReplicaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replica",
+        abstract: "List and revoke enrolled replicas.",
+        subcommands: [ListReplicas.self, RevokeReplica.self]
+    )
+}
+
+func replicaJSON(_ replica: EnrolledReplica) -> JSONText {
+    .object([
+        ("id", .string(replica.id.rawValue)), ("office", .string(replica.office)), ("staff", .string(replica.staff)),
+        ("enrolled_at", .integer(replica.enrolledAt)), ("revoked_at", replica.revokedAt.map(JSONText.integer) ?? .null),
+        ("last_seen_at", replica.lastSeenAt.map(JSONText.integer) ?? .null), ("holds", .integer(Int64(replica.holds))),
+    ])
+}
+
+struct ListReplicas: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the enrolled replicas.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Print an array of replicas as JSON.") var json = false
+
+    func run() throws {
+        let replicas = try database.open().replicas()
+        if json {
+            print(JSONText.array(replicas.map(replicaJSON)))
+            return
+        }
+        if replicas.isEmpty {
+            print("no replicas enrolled")
+            return
+        }
+        printTable(
+            ["replica", "office", "staff", "enrolled", "last seen", "changes", "state"],
+            replicas.map {
+                [
+                    $0.id.rawValue, $0.office, $0.staff, ReplicaStoreTime.format($0.enrolledAt), $0.lastSeenAt.map(ReplicaStoreTime.format) ?? "-",
+                    String($0.holds), $0.revokedAt == nil ? "active" : "revoked",
+                ]
+            })
+    }
+}
+
+struct RevokeReplica: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a replica's credential; its very next request is refused.",
+        discussion: "The changes it already pushed stay. The office can enrol again with a new token (`rain enrol`)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The replica id (`rain-server replica list`).") var id: String
+    @Flag(help: "Print the replica as JSON.") var json = false
+
+    func run() throws {
+        let replica = try database.open().revoke(replica: ReplicaID(id), now: ReplicaStoreTime.now())
+        if json {
+            print(JSONText.render(replicaJSON(replica)))
+        } else {
+            print("replica \(replica.id) of \(replica.office) revoked")
+        }
+    }
+}
+
+// MARK: - Output
+
+/// Minimal JSON output for the administration commands.
+indirect enum JSONText: CustomStringConvertible {
+    case string(String)
+    case integer(Int64)
+    case null
+    case array([JSONText])
+    case object([(String, JSONText)])
+
+    var description: String { Self.render(self) }
+
+    static func render(_ node: JSONText) -> String {
+        switch node {
+        case .string(let text):
+            var writer = CanonicalJSONWriter()
+            writer.string(text)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        case .integer(let number): return String(number)
+        case .null: return "null"
+        case .array(let items): return "[" + items.map(render).joined(separator: ",") + "]"
+        case .object(let members): return "{" + members.map { render(.string($0.0)) + ":" + render($0.1) }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let all = [header] + rows
+    var widths = [Int](repeating: 0, count: header.count)
+    for row in all { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], displayWidth(cell)) } }
+    for row in all {
+        print(
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - displayWidth(cell))
+            }.joined(separator: "  "))
+    }
+}
+
+/// East Asian wide characters take two columns.
+func displayWidth(_ text: String) -> Int {
+    text.unicodeScalars.reduce(0) { width, scalar in
+        let value = scalar.value
+        let wide = (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
+            || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
+            || (0xFFE0...0xFFE6).contains(value)
+        return width + (wide ? 2 : 1)
+    }
+}
+
+enum ReplicaStoreTime {
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    static func format(_ millis: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}
