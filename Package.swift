@@ -75,7 +75,7 @@ let package = Package(
                 "SyncCore", "SyncProtocol", "ReplicaStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),
@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "rain",
             dependencies: [
-                "SyncCore", "CaseDomain", "ReplicaStore", "SyncClient",
+                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

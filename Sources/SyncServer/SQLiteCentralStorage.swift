@@ -140,9 +140,11 @@ public final class SQLiteCentralStorage: CentralStorage {
     // MARK: Administration
 
     public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office {
+        // Codes start every case number (`HSM-20261126-…`): letters and digits only.
         guard Self.isCode(code) else {
-            throw .badRequest("invalid", "cannot add the office: a code is 1 to 32 letters, digits, '-' or '_' (code)")
+            throw .badRequest("invalid", "cannot add the office: a code is 1 to 12 letters or digits, e.g. HSM (code)")
         }
+        let code = code.uppercased()
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= 200 else {
             throw .badRequest("invalid", "cannot add the office: a name is 1 to 200 bytes (name)")
@@ -188,7 +190,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken {
-        try write("cannot issue a token") { db in
+        let office = office.uppercased()
+        return try write("cannot issue a token") { db in
             guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ?)", arguments: [office]) == true else {
                 throw ServerError.notFound("cannot issue a token: no office \(office); add it with `rain-server office add`")
             }
@@ -393,8 +396,7 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     static func isCode(_ code: String) -> Bool {
-        !code.isEmpty && code.utf8.count <= 32
-            && code.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        !code.isEmpty && code.utf8.count <= 12 && code.utf8.allSatisfy(\.isASCIIAlphanumeric)
     }
 }
 

@@ -146,7 +146,7 @@ struct AddOffice: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Argument(help: "The office code: 1 to 32 letters, digits, '-' or '_' (e.g. HSM).") var code: String
+    @Argument(help: "The office code: 1 to 12 letters or digits (e.g. HSM); it starts the office's case numbers.") var code: String
     @Option(help: "The office's name (e.g. 和盛社区).") var name: String
     @Option(help: "district, street or community.") var level: String
     @Option(help: "The parent office's code (a street's district, a community's street).") var parent: String?

@@ -28,7 +28,7 @@ struct Conflicts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List every field whose concurrent edits left more than one value.",
         discussion: """
-            Each value is shown with its author, the replica that wrote it and when; the
+            Each value is shown with its author, the office and replica that wrote it and when; the
             current winner is the value every replica shows until someone settles the
             conflict with `rain resolve`. Personal data is masked unless --reveal.
             """
@@ -42,6 +42,7 @@ struct Conflicts: ParsableCommand {
         try running(global) {
             let store = try global.open()
             let out = global.output
+            let offices = try store.replicaOffices()
             var rows: [(number: String, field: String, values: [(index: Int, sibling: Sibling)], winner: Int)] = []
             for conflict in try store.conflicts() {
                 let number =
@@ -72,6 +73,7 @@ struct Conflicts: ParsableCommand {
                                                     ),
                                                     ("author", .string(entry.sibling.author)),
                                                     ("replica", .string(entry.sibling.dot.replica.rawValue)),
+                                                    ("office", .string(offices[entry.sibling.dot.replica])),
                                                     ("at", .integer(Int64(entry.sibling.hlc.wall))),
                                                 ])
                                             })
@@ -88,14 +90,14 @@ struct Conflicts: ParsableCommand {
             out.table(
                 [
                     out.text("案件", "case"), out.text("字段", "field"), "#", out.text("值", "value"), out.text("人员", "by"),
-                    out.text("副本", "replica"), out.text("时间", "when"),
+                    out.text("单位", "office"), out.text("副本", "replica"), out.text("时间", "when"),
                 ],
                 rows.flatMap { row in
                     row.values.map { entry in
                         [
                             row.number, row.field, String(entry.index) + (entry.index == row.winner ? "*" : ""),
                             display(entry.sibling.value, field: row.field, reveal: reveal, language: out.language), entry.sibling.author,
-                            String(entry.sibling.dot.replica.rawValue.prefix(8)), formatTime(Int64(entry.sibling.hlc.wall)),
+                            offices[entry.sibling.dot.replica] ?? "?", String(entry.sibling.dot.replica.rawValue.prefix(8)), formatTime(Int64(entry.sibling.hlc.wall)),
                         ]
                     }
                 })

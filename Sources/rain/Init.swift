@@ -2,11 +2,17 @@ import ArgumentParser
 import Foundation
 import ReplicaStore
 import SyncCore
+import SyncProtocol
 
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create this office's replica (offline; enrolment with a server comes later).",
-        discussion: "Creates the replica file with mode 0600 and a fresh random 128-bit replica id."
+        abstract: "Create this office's replica, offline or enrolled with a server.",
+        discussion: """
+            Creates the replica file with mode 0600 and a fresh random 128-bit replica id.
+            With --server and --token it also enrols with the server (the token comes from
+            `rain-server office add` or `office token`); without them the replica works
+            offline and can enrol later with `rain enrol`, keeping its work.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -16,6 +22,12 @@ struct Init: ParsableCommand {
 
     @Option(help: "Your name, recorded as the author of your changes.")
     var staff: String
+
+    @Option(help: "The server to enrol with, e.g. http://127.0.0.1:8080 (with --token).")
+    var server: String?
+
+    @Option(help: "The one-time enrolment token (with --server).")
+    var token: String?
 
     @Flag(help: "Print {\"replica\": …, \"office\": …, \"path\": …} as JSON.")
     var json = false
@@ -27,19 +39,33 @@ struct Init: ParsableCommand {
         guard !staff.trimmingCharacters(in: .whitespaces).isEmpty, staff.count <= 40 else {
             throw ValidationError("--staff must be your name (1 to 40 characters)")
         }
+        if (server == nil) != (token == nil) { throw ValidationError("--server and --token go together") }
+        if let server { _ = try checkServer(server) }
     }
 
-    func run() throws {
-        try running(global) {
+    func run() async throws {
+        try await runningAsync(global) {
             let store = try ReplicaStore.create(
                 at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces))
             let out = global.output
+            var enrolled: String?
+            if let server, let token {
+                do {
+                    let answer = try await enrol(store, server: server, token: token, language: out.language)
+                    enrolled = answer.officeName
+                } catch {
+                    // Nothing was recorded in the new file: remove it, so that `rain init` can be run again.
+                    try? FileManager.default.removeItem(atPath: store.path)
+                    for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
+                    throw error
+                }
+            }
             if json {
                 print(
                     JSONOut.render(
                         .object([
                             ("replica", .string(store.identity.replica.rawValue)), ("office", .string(store.identity.office)),
-                            ("path", .string(store.path)),
+                            ("path", .string(store.path)), ("server", .string(server)),
                         ])))
             } else {
                 print(out.text("已创建副本：\(store.path)", "created the replica: \(store.path)"))
@@ -47,13 +73,17 @@ struct Init: ParsableCommand {
                     out.text(
                         "副本编号 \(store.identity.replica.rawValue) · 社区 \(store.identity.office) · 工作人员 \(store.identity.staff)",
                         "replica \(store.identity.replica.rawValue) · office \(store.identity.office) · staff \(store.identity.staff)"))
+                if let server, let enrolled {
+                    print(out.text("已登记到 \(server)（\(enrolled)）；用 rain sync 同步", "enrolled with \(server) (\(enrolled)); run rain sync"))
+                }
             }
         }
     }
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show this replica: id, office, staff, changes not yet synced.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show this replica: id, office, staff, server, last sync, changes not yet synced, conflicts.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -63,8 +93,10 @@ struct Status: ParsableCommand {
     func run() throws {
         try running(global) {
             let store = try global.open()
-            let unsynced = try store.ownChangeCount()
+            let unsynced = try store.unsyncedCount()
             let cases = try store.caseCount()
+            let sync = try store.syncState()
+            let conflicts = try store.conflicts().count
             if json {
                 print(
                     JSONOut.render(
@@ -72,6 +104,8 @@ struct Status: ParsableCommand {
                             ("replica", .string(store.identity.replica.rawValue)), ("office", .string(store.identity.office)),
                             ("staff", .string(store.identity.staff)), ("path", .string(store.path)),
                             ("unsynced", .integer(Int64(unsynced))), ("cases", .integer(Int64(cases))),
+                            ("server", .string(sync.server)), ("last_sync", .integer(sync.lastSyncAt)),
+                            ("conflicts", .integer(Int64(conflicts))),
                         ])))
             } else {
                 let out = global.output
@@ -80,7 +114,12 @@ struct Status: ParsableCommand {
                 print(out.text("人员：", "staff:   ") + store.identity.staff)
                 print(out.text("文件：", "file:    ") + store.path)
                 print(out.text("案件：\(cases)", "cases:   \(cases)"))
+                print(out.text("服务器：", "server:  ") + (sync.server ?? out.text("未登记（离线）", "not enrolled (offline)")))
+                print(
+                    out.text("上次同步：", "last sync: ")
+                        + (sync.lastSyncAt.map(formatTime) ?? out.text("从未", "never")))
                 print(out.text("未同步的变更：\(unsynced)", "changes not yet synced: \(unsynced)"))
+                print(out.text("冲突：\(conflicts)", "conflicts: \(conflicts)"))
             }
         }
     }

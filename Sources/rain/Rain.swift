@@ -2,16 +2,21 @@ import ArgumentParser
 import CaseDomain
 import Foundation
 import ReplicaStore
+import SyncClient
 
 /// `rain`: the office client. Every command works offline on the office's own replica.
 @main
-struct Rain: ParsableCommand {
+struct Rain: AsyncParsableCommand {
     /// Parses and runs; a usage error exits with 2 (README, "Exit codes"), not
     /// swift-argument-parser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
@@ -32,9 +37,13 @@ struct Rain: ParsableCommand {
 
             Exit codes: 0 ok; 1 failure (database, file system); 2 usage or bad input;
             3 no such case, or an ambiguous reference; 4 a move the workflow does not allow;
-            5 no replica, or a replica file that is damaged or from a newer version.
+            5 no replica, or a replica file that is damaged or from a newer version;
+            6 the server cannot be reached (the work is kept: sync again later);
+            7 the server refused (wrong or revoked credential, enrolment token, protocol too old).
             """,
-        subcommands: [Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self]
+        subcommands: [
+            Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self,
+        ]
     )
 }
 
@@ -150,6 +159,23 @@ func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
             return (zh ? "无法打开副本：它由更新版本的 rain 写入，请升级 rain（\(path)）" : error.description, 5)
         case .domain(let domain): return describe(domain, language)
         default: return (error.description, 1)
+        }
+    case let error as SyncClientError:
+        switch error {
+        case .refusedCredential(let code, let message):
+            if code == "invalid_token" {
+                return (
+                    zh
+                        ? "无法登记：登记码无效（未知、已用过或已过期）；请向区管理员索取新的登记码（rain-server office token）"
+                        : "cannot enrol: the enrolment token is not valid (unknown, already used or expired); ask the district administrator for a new one (rain-server office token)",
+                    7
+                )
+            }
+            return ((zh ? "服务器拒绝：" : "the server refused: ") + message, 7)
+        case .unreachable(let server, let reason):
+            return (zh ? "无法连接服务器（\(server)）：\(reason)" : error.description, 6)
+        default:
+            return (error.description, error.isTransient ? 6 : 7)
         }
     default:
         return (String(describing: error), 1)

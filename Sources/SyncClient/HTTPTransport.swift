@@ -1,0 +1,168 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+public import SyncCore
+public import SyncProtocol
+
+/// Why talking to the server failed. Messages say what failed, why, and what to do;
+/// they never contain residents' data or the credential.
+public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The server could not be reached or did not answer in time (worth retrying).
+    case unreachable(server: String, reason: String)
+    /// The server failed on its side (5xx; worth retrying).
+    case serverFailed(status: Int, message: String)
+    /// The server refused the credential (wrong or revoked) or the enrolment token.
+    case refusedCredential(code: String, message: String)
+    /// The server does not speak this client's protocol version.
+    case protocolTooOld(message: String)
+    /// The server refused the request (4xx other than the above).
+    case refused(status: Int, code: String, message: String, holds: UInt64?)
+    /// The server's answer could not be read.
+    case invalidResponse(String)
+    /// The server's URL is not usable.
+    case invalidServer(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let server, let reason): "cannot reach the server: \(reason) (\(server))"
+        case .serverFailed(let status, let message): "the server failed (HTTP \(status)): \(message)"
+        case .refusedCredential(_, let message): "the server refused this replica: \(message)"
+        case .protocolTooOld(let message): "the server does not speak this version of rain: \(message)"
+        case .refused(let status, _, let message, _): "the server refused the request (HTTP \(status)): \(message)"
+        case .invalidResponse(let what): "cannot read the server's answer: \(what)"
+        case .invalidServer(let what): "invalid server address: \(what)"
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable, .serverFailed: true
+        case .refused(let status, _, _, _): status == 408 || status == 429
+        default: false
+        }
+    }
+}
+
+/// The HTTP side of sync (`Protocol/PROTOCOL.md` §9) through AsyncHTTPClient: every
+/// request carries `Rain-Protocol: 1` and, after enrolment, the replica credential;
+/// every request has a deadline.
+public struct HTTPTransport: Sendable {
+    /// The server's base URL, without a trailing slash.
+    public let server: String
+    let credential: String?
+    let timeout: TimeAmount
+
+    /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL.
+    public init(server: String, credential: String?, timeoutSeconds: Int64 = 60) throws(SyncClientError) {
+        let trimmed = server.hasSuffix("/") ? String(server.dropLast()) : server
+        guard let url = URL(string: trimmed), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+            url.query == nil
+        else {
+            throw .invalidServer("expected http://HOST:PORT or https://HOST, e.g. http://127.0.0.1:8080")
+        }
+        self.server = trimmed
+        self.credential = credential
+        timeout = .seconds(timeoutSeconds)
+    }
+
+    /// Exchanges an enrolment token for a credential.
+    public func enrol(_ request: EnrolRequestV1) async throws(SyncClientError) -> EnrolResponseV1 {
+        let (_, body) = try await send("POST", "/enrol", body: request.encode())
+        do {
+            return try EnrolResponseV1.decode(body)
+        } catch {
+            throw .invalidResponse(error.message)
+        }
+    }
+
+    /// Pushes a batch already in its canonical encoding; returns the answer and the bytes sent.
+    public func push(_ batch: [UInt8]) async throws(SyncClientError) -> PushResponseV1 {
+        let (_, body) = try await send("POST", "/changes", body: batch)
+        do {
+            return try PushResponseV1.decode(body)
+        } catch {
+            throw .invalidResponse(error.message)
+        }
+    }
+
+    /// Pulls one page; returns it and its size in bytes.
+    public func pull(after: String, limit: Int, maximumBytes: Int) async throws(SyncClientError) -> (page: PullResponseV1, bytes: Int) {
+        var path = "/changes?limit=\(limit)&max_bytes=\(maximumBytes)"
+        if !after.isEmpty {
+            path += "&after=" + (after.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")
+        }
+        let (_, body) = try await send("GET", path, body: nil)
+        do {
+            return (try PullResponseV1.decode(body), body.count)
+        } catch {
+            throw .invalidResponse(error.message)
+        }
+    }
+
+    func send(_ method: String, _ path: String, body: [UInt8]?) async throws(SyncClientError) -> (Int, [UInt8]) {
+        var request = HTTPClientRequest(url: server + path)
+        request.method = method == "POST" ? .POST : .GET
+        request.headers.add(name: TransportV1.versionHeader, value: "1")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer " + credential) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let status: Int
+        let bytes: [UInt8]
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            // Pages are bounded by the server (4 MiB of changes); anything far larger is not ours.
+            var buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw .unreachable(server: server, reason: Self.describe(error))
+        }
+        if (200..<300).contains(status) { return (status, bytes) }
+        let error = ErrorBodyV1.decode(bytes)
+        let code = error?.code ?? "http_\(status)"
+        let message = error?.message ?? "HTTP \(status) without an error body"
+        switch status {
+        case 401: throw .refusedCredential(code: code, message: message)
+        case 426: throw .protocolTooOld(message: message)
+        case 500...: throw .serverFailed(status: status, message: message)
+        default: throw .refused(status: status, code: code, message: message, holds: error?.holds)
+        }
+    }
+
+    /// A short reason for a network failure.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "the connection timed out"
+            case .deadlineExceeded: return "no answer in time"
+            case .readTimeout: return "the answer stopped arriving"
+            case .remoteConnectionClosed: return "the connection was closed"
+            default: return "network error (\(error.shortDescription))"
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("refused") || text.contains("ECONNREFUSED") { return "connection refused (is rain-server running?)" }
+        if text.contains("reset") { return "the connection was reset" }
+        if text.contains("NXDOMAIN") || text.contains("resolve") || text.contains("dns") { return "the server's name does not resolve" }
+        return "network error (\(String(describing: type(of: error))))"
+    }
+}
+
+extension HTTPClientError {
+    var shortDescription: String {
+        String(String(describing: self).prefix(80))
+    }
+}
+
+extension CharacterSet {
+    static let urlQueryValueAllowed: CharacterSet = {
+        var set = CharacterSet.alphanumerics
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+}

@@ -1,0 +1,133 @@
+public import ReplicaStore
+public import SyncCore
+import SyncProtocol
+
+/// Progress of a running sync, for a terminal's progress line.
+public struct SyncProgress: Sendable, Hashable {
+    public var sent: Int
+    public var received: Int
+    public var bytes: Int
+}
+
+/// What a sync did.
+public struct SyncReport: Sendable, Hashable {
+    public var sent: Int
+    public var received: Int
+    /// Fields in conflict in the replica after the sync.
+    public var conflicts: Int
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var requests: Int
+}
+
+/// Why a sync stopped before its end. Everything applied before it is kept: the
+/// next `rain sync` resumes after the last page applied and pushes what the server
+/// has not acknowledged.
+public struct SyncFailure: Error, Sendable, CustomStringConvertible {
+    /// The last error.
+    public var error: SyncClientError?
+    public var attempts: Int
+    /// The server holds own changes this replica does not (restored from a backup).
+    public var serverAhead: Bool
+    /// What had been done when it stopped.
+    public var progress: SyncProgress
+    public var message: String
+
+    public var description: String { message }
+}
+
+/// Drives a ``SyncSession`` over HTTP against a replica file: each pushed batch is
+/// acknowledged in the file when the server confirms it, each pulled page is applied
+/// together with its cursor in one transaction (`Protocol/PROTOCOL.md` §9.3).
+public struct SyncDriver: Sendable {
+    public let store: ReplicaStore
+    public let transport: HTTPTransport
+    public var policy: SyncSession<ContinuousClock>.Policy
+    /// A push batch's bounds: under the server's 10,000-change / 8 MiB caps.
+    public var pushChanges = 2_000
+    public var pushBytes = 2 * 1024 * 1024
+    /// A pull page's bounds, as asked of the server.
+    public var pullChanges = TransportV1.defaultPageChanges
+    public var pullBytes = TransportV1.defaultPageBytes
+
+    public init(store: ReplicaStore, transport: HTTPTransport, policy: SyncSession<ContinuousClock>.Policy = .init()) {
+        self.store = store
+        self.transport = transport
+        self.policy = policy
+    }
+
+    /// Runs one sync to its end.
+    ///
+    /// - Parameter progress: called after every request.
+    /// - Throws: ``SyncFailure`` when the server refuses or stays unreachable past the
+    ///   retry bounds; ``ReplicaStoreError`` when the replica file fails.
+    public func run(progress: @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncReport {
+        let state = try store.syncState()
+        var session = SyncSession<ContinuousClock>(
+            localHighest: try store.highestOwnCounter(), acked: state.acked, cursor: state.cursor, policy: policy)
+        var lastError: SyncClientError?
+        func report() -> SyncProgress {
+            SyncProgress(
+                sent: session.summary.sent, received: session.summary.received,
+                bytes: session.summary.bytesSent + session.summary.bytesReceived)
+        }
+        while true {
+            switch session.action {
+            case .push(let after):
+                let batch = try store.ownChanges(after: after, limit: pushChanges, maximumBytes: pushBytes)
+                var writer = CanonicalJSONWriter(capacity: batch.reduce(64) { $0 + $1.body.count + 1 })
+                writer.raw("{\"changes\":[")
+                for (index, change) in batch.enumerated() {
+                    if index > 0 { writer.raw(",") }
+                    writer.append(change.body)
+                }
+                writer.raw("],\"protocol\":1}")
+                let answer: PushResponseV1
+                do {
+                    answer = try await transport.push(writer.bytes)
+                } catch {
+                    lastError = error
+                    session.failed(Self.problem(error), now: .now)
+                    break
+                }
+                Failpoint.hit("sync-after-push")
+                if answer.holds <= session.localHighest { try store.acknowledge(upTo: answer.holds) }
+                session.pushed(accepted: answer.accepted, holds: answer.holds, bytes: writer.bytes.count)
+            case .pull(let after):
+                let page: PullResponseV1
+                let bytes: Int
+                do {
+                    (page, bytes) = try await transport.pull(after: after, limit: pullChanges, maximumBytes: pullBytes)
+                } catch {
+                    lastError = error
+                    session.failed(Self.problem(error), now: .now)
+                    break
+                }
+                Failpoint.hit("sync-after-pull")
+                try store.applyPulled(page.changes, cursor: page.cursor, offices: page.offices)
+                if page.holds <= session.localHighest, page.holds > session.acked { try store.acknowledge(upTo: page.holds) }
+                // Another `rain` process may have written meanwhile: push that too.
+                session.wrote(upTo: try store.highestOwnCounter())
+                session.pulled(changes: page.changes.count, cursor: page.cursor, more: page.more, holds: page.holds, bytes: bytes)
+            case .wait(let until):
+                try? await Task.sleep(until: until, clock: .continuous)
+                session.resume(now: .now)
+            case .finished(let summary):
+                try store.finishSync()
+                return SyncReport(
+                    sent: summary.sent, received: summary.received, conflicts: try store.conflicts().count, bytesSent: summary.bytesSent,
+                    bytesReceived: summary.bytesReceived, requests: summary.requests)
+            case .failed(let failure):
+                throw SyncFailure(
+                    error: lastError, attempts: failure.attempts, serverAhead: failure.serverAhead, progress: report(),
+                    message: lastError?.description ?? "the sync stopped")
+            }
+            progress(report())
+        }
+    }
+
+    static func problem(_ error: SyncClientError) -> SyncSession<ContinuousClock>.Problem {
+        if case .refused(409, "gap", _, let holds?) = error { return .restartPush(holds: holds) }
+        return error.isTransient ? .transient(error.description) : .permanent(error.description)
+    }
+}

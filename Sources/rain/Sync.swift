@@ -1,0 +1,240 @@
+import ArgumentParser
+import CaseDomain
+import Foundation
+import ReplicaStore
+import SyncClient
+import SyncCore
+import SyncProtocol
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs an async command body, printing any error in the user's language with its exit code.
+func runningAsync(_ global: GlobalOptions, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let (message, code) = describe(error, global.language)
+        FileHandle.standardError.write(Data(("rain: " + message + "\n").utf8))
+        throw ExitCode(code)
+    }
+}
+
+/// Enrols `store` with the server: exchanges the token for a credential kept in the file.
+func enrol(_ store: ReplicaStore, server: String, token: String, language: Language) async throws -> EnrolResponseV1 {
+    let zh = language == .zh
+    let transport = try HTTPTransport(server: server, credential: nil)
+    let answer = try await transport.enrol(
+        EnrolRequestV1(token: token, replica: store.identity.replica, staff: store.identity.staff))
+    guard answer.office == store.identity.office, answer.replica == store.identity.replica else {
+        throw CommandFailure(
+            message: zh
+                ? "无法登记：该登记码属于 \(answer.office)，而本副本属于 \(store.identity.office)；请向区管理员索取 \(store.identity.office) 的登记码"
+                : "cannot enrol: the token is for office \(answer.office), this replica belongs to \(store.identity.office); ask for a token of \(store.identity.office)",
+            code: 7)
+    }
+    try store.saveEnrolment(server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
+    return answer
+}
+
+struct Enrol: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enrol this replica with a server, keeping the work recorded offline.",
+        discussion: """
+            Exchanges a one-time enrolment token (from `rain-server office add` or
+            `rain-server office token`) for this replica's credential, kept in the replica
+            file (mode 0600). The token must be for this replica's office. Then `rain sync`.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The server, e.g. http://127.0.0.1:8080.") var server: String
+    @Option(help: "The one-time enrolment token.") var token: String
+
+    func validate() throws {
+        _ = try checkServer(server)
+    }
+
+    func run() async throws {
+        try await runningAsync(global) {
+            let store = try global.open()
+            let out = global.output
+            if let existing = try store.syncState().server {
+                throw CommandFailure(
+                    message: out.text(
+                        "本副本已登记到 \(existing)；无需再次登记", "this replica is already enrolled with \(existing); nothing to do"), code: 2)
+            }
+            let answer = try await enrol(store, server: server, token: token, language: out.language)
+            print(
+                out.text(
+                    "已登记：\(answer.officeName)（\(answer.office)）· 服务器 \(server)；用 rain sync 同步",
+                    "enrolled: \(answer.officeName) (\(answer.office)) · server \(server); run rain sync"))
+        }
+    }
+}
+
+/// Validates a server URL for `--server`.
+func checkServer(_ server: String) throws -> HTTPTransport {
+    do {
+        return try HTTPTransport(server: server, credential: nil)
+    } catch {
+        throw ValidationError("--server: \(error.description)")
+    }
+}
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send this replica's changes to the server and receive everyone else's.",
+        discussion: """
+            Pushes what the server has not acknowledged, then pulls what this replica lacks,
+            in batches. Each page is applied in one transaction with its position, so an
+            interrupted sync (network, power, Ctrl-C) loses nothing and the next `rain sync`
+            resumes where it stopped. Network failures are retried with a growing wait
+            (--attempts). On a terminal, a progress line appears for syncs longer than a second.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print {\"sent\", \"received\", \"conflicts\"} as JSON.") var json = false
+    @Option(help: "Attempts per request before giving up (1 to 20).") var attempts = 5
+    @Option(help: "Seconds to wait for each request.") var timeout = 60
+
+    func validate() throws {
+        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be from 1 to 20") }
+        guard (1...600).contains(timeout) else { throw ValidationError("--timeout must be from 1 to 600 seconds") }
+    }
+
+    func run() async throws {
+        try await runningAsync(global) {
+            let store = try global.open()
+            let out = global.output
+            let state = try store.syncState()
+            guard let server = state.server, let credential = state.credential else {
+                throw CommandFailure(
+                    message: out.text(
+                        "本副本尚未登记到服务器；先运行 rain enrol --server 地址 --token 登记码",
+                        "this replica is not enrolled with a server; run rain enrol --server URL --token TOKEN first"), code: 2)
+            }
+            var driver = SyncDriver(
+                store: store, transport: try HTTPTransport(server: server, credential: credential, timeoutSeconds: Int64(timeout)),
+                policy: .init(attempts: attempts))
+            driver.pushChanges = Self.environmentInteger("RAIN_SYNC_BATCH") ?? driver.pushChanges
+            driver.pullChanges = Self.environmentInteger("RAIN_SYNC_PAGE") ?? driver.pullChanges
+            let terminal = isatty(STDERR_FILENO) == 1
+            let started = ContinuousClock.now
+            let progressLine = ProgressLine(enabled: terminal, language: out.language)
+            let report: SyncReport
+            do {
+                report = try await driver.run { progress in
+                    if ContinuousClock.now - started > .seconds(1) { progressLine.show(progress) }
+                }
+            } catch let failure as SyncFailure {
+                progressLine.clear()
+                throw CommandFailure(message: Self.explain(failure, server: server, language: out.language), code: Self.exitCode(failure))
+            }
+            progressLine.clear()
+            if json {
+                print(
+                    JSONOut.render(
+                        .object([
+                            ("sent", .integer(Int64(report.sent))), ("received", .integer(Int64(report.received))),
+                            ("conflicts", .integer(Int64(report.conflicts))),
+                        ])))
+            } else {
+                print(
+                    out.text(
+                        "已发送 \(report.sent) · 已接收 \(report.received) · 冲突 \(report.conflicts)",
+                        "sent \(report.sent) · received \(report.received) · conflicts \(report.conflicts)"))
+                if report.conflicts > 0 {
+                    print(out.dim(out.text("用 rain conflicts 查看冲突", "see them with rain conflicts")))
+                }
+            }
+        }
+    }
+
+    static func environmentInteger(_ name: String) -> Int? {
+        guard let text = ProcessInfo.processInfo.environment[name], let value = Int(text), value >= 1 else { return nil }
+        return value
+    }
+
+    static func exitCode(_ failure: SyncFailure) -> Int32 {
+        guard let error = failure.error else { return 1 }
+        return error.isTransient ? 6 : 7
+    }
+
+    /// What happened and what to do, for each failure a user will meet.
+    static func explain(_ failure: SyncFailure, server: String, language: Language) -> String {
+        let zh = language == .zh
+        let done =
+            failure.progress.sent + failure.progress.received > 0
+            ? (zh
+                ? "（此前已发送 \(failure.progress.sent)、已接收 \(failure.progress.received)，均已保存）"
+                : " (sent \(failure.progress.sent) and received \(failure.progress.received) before that, all kept)") : ""
+        if failure.serverAhead {
+            return zh
+                ? "同步停止：服务器保存的本副本变更比本文件多——本文件可能是从备份恢复的。请勿继续在本副本上工作，联系区管理员\(done)"
+                : "sync stopped: the server holds more of this replica's changes than this file does — was it restored from a backup? Stop working on this replica and contact the district administrator\(done)"
+        }
+        switch failure.error {
+        case .unreachable(_, let reason)?:
+            return zh
+                ? "无法连接服务器（\(server)）：\(reason)；已尝试 \(failure.attempts) 次。工作已保存在本机，网络恢复后再运行 rain sync\(done)"
+                : "cannot reach the server (\(server)): \(reason); tried \(failure.attempts) times. Your work is kept on this machine: run rain sync again when the network is back\(done)"
+        case .serverFailed(let status, _)?:
+            return zh
+                ? "服务器出错（HTTP \(status)），已尝试 \(failure.attempts) 次；工作已保存，稍后再运行 rain sync\(done)"
+                : "the server failed (HTTP \(status)) \(failure.attempts) times; your work is kept: run rain sync again later\(done)"
+        case .refusedCredential(let code, _)?:
+            if code == "revoked" {
+                return zh
+                    ? "服务器拒绝了本副本：其凭据已被吊销。请向区管理员索取新的登记码（rain-server office token），工作已保存在本机\(done)"
+                    : "the server refused this replica: its credential was revoked. Ask the district administrator for a new enrolment token (rain-server office token); your work is kept on this machine\(done)"
+            }
+            return zh
+                ? "服务器拒绝了本副本的凭据（错误或已失效）。请向区管理员索取新的登记码；工作已保存在本机\(done)"
+                : "the server refused this replica's credential (wrong or no longer valid). Ask the district administrator for a new enrolment token; your work is kept on this machine\(done)"
+        case .protocolTooOld(let message)?:
+            return zh
+                ? "服务器不支持此版本的 rain，请升级 rain 后再同步（\(message)）\(done)"
+                : "the server does not speak this version of rain: upgrade rain, then sync again (\(message))\(done)"
+        case let error?:
+            return (zh ? "同步失败：" : "sync failed: ") + error.description + done
+        case nil:
+            return zh ? "同步失败\(done)" : "sync failed\(done)"
+        }
+    }
+}
+
+/// The one-line progress display on a terminal (standard error, rewritten in place).
+final class ProgressLine: Sendable {
+    let enabled: Bool
+    let language: Language
+    private let shown = Mutex(false)
+
+    init(enabled: Bool, language: Language) {
+        self.enabled = enabled
+        self.language = language
+    }
+
+    func show(_ progress: SyncProgress) {
+        guard enabled else { return }
+        shown.withLock { $0 = true }
+        let kib = progress.bytes / 1024
+        let line =
+            language == .zh
+            ? "同步中：已发送 \(progress.sent) · 已接收 \(progress.received) · \(kib) KiB"
+            : "syncing: sent \(progress.sent) · received \(progress.received) · \(kib) KiB"
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    func clear() {
+        guard enabled, shown.withLock({ $0 }) else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
