@@ -127,6 +127,12 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // End to end: a real rain-server process, real replica files, the built `rain`.
+        .testTarget(
+            name: "SyncEndToEndTests",
+            dependencies: ["ReplicaStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SyncProtocolTests",
             dependencies: ["SyncCore", "SyncProtocol", "TestSupport"],

@@ -47,24 +47,46 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
 
 /// The HTTP side of sync (`Protocol/PROTOCOL.md` §9) through AsyncHTTPClient: every
 /// request carries `Rain-Protocol: 1` and, after enrolment, the replica credential;
-/// every request has a deadline.
+/// every request has a deadline. Call ``shutdown()`` when done.
 public struct HTTPTransport: Sendable {
     /// The server's base URL, without a trailing slash.
     public let server: String
     let credential: String?
     let timeout: TimeAmount
+    let client: HTTPClient
 
     /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL.
     public init(server: String, credential: String?, timeoutSeconds: Int64 = 60) throws(SyncClientError) {
+        self.server = try Self.validate(server: server)
+        self.credential = credential
+        timeout = .seconds(timeoutSeconds)
+        var configuration = HTTPClient.Configuration()
+        // A refused or unreachable server fails the request at once: the sync session
+        // owns retries and their bounds (AsyncHTTPClient would otherwise retry the
+        // connection silently until the request's deadline).
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(timeoutSeconds))
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The server's base URL as requests use it.
+    ///
+    /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL.
+    @discardableResult
+    public static func validate(server: String) throws(SyncClientError) -> String {
         let trimmed = server.hasSuffix("/") ? String(server.dropLast()) : server
         guard let url = URL(string: trimmed), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
-            url.query == nil
+            url.query == nil, url.fragment == nil
         else {
             throw .invalidServer("expected http://HOST:PORT or https://HOST, e.g. http://127.0.0.1:8080")
         }
-        self.server = trimmed
-        self.credential = credential
-        timeout = .seconds(timeoutSeconds)
+        return trimmed
+    }
+
+    /// Closes the connections.
+    public func shutdown() async {
+        try? await client.shutdown()
     }
 
     /// Exchanges an enrolment token for a credential.
@@ -114,7 +136,7 @@ public struct HTTPTransport: Sendable {
         let status: Int
         let bytes: [UInt8]
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let response = try await client.execute(request, timeout: timeout)
             status = Int(response.status.code)
             // Pages are bounded by the server (4 MiB of changes); anything far larger is not ours.
             var buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)

@@ -80,6 +80,12 @@ public struct SyncSession<C: Clock>: Sendable where C.Duration == Duration {
         public var attempts: Int
         /// Whether the server holds own changes this replica does not (restored file).
         public var serverAhead: Bool
+
+        public init(problem: Problem, attempts: Int, serverAhead: Bool) {
+            self.problem = problem
+            self.attempts = attempts
+            self.serverAhead = serverAhead
+        }
     }
 
     private enum Step: Sendable, Equatable {

@@ -40,7 +40,7 @@ struct Init: AsyncParsableCommand {
             throw ValidationError("--staff must be your name (1 to 40 characters)")
         }
         if (server == nil) != (token == nil) { throw ValidationError("--server and --token go together") }
-        if let server { _ = try checkServer(server) }
+        if let server { try checkServer(server) }
     }
 
     func run() async throws {

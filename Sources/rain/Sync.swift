@@ -30,8 +30,14 @@ func runningAsync(_ global: GlobalOptions, _ body: () async throws -> Void) asyn
 func enrol(_ store: ReplicaStore, server: String, token: String, language: Language) async throws -> EnrolResponseV1 {
     let zh = language == .zh
     let transport = try HTTPTransport(server: server, credential: nil)
-    let answer = try await transport.enrol(
-        EnrolRequestV1(token: token, replica: store.identity.replica, staff: store.identity.staff))
+    let answer: EnrolResponseV1
+    do {
+        answer = try await transport.enrol(EnrolRequestV1(token: token, replica: store.identity.replica, staff: store.identity.staff))
+        await transport.shutdown()
+    } catch {
+        await transport.shutdown()
+        throw error
+    }
     guard answer.office == store.identity.office, answer.replica == store.identity.replica else {
         throw CommandFailure(
             message: zh
@@ -58,7 +64,7 @@ struct Enrol: AsyncParsableCommand {
     @Option(help: "The one-time enrolment token.") var token: String
 
     func validate() throws {
-        _ = try checkServer(server)
+        try checkServer(server)
     }
 
     func run() async throws {
@@ -80,9 +86,9 @@ struct Enrol: AsyncParsableCommand {
 }
 
 /// Validates a server URL for `--server`.
-func checkServer(_ server: String) throws -> HTTPTransport {
+func checkServer(_ server: String) throws {
     do {
-        return try HTTPTransport(server: server, credential: nil)
+        try HTTPTransport.validate(server: server)
     } catch {
         throw ValidationError("--server: \(error.description)")
     }
@@ -121,9 +127,8 @@ struct Sync: AsyncParsableCommand {
                         "本副本尚未登记到服务器；先运行 rain enrol --server 地址 --token 登记码",
                         "this replica is not enrolled with a server; run rain enrol --server URL --token TOKEN first"), code: 2)
             }
-            var driver = SyncDriver(
-                store: store, transport: try HTTPTransport(server: server, credential: credential, timeoutSeconds: Int64(timeout)),
-                policy: .init(attempts: attempts))
+            let transport = try HTTPTransport(server: server, credential: credential, timeoutSeconds: Int64(timeout))
+            var driver = SyncDriver(store: store, transport: transport, policy: .init(attempts: attempts))
             driver.pushChanges = Self.environmentInteger("RAIN_SYNC_BATCH") ?? driver.pushChanges
             driver.pullChanges = Self.environmentInteger("RAIN_SYNC_PAGE") ?? driver.pullChanges
             let terminal = isatty(STDERR_FILENO) == 1
@@ -135,9 +140,14 @@ struct Sync: AsyncParsableCommand {
                     if ContinuousClock.now - started > .seconds(1) { progressLine.show(progress) }
                 }
             } catch let failure as SyncFailure {
+                await transport.shutdown()
                 progressLine.clear()
                 throw CommandFailure(message: Self.explain(failure, server: server, language: out.language), code: Self.exitCode(failure))
+            } catch {
+                await transport.shutdown()
+                throw error
             }
+            await transport.shutdown()
             progressLine.clear()
             if json {
                 print(

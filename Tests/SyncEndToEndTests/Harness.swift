@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A finished process: exit status (or the signal that killed it) and its output.
+struct Run {
+    let status: Int32
+    let signalled: Bool
+    let stdout: String
+    let stderr: String
+
+    var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+    var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+}
+
+/// The executables built beside this test bundle (`swift build` builds every product).
+enum Built {
+    static func path(_ name: String) -> String {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [runner.appendingPathComponent(name).path]
+        var folder = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { folder.deleteLastPathComponent() }
+        candidates.append(folder.appendingPathComponent(".build/debug/\(name)").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    static let rain = path("rain")
+    static let server = path("rain-server")
+}
+
+/// A scratch folder, removed when the test ends.
+final class Scratch: @unchecked Sendable {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("rain-e2e-\(UUID().uuidString)").path
+    init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// Runs `executable` to its end; output goes through files, so a chatty process never
+/// blocks on a full pipe.
+@discardableResult
+func execute(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:], in folder: String) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: folder)
+    var environment = ProcessInfo.processInfo.environment
+    environment["LANG"] = "en_US.UTF-8"
+    environment["NO_COLOR"] = "1"
+    environment.removeValue(forKey: "RAIN_DB")
+    environment.removeValue(forKey: "RAIN_FAILPOINT")
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let id = UUID().uuidString
+    let outPath = folder + "/.out-\(id)"
+    let errPath = folder + "/.err-\(id)"
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    defer {
+        try? FileManager.default.removeItem(atPath: outPath)
+        try? FileManager.default.removeItem(atPath: errPath)
+    }
+    return Run(
+        status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+}
+
+/// A real `rain-server serve` on a free loopback port.
+final class ServerProcess: @unchecked Sendable {
+    let db: String
+    let folder: String
+    let logPath: String
+    private(set) var process: Process
+    private(set) var url = ""
+    private var port: Int? { url.split(separator: ":").last.flatMap { Int($0) } }
+
+    init(folder: String, db: String, environment: [String: String] = [:]) throws {
+        self.folder = folder
+        self.db = db
+        logPath = folder + "/server-\(UUID().uuidString.prefix(8)).log"
+        process = Process()
+        try start(environment: environment)
+    }
+
+    func start(environment extra: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Built.server)
+        // A restart keeps the port, as a real server would: replicas keep its URL.
+        process.arguments = ["serve", "--db", db, "--port", port.map(String.init) ?? "0"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "RAIN_FAILPOINT")
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let out = Pipe()
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try log.seekToEnd()
+        process.standardOutput = out
+        process.standardError = log
+        try process.run()
+        self.process = process
+        // Wait for "rain-server: listening on http://127.0.0.1:PORT (…)".
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if let range = text.range(of: "listening on "), let end = text[range.upperBound...].firstIndex(of: " ") {
+                url = String(text[range.upperBound..<end])
+                return
+            }
+        }
+        throw ServerStartFailure(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "", output: text)
+    }
+
+    struct ServerStartFailure: Error, CustomStringConvertible {
+        let log: String
+        let output: String
+        var description: String { "rain-server did not start: \(output)\n\(log)" }
+    }
+
+    /// SIGTERM, then wait: the graceful path.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL, as a power cut would.
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Runs an administration command on the same database.
+    @discardableResult
+    func admin(_ arguments: [String]) throws -> Run {
+        try execute(Built.server, arguments + ["--db", db], in: folder)
+    }
+
+    deinit { kill9() }
+}
+
+/// Offices and replicas on one server, driven through the built `rain`.
+final class Deployment: @unchecked Sendable {
+    let scratch: Scratch
+    let server: ServerProcess
+
+    init() throws {
+        scratch = try Scratch()
+        server = try ServerProcess(folder: scratch.path, db: scratch.file("central.sqlite"))
+        try #require(server.admin(["office", "add", "HSD", "--name", "和盛区", "--level", "district"]).status == 0)
+        try #require(server.admin(["office", "add", "JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD"]).status == 0)
+        try #require(server.admin(["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1"]).status == 0)
+        try #require(server.admin(["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1"]).status == 0)
+    }
+
+    func token(_ office: String) throws -> String {
+        let run = try server.admin(["office", "token", office, "--json"])
+        try #require(run.status == 0, "\(run.stderr)")
+        return try #require(run.object["token"] as? String)
+    }
+
+    /// A replica file enrolled with the server.
+    func replica(_ name: String, office: String, staff: String) throws -> String {
+        let path = scratch.file(name + ".sqlite")
+        let run = try rain(["init", "--office", office, "--staff", staff, "--server", server.url, "--token", try token(office)], db: path)
+        try #require(run.status == 0, "\(run.stderr)")
+        return path
+    }
+
+    @discardableResult
+    func rain(_ arguments: [String], db: String, environment: [String: String] = [:]) throws -> Run {
+        try execute(Built.rain, arguments + ["--db", db], environment: environment, in: scratch.path)
+    }
+
+    /// `rain sync --json`, which must succeed.
+    @discardableResult
+    func sync(_ db: String) throws -> [String: Any] {
+        let run = try rain(["sync", "--json"], db: db)
+        try #require(run.status == 0, "sync failed: \(run.stderr)")
+        return run.object
+    }
+
+    func newCase(_ db: String, title: String, extra: [String] = []) throws -> String {
+        let run = try rain(
+            ["case", "new", "--kind", "complaint", "--category", "环境卫生", "--title", title, "--json"] + extra, db: db)
+        try #require(run.status == 0, "\(run.stderr)")
+        return try #require(run.object["number"] as? String)
+    }
+
+    /// `rain case show NUMBER --json --reveal` as text, for byte comparison across replicas.
+    func show(_ number: String, _ db: String) throws -> String {
+        let run = try rain(["case", "show", number, "--json", "--reveal"], db: db)
+        try #require(run.status == 0, "\(run.stderr)")
+        return run.stdout
+    }
+
+    func numbers(_ db: String) throws -> [String] {
+        let run = try rain(["case", "list", "--json", "--limit", "100000"], db: db)
+        try #require(run.status == 0, "\(run.stderr)")
+        return ((run.json as? [[String: Any]]) ?? []).compactMap { $0["number"] as? String }.sorted()
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
+import Testing
+
+/// A real `rain-server` on a free loopback port, real replica files, the built `rain`.
+@Suite(.serialized) struct SyncEndToEndTests {
+    @Test func theExecutablesAreBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Built.rain), "swift build --product rain")
+        #expect(FileManager.default.isExecutableFile(atPath: Built.server), "swift build --product rain-server")
+    }
+
+    @Test func offlineWorkOnThreeReplicasReachesEveryReplica() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "XQ", staff: "李四")
+        // The third works offline first and enrols later, keeping its work.
+        let c = deployment.scratch.file("c.sqlite")
+        try #require(deployment.rain(["init", "--office", "HSM", "--staff", "王五"], db: c).status == 0)
+        var numbers: [String] = []
+        for (db, title) in [(a, "楼道堆放杂物"), (a, "路灯不亮"), (b, "垃圾清运不及时"), (c, "独居老人需要助餐")] {
+            numbers.append(try deployment.newCase(db, title: title, extra: ["--citizen", "赵六", "--phone", "13812345678"]))
+        }
+        let enrol = try deployment.rain(["enrol", "--server", deployment.server.url, "--token", try deployment.token("HSM")], db: c)
+        #expect(enrol.status == 0, "\(enrol.stderr)")
+        #expect(try deployment.sync(a)["sent"] as? Int == 2)
+        #expect(try deployment.sync(b)["received"] as? Int == 2)
+        let third = try deployment.sync(c)
+        #expect(third["sent"] as? Int == 1 && third["received"] as? Int == 3)
+        try deployment.sync(a)
+        try deployment.sync(b)
+        for db in [a, b, c] { #expect(try deployment.numbers(db) == numbers.sorted()) }
+        for number in numbers {
+            let shown = try [a, b, c].map { try deployment.show(number, $0) }
+            #expect(Set(shown).count == 1, "case \(number) differs between replicas")
+        }
+        // `rain status` shows the server, the last sync and nothing left to send.
+        let status = try deployment.rain(["status", "--json"], db: c).object
+        #expect(status["server"] as? String == deployment.server.url)
+        #expect(status["unsynced"] as? Int == 0 && status["conflicts"] as? Int == 0)
+        #expect(status["last_sync"] is Int)
+    }
+
+    @Test func concurrentEditsOfDifferentFieldsMergeWithoutConflict() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        let number = try deployment.newCase(a, title: "楼道堆放杂物")
+        try deployment.sync(a)
+        try deployment.sync(b)
+        #expect(try deployment.rain(["case", "edit", number, "--title", "楼道堆放大量杂物"], db: a).status == 0)
+        #expect(try deployment.rain(["case", "edit", number, "--address", "和平路88号3栋"], db: b).status == 0)
+        #expect(try deployment.rain(["case", "verify", number], db: b).status == 0)
+        for db in [a, b, a] { #expect(try deployment.sync(db)["conflicts"] as? Int == 0) }
+        let shown = try deployment.show(number, a)
+        #expect(shown == (try deployment.show(number, b)))
+        #expect(shown.contains("楼道堆放大量杂物") && shown.contains("和平路88号3栋") && shown.contains("\"verifying\""))
+    }
+
+    @Test func aConflictShowsTheSameWinnerEverywhereAndAResolutionSettlesItEverywhere() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        let c = try deployment.replica("c", office: "XQ", staff: "王五")
+        let number = try deployment.newCase(a, title: "楼道堆放杂物")
+        for db in [a, b, c] { try deployment.sync(db) }
+        #expect(try deployment.rain(["case", "edit", number, "--title", "标题甲"], db: a).status == 0)
+        #expect(try deployment.rain(["case", "edit", number, "--title", "标题乙"], db: b).status == 0)
+        for db in [a, b, c, a] { try deployment.sync(db) }
+        let listed = try [a, b, c].map { try deployment.rain(["conflicts", "--json"], db: $0).stdout }
+        #expect(Set(listed).count == 1, "the conflict differs between replicas: \(listed)")
+        let conflicts = try #require(try JSONSerialization.jsonObject(with: Data(listed[0].utf8)) as? [[String: Any]])
+        try #require(conflicts.count == 1)
+        #expect(conflicts[0]["case"] as? String == number && conflicts[0]["field"] as? String == "title")
+        let values = try #require(conflicts[0]["values"] as? [[String: Any]])
+        #expect(Set(values.compactMap { $0["value"] as? String }) == ["标题甲", "标题乙"])
+        #expect(Set(values.compactMap { $0["office"] as? String }) == ["HSM"])
+        #expect(Set(values.compactMap { $0["author"] as? String }) == ["张三", "李四"])
+        let shownBefore = try [a, b, c].map { try deployment.show(number, $0) }
+        #expect(Set(shownBefore).count == 1, "the winner differs between replicas")
+
+        // Settled on the third office's replica; after a sync, gone everywhere.
+        let resolve = try deployment.rain(["resolve", number, "title", "--value", "楼道堆放杂物（已核实）"], db: c)
+        #expect(resolve.status == 0, "\(resolve.stderr)")
+        for db in [c, a, b] { try deployment.sync(db) }
+        for db in [a, b, c] {
+            #expect(try deployment.rain(["conflicts", "--json"], db: db).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        }
+        let shownAfter = try [a, b, c].map { try deployment.show(number, $0) }
+        #expect(Set(shownAfter).count == 1)
+        #expect(shownAfter[0].contains("楼道堆放杂物（已核实）"))
+
+        // A second sync has nothing to do: one request, nothing sent or received.
+        let before = deployment.server.log.components(separatedBy: "\n").filter { $0.contains("] request") }.count
+        let again = try deployment.sync(a)
+        #expect(again["sent"] as? Int == 0 && again["received"] as? Int == 0 && again["conflicts"] as? Int == 0)
+        let after = deployment.server.log.components(separatedBy: "\n").filter { $0.contains("] request") }.count
+        #expect(after - before == 1, "a sync with nothing to do costs one round trip")
+    }
+
+    /// Writes `count` cases straight into a replica file (fast), as a day's import would.
+    func fill(_ path: String, cases count: Int, prefix: String) throws {
+        let store = try ReplicaStore.open(at: path)
+        var batch: [(fields: [String: Value], record: RecordKey)] = []
+        for index in 0..<count {
+            batch.append(
+                (
+                    [
+                        "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
+                        "title": .text("批量案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
+                    ], RecordKey(table: "cases", id: "\(prefix)-\(String(format: "%06d", index))")
+                ))
+        }
+        try store.write(batch: batch)
+    }
+
+    func centralChanges(_ path: String) throws -> Int {
+        try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? -1 }
+    }
+
+    func integrity(_ path: String) throws -> String {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";") }
+    }
+
+    @Test func aSyncKilledDuringPushOrPullEndsExactlyAsAnUninterruptedOne() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        let reference = try deployment.replica("ref", office: "HSM", staff: "赵六")
+        try fill(a, cases: 1_500, prefix: "A")
+        let small = ["RAIN_SYNC_BATCH": "100", "RAIN_SYNC_PAGE": "100"]
+
+        // Killed twice while pushing, right after the server acknowledged a batch.
+        for point in ["sync-after-push:3", "sync-after-push:2"] {
+            let killed = try deployment.rain(["sync"], db: a, environment: small.merging(["RAIN_FAILPOINT": point]) { $1 })
+            #expect(killed.signalled && killed.status == SIGKILL, "expected the failpoint to kill rain: \(killed.stderr)")
+        }
+        let pushed = try deployment.rain(["sync", "--json"], db: a, environment: small)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let replicas = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
+        let holds = replicas.first { ($0["staff"] as? String) == "张三" }?["holds"] as? Int
+        #expect(holds == 1_500)
+        #expect(try deployment.rain(["status", "--json"], db: a).object["unsynced"] as? Int == 0)
+
+        // Killed twice while pulling, after a page arrived and before it was applied.
+        for point in ["sync-after-pull:4", "sync-after-pull:6"] {
+            let killed = try deployment.rain(["sync"], db: b, environment: small.merging(["RAIN_FAILPOINT": point]) { $1 })
+            #expect(killed.signalled && killed.status == SIGKILL, "expected the failpoint to kill rain: \(killed.stderr)")
+        }
+        let pulled = try deployment.rain(["sync", "--json"], db: b, environment: small)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        // The uninterrupted reference pulls the same in one go.
+        try deployment.sync(reference)
+        let expected = try deployment.numbers(reference)
+        #expect(expected.count == 1_500)
+        #expect(try deployment.numbers(b) == expected)
+        for db in [a, b, reference] { #expect(try integrity(db) == "ok") }
+        // Nothing applied twice: each replica holds each change once.
+        let count = { (path: String) throws -> Int in try ReplicaStore.open(at: path).changeCount() }
+        #expect(try count(b) == 1_500 && count(reference) == 1_500 && count(a) == 1_500)
+    }
+
+    @Test func theServerKilledMidPushLosesNothingItAcknowledged() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        try fill(a, cases: 800, prefix: "K")
+        deployment.server.kill9()
+        // The server dies inside the transaction of the fourth batch it applies.
+        try deployment.server.start(environment: ["RAIN_FAILPOINT": "before-commit:4"])
+        let interrupted = try deployment.rain(
+            ["sync", "--attempts", "2"], db: a, environment: ["RAIN_SYNC_BATCH": "100"])
+        #expect(interrupted.status == 6, "expected the unreachable-server exit code: \(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("run rain sync again"))
+        deployment.server.kill9()
+        let acked = try ReplicaStore.open(at: a).syncState().acked
+        #expect(acked == 300, "three batches were acknowledged before the server died")
+        try deployment.server.start()
+        let replicas = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
+        let holds = try #require(replicas.first?["holds"] as? Int)
+        #expect(UInt64(holds) >= acked, "the server lost an acknowledged batch")
+        let resumed = try deployment.rain(["sync", "--json"], db: a, environment: ["RAIN_SYNC_BATCH": "100"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try integrity(deployment.server.db) == "ok")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        try deployment.sync(b)
+        #expect(try deployment.numbers(b).count == 800)
+    }
+
+    @Test func aWrongTokenOrARevokedReplicaGetsAClearErrorAndWritesNothing() throws {
+        let deployment = try Deployment()
+        let wrong = deployment.scratch.file("wrong.sqlite")
+        let refused = try deployment.rain(
+            ["init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token", "0123456789ab." + String(repeating: "0", count: 64)],
+            db: wrong)
+        #expect(refused.status == 7)
+        #expect(refused.stderr.contains("enrolment token is not valid"))
+        #expect(!FileManager.default.fileExists(atPath: wrong), "a failed enrolment leaves no replica file")
+
+        // A token works once.
+        let token = try deployment.token("HSM")
+        let first = deployment.scratch.file("first.sqlite")
+        #expect(try deployment.rain(["init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token", token], db: first).status == 0)
+        let second = try deployment.rain(
+            ["init", "--office", "HSM", "--staff", "李四", "--server", deployment.server.url, "--token", token],
+            db: deployment.scratch.file("second.sqlite"))
+        #expect(second.status == 7)
+        // A token for another office is refused by the client before anything is kept.
+        let other = try deployment.rain(
+            ["init", "--office", "XQ", "--staff", "李四", "--server", deployment.server.url, "--token", try deployment.token("HSM")],
+            db: deployment.scratch.file("other.sqlite"))
+        #expect(other.status == 7 && other.stderr.contains("token is for office HSM"))
+
+        _ = try deployment.newCase(first, title: "楼道堆放杂物")
+        let id = try ReplicaStore.open(at: first).identity.replica.rawValue
+        let revoke = try deployment.server.admin(["replica", "revoke", id])
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        let changesBefore = try centralChanges(deployment.server.db)
+        let sync = try deployment.rain(["sync"], db: first)
+        #expect(sync.status == 7)
+        #expect(sync.stderr.contains("revoked") && sync.stderr.contains("your work is kept"))
+        #expect(try centralChanges(deployment.server.db) == changesBefore)
+        #expect(try deployment.rain(["status", "--json"], db: first).object["unsynced"] as? Int ?? 0 > 0)
+    }
+
+    @Test func anUnreachableServerIsReportedWithWhatToDo() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        _ = try deployment.newCase(a, title: "楼道堆放杂物")
+        deployment.server.stop()
+        let run = try deployment.rain(["sync", "--attempts", "2"], db: a)
+        #expect(run.status == 6)
+        #expect(run.stderr.contains("cannot reach the server") && run.stderr.contains("tried 2 times"))
+        let zh = try deployment.rain(["sync", "--attempts", "1", "--lang", "zh"], db: a)
+        #expect(zh.status == 6 && zh.stderr.contains("无法连接服务器"))
+        try deployment.server.start()
+        #expect(try deployment.sync(a)["sent"] as? Int == 1)
+    }
+
+    @Test func theServerLogNeverContainsResidentsData() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        _ = try deployment.newCase(a, title: "楼道堆放杂物", extra: ["--citizen", "欧阳娜娜", "--phone", "13912345678", "--address", "和平路88号3栋"])
+        try deployment.sync(a)
+        let log = deployment.server.log
+        #expect(log.contains("push"))
+        for planted in ["欧阳娜娜", "13912345678", "12345678", "和平路88号", "楼道堆放杂物"] { #expect(!log.contains(planted), "the log holds \(planted)") }
+        let credential = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        #expect(!log.contains(String(credential.split(separator: ".").last ?? "")), "the log holds the credential")
+    }
+}
