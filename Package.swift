@@ -130,7 +130,11 @@ let package = Package(
         // End to end: a real rain-server process, real replica files, the built `rain`.
         .testTarget(
             name: "SyncEndToEndTests",
-            dependencies: ["ReplicaStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ReplicaStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -1,7 +1,7 @@
 import CaseDomain
 import Foundation
 import GRDB
-import ReplicaStore
+@testable import ReplicaStore
 import SyncCore
 import SyncProtocol
 import TestSupport
@@ -84,16 +84,79 @@ final class TemporaryFolder {
         }
     }
 
+    /// A replica file as the first release wrote it: only `v1-replica`, with one case.
+    func firstReleaseFile(_ path: String) throws -> DatabaseQueue {
+        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        let queue = try DatabaseQueue(path: path)
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v1-replica")
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r1', 'HSM', '李娜', '7F', 0)")
+            try db.execute(sql: "INSERT INTO cases (id, number, title, phone, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', '13812345678', 'received')")
+        }
+        return queue
+    }
+
     @Test func theFirstMigrationCreatesTheDocumentedTables() throws {
         let folder = TemporaryFolder()
-        let path = folder.file("replica.sqlite")
-        _ = try ReplicaStore.create(at: path, office: "HSM", staff: "李娜")
-        let tables = try DatabaseQueue(path: path).read { db in
+        let queue = try firstReleaseFile(folder.file("replica.sqlite"))
+        let tables = try queue.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'cases_fts%' ORDER BY name")
         }
         #expect(tables == ["case_events", "cases", "changes", "field_versions", "grdb_migrations", "replica"])
-        let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        let migrations = try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(migrations == ["v1-replica"])
+    }
+
+    @Test func theSecondMigrationIndexesPhoneTailsAndKeepsEveryCase() throws {
+        let folder = TemporaryFolder()
+        let queue = try firstReleaseFile(folder.file("replica.sqlite"))
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v2-phone-tail")
+        let row = try queue.read { db in try Row.fetchOne(db, sql: "SELECT number, title, phone_tail FROM cases WHERE id = 'c1'") }
+        let number: String? = row?["number"]
+        let title: String? = row?["title"]
+        let tail: String? = row?["phone_tail"]
+        #expect(number == "HSM-1")
+        #expect(title == "楼道堆放杂物")
+        #expect(tail == "5678")
+        // A phone-tail search is an index lookup, not a scan of every case.
+        let plan = try queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT rowid FROM cases WHERE phone_tail = '5678' AND phone LIKE '%5678'")
+                .map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("cases_by_phone_tail"), "\(plan)")
+    }
+
+    @Test func theThirdMigrationAddsTheSyncStateAndKeepsTheWork() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        _ = try firstReleaseFile(path)
+        // Opening with this version migrates the file to the latest schema.
+        let store = try ReplicaStore.open(at: path)
+        let state = try store.syncState()
+        #expect(state.server == nil && state.credential == nil && state.acked == 0 && state.cursor == "" && !state.isEnrolled)
+        #expect(try store.findCase("HSM-1").title == "楼道堆放杂物")
+        let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync"])
+        let tables = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
+        }
+        #expect(tables == ["replica_offices", "sync_state"])
+    }
+
+    @Test func aPulledPageAndItsCursorCommitTogether() throws {
+        let folder = TemporaryFolder()
+        let writer = try ReplicaStore.create(at: folder.file("writer.sqlite"), office: "HSM", staff: "李娜")
+        let change = try writer.write(["title": .text("楼道堆放杂物"), "status": .text("received")], to: caseKey, now: 1_795_651_200_000)
+        let reader = try ReplicaStore.create(at: folder.file("reader.sqlite"), office: "HSM", staff: "王五")
+        try reader.applyPulled([change], cursor: "v1.7", offices: [writer.identity.replica: "HSM"])
+        #expect(try reader.syncState().cursor == "v1.7")
+        #expect(try reader.replicaOffices()[writer.identity.replica] == "HSM")
+        // A page the store refuses leaves the cursor where it was.
+        let forged = Change(dot: change.dot, record: change.record, fields: ["title": .text("改过")], context: change.context, hlc: change.hlc, author: change.author)
+        #expect(throws: ReplicaStoreError.self) { try reader.applyPulled([forged], cursor: "v1.9", offices: [:]) }
+        #expect(try reader.syncState().cursor == "v1.7")
+        #expect(try reader.changeCount() == 1)
     }
 
     @Test func aLocalWriteCommitsTheChangeTheMergeStateAndTheRow() throws {
