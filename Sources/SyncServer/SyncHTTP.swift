@@ -24,12 +24,23 @@ public struct ServerSettings: Sendable {
     }
 }
 
-/// The routes of `Protocol/openapi.yaml`, in one place so that a test can check that
-/// the document describes every one.
-public enum SyncRoutes {
-    public static let all: [(method: String, path: String)] = [
-        ("GET", "/healthz"), ("POST", "/enrol"), ("POST", "/changes"), ("GET", "/changes"),
-    ]
+/// The router of every endpoint of `Protocol/openapi.yaml`.
+public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    // Middleware first: Hummingbird wraps each route with the middleware added before it.
+    router.add(middleware: SyncMiddleware())
+    let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
+    router.get("/healthz") { _, _ in try await handlers.health() }
+    router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
+    router.post("/changes") { request, context in try await handlers.push(request, context: context) }
+    router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
+    return router
+}
+
+/// The routes a router serves, as `(method, path)` (a test checks that the OpenAPI
+/// document describes each).
+public func registeredRoutes(_ router: Router<BasicRequestContext>) -> [(method: String, path: String)] {
+    router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
 }
 
 /// Builds the server application over `storage`.
@@ -41,16 +52,8 @@ public func makeSyncApplication(
     logger: Logger,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
-    // Middleware first: Hummingbird wraps each route with the middleware added before it.
-    router.add(middleware: SyncMiddleware())
-    let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
-    router.get("/healthz") { _, _ in try await handlers.health() }
-    router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
-    router.post("/changes") { request, context in try await handlers.push(request, context: context) }
-    router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
-    return Application(
-        router: router,
+    Application(
+        router: makeSyncRouter(storage: storage, settings: settings),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
+import SyncProtocol
+import SyncServer
+import Testing
+
+/// The embedded storage, in process, on a real SQLite file.
+@Suite struct CentralStorageTests {
+    final class Folder {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rain-central-\(UUID().uuidString)").path
+        init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    let folder = Folder()
+    var path: String { folder.path + "/central.sqlite" }
+    let now: Int64 = 1_795_651_200_000
+
+    func storageWithOffices() throws -> SQLiteCentralStorage {
+        let storage = try SQLiteCentralStorage.open(at: path)
+        _ = try storage.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
+        _ = try storage.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
+        _ = try storage.addOffice(code: "hsm", name: "和盛社区", level: .community, parent: "JD1", now: now)
+        return storage
+    }
+
+    func enrolment(_ token: String, replica: String = "0123456789abcdef0123456789abcdef") -> EnrolRequestV1 {
+        EnrolRequestV1(token: token, replica: ReplicaID(replica), staff: "张三")
+    }
+
+    @Test func theOfficeTreeIsChecked() throws {
+        let storage = try storageWithOffices()
+        #expect(try storage.offices().map(\.code) == ["HSD", "HSM", "JD1"], "codes are stored in capitals")
+        let refusals: [(String, OfficeLevel, String?, Int, String)] = [
+            ("HS-M", .community, "JD1", 400, "letters or digits"),
+            ("XQ", .community, nil, 400, "needs a parent street office"),
+            ("XQ", .community, "HSD", 400, "must be a street office"),
+            ("XQ", .community, "NOPE", 404, "no parent office NOPE"),
+            ("HSD2", .district, "HSD", 400, "has no parent"),
+            ("HSM", .community, "JD1", 409, "already exists"),
+        ]
+        for (code, level, parent, status, message) in refusals {
+            do {
+                _ = try storage.addOffice(code: code, name: "x", level: level, parent: parent, now: now)
+                Issue.record("\(code) was added")
+            } catch {
+                #expect(error.status == status && error.message.contains(message), "\(code): \(error.message)")
+            }
+        }
+    }
+
+    @Test func aTokenWorksOnceAndExpires() throws {
+        let storage = try storageWithOffices()
+        let token = try storage.issueToken(office: "HSM", lifetime: 72 * 3_600_000, now: now)
+        #expect(token.expiresAt == now + 72 * 3_600_000)
+        let answer = try storage.enrol(enrolment(token.token), now: now + 1)
+        #expect(answer.office == "HSM" && answer.officeName == "和盛社区" && answer.level == "community")
+        #expect(answer.credential.hasPrefix("0123456789abcdef0123456789abcdef."))
+        #expect(throws: ServerError.self) { try storage.enrol(enrolment(token.token, replica: "ffff"), now: now + 2) }
+
+        let late = try storage.issueToken(office: "HSM", lifetime: 1_000, now: now)
+        do {
+            _ = try storage.enrol(enrolment(late.token, replica: "eeee"), now: now + 1_000)
+            Issue.record("an expired token enrolled")
+        } catch {
+            #expect(error.status == 401 && error.code == "invalid_token")
+        }
+        #expect(try storage.replicas().count == 1)
+    }
+
+    @Test func onlyHashesOfSecretsAreStored() throws {
+        let storage = try storageWithOffices()
+        let token = try storage.issueToken(office: "HSM", lifetime: 3_600_000, now: now)
+        let credential = try storage.enrol(enrolment(token.token), now: now).credential
+        let secrets = [String(token.token.split(separator: ".")[1]), String(credential.split(separator: ".")[1])]
+        let dump = try DatabaseQueue(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT secret_sha256 FROM enrolment_tokens UNION ALL SELECT secret_sha256 FROM replicas")
+        }
+        #expect(dump.count == 2)
+        for secret in secrets { #expect(!dump.contains(secret)) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
+        for secret in secrets { #expect(bytes.range(of: Data(secret.utf8)) == nil, "a secret is in the database file") }
+    }
+
+    @Test func aRevokedCredentialIsRefusedAtItsNextRequest() throws {
+        let storage = try storageWithOffices()
+        let token = try storage.issueToken(office: "HSM", lifetime: 3_600_000, now: now)
+        let credential = try storage.enrol(enrolment(token.token), now: now).credential
+        #expect(try storage.authenticate(credential: credential, now: now).office == "HSM")
+        // Revoked from another connection, as `rain-server replica revoke` does while the server runs.
+        let admin = try SQLiteCentralStorage.open(at: path, create: false)
+        _ = try admin.revoke(replica: ReplicaID("0123456789abcdef0123456789abcdef"), now: now + 5)
+        do {
+            _ = try storage.authenticate(credential: credential, now: now + 6)
+            Issue.record("a revoked credential authenticated")
+        } catch {
+            #expect(error.status == 401 && error.code == "revoked")
+        }
+        #expect(throws: ServerError.self) { try admin.revoke(replica: ReplicaID("unknown"), now: now) }
+    }
+
+    @Test func aCredentialIsComparedWhole() throws {
+        let storage = try storageWithOffices()
+        let token = try storage.issueToken(office: "HSM", lifetime: 3_600_000, now: now)
+        let credential = try storage.enrol(enrolment(token.token), now: now).credential
+        var flipped = Array(credential)
+        flipped[flipped.count - 1] = flipped.last == "0" ? "1" : "0"
+        for wrong in [String(flipped), credential + "0", String(credential.dropLast()), "", "." + credential] {
+            #expect(throws: ServerError.self) { try storage.authenticate(credential: wrong, now: now) }
+        }
+    }
+
+    @Test func theServersDatabaseIsNotAnOfficeReplica() throws {
+        _ = try storageWithOffices()
+        // `rain` refuses to open the central file as its replica (it has the server's tables).
+        #expect(throws: ReplicaStoreError.self) { try ReplicaStore.open(at: path) }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import OpenAPIKit
+import SyncServer
+import Testing
+import Yams
+
+/// `Protocol/openapi.yaml` is a valid OpenAPI 3.1 document and describes every route
+/// the server registers.
+@Suite struct OpenAPIDocumentTests {
+    static var documentPath: String {
+        var folder = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent("Protocol/openapi.yaml").path
+    }
+
+    func document() throws -> OpenAPI.Document {
+        let text = try String(contentsOfFile: Self.documentPath, encoding: .utf8)
+        return try YAMLDecoder().decode(OpenAPI.Document.self, from: text)
+    }
+
+    @Test func theDocumentIsValidOpenAPI31() throws {
+        let document = try document()
+        #expect(document.openAPIVersion == .v3_1_0)
+        // Structural validation: references resolve, operations have responses, ids are unique.
+        let warnings = try document.validate()
+        #expect(warnings.isEmpty, "\(warnings)")
+    }
+
+    @Test func everyRegisteredRouteIsDescribed() throws {
+        let document = try document()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-openapi-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let router = makeSyncRouter(storage: try SQLiteCentralStorage.open(at: folder + "/central.sqlite"), settings: ServerSettings())
+        let routes = registeredRoutes(router)
+        #expect(routes.count == 4)
+        for route in routes {
+            let path = OpenAPI.Path(rawValue: route.path)
+            guard let item = document.paths[path]?.pathItemValue else {
+                Issue.record("\(route.method) \(route.path) is not in Protocol/openapi.yaml")
+                continue
+            }
+            let method = try #require(OpenAPI.HttpMethod(rawValue: route.method), "\(route.method)")
+            #expect(item[method] != nil, "\(route.method) \(route.path) is not in Protocol/openapi.yaml")
+        }
+        // And nothing is described that the server does not serve.
+        var described = 0
+        for (_, entry) in document.paths { described += entry.pathItemValue?.endpoints.count ?? 0 }
+        #expect(described == routes.count)
+    }
+
+    @Test func everyErrorResponseUsesTheErrorSchema() throws {
+        let document = try document()
+        for (path, entry) in document.paths {
+            for endpoint in entry.pathItemValue?.endpoints ?? [] {
+                for (status, response) in endpoint.operation.responses where status.rawValue.hasPrefix("4") || status.rawValue.hasPrefix("5") {
+                    let resolved = try document.components.lookup(try #require(response.reference))
+                    let content = resolved.content.first { $0.key == .json }?.value.b
+                    let name = content?.schema?.reference?.name
+                    #expect(name == "Error", "\(endpoint.method) \(path.rawValue) \(status.rawValue)")
+                }
+            }
+        }
+    }
+}
