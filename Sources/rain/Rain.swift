@@ -42,7 +42,7 @@ struct Rain: AsyncParsableCommand {
             7 the server refused (wrong or revoked credential, enrolment token, protocol too old).
             """,
         subcommands: [
-            Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self,
+            Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self, Demo.self,
         ]
     )
 }

@@ -238,6 +238,19 @@ import Testing
         #expect(try deployment.sync(a)["sent"] as? Int == 1)
     }
 
+    @Test func theDemoWalksThreeOfficesToOneStateAndStopsItsServer() throws {
+        let scratch = try Scratch()
+        let run = try execute(Built.rain, ["demo", "--lang", "en"], environment: ["TMPDIR": scratch.path], in: scratch.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        for line in ["listening on http://127.0.0.1:", "$ rain sync --db wang.sqlite", "the three replicas show the case identically", "no conflicts"] {
+            #expect(run.stdout.contains(line), "the demo did not print \(line)")
+        }
+        #expect(run.stdout.contains("conflicts 1"), "the demo shows a conflict")
+        // The temporary folder is gone, and so is the server.
+        let left = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("rain-demo-") }
+        #expect(left.isEmpty)
+    }
+
     @Test func theServerLogNeverContainsResidentsData() throws {
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
