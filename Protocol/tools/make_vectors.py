@@ -467,6 +467,55 @@ invalid("29-context-counter-zero", "A context entry of 0 (absent entries are omi
 invalid("30-not-an-object", "The body is a JSON array.", "$: must be an object, not an array", text="[]")
 
 
+# --- transport vectors (§9) ------------------------------------------------------
+
+TRANSPORT = []
+
+
+def transport(name, description, message, obj=None, text=None, expect=None, error=None, code=None, canonical_form=True):
+    entry = {"name": name, "description": description, "message": message}
+    entry["input"] = canonical(obj) if obj is not None else text
+    if expect is not None:
+        entry["expect"] = expect
+        if canonical_form:
+            entry["canonical"] = canonical(obj)
+    else:
+        entry["error"] = error
+        entry["code"] = code or "invalid"
+    TRANSPORT.append((name, entry))
+
+
+TOKEN = "0a1b2c3d4e5f." + "7" * 64
+enrol = {"protocol": 1, "replica": "0123456789abcdef0123456789abcdef", "staff": "李娜", "token": TOKEN}
+transport("01-enrol-request", "POST /enrol: a replica id, the staff member, the one-time token (§9.2).", "enrol_request",
+          obj=enrol, expect={"replica": enrol["replica"], "staff": "李娜", "token": TOKEN})
+transport("02-enrol-unknown-field", "A request member the protocol does not define is refused (§9.1).", "enrol_request",
+          obj=dict(enrol, office="HSM"), error="office: unknown field")
+transport("03-enrol-missing-token", "The token is required.", "enrol_request",
+          obj={k: v for k, v in enrol.items() if k != "token"}, error="token: is required")
+transport("04-enrol-empty-replica", "An empty replica id.", "enrol_request",
+          obj=dict(enrol, replica=""), error="replica: must not be empty")
+transport("05-enrol-protocol-2", "A request of protocol version 2 (the server answers 426).", "enrol_request",
+          obj=dict(enrol, protocol=2), error="protocol: version 2 is not supported; supported: 1", code="unsupported_version")
+transport("06-push-response", "The answer to a push: new, already held, and every counter held (§9.4).", "push_response",
+          obj={"accepted": 2, "duplicates": 1, "holds": 3, "protocol": 1}, expect={"accepted": 2, "duplicates": 1, "holds": 3})
+page = {"changes": [a1, tb], "cursor": "v1.2", "holds": 0, "more": False, "offices": {"ra": "HSM", "rb": "XQ"}, "protocol": 1}
+transport("07-pull-response", "A page of two changes in arrival order, the next position, the writers' offices (§9.5).",
+          "pull_response", obj=page,
+          expect={"dots": ["ra:1", "rb:1"], "cursor": "v1.2", "holds": 0, "more": False, "offices": {"ra": "HSM", "rb": "XQ"}})
+transport("08-pull-response-unknown-member", "A client ignores response members it does not know (§9.1).", "pull_response",
+          obj={"changes": [], "cursor": "", "holds": 5, "more": False, "offices": {}, "protocol": 1, "server_note": "x"},
+          expect={"dots": [], "cursor": "", "holds": 5, "more": False, "offices": {}}, canonical_form=False)
+transport("09-pull-response-invalid-change", "Every pulled change is validated as a pushed one.", "pull_response",
+          obj={"changes": [with_(a1, ["dot", "counter"], 0)], "cursor": "v1.1", "holds": 0, "more": False, "offices": {},
+               "protocol": 1},
+          error="changes[0].dot.counter: must be ≥ 1")
+transport("10-error-gap", "An error object; `holds` comes with `gap` (§9.4).", "error",
+          obj={"error": {"code": "gap", "holds": 4, "message": "cannot accept the changes: counter 5 of this replica is missing; push again from counter 5"}},
+          expect={"code": "gap", "holds": 4,
+                  "message": "cannot accept the changes: counter 5 of this replica is missing; push again from counter 5"})
+
+
 def write(kind, items):
     folder = os.path.join(ROOT, kind)
     os.makedirs(folder, exist_ok=True)
@@ -481,4 +530,5 @@ def write(kind, items):
 
 write("valid", VALID)
 write("invalid", INVALID)
-print(f"{len(VALID)} valid, {len(INVALID)} invalid vectors written to {os.path.normpath(ROOT)}")
+write("transport", TRANSPORT)
+print(f"{len(VALID)} valid, {len(INVALID)} invalid, {len(TRANSPORT)} transport vectors written to {os.path.normpath(ROOT)}")
