@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "rain-bench",
             dependencies: [
-                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore",
+                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "SyncServer", "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

@@ -49,6 +49,7 @@ public struct SyncDriver: Sendable {
     /// A pull page's bounds, as asked of the server.
     public var pullChanges = TransportV1.defaultPageChanges
     public var pullBytes = TransportV1.defaultPageBytes
+    public var trace = false
 
     public init(store: ReplicaStore, transport: HTTPTransport, policy: SyncSession<ContinuousClock>.Policy = .init()) {
         self.store = store
@@ -96,8 +97,11 @@ public struct SyncDriver: Sendable {
             case .pull(let after):
                 let page: PullResponseV1
                 let bytes: Int
+                let t0 = ContinuousClock.now
+                defer { if trace { print("pull page: \(ContinuousClock.now - t0)") } }
                 do {
                     (page, bytes) = try await transport.pull(after: after, limit: pullChanges, maximumBytes: pullBytes)
+                    if trace { print("  fetched+decoded \(page.changes.count): \(ContinuousClock.now - t0)") }
                 } catch {
                     lastError = error
                     session.failed(Self.problem(error), now: .now)

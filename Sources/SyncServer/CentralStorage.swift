@@ -47,6 +47,11 @@ public struct IssuedToken: Sendable, Hashable {
 public struct Caller: Sendable, Hashable {
     public var replica: ReplicaID
     public var office: String
+
+    public init(replica: ReplicaID, office: String) {
+        self.replica = replica
+        self.office = office
+    }
 }
 
 /// One page of a pull, its changes still in their canonical encoding.

@@ -53,6 +53,13 @@ public final class SQLiteCentralStorage: CentralStorage {
                         revoked_at INTEGER,
                         last_seen_at INTEGER
                     ) STRICT;
+
+                    -- The server never searches case text: no full-text index to keep up
+                    -- while it merges every office's changes.
+                    DROP TRIGGER cases_fts_insert;
+                    DROP TRIGGER cases_fts_update;
+                    DROP TRIGGER cases_fts_delete;
+                    DROP TABLE cases_fts;
                     """)
         }
     ]

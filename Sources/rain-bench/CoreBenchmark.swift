@@ -219,8 +219,14 @@ struct CoreBenchmark: ParsableCommand {
         return result
     }
 
-    /// Every replica's local writes: its creates, then its single-field updates.
     func capture(_ workload: W1Workload) throws -> (replicas: [ReplicaState], produced: [[Change]]) {
+        try captureW1(workload)
+    }
+}
+
+extension ParsableCommand {
+    /// Every replica's local writes: its creates, then its single-field updates.
+    func captureW1(_ workload: W1Workload) throws -> (replicas: [ReplicaState], produced: [[Change]]) {
         let replicaIDs = (0..<workload.replicaCount).map { ReplicaID(String(format: "replica-%02d", $0)) }
         let base: UInt64 = 1_717_372_800_000
         let fieldNames = W1Workload.fields

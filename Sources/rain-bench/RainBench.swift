@@ -3,7 +3,7 @@ import ArgumentParser
 /// `rain-bench`: TimelyRain's benchmarks, always side by side with raw SQLite in the
 /// same run (timings are never asserted in tests).
 @main
-struct RainBench: ParsableCommand {
+struct RainBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rain-bench",
         abstract: "Measure TimelyRain against raw SQLite on workload W1/W1c (../shared/bench/WORKLOAD.md).",
@@ -12,7 +12,8 @@ struct RainBench: ParsableCommand {
               swift run -c release rain-bench core
               swift run -c release rain-bench core --data w1.tsv   # the shared dump
               swift build -c release --product rain && swift run -c release rain-bench store
+              swift build -c release --product rain-server && swift run -c release rain-bench sync
             """,
-        subcommands: [CoreBenchmark.self, StoreBenchmark.self]
+        subcommands: [CoreBenchmark.self, StoreBenchmark.self, SyncBenchmark.self]
     )
 }

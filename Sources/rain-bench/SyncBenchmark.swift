@@ -1,0 +1,246 @@
+import ArgumentParser
+import Foundation
+import ReplicaStore
+import SyncClient
+import SyncCore
+import SyncProtocol
+import SyncServer
+import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `rain-bench sync`: W1 over loopback HTTP against a real `rain-server` process.
+struct SyncBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Measure W1 over loopback HTTP: 20 replicas push to a real rain-server, replica 0 pulls; then W1c.",
+        discussion: """
+            Needs the release rain-server beside rain-bench: swift build -c release --product rain-server.
+            The server's merge is also measured in process (the same storage, no HTTP) and set
+            beside raw SQLite writing the same rows (WAL, synchronous=FULL) in the same run.
+            """
+    )
+
+    @Option(help: "A W1 dump from ../shared/bench/workload.py --dump (default: generate W1).") var data: String?
+    @Option(help: "Changes per pushed batch (at most 10,000).") var batch = 5_000
+
+    func validate() throws {
+        guard (1...LimitsV1.maximumChangesPerBatch).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
+    }
+
+    func run() async throws {
+        let serverPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rain-server").path
+        guard FileManager.default.isExecutableFile(atPath: serverPath) else {
+            throw ValidationError("no rain-server beside rain-bench (\(serverPath)): swift build -c release --product rain-server")
+        }
+        let workload = try data.map { try W1Workload(dump: $0) } ?? W1Workload()
+        let (_, produced) = try captureW1(workload)
+        let replicaIDs = produced.map { $0[0].dot.replica }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-bench-sync-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        // Offices and one token per replica, written before the server starts.
+        let centralPath = folder + "/central.sqlite"
+        var tokens: [String] = []
+        do {
+            let admin = try SQLiteCentralStorage.open(at: centralPath)
+            let now = ReplicaStore.nowMillis()
+            _ = try admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
+            _ = try admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
+            _ = try admin.addOffice(code: "HSM", name: "和盛社区", level: .community, parent: "JD1", now: now)
+            for _ in replicaIDs { tokens.append(try admin.issueToken(office: "HSM", lifetime: 3_600_000, now: now).token) }
+        }
+        let server = try startServer(serverPath, database: centralPath, folder: folder)
+        defer {
+            kill(server.process.processIdentifier, SIGTERM)
+            server.process.waitUntilExit()
+        }
+
+        // Enrolment (not timed).
+        var transports: [HTTPTransport] = []
+        for (index, replica) in replicaIDs.enumerated() {
+            let anonymous = try HTTPTransport(server: server.url, credential: nil)
+            let answer = try await anonymous.enrol(EnrolRequestV1(token: tokens[index], replica: replica, staff: "员工"))
+            await anonymous.shutdown()
+            transports.append(try HTTPTransport(server: server.url, credential: answer.credential, timeoutSeconds: 600))
+        }
+        defer { for transport in transports { Task { await transport.shutdown() } } }
+
+        // Replica 0's file holds its own changes, acknowledged, before it pulls.
+        let replicaPath = folder + "/replica-00.sqlite"
+        let replica0 = try ReplicaStore.create(at: replicaPath, office: "HSM", staff: "员工", replica: replicaIDs[0])
+        try replica0.apply(batch: produced[0])
+        try replica0.saveEnrolment(server: server.url, credential: "unused", officeName: "和盛社区", officeLevel: "community")
+
+        // 1. Push: the 20 replicas at once, each in batches.
+        let batches = produced.map { changes in
+            stride(from: 0, to: changes.count, by: batch).map { ChangeBatchV1.encode(changes[$0..<min($0 + batch, changes.count)]) }
+        }
+        let pushedBytes = batches.joined().reduce(0) { $0 + $1.count }
+        let pushStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, transport) in transports.enumerated() {
+                let own = batches[index]
+                group.addTask {
+                    for body in own { _ = try await transport.push(body) }
+                }
+            }
+            for try await _ in group {}
+        }
+        let push = seconds(ContinuousClock.now - pushStart)
+
+        // 2. Pull: replica 0 takes what it lacks through the real client path.
+        try replica0.acknowledge(upTo: UInt64(produced[0].count))
+        var driver = SyncDriver(store: replica0, transport: transports[0])
+        driver.pullChanges = LimitsV1.maximumChangesPerBatch
+        driver.pullBytes = TransportV1.maximumPageBytes
+        driver.trace = ProcessInfo.processInfo.environment["RAIN_BENCH_TRACE"] != nil
+        let pullStart = ContinuousClock.now
+        let report: SyncReport
+        do {
+            report = try await driver.run()
+        } catch let failure as SyncFailure {
+            throw ValidationError("replica 0's pull failed: \(failure.message)")
+        }
+        let pull = seconds(ContinuousClock.now - pullStart)
+        let expectedPull = workload.changeCount - produced[0].count
+        guard report.received == expectedPull else { throw ValidationError("replica 0 received \(report.received), expected \(expectedPull)") }
+        try check(replica0, against: workload)
+
+        // 3. W1c: every replica, synced, writes status then title of the same cases; all
+        // push, replica 0 pulls, every conflict must be listed there.
+        var central = ReplicaState()
+        for changes in produced { _ = try central.apply(batch: changes) }
+        let conflictBatches = try conflictWrites(workload, central: central, replicas: replicaIDs)
+        // Replica 0's own concurrent writes are in its file, and its sync pushes them.
+        try replica0.apply(batch: conflictBatches[0])
+        let w1cStart = ContinuousClock.now
+        for (index, changes) in conflictBatches.enumerated() where index > 0 && !changes.isEmpty {
+            _ = try await transports[index].push(ChangeBatchV1.encode(changes))
+        }
+        let w1cReport = try await driver.run()
+        let w1c = seconds(ContinuousClock.now - w1cStart)
+        let conflicts = try replica0.conflicts()
+        let fieldCount = Set(workload.conflictWrites.flatMap { $0.map { "\($0.id)/\($0.field)" } }).count
+        guard conflicts.count == fieldCount, conflicts.allSatisfy({ $0.siblings.count == replicaIDs.count }) else {
+            throw ValidationError("W1c: \(conflicts.count) conflicts listed at replica 0, expected \(fieldCount)")
+        }
+        let rss = peakRSS(of: server.process.processIdentifier)
+
+        // 4. The server's merge alone, in process, beside raw SQLite writing the same rows.
+        let mergePath = folder + "/merge.sqlite"
+        let storage = try SQLiteCentralStorage.open(at: mergePath)
+        let decoded = try batches.map { try $0.map { try ChangeBatchV1.decode($0) } }
+        let callers = replicaIDs.map { Caller(replica: $0, office: "HSM") }
+        let mergeStart = ContinuousClock.now
+        for (index, replicaBatches) in decoded.enumerated() {
+            for changes in replicaBatches { _ = try storage.push(changes, from: callers[index], now: ReplicaStore.nowMillis()) }
+        }
+        let merge = seconds(ContinuousClock.now - mergeStart)
+        let raw = try RawSQLite(path: folder + "/raw.sqlite", synchronous: "FULL")
+        let rawStart = ContinuousClock.now
+        _ = try raw.replay(workload)
+        let rawTime = seconds(ContinuousClock.now - rawStart)
+        raw.close()
+
+        let changes = workload.changeCount
+        print("W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); one run")
+        printTable(
+            ["phase", "seconds", "changes/s", "bytes on the wire"],
+            [
+                ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
+                ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
+                ["push + pull", format(push + pull), rate(changes + report.received, push + pull), String(pushedBytes + report.bytesReceived)],
+                [
+                    "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
+                    rate(conflictBatches.joined().count, w1c), "",
+                ],
+            ])
+        print(
+            "W1c: \(conflicts.count) fields in conflict at replica 0, each with \(conflicts.first?.siblings.count ?? 0) siblings, all listed (received \(w1cReport.received))"
+        )
+        print("server peak RSS: \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
+        print("\nThe server's merge alone (in process, same storage, no HTTP) against raw SQLite writing the same rows:")
+        printTable(
+            ["", "seconds", "changes/s"],
+            [
+                ["rain-server storage: change log, field versions, cases (WAL, FULL)", format(merge), rate(changes, merge)],
+                ["raw SQLite: the same rows, no change log (WAL, FULL)", format(rawTime), rate(changes, rawTime)],
+            ])
+        print("server merge rate / raw SQLite rate: \(format(rawTime / merge, 3)) (target ≥ 0.5)")
+    }
+
+    func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    struct Server {
+        let process: Process
+        let url: String
+    }
+
+    func startServer(_ path: String, database: String, folder: String) throws -> Server {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        // RAIN_BENCH_SERVER_LOG=FILE keeps the server's request log (with each request's ms).
+        let log = ProcessInfo.processInfo.environment["RAIN_BENCH_SERVER_LOG"]
+        process.arguments = ["serve", "--db", database, "--port", "0", "--log-level", log == nil ? "warning" : "info"]
+        let out = Pipe()
+        process.standardOutput = out
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        }
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { throw ValidationError("rain-server did not start") }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        guard let range = text.range(of: "listening on "), let end = text[range.upperBound...].firstIndex(of: " ") else {
+            throw ValidationError("rain-server did not say where it listens")
+        }
+        return Server(process: process, url: String(text[range.upperBound..<end]))
+    }
+
+    /// VmHWM of a process, in KiB.
+    func peakRSS(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+
+    /// Replica 0 holds every case with the merged values (the dump's final rows, when given).
+    func check(_ store: ReplicaStore, against workload: W1Workload) throws {
+        let cases = try store.caseCount()
+        let expected = workload.inserts.reduce(0) { $0 + $1.count }
+        guard cases == expected else { throw ValidationError("replica 0 holds \(cases) cases, expected \(expected)") }
+        for (id, row) in workload.finalRows {
+            guard let record = try store.record(RecordKey(table: "cases", id: id)) else { throw ValidationError("case \(id) missing") }
+            for index in 1..<row.count where record.value(of: W1Workload.fields[index], table: "cases", schema: store.schema) != .text(row[index]) {
+                throw ValidationError("replica 0 differs from the dump at \(id).\(W1Workload.fields[index])")
+            }
+        }
+    }
+
+    func conflictWrites(_ workload: W1Workload, central: ReplicaState, replicas: [ReplicaID]) throws -> [[Change]] {
+        let base: UInt64 = 1_717_372_800_000
+        return try replicas.indices.map { r in
+            var state = central
+            var clock = HybridLogicalClock(last: HLC(wall: base + 1_000_000))
+            return try workload.conflictWrites[r].enumerated().map { index, write in
+                try state.write(
+                    [W1Workload.fields[write.field]: .text(write.value)], to: RecordKey(table: "cases", id: write.id), by: replicas[r],
+                    author: "员工", at: clock.tick(physical: base + 1_000_000 + UInt64(r) * 100_000 + UInt64(index)))
+            }
+        }
+    }
+}
