@@ -59,7 +59,9 @@ extension ReplicaStore {
     /// This replica's own changes with counters above `counter`, in counter order, in
     /// their canonical encoding: at most `limit` changes and about `maximumBytes`
     /// (always at least one).
-    public func ownChanges(after counter: UInt64, limit: Int, maximumBytes: Int) throws(ReplicaStoreError) -> [(counter: UInt64, body: [UInt8])] {
+    public func ownChanges(after counter: UInt64, limit: Int, maximumBytes: Int) throws(ReplicaStoreError) -> [(
+        counter: UInt64, body: [UInt8]
+    )] {
         try read("cannot read the change log") { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT counter, body FROM changes WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?"),

@@ -273,7 +273,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 throw refused
             }
             let credentialSecret = Secrets.randomSecret()
-            try db.execute(sql: "UPDATE enrolment_tokens SET used_at = ?, used_by = ? WHERE id = ?", arguments: [now, request.replica.rawValue, id])
+            try db.execute(
+                sql: "UPDATE enrolment_tokens SET used_at = ?, used_by = ? WHERE id = ?", arguments: [now, request.replica.rawValue, id])
             try db.execute(
                 sql: "INSERT INTO replicas (id, office, staff, secret_sha256, enrolled_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [request.replica.rawValue, office, request.staff, Secrets.digest(credentialSecret), now])
@@ -333,7 +334,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     func holds(_ replica: ReplicaID, in db: Database) throws -> UInt64 {
         UInt64(
             max(
-                try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [replica.rawValue])
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [replica.rawValue])
                     ?? 0, 0))
     }
 

@@ -1,4 +1,4 @@
-public import SyncCore
+import SyncCore
 
 /// Why the server refused or failed a request. The message says what failed, why, and
 /// where, and never repeats a resident's data or a secret; `status` is the HTTP status

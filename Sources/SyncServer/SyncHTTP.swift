@@ -1,13 +1,14 @@
 import Dispatch
-#if canImport(Glibc)
-    import Glibc
-#endif
+import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
-import HTTPTypes
-public import SyncCore
+import SyncCore
 public import SyncProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How the server listens and what it accepts.
 public struct ServerSettings: Sendable {
@@ -114,7 +115,8 @@ struct SyncHandlers: Sendable {
         if after.utf8.count > TransportV1.maximumSecretBytes {
             throw ServerError.badRequest("invalid_cursor", "cannot pull: the position is not one this server issued (after)")
         }
-        let limit = try Self.bounded(query.get("limit"), name: "limit", default: TransportV1.defaultPageChanges, maximum: TransportV1.maximumPageChanges)
+        let limit = try Self.bounded(
+            query.get("limit"), name: "limit", default: TransportV1.defaultPageChanges, maximum: TransportV1.maximumPageChanges)
         let bytes = try Self.bounded(
             query.get("max_bytes"), name: "max_bytes", default: TransportV1.defaultPageBytes, maximum: TransportV1.maximumPageBytes)
         let now = ReplicaStoreClock.now()

@@ -31,7 +31,8 @@ struct SyncBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let serverPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rain-server").path
+        let serverPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rain-server")
+            .path
         guard FileManager.default.isExecutableFile(atPath: serverPath) else {
             throw ValidationError("no rain-server beside rain-bench (\(serverPath)): swift build -c release --product rain-server")
         }
@@ -107,7 +108,9 @@ struct SyncBenchmark: AsyncParsableCommand {
         }
         let pull = seconds(ContinuousClock.now - pullStart)
         let expectedPull = workload.changeCount - produced[0].count
-        guard report.received == expectedPull else { throw ValidationError("replica 0 received \(report.received), expected \(expectedPull)") }
+        guard report.received == expectedPull else {
+            throw ValidationError("replica 0 received \(report.received), expected \(expectedPull)")
+        }
         try check(replica0, against: workload)
 
         // 3. W1c: every replica, synced, writes status then title of the same cases; all
@@ -153,7 +156,10 @@ struct SyncBenchmark: AsyncParsableCommand {
             [
                 ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
                 ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
-                ["push + pull", format(push + pull), rate(changes + report.received, push + pull), String(pushedBytes + report.bytesReceived)],
+                [
+                    "push + pull", format(push + pull), rate(changes + report.received, push + pull),
+                    String(pushedBytes + report.bytesReceived),
+                ],
                 [
                     "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
                     rate(conflictBatches.joined().count, w1c), "",
@@ -191,7 +197,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         let out = Pipe()
         process.standardOutput = out
         if let log {
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             process.standardError = FileHandle(forWritingAtPath: log)
         } else {
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -225,7 +231,8 @@ struct SyncBenchmark: AsyncParsableCommand {
         guard cases == expected else { throw ValidationError("replica 0 holds \(cases) cases, expected \(expected)") }
         for (id, row) in workload.finalRows {
             guard let record = try store.record(RecordKey(table: "cases", id: id)) else { throw ValidationError("case \(id) missing") }
-            for index in 1..<row.count where record.value(of: W1Workload.fields[index], table: "cases", schema: store.schema) != .text(row[index]) {
+            for index in 1..<row.count
+            where record.value(of: W1Workload.fields[index], table: "cases", schema: store.schema) != .text(row[index]) {
                 throw ValidationError("replica 0 differs from the dump at \(id).\(W1Workload.fields[index])")
             }
         }

@@ -94,7 +94,9 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
     }
 
     func run() async throws {
@@ -154,7 +156,9 @@ struct AddOffice: AsyncParsableCommand {
     @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
 
     func validate() throws {
-        guard OfficeLevel(rawValue: level) != nil else { throw ValidationError("--level must be district, street or community, not '\(level)'") }
+        guard OfficeLevel(rawValue: level) != nil else {
+            throw ValidationError("--level must be district, street or community, not '\(level)'")
+        }
     }
 
     func run() throws {
@@ -163,9 +167,14 @@ struct AddOffice: AsyncParsableCommand {
         let office = try storage.addOffice(code: code, name: name, level: OfficeLevel(rawValue: level)!, parent: parent, now: now)
         let issued = try storage.issueToken(office: office.code, lifetime: token.lifetime, now: now)
         if json {
-            print(JSONText.object([("office", .string(office.code)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt))]))
+            print(
+                JSONText.object([
+                    ("office", .string(office.code)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt)),
+                ]))
         } else {
-            print("office \(office.code) (\(office.name), \(office.level.rawValue)) added; enrolment token, valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
+            print(
+                "office \(office.code) (\(office.name), \(office.level.rawValue)) added; enrolment token, valid until \(ReplicaStoreTime.format(issued.expiresAt)):"
+            )
             print(issued.token)
         }
     }
@@ -212,7 +221,10 @@ struct IssueToken: AsyncParsableCommand {
     func run() throws {
         let issued = try database.open().issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now())
         if json {
-            print(JSONText.object([("office", .string(issued.office)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt))]))
+            print(
+                JSONText.object([
+                    ("office", .string(issued.office)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt)),
+                ]))
         } else {
             print("enrolment token for \(issued.office), valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
             print(issued.token)
@@ -258,7 +270,8 @@ struct ListReplicas: AsyncParsableCommand {
             ["replica", "office", "staff", "enrolled", "last seen", "changes", "state"],
             replicas.map {
                 [
-                    $0.id.rawValue, $0.office, $0.staff, ReplicaStoreTime.format($0.enrolledAt), $0.lastSeenAt.map(ReplicaStoreTime.format) ?? "-",
+                    $0.id.rawValue, $0.office, $0.staff, ReplicaStoreTime.format($0.enrolledAt),
+                    $0.lastSeenAt.map(ReplicaStoreTime.format) ?? "-",
                     String($0.holds), $0.revokedAt == nil ? "active" : "revoked",
                 ]
             })
@@ -328,7 +341,8 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 func displayWidth(_ text: String) -> Int {
     text.unicodeScalars.reduce(0) { width, scalar in
         let value = scalar.value
-        let wide = (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
+        let wide =
+            (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
             || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
             || (0xFFE0...0xFFE6).contains(value)
         return width + (wide ? 2 : 1)

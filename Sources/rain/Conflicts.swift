@@ -97,7 +97,8 @@ struct Conflicts: ParsableCommand {
                         [
                             row.number, row.field, String(entry.index) + (entry.index == row.winner ? "*" : ""),
                             display(entry.sibling.value, field: row.field, reveal: reveal, language: out.language), entry.sibling.author,
-                            offices[entry.sibling.dot.replica] ?? "?", String(entry.sibling.dot.replica.rawValue.prefix(8)), formatTime(Int64(entry.sibling.hlc.wall)),
+                            offices[entry.sibling.dot.replica] ?? "?", String(entry.sibling.dot.replica.rawValue.prefix(8)),
+                            formatTime(Int64(entry.sibling.hlc.wall)),
                         ]
                     }
                 })

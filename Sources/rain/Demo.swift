@@ -99,7 +99,10 @@ final class Walk {
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if show, !output.isEmpty { print(output.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n").trimmingSuffix()) }
+        if show, !output.isEmpty {
+            print(
+                output.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n").trimmingSuffix())
+        }
         guard process.terminationStatus == 0 else {
             throw Demo.Failure(description: "rain demo: step failed (\(name) \(arguments.first ?? "")): \(errors)")
         }
@@ -151,9 +154,11 @@ final class Walk {
         try step(server, ["office", "add", "HSD", "--name", "和盛区", "--level", "district", "--db", "central.sqlite"])
         try step(server, ["office", "add", "JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD", "--db", "central.sqlite"])
         let hsm = token(
-            try step(server, ["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
+            try step(
+                server, ["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
         let xq = token(
-            try step(server, ["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
+            try step(
+                server, ["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
         let second = token(try step(server, ["office", "token", "HSM", "--db", "central.sqlite"]))
 
         heading("2. Three office laptops enrol (two at 和盛社区, one at 新桥社区)")
@@ -189,7 +194,9 @@ final class Walk {
         try step(rain, ["resolve", first, "title", "--value", "独居老人需要每日午餐助餐", "--db", "zhang.sqlite"])
         for db in ["zhang.sqlite", "li.sqlite", "wang.sqlite"] { try step(rain, ["sync", "--db", db]) }
         try step(rain, ["conflicts", "--db", "li.sqlite"])
-        let shown = try ["zhang.sqlite", "li.sqlite", "wang.sqlite"].map { try step(rain, ["case", "show", first, "--json", "--db", $0], show: false) }
+        let shown = try ["zhang.sqlite", "li.sqlite", "wang.sqlite"].map {
+            try step(rain, ["case", "show", first, "--json", "--db", $0], show: false)
+        }
         print(Set(shown).count == 1 ? "  the three replicas show the case identically" : "  the replicas differ!")
         try step(rain, ["case", "show", first, "--db", "wang.sqlite"])
         try step(rain, ["status", "--db", "wang.sqlite"])

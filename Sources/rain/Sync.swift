@@ -45,7 +45,8 @@ func enrol(_ store: ReplicaStore, server: String, token: String, language: Langu
                 : "cannot enrol: the token is for office \(answer.office), this replica belongs to \(store.identity.office); ask for a token of \(store.identity.office)",
             code: 7)
     }
-    try store.saveEnrolment(server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
+    try store.saveEnrolment(
+        server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
     return answer
 }
 

@@ -1,11 +1,12 @@
 import CaseDomain
 import Foundation
 import GRDB
-@testable import ReplicaStore
 import SyncCore
 import SyncProtocol
 import TestSupport
 import Testing
+
+@testable import ReplicaStore
 
 /// A fresh folder per test, removed afterwards.
 final class TemporaryFolder {
@@ -92,7 +93,8 @@ final class TemporaryFolder {
         try queue.write { db in
             try db.execute(
                 sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r1', 'HSM', '李娜', '7F', 0)")
-            try db.execute(sql: "INSERT INTO cases (id, number, title, phone, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', '13812345678', 'received')")
+            try db.execute(
+                sql: "INSERT INTO cases (id, number, title, phone, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', '13812345678', 'received')")
         }
         return queue
     }
@@ -139,7 +141,8 @@ final class TemporaryFolder {
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync"])
         let tables = try DatabaseQueue(path: path).read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
+            try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
         }
         #expect(tables == ["replica_offices", "sync_state"])
     }
@@ -153,7 +156,9 @@ final class TemporaryFolder {
         #expect(try reader.syncState().cursor == "v1.7")
         #expect(try reader.replicaOffices()[writer.identity.replica] == "HSM")
         // A page the store refuses leaves the cursor where it was.
-        let forged = Change(dot: change.dot, record: change.record, fields: ["title": .text("改过")], context: change.context, hlc: change.hlc, author: change.author)
+        let forged = Change(
+            dot: change.dot, record: change.record, fields: ["title": .text("改过")], context: change.context, hlc: change.hlc,
+            author: change.author)
         #expect(throws: ReplicaStoreError.self) { try reader.applyPulled([forged], cursor: "v1.9", offices: [:]) }
         #expect(try reader.syncState().cursor == "v1.7")
         #expect(try reader.changeCount() == 1)

@@ -62,7 +62,9 @@ struct ManualClock: Clock {
     }
 
     @Test func transientFailuresBackOffExponentiallyAndGiveUpAtTheBound() {
-        var session = Session(localHighest: 5, acked: 0, cursor: "", policy: .init(attempts: 4, firstDelay: .milliseconds(100), maximumDelay: .milliseconds(250)))
+        var session = Session(
+            localHighest: 5, acked: 0, cursor: "",
+            policy: .init(attempts: 4, firstDelay: .milliseconds(100), maximumDelay: .milliseconds(250)))
         var clock = ManualClock()
         var waits: [Duration] = []
         for _ in 0..<3 {
@@ -135,7 +137,8 @@ struct ManualClock: Clock {
     }
 
     @Test func delaysDoubleUpToTheCap() {
-        let session = Session(localHighest: 0, acked: 0, cursor: "", policy: .init(attempts: 10, firstDelay: .milliseconds(250), maximumDelay: .seconds(8)))
+        let session = Session(
+            localHighest: 0, acked: 0, cursor: "", policy: .init(attempts: 10, firstDelay: .milliseconds(250), maximumDelay: .seconds(8)))
         #expect((2...9).map(session.delay(before:)) == [0.25, 0.5, 1, 2, 4, 8, 8, 8].map { Duration.milliseconds(Int64($0 * 1000)) })
     }
 }

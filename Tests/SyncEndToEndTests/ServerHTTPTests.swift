@@ -98,7 +98,9 @@ import Testing
     @Test func missingMalformedAndWrongCredentialsGet401() async throws {
         let setup = try Setup()
         let id = setup.credentialA.split(separator: ".")[0]
-        for credential in [nil, "garbage", String(id) + "." + String(repeating: "0", count: 64), "nobody." + String(repeating: "a", count: 64)] {
+        for credential in [
+            nil, "garbage", String(id) + "." + String(repeating: "0", count: 64), "nobody." + String(repeating: "a", count: 64),
+        ] {
             let push = try await Self.send(.POST, setup.url + "/changes", body: Self.batch([]), credential: credential)
             #expect(push.status == 401 && push.code == "unauthenticated", "\(credential ?? "none")")
             let pull = try await Self.send(.GET, setup.url + "/changes", credential: credential)
@@ -113,7 +115,8 @@ import Testing
         let before = try setup.centralChanges()
         // One own change and one of b's in the same batch: nothing of it is written.
         let answer = try await Self.send(
-            .POST, setup.url + "/changes", body: Self.batch(try setup.bodies(setup.a) + setup.bodies(setup.b)), credential: setup.credentialA)
+            .POST, setup.url + "/changes", body: Self.batch(try setup.bodies(setup.a) + setup.bodies(setup.b)),
+            credential: setup.credentialA)
         #expect(answer.status == 403 && answer.code == "foreign_dot")
         #expect(answer.message.contains("changes[1].dot.replica"))
         #expect(try setup.centralChanges() == before)
@@ -128,7 +131,10 @@ import Testing
             ("[]", "$: must be an object"),
             ("{\"changes\":\"all\",\"protocol\":1}", "changes: must be an array"),
             ("{\"changes\":[],\"protocol\":1,\"extra\":true}", "extra: unknown field"),
-            ("{\"changes\":[" + own.replacingOccurrences(of: "\"counter\":1", with: "\"counter\":\"1\"") + "],\"protocol\":1}", "changes[0].dot.counter"),
+            (
+                "{\"changes\":[" + own.replacingOccurrences(of: "\"counter\":1", with: "\"counter\":\"1\"") + "],\"protocol\":1}",
+                "changes[0].dot.counter"
+            ),
             ("{\"changes\":[" + own.replacingOccurrences(of: "\"author\":", with: "\"writer\":") + "],\"protocol\":1}", "changes[0]"),
         ]
         for (body, expected) in cases {
@@ -190,7 +196,9 @@ import Testing
             for change in changes {
                 let fields = change["fields"] as? [String: Any]
                 received.append(fields?["title"] as? String ?? "?")
-                #expect((change["dot"] as? [String: Any])?["replica"] as? String != setup.credentialB.split(separator: ".").first.map(String.init))
+                #expect(
+                    (change["dot"] as? [String: Any])?["replica"] as? String
+                        != setup.credentialB.split(separator: ".").first.map(String.init))
             }
             #expect(page.body["holds"] as? Int == 1)
             #expect((page.body["offices"] as? [String: String])?.values.allSatisfy { $0 == "HSM" } ?? false)

@@ -192,7 +192,10 @@ import Testing
         let deployment = try Deployment()
         let wrong = deployment.scratch.file("wrong.sqlite")
         let refused = try deployment.rain(
-            ["init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token", "0123456789ab." + String(repeating: "0", count: 64)],
+            [
+                "init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token",
+                "0123456789ab." + String(repeating: "0", count: 64),
+            ],
             db: wrong)
         #expect(refused.status == 7)
         #expect(refused.stderr.contains("enrolment token is not valid"))
@@ -201,7 +204,10 @@ import Testing
         // A token works once.
         let token = try deployment.token("HSM")
         let first = deployment.scratch.file("first.sqlite")
-        #expect(try deployment.rain(["init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token", token], db: first).status == 0)
+        #expect(
+            try deployment.rain(
+                ["init", "--office", "HSM", "--staff", "张三", "--server", deployment.server.url, "--token", token], db: first
+            ).status == 0)
         let second = try deployment.rain(
             ["init", "--office", "HSM", "--staff", "李四", "--server", deployment.server.url, "--token", token],
             db: deployment.scratch.file("second.sqlite"))
@@ -242,7 +248,10 @@ import Testing
         let scratch = try Scratch()
         let run = try execute(Built.rain, ["demo", "--lang", "en"], environment: ["TMPDIR": scratch.path], in: scratch.path)
         #expect(run.status == 0, "\(run.stderr)")
-        for line in ["listening on http://127.0.0.1:", "$ rain sync --db wang.sqlite", "the three replicas show the case identically", "no conflicts"] {
+        for line in [
+            "listening on http://127.0.0.1:", "$ rain sync --db wang.sqlite", "the three replicas show the case identically",
+            "no conflicts",
+        ] {
             #expect(run.stdout.contains(line), "the demo did not print \(line)")
         }
         #expect(run.stdout.contains("conflicts 1"), "the demo shows a conflict")
@@ -258,7 +267,9 @@ import Testing
         try deployment.sync(a)
         let log = deployment.server.log
         #expect(log.contains("push"))
-        for planted in ["欧阳娜娜", "13912345678", "12345678", "和平路88号", "楼道堆放杂物"] { #expect(!log.contains(planted), "the log holds \(planted)") }
+        for planted in ["欧阳娜娜", "13912345678", "12345678", "和平路88号", "楼道堆放杂物"] {
+            #expect(!log.contains(planted), "the log holds \(planted)")
+        }
         let credential = try #require(try ReplicaStore.open(at: a).syncState().credential)
         #expect(!log.contains(String(credential.split(separator: ".").last ?? "")), "the log holds the credential")
     }

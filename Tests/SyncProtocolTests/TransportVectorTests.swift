@@ -26,7 +26,8 @@ import Testing
             let data = try Data(contentsOf: folder.appendingPathComponent(file))
             let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             return Vector(
-                name: object["name"] as? String ?? file, message: object["message"] as? String ?? "", input: object["input"] as? String ?? "",
+                name: object["name"] as? String ?? file, message: object["message"] as? String ?? "",
+                input: object["input"] as? String ?? "",
                 expect: try object["expect"].map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) },
                 canonical: object["canonical"] as? String, error: object["error"] as? String, code: object["code"] as? String)
         }
@@ -50,7 +51,9 @@ import Testing
             switch vector.message {
             case "enrol_request":
                 let request = try EnrolRequestV1.decode(bytes)
-                #expect(request.replica.rawValue == expected("replica") && request.staff == expected("staff") && request.token == expected("token"))
+                #expect(
+                    request.replica.rawValue == expected("replica") && request.staff == expected("staff")
+                        && request.token == expected("token"))
                 if let canonical = vector.canonical { #expect(String(decoding: request.encode(), as: UTF8.self) == canonical) }
             case "push_response":
                 let answer = try PushResponseV1.decode(bytes)
@@ -73,7 +76,9 @@ import Testing
                 }
             case "error":
                 let error = try #require(ErrorBodyV1.decode(bytes))
-                #expect(error.code == expected("code") && error.message == expected("message") && error.holds.map { "\($0)" } == expected("holds"))
+                #expect(
+                    error.code == expected("code") && error.message == expected("message")
+                        && error.holds.map { "\($0)" } == expected("holds"))
                 if let canonical = vector.canonical { #expect(String(decoding: error.encode(), as: UTF8.self) == canonical) }
             default:
                 Issue.record("unknown message kind \(vector.message)")

@@ -80,7 +80,8 @@ import Testing
         }
         #expect(dump.count == 2)
         for secret in secrets { #expect(!dump.contains(secret)) }
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
+        let bytes =
+            try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
         for secret in secrets { #expect(bytes.range(of: Data(secret.utf8)) == nil, "a secret is in the database file") }
     }
 

@@ -53,7 +53,8 @@ import Yams
         let document = try document()
         for (path, entry) in document.paths {
             for endpoint in entry.pathItemValue?.endpoints ?? [] {
-                for (status, response) in endpoint.operation.responses where status.rawValue.hasPrefix("4") || status.rawValue.hasPrefix("5") {
+                for (status, response) in endpoint.operation.responses
+                where status.rawValue.hasPrefix("4") || status.rawValue.hasPrefix("5") {
                     let resolved = try document.components.lookup(try #require(response.reference))
                     let content = resolved.content.first { $0.key == .json }?.value.b
                     let name = content?.schema?.reference?.name
