@@ -25,6 +25,7 @@ struct SyncBenchmark: AsyncParsableCommand {
 
     @Option(help: "A W1 dump from ../shared/bench/workload.py --dump (default: generate W1).") var data: String?
     @Option(help: "Changes per pushed batch (at most 10,000).") var batch = 5_000
+    @Flag(help: "Only the server's merge in process beside raw SQLite (no HTTP), e.g. for a profiler.") var mergeOnly = false
 
     func validate() throws {
         guard (1...LimitsV1.maximumChangesPerBatch).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
@@ -42,6 +43,10 @@ struct SyncBenchmark: AsyncParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-bench-sync-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        if mergeOnly {
+            try mergeBesideRaw(workload, produced: produced, folder: folder)
+            return
+        }
 
         // Offices and one token per replica, written before the server starts.
         let centralPath = folder + "/central.sqlite"
@@ -132,12 +137,38 @@ struct SyncBenchmark: AsyncParsableCommand {
             throw ValidationError("W1c: \(conflicts.count) conflicts listed at replica 0, expected \(fieldCount)")
         }
         let rss = peakRSS(of: server.process.processIdentifier)
+        let changes = workload.changeCount
+        print("W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); one run")
+        printTable(
+            ["phase", "seconds", "changes/s", "bytes on the wire"],
+            [
+                ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
+                ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
+                ["push + pull", format(push + pull), rate(changes + report.received, push + pull), String(pushedBytes + report.bytesReceived)],
+                [
+                    "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
+                    rate(conflictBatches.joined().count, w1c), "",
+                ],
+            ])
+        print(
+            "W1c: \(conflicts.count) fields in conflict at replica 0, each with \(conflicts.first?.siblings.count ?? 0) siblings, all listed (received \(w1cReport.received))"
+        )
+        print("server peak RSS: \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
+        try mergeBesideRaw(workload, produced: produced, folder: folder)
+    }
 
-        // 4. The server's merge alone, in process, beside raw SQLite writing the same rows.
+    /// The server's merge alone, in process (the same storage, no HTTP), beside raw SQLite
+    /// writing the same rows.
+    func mergeBesideRaw(_ workload: W1Workload, produced: [[Change]], folder: String) throws {
+        let changes = workload.changeCount
         let mergePath = folder + "/merge.sqlite"
         let storage = try SQLiteCentralStorage.open(at: mergePath)
-        let decoded = try batches.map { try $0.map { try ChangeBatchV1.decode($0) } }
-        let callers = replicaIDs.map { Caller(replica: $0, office: "HSM") }
+        let decoded = try produced.map { own in
+            try stride(from: 0, to: own.count, by: batch).map {
+                try ChangeBatchV1.decode(ChangeBatchV1.encode(own[$0..<min($0 + batch, own.count)]))
+            }
+        }
+        let callers = produced.map { Caller(replica: $0[0].dot.replica, office: "HSM") }
         let mergeStart = ContinuousClock.now
         for (index, replicaBatches) in decoded.enumerated() {
             for changes in replicaBatches { _ = try storage.push(changes, from: callers[index], now: ReplicaStore.nowMillis()) }
@@ -148,27 +179,6 @@ struct SyncBenchmark: AsyncParsableCommand {
         _ = try raw.replay(workload)
         let rawTime = seconds(ContinuousClock.now - rawStart)
         raw.close()
-
-        let changes = workload.changeCount
-        print("W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); one run")
-        printTable(
-            ["phase", "seconds", "changes/s", "bytes on the wire"],
-            [
-                ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
-                ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
-                [
-                    "push + pull", format(push + pull), rate(changes + report.received, push + pull),
-                    String(pushedBytes + report.bytesReceived),
-                ],
-                [
-                    "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
-                    rate(conflictBatches.joined().count, w1c), "",
-                ],
-            ])
-        print(
-            "W1c: \(conflicts.count) fields in conflict at replica 0, each with \(conflicts.first?.siblings.count ?? 0) siblings, all listed (received \(w1cReport.received))"
-        )
-        print("server peak RSS: \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
         print("\nThe server's merge alone (in process, same storage, no HTTP) against raw SQLite writing the same rows:")
         printTable(
             ["", "seconds", "changes/s"],

@@ -188,6 +188,40 @@ import Testing
         #expect(try deployment.numbers(b).count == 800)
     }
 
+    @Test func aServerStoppedWithSIGTERMDuringASyncLosesNothingItAcknowledged() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        try fill(a, cases: 2_000, prefix: "T")
+        // A sync in flight, in small batches; the server is stopped gracefully under it.
+        let sync = Process()
+        sync.executableURL = URL(fileURLWithPath: Built.rain)
+        sync.arguments = ["sync", "--attempts", "1", "--db", a]
+        var environment = ProcessInfo.processInfo.environment
+        environment["RAIN_SYNC_BATCH"] = "50"
+        environment.removeValue(forKey: "RAIN_FAILPOINT")
+        sync.environment = environment
+        sync.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        sync.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try sync.run()
+        // Wait until the server has applied some batches, then SIGTERM it.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !deployment.server.log.contains("] push") { usleep(20_000) }
+        deployment.server.stop()
+        sync.waitUntilExit()
+        let acked = try ReplicaStore.open(at: a).syncState().acked
+        try deployment.server.start()
+        let replicas = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
+        let holds = try #require(replicas.first?["holds"] as? Int)
+        #expect(UInt64(holds) >= acked, "the server lost an acknowledged batch on SIGTERM")
+        #expect(try integrity(deployment.server.db) == "ok")
+        let resumed = try deployment.rain(["sync", "--json"], db: a)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try deployment.rain(["status", "--json"], db: a).object["unsynced"] as? Int == 0)
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        try deployment.sync(b)
+        #expect(try deployment.numbers(b).count == 2_000)
+    }
+
     @Test func aWrongTokenOrARevokedReplicaGetsAClearErrorAndWritesNothing() throws {
         let deployment = try Deployment()
         let wrong = deployment.scratch.file("wrong.sqlite")
