@@ -144,7 +144,10 @@ struct SyncBenchmark: AsyncParsableCommand {
             [
                 ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
                 ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
-                ["push + pull", format(push + pull), rate(changes + report.received, push + pull), String(pushedBytes + report.bytesReceived)],
+                [
+                    "push + pull", format(push + pull), rate(changes + report.received, push + pull),
+                    String(pushedBytes + report.bytesReceived),
+                ],
                 [
                     "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
                     rate(conflictBatches.joined().count, w1c), "",
