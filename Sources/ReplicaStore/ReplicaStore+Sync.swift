@@ -17,6 +17,10 @@ public struct SyncState: Hashable, Sendable {
     public var cursor: String
     /// When the last sync completed (ms since the epoch).
     public var lastSyncAt: Int64?
+    /// PEM certificates trusted for the server's https (nil: the system's roots).
+    public var caCertificates: String?
+    /// Whether plain http to a host other than this machine is allowed.
+    public var insecure: Bool = false
 
     /// Whether the replica has a server to sync with.
     public var isEnrolled: Bool { server != nil && credential != nil }
@@ -33,21 +37,25 @@ extension ReplicaStore {
             throw ReplicaStoreError.corrupt("sync_state")
         }
         let acked: Int64 = row["acked"]
+        let insecure: Int64 = row["insecure"]
         return SyncState(
             server: row["server"], credential: row["credential"], officeName: row["office_name"], officeLevel: row["office_level"],
-            enrolledAt: row["enrolled_at"], acked: UInt64(max(acked, 0)), cursor: row["cursor"], lastSyncAt: row["last_sync_at"])
+            enrolledAt: row["enrolled_at"], acked: UInt64(max(acked, 0)), cursor: row["cursor"], lastSyncAt: row["last_sync_at"],
+            caCertificates: row["ca_certificates"], insecure: insecure != 0)
     }
 
     /// Records an enrolment: the server and the credential it issued for this replica.
     public func saveEnrolment(
-        server: String, credential: String, officeName: String, officeLevel: String, now: Int64 = ReplicaStore.nowMillis()
+        server: String, credential: String, officeName: String, officeLevel: String, caCertificates: String? = nil,
+        insecure: Bool = false, now: Int64 = ReplicaStore.nowMillis()
     ) throws(ReplicaStoreError) {
         try write("cannot save the enrolment") { db in
             try db.execute(
                 sql: """
-                    UPDATE sync_state SET server = ?, credential = ?, office_name = ?, office_level = ?, enrolled_at = ?
+                    UPDATE sync_state SET server = ?, credential = ?, office_name = ?, office_level = ?, enrolled_at = ?,
+                        ca_certificates = ?, insecure = ?
                     WHERE singleton = 1
-                    """, arguments: [server, credential, officeName, officeLevel, now])
+                    """, arguments: [server, credential, officeName, officeLevel, now, caCertificates, insecure ? 1 : 0])
         }
     }
 

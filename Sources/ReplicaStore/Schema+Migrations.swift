@@ -153,6 +153,15 @@ enum ReplicaMigrations {
                     ) STRICT, WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-tls") { db in
+            // How this replica reaches its server: the CA certificates (PEM) it trusts for
+            // https, and whether plain http to another machine was allowed (--insecure).
+            try db.execute(
+                sql: """
+                    ALTER TABLE sync_state ADD COLUMN ca_certificates TEXT;
+                    ALTER TABLE sync_state ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
         return migrator
     }

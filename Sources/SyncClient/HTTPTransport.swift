@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 public import SyncCore
 public import SyncProtocol
 
@@ -22,6 +23,8 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
     case invalidResponse(String)
     /// The server's URL is not usable.
     case invalidServer(String)
+    /// The TLS connection failed: an untrusted or invalid certificate, a CA file that is not PEM.
+    case tls(server: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +35,7 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .refused(let status, _, let message, _): "the server refused the request (HTTP \(status)): \(message)"
         case .invalidResponse(let what): "cannot read the server's answer: \(what)"
         case .invalidServer(let what): "invalid server address: \(what)"
+        case .tls(let server, let reason): "cannot connect securely to the server: \(reason) (\(server))"
         }
     }
 
@@ -55,9 +59,17 @@ public struct HTTPTransport: Sendable {
     let timeout: TimeAmount
     let client: HTTPClient
 
-    /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL.
-    public init(server: String, credential: String?, timeoutSeconds: Int64 = 60) throws(SyncClientError) {
-        self.server = try Self.validate(server: server)
+    /// - Parameters:
+    ///   - caCertificates: PEM certificates to trust for https (a district's own CA);
+    ///     nil trusts the system's roots.
+    ///   - insecure: allow plain http to a host that is not this machine.
+    /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL
+    ///   (plain http only to a loopback host, unless `insecure`); ``SyncClientError/tls(server:reason:)``
+    ///   when `caCertificates` holds no PEM certificate.
+    public init(
+        server: String, credential: String?, timeoutSeconds: Int64 = 60, caCertificates: String? = nil, insecure: Bool = false
+    ) throws(SyncClientError) {
+        self.server = try Self.validate(server: server, insecure: insecure)
         self.credential = credential
         timeout = .seconds(timeoutSeconds)
         var configuration = HTTPClient.Configuration()
@@ -67,6 +79,18 @@ public struct HTTPTransport: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(timeoutSeconds))
         configuration.redirectConfiguration = .disallow
+        if let caCertificates {
+            // Certificates are verified (chain and host name) against these roots only.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            do {
+                let roots = try NIOSSLCertificate.fromPEMBytes(Array(caCertificates.utf8))
+                guard !roots.isEmpty else { throw SyncClientError.tls(server: self.server, reason: "the CA file holds no certificate") }
+                tls.trustRoots = .certificates(roots)
+            } catch {
+                throw .tls(server: self.server, reason: "the CA file is not a PEM certificate")
+            }
+            configuration.tlsConfiguration = tls
+        }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -74,14 +98,27 @@ public struct HTTPTransport: Sendable {
     ///
     /// - Throws: ``SyncClientError/invalidServer(_:)`` unless `server` is an http(s) URL.
     @discardableResult
-    public static func validate(server: String) throws(SyncClientError) -> String {
+    public static func validate(server: String, insecure: Bool = false) throws(SyncClientError) -> String {
         let trimmed = server.hasSuffix("/") ? String(server.dropLast()) : server
-        guard let url = URL(string: trimmed), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+        guard let url = URL(string: trimmed), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host,
             url.query == nil, url.fragment == nil
         else {
             throw .invalidServer("expected http://HOST:PORT or https://HOST, e.g. http://127.0.0.1:8080")
         }
+        // Credentials and residents' data never cross a network in clear text.
+        if scheme == "http", !insecure, !isLoopback(host) {
+            throw .invalidServer(
+                "refusing plain http to \(host), which is not this machine: use https://, or --insecure on a network you trust")
+        }
         return trimmed
+    }
+
+    /// `localhost`, 127.0.0.0/8 or ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if bare == "localhost" || bare == "::1" { return true }
+        let parts = bare.split(separator: ".")
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     /// Closes the connections.
@@ -142,6 +179,7 @@ public struct HTTPTransport: Sendable {
             var buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
             bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch {
+            if Self.isTLSFailure(error) { throw .tls(server: server, reason: Self.describeTLS(error)) }
             throw .unreachable(server: server, reason: Self.describe(error))
         }
         if (200..<300).contains(status) { return (status, bytes) }
@@ -154,6 +192,18 @@ public struct HTTPTransport: Sendable {
         case 500...: throw .serverFailed(status: status, message: message)
         default: throw .refused(status: status, code: code, message: message, holds: error?.holds)
         }
+    }
+
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        error is NIOSSLError || String(reflecting: type(of: error)).contains("NIOSSL") || String(describing: error).contains("handshake")
+    }
+
+    static func describeTLS(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("certificate") || text.contains("CERTIFICATE") || text.contains("verify") {
+            return "the server's certificate is not trusted (give its CA with --ca-file when enrolling) or does not name this host"
+        }
+        return "the TLS handshake failed (is the server speaking https?)"
     }
 
     /// A short reason for a network failure.

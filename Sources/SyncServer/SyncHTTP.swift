@@ -1,8 +1,11 @@
 import Dispatch
 import HTTPTypes
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
+public import NIOSSL
 import SyncCore
 public import SyncProtocol
 
@@ -17,11 +20,42 @@ public struct ServerSettings: Sendable {
     public var port: Int
     /// Request bodies above this get 413 (`Protocol/PROTOCOL.md` §9.1).
     public var maximumBodyBytes: Int
+    /// PEM files of the certificate chain and its private key: HTTPS instead of HTTP.
+    public var tls: (certificate: String, key: String)?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = TransportV1.defaultMaximumBodyBytes) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = TransportV1.defaultMaximumBodyBytes,
+        tls: (certificate: String, key: String)? = nil
+    ) {
         self.host = host
         self.port = port
         self.maximumBodyBytes = maximumBodyBytes
+        self.tls = tls
+    }
+
+    /// The TLS configuration of ``tls``.
+    ///
+    /// - Throws: ``ServerError`` naming the file that cannot be read.
+    func tlsConfiguration() throws(ServerError) -> TLSConfiguration? {
+        guard let tls else { return nil }
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(tls.certificate)
+        } catch {
+            throw ServerError(
+                status: 400, code: "invalid", message: "cannot read the TLS certificate: not a PEM certificate chain (\(tls.certificate))")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+        } catch {
+            throw ServerError(status: 400, code: "invalid", message: "cannot read the TLS key: not a PEM private key (\(tls.key))")
+        }
+        guard !chain.isEmpty else {
+            throw ServerError(
+                status: 400, code: "invalid", message: "cannot read the TLS certificate: no certificate in the file (\(tls.certificate))")
+        }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 }
 
@@ -44,17 +78,29 @@ public func registeredRoutes(_ router: Router<BasicRequestContext>) -> [(method:
     router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
 }
 
-/// Builds the server application over `storage`.
+/// Builds the server application over `storage`: HTTPS when ``ServerSettings/tls`` is set.
 ///
 /// - Parameter onRunning: called with the bound port once the server listens.
+/// - Throws: ``ServerError`` when the TLS files cannot be read.
 public func makeSyncApplication(
     storage: any CentralStorage,
     settings: ServerSettings,
     logger: Logger,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
-    Application(
+) throws(ServerError) -> some ApplicationProtocol {
+    let server: HTTPServerBuilder
+    if let tls = try settings.tlsConfiguration() {
+        do {
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw ServerError(status: 400, code: "invalid", message: "cannot use the TLS certificate and key: \(error)")
+        }
+    } else {
+        server = .http1()
+    }
+    return Application(
         router: makeSyncRouter(storage: storage, settings: settings),
+        server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
         logger: logger

@@ -90,10 +90,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes (larger ones get 413).")
     var maxBodyBytes = TransportV1.defaultMaximumBodyBytes
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: "A PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -105,11 +108,13 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let path = database.path
         let host = host
-        let app = makeSyncApplication(
-            storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes), logger: logger
+        let scheme = tlsCert == nil ? "http" : "https"
+        let tls = tlsCert.flatMap { certificate in tlsKey.map { (certificate: certificate, key: $0) } }
+        let app = try makeSyncApplication(
+            storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes, tls: tls), logger: logger
         ) { port in
             // Unbuffered: a supervisor or a test waits for this line on a pipe.
-            FileHandle.standardOutput.write(Data("rain-server: listening on http://\(host):\(port) (database \(path))\n".utf8))
+            FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(path))\n".utf8))
         }
         try await app.runService()
         logger.info("stopped")

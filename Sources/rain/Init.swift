@@ -29,6 +29,8 @@ struct Init: AsyncParsableCommand {
     @Option(help: "The one-time enrolment token (with --server).")
     var token: String?
 
+    @OptionGroup var connection: ConnectionOptions
+
     @Flag(help: "Print {\"replica\": …, \"office\": …, \"path\": …} as JSON.")
     var json = false
 
@@ -40,7 +42,7 @@ struct Init: AsyncParsableCommand {
             throw ValidationError("--staff must be your name (1 to 40 characters)")
         }
         if (server == nil) != (token == nil) { throw ValidationError("--server and --token go together") }
-        if let server { try checkServer(server) }
+        if let server { try checkServer(server, insecure: connection.insecure) }
     }
 
     func run() async throws {
@@ -51,7 +53,7 @@ struct Init: AsyncParsableCommand {
             var enrolled: String?
             if let server, let token {
                 do {
-                    let answer = try await enrol(store, server: server, token: token, language: out.language)
+                    let answer = try await enrol(store, server: server, token: token, connection: connection, language: out.language)
                     enrolled = answer.officeName
                 } catch {
                     // Nothing was recorded in the new file: remove it, so that `rain init` can be run again.

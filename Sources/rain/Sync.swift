@@ -26,10 +26,31 @@ func runningAsync(_ global: GlobalOptions, _ body: () async throws -> Void) asyn
     }
 }
 
+/// How to reach the server: `--ca-file` and `--insecure`, taken by `init` and `enrol`.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "PEM certificates of the CA that signed the server's certificate (for https with the district's own CA).")
+    var caFile: String?
+
+    @Flag(help: "Allow plain http to a server that is not this machine (credentials and data travel unencrypted).")
+    var insecure = false
+
+    /// The CA certificates' text, read once: they are kept in the replica file.
+    func caCertificates() throws -> String? {
+        guard let caFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: caFile), let text = String(data: data, encoding: .utf8),
+            text.contains("-----BEGIN CERTIFICATE-----")
+        else { throw ValidationError("--ca-file: cannot read PEM certificates from \(caFile)") }
+        return text
+    }
+}
+
 /// Enrols `store` with the server: exchanges the token for a credential kept in the file.
-func enrol(_ store: ReplicaStore, server: String, token: String, language: Language) async throws -> EnrolResponseV1 {
+func enrol(_ store: ReplicaStore, server: String, token: String, connection: ConnectionOptions, language: Language) async throws
+    -> EnrolResponseV1
+{
     let zh = language == .zh
-    let transport = try HTTPTransport(server: server, credential: nil)
+    let ca = try connection.caCertificates()
+    let transport = try HTTPTransport(server: server, credential: nil, caCertificates: ca, insecure: connection.insecure)
     let answer: EnrolResponseV1
     do {
         answer = try await transport.enrol(EnrolRequestV1(token: token, replica: store.identity.replica, staff: store.identity.staff))
@@ -46,7 +67,8 @@ func enrol(_ store: ReplicaStore, server: String, token: String, language: Langu
             code: 7)
     }
     try store.saveEnrolment(
-        server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
+        server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level,
+        caCertificates: ca, insecure: connection.insecure)
     return answer
 }
 
@@ -63,9 +85,10 @@ struct Enrol: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The server, e.g. http://127.0.0.1:8080.") var server: String
     @Option(help: "The one-time enrolment token.") var token: String
+    @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
-        try checkServer(server)
+        try checkServer(server, insecure: connection.insecure)
     }
 
     func run() async throws {
@@ -77,7 +100,7 @@ struct Enrol: AsyncParsableCommand {
                     message: out.text(
                         "本副本已登记到 \(existing)；无需再次登记", "this replica is already enrolled with \(existing); nothing to do"), code: 2)
             }
-            let answer = try await enrol(store, server: server, token: token, language: out.language)
+            let answer = try await enrol(store, server: server, token: token, connection: connection, language: out.language)
             print(
                 out.text(
                     "已登记：\(answer.officeName)（\(answer.office)）· 服务器 \(server)；用 rain sync 同步",
@@ -87,9 +110,9 @@ struct Enrol: AsyncParsableCommand {
 }
 
 /// Validates a server URL for `--server`.
-func checkServer(_ server: String) throws {
+func checkServer(_ server: String, insecure: Bool) throws {
     do {
-        try HTTPTransport.validate(server: server)
+        try HTTPTransport.validate(server: server, insecure: insecure)
     } catch {
         throw ValidationError("--server: \(error.description)")
     }
@@ -128,7 +151,9 @@ struct Sync: AsyncParsableCommand {
                         "本副本尚未登记到服务器；先运行 rain enrol --server 地址 --token 登记码",
                         "this replica is not enrolled with a server; run rain enrol --server URL --token TOKEN first"), code: 2)
             }
-            let transport = try HTTPTransport(server: server, credential: credential, timeoutSeconds: Int64(timeout))
+            let transport = try HTTPTransport(
+                server: server, credential: credential, timeoutSeconds: Int64(timeout), caCertificates: state.caCertificates,
+                insecure: state.insecure)
             var driver = SyncDriver(store: store, transport: transport, policy: .init(attempts: attempts))
             driver.pushChanges = Self.environmentInteger("RAIN_SYNC_BATCH") ?? driver.pushChanges
             driver.pullChanges = Self.environmentInteger("RAIN_SYNC_PAGE") ?? driver.pullChanges
@@ -210,6 +235,10 @@ struct Sync: AsyncParsableCommand {
             return zh
                 ? "服务器拒绝了本副本的凭据（错误或已失效）。请向区管理员索取新的登记码；工作已保存在本机\(done)"
                 : "the server refused this replica's credential (wrong or no longer valid). Ask the district administrator for a new enrolment token; your work is kept on this machine\(done)"
+        case .tls(_, let reason)?:
+            return zh
+                ? "无法与服务器建立安全连接：\(reason)；工作已保存在本机\(done)"
+                : "cannot connect securely to the server: \(reason); your work is kept on this machine\(done)"
         case .protocolTooOld(let message)?:
             return zh
                 ? "服务器不支持此版本的 rain，请升级 rain 后再同步（\(message)）\(done)"

@@ -139,12 +139,32 @@ final class TemporaryFolder {
         #expect(state.server == nil && state.credential == nil && state.acked == 0 && state.cursor == "" && !state.isEnrolled)
         #expect(try store.findCase("HSM-1").title == "楼道堆放杂物")
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync"])
+        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls"])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
         }
         #expect(tables == ["replica_offices", "sync_state"])
+    }
+
+    @Test func theFourthMigrationKeepsTheEnrolmentAndAddsHowToReachTheServer() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        let queue = try firstReleaseFile(path)
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v3-sync")
+        try queue.write { db in
+            try db.execute(
+                sql: "UPDATE sync_state SET server = 'http://127.0.0.1:8080', credential = 'r1.secret', acked = 4, cursor = 'v1.9'")
+        }
+        let store = try ReplicaStore.open(at: path)
+        let state = try store.syncState()
+        #expect(state.server == "http://127.0.0.1:8080" && state.credential == "r1.secret" && state.acked == 4 && state.cursor == "v1.9")
+        #expect(state.caCertificates == nil && !state.insecure)
+        try store.saveEnrolment(
+            server: "https://rain.example", credential: "r1.other", officeName: "和盛社区", officeLevel: "community",
+            caCertificates: "-----BEGIN CERTIFICATE-----", insecure: true)
+        let saved = try store.syncState()
+        #expect(saved.caCertificates == "-----BEGIN CERTIFICATE-----" && saved.insecure && saved.server == "https://rain.example")
     }
 
     @Test func aPulledPageAndItsCursorCommitTogether() throws {

@@ -87,9 +87,13 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var url = ""
     private var port: Int? { url.split(separator: ":").last.flatMap { Int($0) } }
 
-    init(folder: String, db: String, environment: [String: String] = [:]) throws {
+    /// Extra `serve` arguments (TLS).
+    let arguments: [String]
+
+    init(folder: String, db: String, environment: [String: String] = [:], arguments: [String] = []) throws {
         self.folder = folder
         self.db = db
+        self.arguments = arguments
         logPath = folder + "/server-\(UUID().uuidString.prefix(8)).log"
         process = Process()
         try start(environment: environment)
@@ -99,7 +103,7 @@ final class ServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Built.server)
         // A restart keeps the port, as a real server would: replicas keep its URL.
-        process.arguments = ["serve", "--db", db, "--port", port.map(String.init) ?? "0"]
+        process.arguments = ["serve", "--db", db, "--port", port.map(String.init) ?? "0"] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "RAIN_FAILPOINT")
