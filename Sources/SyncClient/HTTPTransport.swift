@@ -1,9 +1,9 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-public import SyncCore
+import SyncCore
 public import SyncProtocol
 
 /// Why talking to the server failed. Messages say what failed, why, and what to do;

@@ -87,7 +87,7 @@ final class TemporaryFolder {
 
     /// A replica file as the first release wrote it: only `v1-replica`, with one case.
     func firstReleaseFile(_ path: String) throws -> DatabaseQueue {
-        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         let queue = try DatabaseQueue(path: path)
         try ReplicaMigrations.migrator().migrate(queue, upTo: "v1-replica")
         try queue.write { db in
