@@ -59,6 +59,13 @@ extension ReplicaStore {
         }
     }
 
+    /// Replaces the credential after a rotation (`rain rekey`).
+    public func saveCredential(_ credential: String) throws(ReplicaStoreError) {
+        try write("cannot save the credential") { db in
+            try db.execute(sql: "UPDATE sync_state SET credential = ? WHERE singleton = 1", arguments: [credential])
+        }
+    }
+
     /// The highest counter this replica has written (0 before its first change).
     public func highestOwnCounter() throws(ReplicaStoreError) -> UInt64 {
         try read("cannot read the change log") { db in try self.highestOwnCounter(in: db) }

@@ -136,6 +136,16 @@ public struct HTTPTransport: Sendable {
         }
     }
 
+    /// Asks for a new credential; the one in use stays valid until the new one is used.
+    public func rekey() async throws(SyncClientError) -> RekeyResponseV1 {
+        let (_, body) = try await send("POST", "/rekey", body: nil)
+        do {
+            return try RekeyResponseV1.decode(body)
+        } catch {
+            throw .invalidResponse(error.message)
+        }
+    }
+
     /// Pushes a batch already in its canonical encoding; returns the answer and the bytes sent.
     public func push(_ batch: [UInt8]) async throws(SyncClientError) -> PushResponseV1 {
         let (_, body) = try await send("POST", "/changes", body: batch)

@@ -121,6 +121,27 @@ public struct EnrolResponseV1: Hashable, Sendable {
     }
 }
 
+/// The answer to `POST /rekey`: the caller's new credential (§9.2).
+public struct RekeyResponseV1: Hashable, Sendable {
+    public var credential: String
+
+    public init(credential: String) {
+        self.credential = credential
+    }
+
+    public func encode() -> [UInt8] {
+        var writer = CanonicalJSONWriter()
+        writer.raw("{\"credential\":")
+        writer.string(credential)
+        writer.raw(",\"protocol\":1}")
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> RekeyResponseV1 {
+        RekeyResponseV1(credential: try TransportV1.text(try TransportV1.parse(bytes), "credential"))
+    }
+}
+
 // MARK: - Push
 
 /// The answer to `POST /changes`: how many changes were new, how many the server

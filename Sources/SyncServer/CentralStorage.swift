@@ -94,6 +94,9 @@ public protocol CentralStorage: Sendable {
     func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1
     /// The replica a credential belongs to; 401 when missing, malformed, wrong or revoked.
     func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller
+    /// A new credential for the caller (`Protocol/PROTOCOL.md` §9.2); the one in use
+    /// stays valid until the new one is first used.
+    func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String
     /// Applies a pushed batch in one transaction (`Protocol/PROTOCOL.md` §9.4).
     func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
     /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).

@@ -61,7 +61,12 @@ public final class SQLiteCentralStorage: CentralStorage {
                     DROP TRIGGER cases_fts_delete;
                     DROP TABLE cases_fts;
                     """)
-        }
+        },
+        ExtraMigration(name: "central-v2-rekey") { db in
+            // A rotated credential's predecessor stays valid until the new one is first
+            // used, so that a client that dies before saving the new one is not locked out.
+            try db.execute(sql: "ALTER TABLE replicas ADD COLUMN previous_secret_sha256 TEXT")
+        },
     ]
 
     private init(store: ReplicaStore) {
@@ -233,7 +238,8 @@ public final class SQLiteCentralStorage: CentralStorage {
     public func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica {
         try write("cannot revoke the replica") { db in
             try db.execute(
-                sql: "UPDATE replicas SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", arguments: [now, replica.rawValue])
+                sql: "UPDATE replicas SET revoked_at = coalesce(revoked_at, ?), previous_secret_sha256 = NULL WHERE id = ?",
+                arguments: [now, replica.rawValue])
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -293,17 +299,39 @@ public final class SQLiteCentralStorage: CentralStorage {
             throw .unauthenticated("unauthenticated: the credential is malformed (Authorization)")
         }
         let row = try read("cannot check the credential") { db in
-            try Row.fetchOne(db, sql: "SELECT office, secret_sha256, revoked_at FROM replicas WHERE id = ?", arguments: [id])
+            try Row.fetchOne(
+                db, sql: "SELECT office, secret_sha256, previous_secret_sha256, revoked_at FROM replicas WHERE id = ?", arguments: [id])
         }
-        guard let row, Secrets.matches(secret, storedDigest: row["secret_sha256"]) else {
-            throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)")
-        }
+        guard let row else { throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)") }
+        let current = Secrets.matches(secret, storedDigest: row["secret_sha256"])
+        let previous = (row["previous_secret_sha256"] as String?).map { Secrets.matches(secret, storedDigest: $0) } ?? false
+        guard current || previous else { throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)") }
         if (row["revoked_at"] as Int64?) != nil {
             throw .unauthenticated(
                 "unauthenticated: this replica's credential was revoked; ask the administrator for a new enrolment token (Authorization)",
                 code: "revoked")
         }
+        if current, (row["previous_secret_sha256"] as String?) != nil {
+            // The new credential is in use: the old one stops working now.
+            try write("cannot check the credential") { db in
+                try db.execute(sql: "UPDATE replicas SET previous_secret_sha256 = NULL WHERE id = ?", arguments: [id])
+            }
+        }
         return Caller(replica: ReplicaID(id), office: row["office"])
+    }
+
+    public func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String {
+        let secret = Secrets.randomSecret()
+        try write("cannot rotate the credential") { db in
+            // The credential in use becomes the previous one: valid until the new one is used.
+            try db.execute(
+                sql: "UPDATE replicas SET previous_secret_sha256 = secret_sha256, secret_sha256 = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Secrets.digest(secret), caller.replica.rawValue])
+            guard db.changesCount == 1 else {
+                throw ServerError.unauthenticated("cannot rotate the credential: the replica is revoked", code: "revoked")
+            }
+        }
+        return caller.replica.rawValue + "." + secret
     }
 
     public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {

@@ -67,6 +67,7 @@ public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings
     let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
     router.get("/healthz") { _, _ in try await handlers.health() }
     router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
+    router.post("/rekey") { request, context in try await handlers.rekey(request, context: context) }
     router.post("/changes") { request, context in try await handlers.push(request, context: context) }
     router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
     return router
@@ -129,6 +130,14 @@ struct SyncHandlers: Sendable {
         let response = try await offload { () throws(ServerError) in try storage.enrol(enrolment, now: now) }
         context.logger.info("enrolled", metadata: ["replica": .string(response.replica.rawValue), "office": .string(response.office)])
         return json(200, response.encode())
+    }
+
+    func rekey(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let caller = try await authenticate(request)
+        let now = ReplicaStoreClock.now()
+        let credential = try await offload { () throws(ServerError) in try storage.rekey(caller, now: now) }
+        context.logger.info("rekeyed", metadata: ["replica": .string(caller.replica.rawValue)])
+        return json(200, RekeyResponseV1(credential: credential).encode())
     }
 
     func push(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -20,7 +20,7 @@ struct RainServer: AsyncParsableCommand {
             Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
             or replica; 4 already exists.
             """,
-        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self]
+        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self]
     )
 
     /// Parses and runs; usage errors exit with 2, like `rain`.
@@ -300,6 +300,56 @@ struct RevokeReplica: AsyncParsableCommand {
             print(JSONText.render(replicaJSON(replica)))
         } else {
             print("replica \(replica.id) of \(replica.office) revoked")
+        }
+    }
+}
+
+// MARK: - Import
+
+struct ImportChanges: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Apply a file of one replica's changes (from `rain export --pending`) to the server.",
+        discussion: """
+            For the work of a revoked replica, or of one that cannot reach the server: the
+            file is validated like a push (every change from one replica, continuing what
+            the server holds without a gap) and applied in one transaction, idempotently.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The file written by `rain export --pending FILE`.") var file: String
+    @Flag(help: "Print {\"replica\", \"accepted\", \"duplicates\"} as JSON.") var json = false
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ServerError(status: 400, code: "invalid", message: "cannot import: cannot read the file (\(file))")
+        }
+        let changes: [Change]
+        do {
+            changes = try ChangeBatchV1.decode(Array(data))
+        } catch {
+            throw ServerError(status: 400, code: "invalid", message: "cannot import: \(error.message) (\(file))")
+        }
+        guard let replica = changes.first?.dot.replica else {
+            print(json ? "{\"replica\":null,\"accepted\":0,\"duplicates\":0}" : "nothing to import")
+            return
+        }
+        let storage = try database.open()
+        guard let enrolled = try storage.replicas().first(where: { $0.id == replica }) else {
+            throw ServerError(
+                status: 404, code: "not_found",
+                message: "cannot import: the changes were written by replica \(replica), which was never enrolled here")
+        }
+        let answer = try storage.push(changes, from: Caller(replica: replica, office: enrolled.office), now: ReplicaStoreTime.now())
+        if json {
+            print(
+                JSONText.object([
+                    ("replica", .string(replica.rawValue)), ("accepted", .integer(Int64(answer.accepted))),
+                    ("duplicates", .integer(Int64(answer.duplicates))),
+                ]))
+        } else {
+            print("imported \(answer.accepted) changes of replica \(replica) (\(enrolled.office)); \(answer.duplicates) were already held")
         }
     }
 }

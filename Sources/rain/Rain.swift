@@ -42,7 +42,8 @@ struct Rain: AsyncParsableCommand {
             7 the server refused (wrong or revoked credential, enrolment token, protocol too old).
             """,
         subcommands: [
-            Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self, Demo.self,
+            Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self, Rekey.self,
+            Export.self, Demo.self,
         ]
     )
 }

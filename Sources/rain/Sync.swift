@@ -229,8 +229,8 @@ struct Sync: AsyncParsableCommand {
         case .refusedCredential(let code, _)?:
             if code == "revoked" {
                 return zh
-                    ? "服务器拒绝了本副本：其凭据已被吊销。请向区管理员索取新的登记码（rain-server office token），工作已保存在本机\(done)"
-                    : "the server refused this replica: its credential was revoked. Ask the district administrator for a new enrolment token (rain-server office token); your work is kept on this machine\(done)"
+                    ? "服务器拒绝了本副本：其凭据已被吊销。工作已保存在本机：用 rain export --pending 文件 导出未同步的变更交给区管理员（rain-server import），再用新的登记码建立新副本（rain init）\(done)"
+                    : "the server refused this replica: its credential was revoked; your work is kept on this machine: write the unsynced changes to a file with rain export --pending FILE for the district administrator (rain-server import), then start a new replica with a new token (rain init)\(done)"
             }
             return zh
                 ? "服务器拒绝了本副本的凭据（错误或已失效）。请向区管理员索取新的登记码；工作已保存在本机\(done)"
@@ -276,5 +276,94 @@ final class ProgressLine: Sendable {
     func clear() {
         guard enabled, shown.withLock({ $0 }) else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+struct Rekey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rotate this replica's credential: the server issues a new one, kept in the replica file.",
+        discussion: """
+            The old credential keeps working until the new one is first used, so an
+            interruption between the server's answer and saving it cannot lock the office out.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await runningAsync(global) {
+            let store = try global.open()
+            let out = global.output
+            let state = try store.syncState()
+            guard let server = state.server, let credential = state.credential else {
+                throw CommandFailure(
+                    message: out.text("本副本尚未登记到服务器；无凭据可轮换", "this replica is not enrolled; there is no credential to rotate"), code: 2)
+            }
+            let transport = try HTTPTransport(
+                server: server, credential: credential, caCertificates: state.caCertificates, insecure: state.insecure)
+            let answer: RekeyResponseV1
+            do {
+                answer = try await transport.rekey()
+                await transport.shutdown()
+            } catch {
+                await transport.shutdown()
+                throw error
+            }
+            try store.saveCredential(answer.credential)
+            // Use it once at once, so that the old credential stops working now.
+            let check = try HTTPTransport(
+                server: server, credential: answer.credential, caCertificates: state.caCertificates, insecure: state.insecure)
+            _ = try? await check.pull(after: "", limit: 1, maximumBytes: 1)
+            await check.shutdown()
+            print(out.text("已轮换本副本的凭据；旧凭据已失效", "rotated this replica's credential; the old one no longer works"))
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write this replica's changes the server has not acknowledged to a file.",
+        discussion: """
+            For a replica whose credential was revoked, or that cannot reach its server: the
+            file is a change batch (Protocol/PROTOCOL.md §7.2) holding every own change above
+            what the server acknowledged, created with mode 0600 (it holds residents' data).
+            Nothing is removed from the replica.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The file to write (it must not exist).") var pending: String
+    @Flag(help: "Print {\"file\", \"changes\"} as JSON.") var json = false
+
+    func run() throws {
+        try running(global) {
+            let store = try global.open()
+            let out = global.output
+            guard !FileManager.default.fileExists(atPath: pending) else {
+                throw CommandFailure(
+                    message: out.text("文件已存在，不会覆盖：\(pending)", "the file exists and is not overwritten: \(pending)"), code: 1)
+            }
+            let acked = try store.syncState().acked
+            let changes = try store.ownChanges(after: acked, limit: Int.max, maximumBytes: Int.max)
+            var writer = CanonicalJSONWriter(capacity: changes.reduce(64) { $0 + $1.body.count + 1 })
+            writer.raw("{\"changes\":[")
+            for (index, change) in changes.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.append(change.body)
+            }
+            writer.raw("],\"protocol\":1}\n")
+            guard FileManager.default.createFile(atPath: pending, contents: Data(writer.bytes), attributes: [.posixPermissions: 0o600])
+            else {
+                throw CommandFailure(message: out.text("无法写入文件：\(pending)", "cannot write the file: \(pending)"), code: 1)
+            }
+            if json {
+                print(JSONOut.render(.object([("file", .string(pending)), ("changes", .integer(Int64(changes.count)))])))
+            } else {
+                print(
+                    out.text(
+                        "已导出 \(changes.count) 项未同步的变更到 \(pending)（含居民信息，请妥善保管）",
+                        "exported \(changes.count) unsynced changes to \(pending) (it holds residents' data: keep it safe)"))
+            }
+        }
     }
 }

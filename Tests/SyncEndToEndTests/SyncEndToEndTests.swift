@@ -308,3 +308,57 @@ import Testing
         #expect(!log.contains(String(credential.split(separator: ".").last ?? "")), "the log holds the credential")
     }
 }
+
+/// Credentials over time: rotation, revocation, and a revoked replica's unsynced work.
+@Suite(.serialized) struct CredentialTests {
+    @Test func aRotatedCredentialReplacesTheOldOneOnceUsed() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let before = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let rekey = try deployment.rain(["rekey"], db: a)
+        #expect(rekey.status == 0, "\(rekey.stderr)")
+        let after = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        #expect(after != before && after.hasPrefix(String(before.split(separator: ".")[0]) + "."))
+        // The new one works; the old one stopped working once the new one was used.
+        _ = try deployment.newCase(a, title: "楼道堆放杂物")
+        #expect(try deployment.sync(a)["sent"] as? Int == 1)
+        let store = try ReplicaStore.open(at: a)
+        let state = try store.syncState()
+        try store.saveEnrolment(
+            server: try #require(state.server), credential: before, officeName: state.officeName ?? "", officeLevel: state.officeLevel ?? ""
+        )
+        let old = try deployment.rain(["sync"], db: a)
+        #expect(old.status == 7 && old.stderr.contains("refused"), "\(old.stderr)")
+        #expect(!deployment.server.log.contains(String(after.split(separator: ".")[1])), "the log holds the new credential")
+    }
+
+    @Test func aRevokedReplicasWorkIsExportedAndImportedNeverDropped() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        _ = try deployment.newCase(a, title: "已同步的案件")
+        try deployment.sync(a)
+        let numbers = [try deployment.newCase(a, title: "未同步一"), try deployment.newCase(a, title: "未同步二")]
+        let id = try ReplicaStore.open(at: a).identity.replica.rawValue
+        #expect(try deployment.server.admin(["replica", "revoke", id]).status == 0)
+        let refused = try deployment.rain(["sync"], db: a)
+        #expect(refused.status == 7 && refused.stderr.contains("rain export --pending"), "\(refused.stderr)")
+        // Rotation is refused too once revoked.
+        #expect(try deployment.rain(["rekey"], db: a).status == 7)
+
+        let file = deployment.scratch.file("pending.json")
+        let export = try deployment.rain(["export", "--pending", file, "--json"], db: a)
+        #expect(export.status == 0 && export.object["changes"] as? Int == 2, "\(export.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try deployment.rain(["export", "--pending", file], db: a).status == 1, "an export never overwrites a file")
+        // The administrator applies it on the server; another replica then has the work.
+        let imported = try deployment.server.admin(["import", file, "--json"])
+        #expect(imported.status == 0 && imported.object["accepted"] as? Int == 2, "\(imported.stderr)")
+        let again = try deployment.server.admin(["import", file, "--json"])
+        #expect(again.status == 0 && again.object["accepted"] as? Int == 0 && again.object["duplicates"] as? Int == 2)
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        try deployment.sync(b)
+        let held = try deployment.numbers(b)
+        for number in numbers { #expect(held.contains(number)) }
+    }
+}

@@ -74,6 +74,10 @@ import Testing
                         offices: page.offices)
                     #expect(String(decoding: encoded, as: UTF8.self) == canonical)
                 }
+            case "rekey_response":
+                let answer = try RekeyResponseV1.decode(bytes)
+                #expect(answer.credential == expected("credential"))
+                if let canonical = vector.canonical { #expect(String(decoding: answer.encode(), as: UTF8.self) == canonical) }
             case "error":
                 let error = try #require(ErrorBodyV1.decode(bytes))
                 #expect(
