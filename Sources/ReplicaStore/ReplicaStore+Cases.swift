@@ -167,7 +167,7 @@ extension ReplicaStore {
         var fields: [String: Value] = [
             "kind": .text(input.kind.rawValue), "category": .text(input.category), "title": .text(title),
             "status": .text(CaseStatus.received.rawValue), "round": .integer(1), "level": .text(HandlingLevel.community.rawValue),
-            "office": .text(identity.office), "created_at": .timestamp(now),
+            "office": .text(identity.office), "community": .text(identity.office), "created_at": .timestamp(now),
         ]
         if let description = input.description {
             try Self.checkLength("description", description, limit: Self.maximumTextBytes)

@@ -121,7 +121,7 @@ extension ReplicaStore {
         try read("cannot read the change log") { db in try self.change(dot, in: db) }
     }
 
-    func change(_ dot: Dot, in db: Database) throws -> Change? {
+    package func change(_ dot: Dot, in db: Database) throws -> Change? {
         guard
             let body = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT body FROM changes WHERE replica = ? AND counter = ?"),

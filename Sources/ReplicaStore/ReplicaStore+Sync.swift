@@ -78,9 +78,15 @@ extension ReplicaStore {
         counter: UInt64, body: [UInt8]
     )] {
         try read("cannot read the change log") { db in
+            // Withheld changes (refused as outside the office's jurisdiction) are never sent again.
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT counter, body FROM changes WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?"),
-                arguments: [self.identity.replica.rawValue, Int64(counter), limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT counter, body FROM changes
+                        WHERE replica = ? AND counter > ? AND counter NOT IN (SELECT counter FROM withheld)
+                        ORDER BY counter LIMIT ?
+                        """),
+                arguments: [self.identity.replica.rawValue, Int64(counter), min(limit, Int(Int32.max))])
             var result: [(counter: UInt64, body: [UInt8])] = []
             var bytes = 0
             while let row = try rows.next() {
@@ -91,6 +97,36 @@ extension ReplicaStore {
                 result.append((UInt64(own), Array(body.utf8)))
             }
             return result
+        }
+    }
+
+    /// Notes own changes the server refused as outside this office's jurisdiction.
+    public func withhold(_ refused: [(table: String, record: String, counter: UInt64)], now: Int64 = ReplicaStore.nowMillis())
+        throws(ReplicaStoreError)
+    {
+        try write("cannot record the refused changes") { db in
+            for change in refused {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO withheld (counter, tbl, record_id, refused_at) VALUES (?, ?, ?, ?)",
+                    arguments: [Int64(change.counter), change.table, change.record, now])
+            }
+        }
+    }
+
+    /// Own changes the server refused, with the case number when the record is a case.
+    public func withheldChanges() throws(ReplicaStoreError) -> [(counter: UInt64, table: String, record: String, number: String?)] {
+        try read("cannot read the refused changes") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT w.counter, w.tbl, w.record_id, c.number FROM withheld w
+                    LEFT JOIN cases c ON c.id = w.record_id OR c.id = (SELECT case_id FROM case_events WHERE id = w.record_id)
+                    ORDER BY w.counter
+                    """
+            ).map { row in
+                let counter: Int64 = row["counter"]
+                return (UInt64(counter), row["tbl"], row["record_id"], row["number"])
+            }
         }
     }
 
@@ -142,7 +178,8 @@ extension ReplicaStore {
         try read("cannot read the change log") { db in
             let acked = try self.syncState(in: db).acked
             return try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT count(*) FROM changes WHERE replica = ? AND counter > ?"),
+                db.cachedStatement(
+                    sql: "SELECT count(*) FROM changes WHERE replica = ? AND counter > ? AND counter NOT IN (SELECT counter FROM withheld)"),
                 arguments: [self.identity.replica.rawValue, Int64(acked)]) ?? 0
         }
     }

@@ -162,6 +162,19 @@ enum ReplicaMigrations {
                     ALTER TABLE sync_state ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v5-withheld") { db in
+            // Own changes the server refused as outside this office's jurisdiction: kept
+            // here (and in the change log), shown by `rain status`, never pushed again.
+            try db.execute(
+                sql: """
+                    CREATE TABLE withheld (
+                        counter INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        refused_at INTEGER NOT NULL
+                    ) STRICT;
+                    """)
+        }
         for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
         return migrator
     }

@@ -19,6 +19,9 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
     case protocolTooOld(message: String)
     /// The server refused the request (4xx other than the above).
     case refused(status: Int, code: String, message: String, holds: UInt64?)
+    /// The server refused changes to records outside this office's jurisdiction; it now
+    /// holds (or has refused) every own counter up to `holds`.
+    case outOfScope(message: String, refused: [RefusedChangeV1], holds: UInt64?)
     /// The server's answer could not be read.
     case invalidResponse(String)
     /// The server's URL is not usable.
@@ -33,6 +36,7 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .refusedCredential(_, let message): "the server refused this replica: \(message)"
         case .protocolTooOld(let message): "the server does not speak this version of rain: \(message)"
         case .refused(let status, _, let message, _): "the server refused the request (HTTP \(status)): \(message)"
+        case .outOfScope(let message, _, _): "the server refused changes outside this office's jurisdiction: \(message)"
         case .invalidResponse(let what): "cannot read the server's answer: \(what)"
         case .invalidServer(let what): "invalid server address: \(what)"
         case .tls(let server, let reason): "cannot connect securely to the server: \(reason) (\(server))"
@@ -199,6 +203,8 @@ public struct HTTPTransport: Sendable {
         switch status {
         case 401: throw .refusedCredential(code: code, message: message)
         case 426: throw .protocolTooOld(message: message)
+        case 403 where code == "out_of_scope":
+            throw .outOfScope(message: message, refused: error?.refused ?? [], holds: error?.holds)
         case 500...: throw .serverFailed(status: status, message: message)
         default: throw .refused(status: status, code: code, message: message, holds: error?.holds)
         }

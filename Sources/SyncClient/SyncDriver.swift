@@ -18,6 +18,8 @@ public struct SyncReport: Sendable, Hashable {
     public var bytesSent: Int
     public var bytesReceived: Int
     public var requests: Int
+    /// Own changes the server refused, so far, as outside the office's jurisdiction.
+    public var withheld: Int
 }
 
 /// Why a sync stopped before its end. Everything applied before it is kept: the
@@ -87,6 +89,13 @@ public struct SyncDriver: Sendable {
                 do {
                     answer = try await transport.push(writer.bytes)
                 } catch {
+                    if case .outOfScope(_, let refused, let holds?) = error {
+                        // Kept here, shown by `rain status`, never sent again; the rest goes on.
+                        try store.withhold(refused.map { ($0.table, $0.record, $0.counter) })
+                        if holds <= session.localHighest { try store.acknowledge(upTo: holds) }
+                        session.failed(.restartPush(holds: holds), now: .now)
+                        break
+                    }
                     lastError = error
                     session.failed(Self.problem(error), now: .now)
                     break
@@ -120,7 +129,7 @@ public struct SyncDriver: Sendable {
                 try store.finishSync()
                 return SyncReport(
                     sent: summary.sent, received: summary.received, conflicts: try store.conflicts().count, bytesSent: summary.bytesSent,
-                    bytesReceived: summary.bytesReceived, requests: summary.requests)
+                    bytesReceived: summary.bytesReceived, requests: summary.requests, withheld: try store.withheldChanges().count)
             case .failed(let failure):
                 throw SyncFailure(
                     error: lastError, attempts: failure.attempts, serverAhead: failure.serverAhead, progress: report(),

@@ -193,13 +193,18 @@ public struct SyncSession<C: Clock>: Sendable where C.Duration == Duration {
         case .restartPush(let holds):
             if holds > localHighest {
                 phase = .failed(Failure(problem: problem, attempts: failures, serverAhead: true))
+            } else if holds > acked {
+                // Progress (refused changes passed by): not a failure.
+                failures = 0
+                acked = holds
+                phase = .running(holds < localHighest ? .push(after: holds) : .pull(after: cursor))
             } else if failures >= policy.attempts {
                 phase = .failed(Failure(problem: problem, attempts: failures, serverAhead: false))
             } else {
                 // The server's word is the truth about what it holds, even below `acked`
                 // (it may have been restored from a backup): push again from there.
                 acked = holds
-                phase = .running(.push(after: holds))
+                phase = .running(holds < localHighest ? .push(after: holds) : .pull(after: cursor))
             }
         case .transient:
             if failures >= policy.attempts {

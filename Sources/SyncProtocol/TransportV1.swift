@@ -246,17 +246,33 @@ public struct PullResponseV1: Sendable {
 
 // MARK: - Errors
 
+/// A change the server refused as outside its writer's jurisdiction (§9.8).
+public struct RefusedChangeV1: Hashable, Sendable {
+    public var table: String
+    public var record: String
+    public var counter: UInt64
+
+    public init(table: String, record: String, counter: UInt64) {
+        self.table = table
+        self.record = record
+        self.counter = counter
+    }
+}
+
 /// Every error response: `{"error":{"code":…,"message":…}}`, plus `holds` when a push
-/// must restart from another counter (`Protocol/PROTOCOL.md` §9.7).
+/// must restart from another counter (`Protocol/PROTOCOL.md` §9.7), and `refused` for
+/// changes outside the writer's jurisdiction (§9.8).
 public struct ErrorBodyV1: Hashable, Sendable, Error {
     public var code: String
     public var message: String
     public var holds: UInt64?
+    public var refused: [RefusedChangeV1]
 
-    public init(code: String, message: String, holds: UInt64? = nil) {
+    public init(code: String, message: String, holds: UInt64? = nil, refused: [RefusedChangeV1] = []) {
         self.code = code
         self.message = message
         self.holds = holds
+        self.refused = refused
     }
 
     public func encode() -> [UInt8] {
@@ -269,6 +285,20 @@ public struct ErrorBodyV1: Hashable, Sendable, Error {
         }
         writer.raw(",\"message\":")
         writer.string(message)
+        if !refused.isEmpty {
+            writer.raw(",\"refused\":[")
+            for (index, change) in refused.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.raw("{\"counter\":")
+                writer.integer(change.counter)
+                writer.raw(",\"record\":")
+                writer.string(change.record)
+                writer.raw(",\"table\":")
+                writer.string(change.table)
+                writer.raw("}")
+            }
+            writer.raw("]")
+        }
         writer.raw("}}")
         return writer.bytes
     }
@@ -280,7 +310,16 @@ public struct ErrorBodyV1: Hashable, Sendable, Error {
         else { return nil }
         var holds: UInt64?
         if case .number(let text)? = error["holds"] { holds = UInt64(text) }
-        return ErrorBodyV1(code: code, message: message, holds: holds)
+        var refused: [RefusedChangeV1] = []
+        if case .array(let items)? = error["refused"] {
+            for item in items {
+                guard case .string(let table)? = item["table"], case .string(let record)? = item["record"],
+                    case .number(let counterText)? = item["counter"], let counter = UInt64(counterText)
+                else { return nil }
+                refused.append(RefusedChangeV1(table: table, record: record, counter: counter))
+            }
+        }
+        return ErrorBodyV1(code: code, message: message, holds: holds, refused: refused)
     }
 }
 

@@ -67,6 +67,38 @@ public final class SQLiteCentralStorage: CentralStorage {
             // used, so that a client that dies before saving the new one is not locked out.
             try db.execute(sql: "ALTER TABLE replicas ADD COLUMN previous_secret_sha256 TEXT")
         },
+        ExtraMigration(name: "central-v3-scope") { db in
+            try db.execute(
+                sql: """
+                    -- Where each record belongs (Protocol/PROTOCOL.md §9.8): its community and its
+                    -- handling office; a case event carries its case's scope and id.
+                    CREATE TABLE record_scope (
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        community TEXT,
+                        handling TEXT,
+                        case_id TEXT,
+                        PRIMARY KEY (tbl, record_id)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX record_scope_by_case ON record_scope (case_id) WHERE case_id IS NOT NULL;
+                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id)
+                        SELECT 'cases', id, office, office, id FROM cases;
+                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id)
+                        SELECT 'case_events', e.id, s.community, s.handling, e.case_id
+                        FROM case_events e JOIN record_scope s ON s.tbl = 'cases' AND s.record_id = e.case_id;
+
+                    -- Changes refused as outside their writer's scope: their counters count as
+                    -- held, so the writer's later changes are not stuck behind them.
+                    CREATE TABLE refused_dots (
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        refused_at INTEGER NOT NULL,
+                        PRIMARY KEY (replica, counter)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+        },
     ]
 
     private init(store: ReplicaStore) {
@@ -342,29 +374,138 @@ public final class SQLiteCentralStorage: CentralStorage {
                 "cannot accept the changes: a replica may push only its own changes, and this one was written by another replica (changes[\(index)].dot.replica)"
             )
         }
-        return try write("cannot accept the changes") { db in
-            let holds = try self.holds(caller.replica, in: db)
-            // New counters must continue the replica's sequence without a gap, so that
-            // `holds` always means "every counter up to here".
-            let fresh = Set(changes.map(\.dot.counter).filter { $0 > holds }).sorted()
-            for (offset, counter) in fresh.enumerated() where counter != holds + 1 + UInt64(offset) {
-                throw ServerError.conflict(
-                    "gap",
-                    "cannot accept the changes: counter \(holds + 1 + UInt64(offset)) of this replica is missing; push again from counter \(holds + 1)",
-                    holds: holds)
+        do {
+            return try write("cannot accept the changes") { db in try self.push(changes, from: caller, now: now, in: db) }
+        } catch let refusal where refusal.code == "out_of_scope" {
+            // Nothing of the batch is written; the refusal is, so that the writer's later
+            // changes can pass the refused counters (§9.8).
+            try write("cannot record the refusal") { db in
+                for refused in refusal.refused {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO refused_dots (replica, counter, tbl, record_id, refused_at) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [caller.replica.rawValue, Int64(refused.counter), refused.table, refused.record, now])
+                }
             }
-            let summary = try self.store.apply(changes, in: db, now: now)
-            try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
-            return PushResponseV1(accepted: summary.applied, duplicates: summary.duplicates, holds: fresh.last ?? holds)
+            var answer = refusal
+            answer.holds = try read("cannot read what the server holds") { db in try self.holds(caller.replica, in: db) }
+            throw answer
         }
     }
 
+    private func push(_ changes: [Change], from caller: Caller, now: Int64, in db: Database) throws -> PushResponseV1 {
+        let holds = try self.holds(caller.replica, in: db)
+        let refusedBefore = try self.refusedCounters(caller.replica, in: db)
+        let office = try officeScope(caller.office, in: db)
+        // Jurisdiction (§9.8): each new change must be within the writer's scope.
+        var scopes: [RecordKey: RecordScope?] = [:]
+        func scope(_ key: RecordKey) throws -> RecordScope? {
+            if let known = scopes[key] { return known }
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT community, handling FROM record_scope WHERE tbl = ? AND record_id = ?"),
+                arguments: [key.table, key.id])
+            let found = row.map { RecordScope(community: $0["community"], handling: $0["handling"]) }
+            scopes[key] = found
+            return found
+        }
+        var refused: [ServerError.Refused] = []
+        var fresh: [UInt64] = []
+        var caseOf: [RecordKey: String] = [:]
+        for change in changes {
+            if try self.store.change(change.dot, in: db) != nil { continue }
+            let before = try scope(change.record)
+            var lookupError: (any Error)?
+            let after = RecordScope.after(change, before: before) { id in
+                do { return try scope(RecordKey(table: "cases", id: id)) } catch {
+                    lookupError = error
+                    return nil
+                }
+            }
+            if let lookupError { throw lookupError }
+            guard office.mayWrite(change, before: before, after: after) else {
+                refused.append(ServerError.Refused(table: change.record.table, record: change.record.id, counter: change.dot.counter))
+                continue
+            }
+            scopes[change.record] = after
+            if change.record.table == "case_events", case .text(let caseID)? = change.fields["case_id"] { caseOf[change.record] = caseID }
+            fresh.append(change.dot.counter)
+        }
+        if !refused.isEmpty {
+            let list = refused.prefix(20).map { "\($0.table)/\($0.record)" }.joined(separator: ", ")
+            throw ServerError(
+                status: 403, code: "out_of_scope",
+                message:
+                    "cannot accept the changes: \(refused.count) change(s) are to records outside office \(caller.office)'s jurisdiction: \(list)",
+                refused: refused)
+        }
+        // New counters continue the writer's sequence without a gap, refused counters
+        // counting as held, so that `holds` always means "every counter up to here".
+        var expected = holds + 1
+        for counter in Set(fresh).sorted() {
+            if counter <= holds {
+                guard refusedBefore.contains(counter) else { continue }
+                try db.execute(
+                    sql: "DELETE FROM refused_dots WHERE replica = ? AND counter = ?", arguments: [caller.replica.rawValue, Int64(counter)])
+                continue
+            }
+            while refusedBefore.contains(expected) { expected += 1 }
+            guard counter == expected else {
+                throw ServerError.conflict(
+                    "gap",
+                    "cannot accept the changes: counter \(expected) of this replica is missing; push again from counter \(holds + 1)",
+                    holds: holds)
+            }
+            expected += 1
+        }
+        let summary = try self.store.apply(changes, in: db, now: now)
+        // Remember where every touched record now belongs; a case's events follow it.
+        for (key, value) in scopes {
+            guard let value, key.table == "cases" || key.table == "case_events" else { continue }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (tbl, record_id) DO UPDATE SET community = excluded.community, handling = excluded.handling
+                    """
+            ).execute(arguments: [key.table, key.id, value.community, value.handling, key.table == "cases" ? key.id : caseOf[key]])
+            if key.table == "cases" {
+                try db.cachedStatement(
+                    sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl = 'case_events'"
+                ).execute(arguments: [value.community, value.handling, key.id])
+            }
+        }
+        try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
+        return PushResponseV1(accepted: summary.applied, duplicates: summary.duplicates, holds: try self.holds(caller.replica, in: db))
+    }
+
+    /// The highest counter `c` of `replica` such that the server holds or refused every
+    /// counter up to `c`.
     func holds(_ replica: ReplicaID, in db: Database) throws -> UInt64 {
-        UInt64(
+        var held = UInt64(
             max(
                 try Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [replica.rawValue])
                     ?? 0, 0))
+        let refused = try refusedCounters(replica, in: db)
+        while refused.contains(held + 1) { held += 1 }
+        return held
+    }
+
+    func refusedCounters(_ replica: ReplicaID, in db: Database) throws -> Set<UInt64> {
+        Set(
+            try Int64.fetchAll(db.cachedStatement(sql: "SELECT counter FROM refused_dots WHERE replica = ?"), arguments: [replica.rawValue])
+                .map { UInt64(max($0, 0)) })
+    }
+
+    /// What `office` may read and write.
+    func officeScope(_ office: String, in db: Database) throws -> OfficeScope {
+        guard let level = try String.fetchOne(db.cachedStatement(sql: "SELECT level FROM offices WHERE code = ?"), arguments: [office])
+        else { return OfficeScope(office: office, level: .community) }
+        let levelValue = OfficeLevel(rawValue: level) ?? .community
+        var communities: Set<String> = []
+        if levelValue == .street {
+            communities = Set(
+                try String.fetchAll(db.cachedStatement(sql: "SELECT code FROM offices WHERE parent = ?"), arguments: [office]))
+        }
+        return OfficeScope(office: office, level: levelValue, communities: communities)
     }
 
     /// The position is `v1.<n>`: every change the server received as number `n` or
@@ -387,6 +528,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             var position = start
             var full = false
             let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
+            let office = try self.officeScope(caller.office, in: db)
             if start > latest {
                 throw ServerError.conflict(
                     "unknown_position",
@@ -395,13 +537,22 @@ public final class SQLiteCentralStorage: CentralStorage {
             // Scan in arrival order (a causal order, §9.5), skipping the caller's own
             // changes, until the page is full or nothing is left.
             scan: while !full {
+                // Each change with its record's scope: a replica is never sent a record outside
+                // its office's jurisdiction (§9.8).
                 let rows = try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT arrived, replica, body FROM changes WHERE arrived > ? ORDER BY arrived LIMIT 512"),
+                    db.cachedStatement(
+                        sql: """
+                            SELECT c.arrived, c.replica, c.body, s.community, s.handling, s.tbl AS scoped
+                            FROM changes c LEFT JOIN record_scope s ON s.tbl = c.tbl AND s.record_id = c.record_id
+                            WHERE c.arrived > ? ORDER BY c.arrived LIMIT 512
+                            """),
                     arguments: [position])
                 if rows.isEmpty { break }
                 for row in rows {
                     let writer = ReplicaID(row["replica"])
-                    if writer != caller.replica {
+                    let scoped: String? = row["scoped"]
+                    let visible = office.covers(scoped == nil ? nil : RecordScope(community: row["community"], handling: row["handling"]))
+                    if writer != caller.replica, visible {
                         let body: String = row["body"]
                         if !bodies.isEmpty, bodies.count >= limit || bytes + body.utf8.count > maximumBytes {
                             full = true

@@ -11,12 +11,22 @@ public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// For a push that must restart: the caller's highest counter the server holds.
     public var holds: UInt64?
+    /// For `out_of_scope`: the changes refused.
+    public var refused: [Refused]
 
-    public init(status: Int, code: String, message: String, holds: UInt64? = nil) {
+    /// A change refused as outside its writer's jurisdiction.
+    public struct Refused: Hashable, Sendable {
+        public var table: String
+        public var record: String
+        public var counter: UInt64
+    }
+
+    public init(status: Int, code: String, message: String, holds: UInt64? = nil, refused: [Refused] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.holds = holds
+        self.refused = refused
     }
 
     public var description: String { message }

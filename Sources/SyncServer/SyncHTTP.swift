@@ -300,7 +300,8 @@ struct SyncMiddleware: RouterMiddleware {
         switch error {
         case let error as ServerError:
             if error.status >= 500 { context.logger.error("storage failed", metadata: ["error": .string(error.message)]) }
-            return json(error.status, ErrorBodyV1(code: error.code, message: error.message, holds: error.holds).encode())
+            let refused = error.refused.map { RefusedChangeV1(table: $0.table, record: $0.record, counter: $0.counter) }
+            return json(error.status, ErrorBodyV1(code: error.code, message: error.message, holds: error.holds, refused: refused).encode())
         case is NIOTooManyBytesError:
             return json(413, ErrorBodyV1(code: "too_large", message: "request body too large (body)").encode())
         case let error as HTTPError:

@@ -156,17 +156,19 @@ final class Walk {
         let hsm = token(
             try step(
                 server, ["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
-        let xq = token(
-            try step(
-                server, ["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"]))
+        try step(server, ["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1", "--db", "central.sqlite"])
+        let street = token(try step(server, ["office", "token", "JD1", "--db", "central.sqlite"]))
         let second = token(try step(server, ["office", "token", "HSM", "--db", "central.sqlite"]))
 
-        heading("2. Three office laptops enrol (two at 和盛社区, one at 新桥社区)")
+        let xq = token(try step(server, ["office", "token", "XQ", "--db", "central.sqlite"]))
+
+        heading("2. Four laptops enrol: two at 和盛社区 (HSM), one at 新桥社区 (XQ), one at 和平街道 (JD1, their street)")
         try step(rain, ["init", "--db", "zhang.sqlite", "--office", "HSM", "--staff", "张三", "--server", url, "--token", hsm])
         try step(rain, ["init", "--db", "li.sqlite", "--office", "HSM", "--staff", "李四", "--server", url, "--token", second])
-        try step(rain, ["init", "--db", "wang.sqlite", "--office", "XQ", "--staff", "王五", "--server", url, "--token", xq])
+        try step(rain, ["init", "--db", "zhao.sqlite", "--office", "XQ", "--staff", "赵六", "--server", url, "--token", xq])
+        try step(rain, ["init", "--db", "wang.sqlite", "--office", "JD1", "--staff", "王五", "--server", url, "--token", street])
 
-        heading("3. Offline: each records residents' requests with no network")
+        heading("3. Offline: the communities record residents' requests with no network")
         let first = try step(
             rain,
             [
@@ -175,11 +177,13 @@ final class Walk {
             ]
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         try step(rain, ["case", "new", "--db", "li.sqlite", "--kind", "complaint", "--category", "环境卫生", "--title", "楼道堆放杂物"])
-        try step(rain, ["case", "new", "--db", "wang.sqlite", "--kind", "suggestion", "--category", "城市管理", "--title", "建议增设非机动车停车棚"])
+        try step(rain, ["case", "new", "--db", "zhao.sqlite", "--kind", "suggestion", "--category", "城市管理", "--title", "建议增设非机动车停车棚"])
 
-        heading("4. End of day: every office syncs; every replica has every case")
-        for db in ["zhang.sqlite", "li.sqlite", "wang.sqlite", "zhang.sqlite"] { try step(rain, ["sync", "--db", db]) }
+        heading("4. End of day: every office syncs; each sees what its jurisdiction allows")
+        for db in ["zhang.sqlite", "li.sqlite", "zhao.sqlite", "wang.sqlite", "zhang.sqlite"] { try step(rain, ["sync", "--db", db]) }
+        print("  (the street sees both communities' cases; 新桥社区 sees only its own)")
         try step(rain, ["case", "list", "--db", "wang.sqlite"])
+        try step(rain, ["case", "list", "--db", "zhao.sqlite"])
 
         heading("5. Next day, offline again: two staff edit the same case")
         try step(rain, ["case", "edit", first, "--db", "zhang.sqlite", "--title", "独居老人需要每日助餐"])
@@ -187,12 +191,12 @@ final class Walk {
         try step(rain, ["case", "note", first, "上门核实：老人行动不便", "--visit", "--db", "li.sqlite"])
         for db in ["zhang.sqlite", "li.sqlite", "wang.sqlite", "zhang.sqlite"] { try step(rain, ["sync", "--db", db]) }
 
-        heading("6. The conflict is visible everywhere, with the same winner on every replica")
+        heading("6. The conflict is visible on every replica that holds the case, with the same winner")
         try step(rain, ["conflicts", "--db", "wang.sqlite"])
 
-        heading("7. A person settles it once; after a sync it is settled everywhere")
-        try step(rain, ["resolve", first, "title", "--value", "独居老人需要每日午餐助餐", "--db", "zhang.sqlite"])
-        for db in ["zhang.sqlite", "li.sqlite", "wang.sqlite"] { try step(rain, ["sync", "--db", db]) }
+        heading("7. The street settles it once; after a sync it is settled everywhere")
+        try step(rain, ["resolve", first, "title", "--value", "独居老人需要每日午餐助餐", "--db", "wang.sqlite"])
+        for db in ["wang.sqlite", "zhang.sqlite", "li.sqlite"] { try step(rain, ["sync", "--db", db]) }
         try step(rain, ["conflicts", "--db", "li.sqlite"])
         let shown = try ["zhang.sqlite", "li.sqlite", "wang.sqlite"].map {
             try step(rain, ["case", "show", first, "--json", "--db", $0], show: false)

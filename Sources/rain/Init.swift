@@ -99,6 +99,7 @@ struct Status: ParsableCommand {
             let cases = try store.caseCount()
             let sync = try store.syncState()
             let conflicts = try store.conflicts().count
+            let withheld = try store.withheldChanges()
             if json {
                 print(
                     JSONOut.render(
@@ -107,7 +108,7 @@ struct Status: ParsableCommand {
                             ("staff", .string(store.identity.staff)), ("path", .string(store.path)),
                             ("unsynced", .integer(Int64(unsynced))), ("cases", .integer(Int64(cases))),
                             ("server", .string(sync.server)), ("last_sync", .integer(sync.lastSyncAt)),
-                            ("conflicts", .integer(Int64(conflicts))),
+                            ("conflicts", .integer(Int64(conflicts))), ("withheld", .integer(Int64(withheld.count))),
                         ])))
             } else {
                 let out = global.output
@@ -122,6 +123,19 @@ struct Status: ParsableCommand {
                         + (sync.lastSyncAt.map(formatTime) ?? out.text("从未", "never")))
                 print(out.text("未同步的变更：\(unsynced)", "changes not yet synced: \(unsynced)"))
                 print(out.text("冲突：\(conflicts)", "conflicts: \(conflicts)"))
+                if !withheld.isEmpty {
+                    let cases = Array(Set(withheld.map { $0.number ?? $0.record })).sorted()
+                    print(
+                        out.text(
+                            "被服务器拒绝的变更：\(withheld.count)（超出本单位管辖范围：\(cases.joined(separator: "、"))）",
+                            "changes the server refused: \(withheld.count) (outside this office's jurisdiction: \(cases.joined(separator: ", ")))"
+                        ))
+                    print(
+                        out.text(
+                            "  这些变更保留在本机、不会再发送；如确需修改，请联系负责该案件的单位或区管理员",
+                            "  they are kept here and not sent again; to change these cases, ask the office handling them or the district administrator"
+                        ))
+                }
             }
         }
     }

@@ -190,6 +190,13 @@ struct Sync: AsyncParsableCommand {
                 if report.conflicts > 0 {
                     print(out.dim(out.text("用 rain conflicts 查看冲突", "see them with rain conflicts")))
                 }
+                if report.withheld > 0 {
+                    print(
+                        out.text(
+                            "服务器拒绝了 \(report.withheld) 项超出本单位管辖范围的变更，已保留在本机；用 rain status 查看",
+                            "the server refused \(report.withheld) changes outside this office's jurisdiction; they are kept here: see rain status"
+                        ))
+                }
             }
         }
     }

@@ -118,6 +118,18 @@ struct ManualClock: Clock {
         #expect(session.acked == 12)
     }
 
+    @Test func refusedChangesPassedByAreProgressNotFailures() {
+        // Every batch refused as out of scope, each time with the server holding more:
+        // never counted against the attempts.
+        var session = Session(localHighest: 50, acked: 0, cursor: "", policy: .init(attempts: 2))
+        for holds in stride(from: 10, through: 40, by: 10) {
+            session.failed(.restartPush(holds: UInt64(holds)), now: start)
+            #expect(session.action == .push(after: UInt64(holds)))
+        }
+        session.failed(.restartPush(holds: 50), now: start)
+        #expect(session.action == .pull(after: ""))
+    }
+
     @Test func aServerHoldingMoreThanTheFileStops() {
         // The replica file is older than what it already sent: restored from a backup.
         var session = Session(localHighest: 5, acked: 5, cursor: "")

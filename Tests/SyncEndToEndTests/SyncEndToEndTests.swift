@@ -12,9 +12,10 @@ import Testing
     }
 
     @Test func offlineWorkOnThreeReplicasReachesEveryReplica() throws {
+        // Three laptops of one community: each holds every case of the community.
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
-        let b = try deployment.replica("b", office: "XQ", staff: "李四")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
         // The third works offline first and enrols later, keeping its work.
         let c = deployment.scratch.file("c.sqlite")
         try #require(deployment.rain(["init", "--office", "HSM", "--staff", "王五"], db: c).status == 0)
@@ -62,7 +63,8 @@ import Testing
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
-        let c = try deployment.replica("c", office: "XQ", staff: "王五")
+        // The street office handles its communities' cases too.
+        let c = try deployment.replica("c", office: "JD1", staff: "王五")
         let number = try deployment.newCase(a, title: "楼道堆放杂物")
         for db in [a, b, c] { try deployment.sync(db) }
         #expect(try deployment.rain(["case", "edit", number, "--title", "标题甲"], db: a).status == 0)
@@ -76,6 +78,7 @@ import Testing
         let values = try #require(conflicts[0]["values"] as? [[String: Any]])
         #expect(Set(values.compactMap { $0["value"] as? String }) == ["标题甲", "标题乙"])
         #expect(Set(values.compactMap { $0["office"] as? String }) == ["HSM"])
+        #expect(try deployment.rain(["status", "--json"], db: c).object["conflicts"] as? Int == 1)
         #expect(Set(values.compactMap { $0["author"] as? String }) == ["张三", "李四"])
         let shownBefore = try [a, b, c].map { try deployment.show(number, $0) }
         #expect(Set(shownBefore).count == 1, "the winner differs between replicas")
@@ -109,6 +112,7 @@ import Testing
                     [
                         "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
                         "title": .text("批量案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
+                        "office": .text(store.identity.office), "community": .text(store.identity.office),
                     ], RecordKey(table: "cases", id: "\(prefix)-\(String(format: "%06d", index))")
                 ))
         }

@@ -119,3 +119,53 @@ import Testing
         #expect(throws: ReplicaStoreError.self) { try ReplicaStore.open(at: path) }
     }
 }
+
+/// The jurisdiction rules, pure.
+@Suite struct JurisdictionRuleTests {
+    let street = OfficeScope(office: "JD1", level: .street, communities: ["HSM", "XQ"])
+    let community = OfficeScope(office: "HSM", level: .community)
+    let district = OfficeScope(office: "HSD", level: .district)
+
+    func change(_ fields: [String: Value], table: String = "cases") -> Change {
+        Change(
+            dot: Dot(ReplicaID("r"), 1), record: RecordKey(table: table, id: "c1"), fields: fields, context: VersionVector(),
+            hlc: HLC(wall: 1, logical: 0), author: "x")
+    }
+
+    @Test func officesCoverTheirJurisdiction() {
+        let own = RecordScope(community: "HSM", handling: "HSM")
+        let escalated = RecordScope(community: "HSM", handling: "JD1")
+        let other = RecordScope(community: "YY", handling: "YY")
+        let sentHere = RecordScope(community: "YY", handling: "JD1")
+        #expect(community.covers(own) && community.covers(escalated) && !community.covers(other))
+        #expect(street.covers(own) && street.covers(escalated) && !street.covers(other) && street.covers(sentHere))
+        #expect(district.covers(other) && district.covers(nil))
+        #expect(!community.covers(nil) && !street.covers(nil), "records without a scope are the district's only")
+    }
+
+    @Test func aNewCaseBelongsToItsCommunityAndAnEventToItsCase() {
+        let created = RecordScope.after(change(["office": .text("HSM"), "community": .text("HSM")]), before: nil) { _ in nil }
+        #expect(created == RecordScope(community: "HSM", handling: "HSM"))
+        let legacy = RecordScope.after(change(["office": .text("XQ")]), before: nil) { _ in nil }
+        #expect(legacy == RecordScope(community: "XQ", handling: "XQ"))
+        let escalated = RecordScope.after(change(["office": .text("JD1")]), before: created) { _ in nil }
+        #expect(escalated == RecordScope(community: "HSM", handling: "JD1"))
+        let event = RecordScope.after(change(["case_id": .text("c9"), "type": .text("note")], table: "case_events"), before: nil) {
+            $0 == "c9" ? escalated : nil
+        }
+        #expect(event == escalated)
+    }
+
+    @Test func onlyAStreetOrTheDistrictMovesACaseToAnotherCommunity() {
+        let before = RecordScope(community: "HSM", handling: "HSM")
+        let moved = RecordScope(community: "XQ", handling: "XQ")
+        let away = RecordScope(community: "YY", handling: "YY")
+        let reassign = change(["community": .text("XQ")])
+        #expect(!community.mayWrite(reassign, before: before, after: moved))
+        #expect(street.mayWrite(reassign, before: before, after: moved))
+        #expect(!street.mayWrite(reassign, before: before, after: away), "not to a community of another street")
+        #expect(district.mayWrite(reassign, before: before, after: away))
+        #expect(community.mayWrite(change(["title": .text("x")]), before: before, after: before))
+        #expect(!community.mayWrite(change(["title": .text("x")]), before: away, after: away))
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
+import Testing
+
+/// Two streets, three communities and the district on one server: what each replica file
+/// holds, and what each office may write.
+@Suite(.serialized) struct JurisdictionTests {
+    /// The tree of `Deployment` (HSD → JD1 → HSM, XQ) plus a second street with one community.
+    func deployment() throws -> Deployment {
+        let deployment = try Deployment()
+        try #require(
+            deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
+        try #require(
+            deployment.server.admin(["office", "add", "YY", "--name", "渔业社区", "--level", "community", "--parent", "JD2"]).status == 0)
+        return deployment
+    }
+
+    /// Every text stored anywhere in a replica file: tables and change log.
+    func contents(_ path: String) throws -> String {
+        try DatabaseQueue(path: path).read { db in
+            let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
+            let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
+            let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
+            return changes + cases + versions
+        }
+    }
+
+    @Test func eachReplicaHoldsOnlyItsJurisdictionsCasesAndResidentsData() throws {
+        let deployment = try deployment()
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let yy = try deployment.replica("yy", office: "YY", staff: "孙七")
+        let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
+        let district = try deployment.replica("hsd", office: "HSD", staff: "周八")
+        let a = try deployment.newCase(hsm, title: "和盛的案件", extra: ["--citizen", "欧阳和盛", "--phone", "13911110001", "--address", "和盛路1号"])
+        let b = try deployment.newCase(xq, title: "新桥的案件", extra: ["--citizen", "司马新桥", "--phone", "13911110002", "--address", "新桥路2号"])
+        let c = try deployment.newCase(yy, title: "渔业的案件", extra: ["--citizen", "诸葛渔业", "--phone", "13911110003", "--address", "渔业路3号"])
+        for db in [hsm, xq, yy, street, district, hsm, xq, yy] { try deployment.sync(db) }
+
+        #expect(try deployment.numbers(hsm) == [a])
+        #expect(try deployment.numbers(xq) == [b])
+        #expect(try deployment.numbers(yy) == [c])
+        #expect(try deployment.numbers(street) == [a, b].sorted())
+        #expect(try deployment.numbers(district) == [a, b, c].sorted())
+        // Inspected with SQL: no other community's resident anywhere in the file.
+        let residents = [
+            "HSM": ["欧阳和盛", "13911110001", "和盛路1号"], "XQ": ["司马新桥", "13911110002", "新桥路2号"],
+            "YY": ["诸葛渔业", "13911110003", "渔业路3号"],
+        ]
+        for (path, own) in [(hsm, "HSM"), (xq, "XQ"), (yy, "YY")] {
+            let text = try contents(path)
+            for (office, data) in residents where office != own {
+                for item in data { #expect(!text.contains(item), "\(own)'s replica holds \(office)'s \(item)") }
+            }
+            for item in residents[own] ?? [] { #expect(text.contains(item)) }
+        }
+        let streetText = try contents(street)
+        for item in residents["YY"] ?? [] { #expect(!streetText.contains(item), "JD1's replica holds JD2's resident") }
+
+        // An escalation to the street keeps the case where it was seen, with its history.
+        #expect(try deployment.rain(["case", "verify", a], db: hsm).status == 0)
+        #expect(try deployment.rain(["case", "escalate", a, "--reason", "需街道协调", "--to", "JD1"], db: hsm).status == 0)
+        for db in [hsm, street, district, xq] { try deployment.sync(db) }
+        let shown = try [hsm, street, district].map { try deployment.show(a, $0) }
+        #expect(Set(shown).count == 1)
+        #expect(shown[0].contains("\"street\""))
+        #expect(try deployment.numbers(xq) == [b])
+        // The street works the escalated case; the community sees its progress.
+        #expect(try deployment.rain(["case", "handle", a], db: street).status == 0)
+        try deployment.sync(street)
+        try deployment.sync(hsm)
+        #expect(try deployment.show(a, hsm).contains("\"handling\""))
+    }
+
+    @Test func aChangeOutsideTheOfficesJurisdictionIsRefusedKeptAndShown() throws {
+        let deployment = try deployment()
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let b = try deployment.newCase(xq, title: "新桥的案件")
+        try deployment.sync(xq)
+        let caseID = try ReplicaStore.open(at: xq).findCase(b).id
+        // A tampered or confused client writes to another community's case, between two
+        // ordinary cases of its own.
+        let before = try deployment.newCase(hsm, title: "和盛一")
+        let store = try ReplicaStore.open(at: hsm)
+        try store.write(["title": .text("越权修改")], to: RecordKey(table: "cases", id: caseID))
+        let after = try deployment.newCase(hsm, title: "和盛二")
+        let sync = try deployment.rain(["sync", "--json"], db: hsm)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.object["sent"] as? Int == 2, "the office's own work still gets through")
+        let status = try deployment.rain(["status", "--json"], db: hsm).object
+        #expect(status["withheld"] as? Int == 1 && status["unsynced"] as? Int == 0)
+        let text = try deployment.rain(["status", "--lang", "en"], db: hsm).stdout
+        #expect(text.contains("changes the server refused: 1") && text.contains("outside this office's jurisdiction"))
+        // Nothing of it reached the server or the other community.
+        let central = try DatabaseQueue(path: deployment.server.db).read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM changes WHERE body LIKE '%越权修改%'") ?? -1
+        }
+        #expect(central == 0)
+        try deployment.sync(xq)
+        #expect(!(try deployment.show(b, xq)).contains("越权修改"))
+        // Later syncs pass the refused change by, and its own cases reach the street.
+        _ = try deployment.newCase(hsm, title: "和盛三")
+        #expect(try deployment.sync(hsm)["sent"] as? Int == 1)
+        let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
+        try deployment.sync(street)
+        let held = try deployment.numbers(street)
+        #expect(held.contains(before) && held.contains(after) && held.contains(b))
+    }
+}
