@@ -514,6 +514,14 @@ transport("10-error-gap", "An error object; `holds` comes with `gap` (§9.4).", 
           obj={"error": {"code": "gap", "holds": 4, "message": "cannot accept the changes: counter 5 of this replica is missing; push again from counter 5"}},
           expect={"code": "gap", "holds": 4,
                   "message": "cannot accept the changes: counter 5 of this replica is missing; push again from counter 5"})
+transport("12-error-out-of-scope", "Changes outside the writer's jurisdiction, listed; `holds` counts refused counters (§9.6).",
+          "error",
+          obj={"error": {"code": "out_of_scope", "holds": 1,
+                         "message": "cannot accept the changes: 1 change(s) are to records outside office HSM's jurisdiction: cases/c2",
+                         "refused": [{"counter": 2, "record": "c2", "table": "cases"}]}},
+          expect={"code": "out_of_scope", "holds": 1,
+                  "message": "cannot accept the changes: 1 change(s) are to records outside office HSM's jurisdiction: cases/c2",
+                  "refused": [{"counter": 2, "record": "c2", "table": "cases"}]})
 transport("11-rekey-response", "The answer to POST /rekey: the new credential (§9.2).", "rekey_response",
           obj={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64, "protocol": 1},
           expect={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64})

@@ -246,7 +246,7 @@ public struct PullResponseV1: Sendable {
 
 // MARK: - Errors
 
-/// A change the server refused as outside its writer's jurisdiction (§9.8).
+/// A change the server refused as outside its writer's jurisdiction (§9.6).
 public struct RefusedChangeV1: Hashable, Sendable {
     public var table: String
     public var record: String
@@ -260,8 +260,8 @@ public struct RefusedChangeV1: Hashable, Sendable {
 }
 
 /// Every error response: `{"error":{"code":…,"message":…}}`, plus `holds` when a push
-/// must restart from another counter (`Protocol/PROTOCOL.md` §9.7), and `refused` for
-/// changes outside the writer's jurisdiction (§9.8).
+/// must restart from another counter (`Protocol/PROTOCOL.md` §9.1), and `refused` for
+/// changes outside the writer's jurisdiction (§9.6).
 public struct ErrorBodyV1: Hashable, Sendable, Error {
     public var code: String
     public var message: String

@@ -37,7 +37,7 @@ public struct RecordScope: Hashable, Sendable {
     }
 }
 
-/// What one office may read and write (`Protocol/PROTOCOL.md` §9.8): a community its
+/// What one office may read and write (`Protocol/PROTOCOL.md` §9.6): a community its
 /// own cases; a street its communities' cases and those escalated to it; the district
 /// everything. Records with no scope (unknown tables) are the district's only.
 public struct OfficeScope: Hashable, Sendable {

@@ -70,7 +70,7 @@ public final class SQLiteCentralStorage: CentralStorage {
         ExtraMigration(name: "central-v3-scope") { db in
             try db.execute(
                 sql: """
-                    -- Where each record belongs (Protocol/PROTOCOL.md §9.8): its community and its
+                    -- Where each record belongs (Protocol/PROTOCOL.md §9.6): its community and its
                     -- handling office; a case event carries its case's scope and id.
                     CREATE TABLE record_scope (
                         tbl TEXT NOT NULL,
@@ -378,7 +378,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             return try write("cannot accept the changes") { db in try self.push(changes, from: caller, now: now, in: db) }
         } catch let refusal where refusal.code == "out_of_scope" {
             // Nothing of the batch is written; the refusal is, so that the writer's later
-            // changes can pass the refused counters (§9.8).
+            // changes can pass the refused counters (§9.6).
             try write("cannot record the refusal") { db in
                 for refused in refusal.refused {
                     try db.execute(
@@ -396,7 +396,7 @@ public final class SQLiteCentralStorage: CentralStorage {
         let holds = try self.holds(caller.replica, in: db)
         let refusedBefore = try self.refusedCounters(caller.replica, in: db)
         let office = try officeScope(caller.office, in: db)
-        // Jurisdiction (§9.8): each new change must be within the writer's scope.
+        // Jurisdiction (§9.6): each new change must be within the writer's scope.
         var scopes: [RecordKey: RecordScope?] = [:]
         func scope(_ key: RecordKey) throws -> RecordScope? {
             if let known = scopes[key] { return known }
@@ -538,7 +538,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             // changes, until the page is full or nothing is left.
             scan: while !full {
                 // Each change with its record's scope: a replica is never sent a record outside
-                // its office's jurisdiction (§9.8).
+                // its office's jurisdiction (§9.6).
                 let rows = try Row.fetchAll(
                     db.cachedStatement(
                         sql: """

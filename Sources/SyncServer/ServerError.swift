@@ -6,7 +6,7 @@ import SyncCore
 /// 404 unknown, 409 conflicting state, 413 too large, 426 protocol, 503 storage).
 public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var status: Int
-    /// A stable machine-readable code (`Protocol/PROTOCOL.md` §9.7).
+    /// A stable machine-readable code (`Protocol/PROTOCOL.md` §9.1).
     public var code: String
     public var message: String
     /// For a push that must restart: the caller's highest counter the server holds.
