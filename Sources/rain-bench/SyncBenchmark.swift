@@ -57,7 +57,9 @@ struct SyncBenchmark: AsyncParsableCommand {
             _ = try admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
             _ = try admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
             _ = try admin.addOffice(code: "HSM", name: "和盛社区", level: .community, parent: "JD1", now: now)
-            for _ in replicaIDs { tokens.append(try admin.issueToken(office: "HSM", lifetime: 3_600_000, now: now).token) }
+            // W1's replicas edit each other's cases: they are district replicas, whose
+            // jurisdiction is everything (the merge is what is measured, not the filter).
+            for _ in replicaIDs { tokens.append(try admin.issueToken(office: "HSD", lifetime: 3_600_000, now: now).token) }
         }
         let server = try startServer(serverPath, database: centralPath, folder: folder)
         defer {
@@ -77,7 +79,7 @@ struct SyncBenchmark: AsyncParsableCommand {
 
         // Replica 0's file holds its own changes, acknowledged, before it pulls.
         let replicaPath = folder + "/replica-00.sqlite"
-        let replica0 = try ReplicaStore.create(at: replicaPath, office: "HSM", staff: "员工", replica: replicaIDs[0])
+        let replica0 = try ReplicaStore.create(at: replicaPath, office: "HSD", staff: "员工", replica: replicaIDs[0])
         try replica0.apply(batch: produced[0])
         try replica0.saveEnrolment(server: server.url, credential: "unused", officeName: "和盛社区", officeLevel: "community")
 
@@ -166,12 +168,13 @@ struct SyncBenchmark: AsyncParsableCommand {
         let changes = workload.changeCount
         let mergePath = folder + "/merge.sqlite"
         let storage = try SQLiteCentralStorage.open(at: mergePath)
+        _ = try storage.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: ReplicaStore.nowMillis())
         let decoded = try produced.map { own in
             try stride(from: 0, to: own.count, by: batch).map {
                 try ChangeBatchV1.decode(ChangeBatchV1.encode(own[$0..<min($0 + batch, own.count)]))
             }
         }
-        let callers = produced.map { Caller(replica: $0[0].dot.replica, office: "HSM") }
+        let callers = produced.map { Caller(replica: $0[0].dot.replica, office: "HSD") }
         let mergeStart = ContinuousClock.now
         for (index, replicaBatches) in decoded.enumerated() {
             for changes in replicaBatches { _ = try storage.push(changes, from: callers[index], now: ReplicaStore.nowMillis()) }
