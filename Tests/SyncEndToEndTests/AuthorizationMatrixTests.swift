@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import NIOCore
+import NIOHTTP1
+import ReplicaStore
+import SyncCore
+import Testing
+
+/// Every endpoint against every kind of bad credential: 401 or 403, and not a row written
+/// (counted in the server's database).
+@Suite(.serialized) struct AuthorizationMatrixTests {
+    /// Rows the requests could write: changes, merge state, scopes, replicas, used tokens.
+    func rows(_ db: String) throws -> [String: Int] {
+        try DatabaseQueue(path: db).read { db in
+            var counts: [String: Int] = [:]
+            for (name, sql) in [
+                ("changes", "SELECT count(*) FROM changes"), ("field_versions", "SELECT count(*) FROM field_versions"),
+                ("record_scope", "SELECT count(*) FROM record_scope"), ("replicas", "SELECT count(*) FROM replicas"),
+                ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
+                ("credentials", "SELECT group_concat(secret_sha256) FROM replicas"),
+            ] {
+                if name == "credentials" {
+                    counts[name] = (try String.fetchOne(db, sql: sql) ?? "").hashValue
+                } else {
+                    counts[name] = try Int.fetchOne(db, sql: sql) ?? -1
+                }
+            }
+            return counts
+        }
+    }
+
+    @Test func everyEndpointRefusesEveryBadCredentialAndWritesNothing() async throws {
+        let deployment = try Deployment()
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let revoked = try deployment.replica("revoked", office: "HSM", staff: "王五")
+        let number = try deployment.newCase(hsm, title: "和盛的案件")
+        try deployment.sync(hsm)
+        let hsmStore = try ReplicaStore.open(at: hsm)
+        let caseID = try hsmStore.findCase(number).id
+        // Bodies the attackers would like the server to apply: HSM's own change (replayed by
+        // others), a change of XQ's replica to HSM's case, a change of the revoked replica.
+        let hsmBody = String(
+            decoding: try #require(hsmStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
+        let xqStore = try ReplicaStore.open(at: xq)
+        try xqStore.write(["title": .text("越权")], to: RecordKey(table: "cases", id: caseID))
+        let xqBody = String(decoding: try #require(xqStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
+        let revokedStore = try ReplicaStore.open(at: revoked)
+        _ = try deployment.newCase(revoked, title: "吊销前的案件")
+        let revokedBody = String(
+            decoding: try #require(revokedStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
+        #expect(try deployment.server.admin(["replica", "revoke", revokedStore.identity.replica.rawValue]).status == 0)
+
+        let hsmCredential = try #require(hsmStore.syncState().credential)
+        let hsmID = hsmStore.identity.replica.rawValue
+        let credentials: [(String, String?, String)] = [
+            ("none", nil, hsmBody),
+            ("malformed", "not-a-credential", hsmBody),
+            ("wrong secret", hsmID + "." + String(repeating: "0", count: 64), hsmBody),
+            ("unknown replica", "ffffffffffffffffffffffffffffffff." + String(repeating: "a", count: 64), hsmBody),
+            ("revoked", try #require(revokedStore.syncState().credential), revokedBody),
+            ("another replica's change", try #require(xqStore.syncState().credential), hsmBody),
+            ("another office's record", try #require(xqStore.syncState().credential), xqBody),
+        ]
+        let before = try rows(deployment.server.db)
+        func batch(_ body: String) -> [UInt8] { Array(("{\"changes\":[" + body + "],\"protocol\":1}").utf8) }
+        for (name, credential, body) in credentials {
+            let push = try await ServerHTTPTests.send(.POST, deployment.server.url + "/changes", body: batch(body), credential: credential)
+            let expected = name.hasPrefix("another") ? 403 : 401
+            #expect(push.status == expected, "POST /changes with \(name): \(push.status) \(push.message)")
+            // (Another office's credential is valid for rotating itself: not called, it would rotate.)
+            if !name.hasPrefix("another") {
+                let rekey = try await ServerHTTPTests.send(.POST, deployment.server.url + "/rekey", credential: credential)
+                #expect(rekey.status == 401, "POST /rekey with \(name): \(rekey.status)")
+            }
+            let pull = try await ServerHTTPTests.send(.GET, deployment.server.url + "/changes", credential: credential)
+            if name.hasPrefix("another") {
+                // Another office's credential is valid for that office: it never sees HSM's case.
+                #expect(pull.status == 200)
+                let changes = pull.body["changes"] as? [[String: Any]] ?? []
+                #expect(changes.allSatisfy { ($0["record"] as? [String: Any])?["id"] as? String != caseID })
+            } else {
+                #expect(pull.status == 401, "GET /changes with \(name): \(pull.status)")
+            }
+        }
+        // Enrolment with a bad token of every kind.
+        let used = try deployment.token("HSM")
+        _ = try await ServerHTTPTests.send(
+            .POST, deployment.server.url + "/enrol",
+            body: Array("{\"protocol\":1,\"replica\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"staff\":\"x\",\"token\":\"\(used)\"}".utf8))
+        let afterFirstUse = try rows(deployment.server.db)
+        let expiredRun = try deployment.server.admin(["office", "token", "HSM", "--expires-in", "1", "--json"])
+        let expired = try #require(expiredRun.object["token"] as? String)
+        try await DatabaseQueue(path: deployment.server.db).write { db in
+            try db.execute(
+                sql: "UPDATE enrolment_tokens SET expires_at = 0 WHERE id = ?", arguments: [String(expired.split(separator: ".")[0])])
+        }
+        for (name, token) in [
+            ("malformed", "garbage"), ("wrong secret", String(used.split(separator: ".")[0]) + "." + String(repeating: "1", count: 64)),
+            ("used", used), ("expired", expired),
+        ] {
+            let enrol = try await ServerHTTPTests.send(
+                .POST, deployment.server.url + "/enrol",
+                body: Array("{\"protocol\":1,\"replica\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\"staff\":\"x\",\"token\":\"\(token)\"}".utf8)
+            )
+            #expect(enrol.status == 401 && enrol.code == "invalid_token", "POST /enrol with a \(name) token: \(enrol.status)")
+        }
+        let after = try rows(deployment.server.db)
+        #expect(after == afterFirstUse, "a refused request wrote rows: \(before) → \(after)")
+        var expectedBefore = before
+        expectedBefore["replicas"] = (before["replicas"] ?? 0) + 1
+        expectedBefore["used tokens"] = (before["used tokens"] ?? 0) + 1
+        expectedBefore["credentials"] = afterFirstUse["credentials"]
+        #expect(afterFirstUse == expectedBefore, "only the one valid enrolment wrote")
+        _ = number
+    }
+}
