@@ -304,6 +304,36 @@ extension ReplicaStore {
         text.count >= 4 && text.allSatisfy(\.isNumber) && text.allSatisfy(\.isASCII) ? text : ""
     }
 
+    /// Records that `command` showed these cases' personal data unmasked: one append-only
+    /// `audit_events` record per case (who and where are the change's author and replica),
+    /// synced like any change, so the district sees every reveal.
+    public func recordReveal(ofCases ids: [String], command: String, now: Int64 = ReplicaStore.nowMillis()) throws {
+        guard !ids.isEmpty else { return }
+        try transaction("cannot record the reveal") { db in
+            let session = WriteSession(store: self, db: db)
+            for id in ids {
+                let fields: [String: Value] = [
+                    "case_id": .text(id), "action": .text("reveal"), "command": .text(command), "at": .timestamp(now),
+                ]
+                _ = try session.local(fields, to: RecordKey(table: "audit_events", id: Self.newRecordID(now: now)), now: now)
+            }
+            try session.finish()
+        }
+    }
+
+    /// The reveals recorded for a case, oldest first: (author, replica, time, command).
+    public func reveals(ofCase id: String) throws -> [(author: String, replica: String, at: Int64, command: String)] {
+        try reading("cannot read the audit events") { db in
+            try String.fetchAll(db, sql: "SELECT body FROM changes WHERE tbl = 'audit_events' ORDER BY arrived").compactMap { body in
+                let change = try self.decodeStoredChange(body, place: "audit_events")
+                guard change.fields["case_id"] == .text(id), case .timestamp(let at)? = change.fields["at"],
+                    case .text(let command)? = change.fields["command"]
+                else { return nil }
+                return (change.author, change.dot.replica.rawValue, at, command)
+            }
+        }
+    }
+
     /// The events of a case, oldest first.
     public func events(ofCase id: String) throws -> [CaseEventRow] {
         try reading("cannot read the case's events") { db in

@@ -123,7 +123,8 @@ public struct Schema: Hashable, Sendable {
     public static let caseStages = ["received", "verifying", "handling", "replied", "closed"]
 
     /// TimelyRain's schema, version 1: `cases.status` is a workflow with rounds in
-    /// `cases.round`; `case_events` (notes, visits, escalations, ratings) are append-only.
+    /// `cases.round`; `case_events` (notes, visits, escalations, ratings) and `audit_events`
+    /// (reveals of personal data) are append-only.
     public static let timelyRain = Schema(tables: [
         "cases": TableSchema(
             kind: .mutable,
@@ -133,5 +134,7 @@ public struct Schema: Hashable, Sendable {
             ]
         ),
         "case_events": TableSchema(kind: .appendOnly),
+        // Each reveal of a case's personal data (who, when, which case): never edited.
+        "audit_events": TableSchema(kind: .appendOnly),
     ])
 }

@@ -1,8 +1,8 @@
 public import SyncCore
 
 /// Where a record belongs: the community it was recorded in, and the office handling it
-/// now (the community, or the street or district it was escalated to). A case event
-/// belongs where its case does.
+/// now (the community, or the street or district it was escalated to). A case event or
+/// an audit event belongs where its case does.
 public struct RecordScope: Hashable, Sendable {
     public var community: String?
     public var handling: String?
@@ -27,7 +27,7 @@ public struct RecordScope: Hashable, Sendable {
             }
             if scope.handling == nil { scope.handling = scope.community }
             return scope
-        case "case_events":
+        case "case_events", "audit_events":
             if let before { return before }
             if case .text(let caseID)? = change.fields["case_id"] { return caseScope(caseID) }
             return nil

@@ -426,7 +426,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 continue
             }
             scopes[change.record] = after
-            if change.record.table == "case_events", case .text(let caseID)? = change.fields["case_id"] { caseOf[change.record] = caseID }
+            if change.record.table != "cases", case .text(let caseID)? = change.fields["case_id"] { caseOf[change.record] = caseID }
             fresh.append(change.dot.counter)
         }
         if !refused.isEmpty {
@@ -459,7 +459,7 @@ public final class SQLiteCentralStorage: CentralStorage {
         let summary = try self.store.apply(changes, in: db, now: now)
         // Remember where every touched record now belongs; a case's events follow it.
         for (key, value) in scopes {
-            guard let value, key.table == "cases" || key.table == "case_events" else { continue }
+            guard let value, ["cases", "case_events", "audit_events"].contains(key.table) else { continue }
             try db.cachedStatement(
                 sql: """
                     INSERT INTO record_scope (tbl, record_id, community, handling, case_id) VALUES (?, ?, ?, ?, ?)
@@ -468,7 +468,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             ).execute(arguments: [key.table, key.id, value.community, value.handling, key.table == "cases" ? key.id : caseOf[key]])
             if key.table == "cases" {
                 try db.cachedStatement(
-                    sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl = 'case_events'"
+                    sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
                 ).execute(arguments: [value.community, value.handling, key.id])
             }
         }

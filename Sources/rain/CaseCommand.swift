@@ -170,7 +170,10 @@ struct ListCases: ParsableCommand {
             let filter = CaseFilter(
                 status: status.flatMap(CaseStatus.init(parsing:)), kind: kind.flatMap(CaseKind.init(parsing:)), category: category,
                 overdueOn: overdue ? CivilDate(epochMillis: ReplicaStore.nowMillis()) : nil, limit: limit)
-            try printCases(try store.cases(filter), global: global, json: json, reveal: reveal)
+            let rows = try store.cases(filter)
+            // Every reveal is recorded (who, when, which case) before anything is shown.
+            if reveal { try store.recordReveal(ofCases: rows.map(\.id), command: "case list") }
+            try printCases(rows, global: global, json: json, reveal: reveal)
         }
     }
 }
@@ -186,7 +189,10 @@ struct FindCases: ParsableCommand {
 
     func run() throws {
         try running(global) {
-            try printCases(try global.open().search(text), global: global, json: json, reveal: reveal)
+            let store = try global.open()
+            let rows = try store.search(text)
+            if reveal { try store.recordReveal(ofCases: rows.map(\.id), command: "case find") }
+            try printCases(rows, global: global, json: json, reveal: reveal)
         }
     }
 }
@@ -205,6 +211,7 @@ struct ShowCase: ParsableCommand {
             let store = try global.open()
             let row = try store.findCase(reference)
             let out = global.output
+            if reveal { try store.recordReveal(ofCases: [row.id], command: "case show") }
             let view = CaseView(row: row, reveal: reveal, language: out.language, calendar: try global.calendar())
             let events = try store.events(ofCase: row.id)
             let changes = history ? try store.history(of: row.key) : []

@@ -44,7 +44,12 @@ struct Conflicts: ParsableCommand {
             let out = global.output
             let offices = try store.replicaOffices()
             var rows: [(number: String, field: String, values: [(index: Int, sibling: Sibling)], winner: Int)] = []
-            for conflict in try store.conflicts() {
+            let conflicts = try store.conflicts()
+            if reveal {
+                let cases = Set(conflicts.filter { $0.record.table == "cases" }.map(\.record.id)).sorted()
+                try store.recordReveal(ofCases: cases, command: "conflicts")
+            }
+            for conflict in conflicts {
                 let number =
                     conflict.record.table == "cases"
                     ? ((try? store.findCase(conflict.record.id))?.number ?? conflict.record.id) : conflict.record.description

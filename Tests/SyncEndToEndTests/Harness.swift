@@ -211,9 +211,10 @@ final class Deployment: @unchecked Sendable {
         return try #require(run.object["number"] as? String)
     }
 
-    /// `rain case show NUMBER --json --reveal` as text, for byte comparison across replicas.
-    func show(_ number: String, _ db: String) throws -> String {
-        let run = try rain(["case", "show", number, "--json", "--reveal"], db: db)
+    /// `rain case show NUMBER --json` as text, for byte comparison across replicas
+    /// (`reveal` unmasks, and records the reveal as an audit event to sync).
+    func show(_ number: String, _ db: String, reveal: Bool = false) throws -> String {
+        let run = try rain(["case", "show", number, "--json"] + (reveal ? ["--reveal"] : []), db: db)
         try #require(run.status == 0, "\(run.stderr)")
         return run.stdout
     }

@@ -110,3 +110,37 @@ import Testing
         #expect(held.contains(before) && held.contains(after) && held.contains(b))
     }
 }
+
+/// Every `--reveal` is an audit event that syncs to the district.
+@Suite(.serialized) struct RevealAuditTests {
+    @Test func aRevealIsRecordedAndReachesTheDistrictButNotOtherCommunities() throws {
+        let deployment = try Deployment()
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let district = try deployment.replica("hsd", office: "HSD", staff: "周八")
+        let number = try deployment.newCase(hsm, title: "和盛的案件", extra: ["--citizen", "欧阳和盛", "--phone", "13911110001"])
+        try deployment.sync(hsm)
+        // Masked views record nothing.
+        _ = try deployment.show(number, hsm)
+        #expect(try deployment.rain(["case", "list", "--json"], db: hsm).status == 0)
+        #expect(try deployment.rain(["status", "--json"], db: hsm).object["unsynced"] as? Int == 0)
+        // Each unmasked view is one audit event per case shown.
+        let shown = try deployment.show(number, hsm, reveal: true)
+        #expect(shown.contains("欧阳和盛") && shown.contains("13911110001"))
+        #expect(try deployment.rain(["case", "find", "和盛", "--reveal"], db: hsm).status == 0)
+        #expect(try deployment.rain(["status", "--json"], db: hsm).object["unsynced"] as? Int == 2)
+        #expect(try deployment.sync(hsm)["sent"] as? Int == 2)
+        for db in [district, xq] { try deployment.sync(db) }
+        let id = try ReplicaStore.open(at: hsm).findCase(number).id
+        let reveals = try ReplicaStore.open(at: district).reveals(ofCase: id)
+        #expect(reveals.map(\.command) == ["case show", "case find"])
+        #expect(reveals.allSatisfy { $0.author == "张三" && $0.replica == (try? ReplicaStore.open(at: hsm).identity.replica.rawValue) })
+        #expect(try ReplicaStore.open(at: xq).reveals(ofCase: id).isEmpty)
+        // An audit event cannot be edited: append-only.
+        let store = try ReplicaStore.open(at: hsm)
+        let audit = try #require(
+            try store.history(of: RecordKey(table: "cases", id: id)).isEmpty
+                ? nil : try store.ownChanges(after: 0, limit: 100, maximumBytes: 1 << 20).last)
+        #expect(String(decoding: audit.body, as: UTF8.self).contains("\"audit_events\""))
+    }
+}
