@@ -397,6 +397,27 @@ extension ReplicaStore {
         _ = try session.local(fields, to: RecordKey(table: "case_events", id: Self.newRecordID(now: now)), now: now)
     }
 
+    /// Hands a case over to another community (a street's or the district's decision; the
+    /// server refuses it from a community, §9.6): its community and handling office
+    /// become `community`, at community level; the reason is recorded as an event.
+    public func reassign(_ reference: String, to community: String, reason: String, now: Int64 = ReplicaStore.nowMillis()) throws
+        -> CaseRow
+    {
+        let row = try findCase(reference)
+        let body = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !body.isEmpty else { throw CaseInputError.emptyText("--reason") }
+        try Self.checkLength("reason", body, limit: Self.maximumTextBytes)
+        try transaction("cannot reassign the case") { db in
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(
+                ["community": .text(community), "office": .text(community), "level": .text(HandlingLevel.community.rawValue)], to: row.key,
+                now: now)
+            try self.addEvent(caseID: row.id, type: "reassign", text: body, score: nil, now: now, session: session)
+            try session.finish()
+        }
+        return try findCase(row.id)
+    }
+
     /// Moves a case through its workflow; the note, answer or reason is recorded as an
     /// event in the same transaction.
     ///

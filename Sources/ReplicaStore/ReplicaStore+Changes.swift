@@ -54,9 +54,13 @@ extension ReplicaStore {
     }
 
     func highestOwnCounter(in db: Database) throws -> UInt64 {
+        // A purge (§9.6) may delete own changes the server acknowledged: `acked` keeps the
+        // counter from ever going back, so a dot is never reused.
         UInt64(
             try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"), arguments: [identity.replica.rawValue]) ?? 0)
+                db.cachedStatement(
+                    sql: "SELECT max(coalesce((SELECT max(counter) FROM changes WHERE replica = ?), 0), (SELECT acked FROM sync_state))"),
+                arguments: [identity.replica.rawValue]) ?? 0)
     }
 
     func loadClock(in db: Database) throws -> HybridLogicalClock {

@@ -78,8 +78,9 @@ extension ReplicaStore {
         {
             due = deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description
         }
-        columns += ["due_date", "updated_at", "conflicts"]
-        values += [due, Int64(latest), conflicts]
+        // moved_at: NULL again when a case comes back into this office's jurisdiction.
+        columns += ["due_date", "updated_at", "conflicts", "moved_at"]
+        values += [due, Int64(latest), conflicts, nil]
         try upsert(table: "cases", columns: columns, values: values, in: db)
     }
 

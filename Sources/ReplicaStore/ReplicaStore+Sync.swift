@@ -142,9 +142,11 @@ extension ReplicaStore {
     /// applied.
     @discardableResult
     public func applyPulled(
-        _ changes: [Change], cursor: String, offices: [ReplicaID: String], now: Int64 = ReplicaStore.nowMillis()
+        _ changes: [Change], cursor: String, offices: [ReplicaID: String], purge: [RecordKey] = [],
+        now: Int64 = ReplicaStore.nowMillis()
     ) throws(ReplicaStoreError) -> ApplySummary {
         try write("cannot apply the pulled changes") { db in
+            for key in purge where key.table == "cases" { try self.purge(caseID: key.id, in: db, now: now) }
             let summary = try self.apply(changes, in: db, now: now)
             try db.execute(sql: "UPDATE sync_state SET cursor = ? WHERE singleton = 1", arguments: [cursor])
             for (replica, office) in offices {
@@ -153,6 +155,27 @@ extension ReplicaStore {
             }
             return summary
         }
+    }
+
+    /// Removes a case that left this office's jurisdiction (§9.6): its changes (but own
+    /// ones the server has not acknowledged), merge state, events and residents' data;
+    /// its number and status stay, marked `moved_at`.
+    func purge(caseID id: String, in db: Database, now: Int64) throws {
+        let acked = try syncState(in: db).acked
+        let events = try String.fetchAll(db, sql: "SELECT id FROM case_events WHERE case_id = ?", arguments: [id])
+        for (table, record) in [("cases", id)] + events.map({ ("case_events", $0) }) {
+            try db.execute(
+                sql: "DELETE FROM changes WHERE tbl = ? AND record_id = ? AND NOT (replica = ? AND counter > ?)",
+                arguments: [table, record, identity.replica.rawValue, Int64(acked)])
+            try db.execute(sql: "DELETE FROM field_versions WHERE tbl = ? AND record_id = ?", arguments: [table, record])
+        }
+        try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
+        try db.execute(
+            sql: """
+                UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
+                    answer = NULL, conflicts = 0, moved_at = ?
+                WHERE id = ?
+                """, arguments: [now, id])
     }
 
     /// Notes a completed sync.

@@ -175,6 +175,11 @@ enum ReplicaMigrations {
                     ) STRICT;
                     """)
         }
+        migrator.registerMigration("v6-moved") { db in
+            // A case that left this office's jurisdiction keeps its number and status, its
+            // residents' data purged, marked with when it moved away.
+            try db.execute(sql: "ALTER TABLE cases ADD COLUMN moved_at INTEGER")
+        }
         for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
         return migrator
     }

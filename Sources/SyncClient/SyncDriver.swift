@@ -117,7 +117,7 @@ public struct SyncDriver: Sendable {
                     break
                 }
                 Failpoint.hit("sync-after-pull")
-                try store.applyPulled(page.changes, cursor: page.cursor, offices: page.offices)
+                try store.applyPulled(page.changes, cursor: page.cursor, offices: page.offices, purge: page.purge)
                 if page.holds <= session.localHighest, page.holds > session.acked { try store.acknowledge(upTo: page.holds) }
                 // Another `rain` process may have written meanwhile: push that too.
                 session.wrote(upTo: try store.highestOwnCounter())

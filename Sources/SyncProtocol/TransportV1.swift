@@ -184,19 +184,24 @@ public struct PullResponseV1: Sendable {
     public var holds: UInt64
     /// Replica id → office code, for the replicas that wrote the changes of this page.
     public var offices: [ReplicaID: String]
+    /// Records that left the caller's jurisdiction: their residents' data must be purged
+    /// from its replica (§9.6). Absent from the body when empty.
+    public var purge: [RecordKey]
 
-    public init(changes: [Change], cursor: String, more: Bool, holds: UInt64, offices: [ReplicaID: String]) {
+    public init(changes: [Change], cursor: String, more: Bool, holds: UInt64, offices: [ReplicaID: String], purge: [RecordKey] = []) {
         self.changes = changes
         self.cursor = cursor
         self.more = more
         self.holds = holds
         self.offices = offices
+        self.purge = purge
     }
 
     /// Encodes a page from changes already in their canonical form (the server stores
     /// them so): no change is decoded or re-encoded to serve a pull.
     public static func encode(
-        canonicalBodies bodies: [[UInt8]], cursor: String, more: Bool, holds: UInt64, offices: [ReplicaID: String]
+        canonicalBodies bodies: [[UInt8]], cursor: String, more: Bool, holds: UInt64, offices: [ReplicaID: String],
+        purge: [RecordKey] = []
     ) -> [UInt8] {
         var writer = CanonicalJSONWriter(capacity: 128 + bodies.reduce(0) { $0 + $1.count + 1 })
         writer.raw("{\"changes\":[")
@@ -217,7 +222,20 @@ public struct PullResponseV1: Sendable {
             writer.raw(":")
             writer.string(entry.value)
         }
-        writer.raw("},\"protocol\":1}")
+        writer.raw("},\"protocol\":1")
+        if !purge.isEmpty {
+            writer.raw(",\"purge\":[")
+            for (index, key) in purge.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.raw("{\"id\":")
+                writer.string(key.id)
+                writer.raw(",\"table\":")
+                writer.string(key.table)
+                writer.raw("}")
+            }
+            writer.raw("]")
+        }
+        writer.raw("}")
         return writer.bytes
     }
 
@@ -238,9 +256,18 @@ public struct PullResponseV1: Sendable {
                 offices[ReplicaID(member.key)] = office
             }
         }
+        var purge: [RecordKey] = []
+        if case .array(let items)? = json["purge"] {
+            for (index, item) in items.enumerated() {
+                guard case .string(let table)? = item["table"], case .string(let id)? = item["id"] else {
+                    throw .invalid(path: "purge[\(index)]", reason: "must be {\"id\", \"table\"}")
+                }
+                purge.append(RecordKey(table: table, id: id))
+            }
+        }
         return PullResponseV1(
             changes: changes, cursor: try TransportV1.text(json, "cursor"), more: more, holds: try TransportV1.unsigned(json, "holds"),
-            offices: offices)
+            offices: offices, purge: purge)
     }
 }
 

@@ -61,10 +61,12 @@ public struct PullPage: Sendable {
     public var more: Bool
     public var holds: UInt64
     public var offices: [ReplicaID: String]
+    /// Cases that left the caller's jurisdiction: to be purged from its replica.
+    public var purge: [RecordKey] = []
 
     /// The response body (`Protocol/PROTOCOL.md` §9.5).
     public func encode() -> [UInt8] {
-        PullResponseV1.encode(canonicalBodies: bodies, cursor: cursor, more: more, holds: holds, offices: offices)
+        PullResponseV1.encode(canonicalBodies: bodies, cursor: cursor, more: more, holds: holds, offices: offices, purge: purge)
     }
 }
 

@@ -89,6 +89,18 @@ public final class SQLiteCentralStorage: CentralStorage {
 
                     -- Changes refused as outside their writer's scope: their counters count as
                     -- held, so the writer's later changes are not stuck behind them.
+                    -- Every change of a case's scope, in order: a pull uses them to send a case
+                    -- entering the caller's jurisdiction with its whole history, and to tell the
+                    -- caller to purge one that left it.
+                    CREATE TABLE scope_moves (
+                        seq INTEGER PRIMARY KEY,
+                        record_id TEXT NOT NULL,
+                        old_community TEXT,
+                        old_handling TEXT,
+                        new_community TEXT,
+                        new_handling TEXT
+                    ) STRICT;
+
                     CREATE TABLE refused_dots (
                         replica TEXT NOT NULL,
                         counter INTEGER NOT NULL,
@@ -409,10 +421,12 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
         var refused: [ServerError.Refused] = []
         var fresh: [UInt64] = []
+        var original: [RecordKey: RecordScope?] = [:]
         var caseOf: [RecordKey: String] = [:]
         for change in changes {
             if try self.store.change(change.dot, in: db) != nil { continue }
             let before = try scope(change.record)
+            if original[change.record] == nil { original[change.record] = .some(before) }
             var lookupError: (any Error)?
             let after = RecordScope.after(change, before: before) { id in
                 do { return try scope(RecordKey(table: "cases", id: id)) } catch {
@@ -466,10 +480,16 @@ public final class SQLiteCentralStorage: CentralStorage {
                     ON CONFLICT (tbl, record_id) DO UPDATE SET community = excluded.community, handling = excluded.handling
                     """
             ).execute(arguments: [key.table, key.id, value.community, value.handling, key.table == "cases" ? key.id : caseOf[key]])
-            if key.table == "cases" {
+            if key.table == "cases", let was = original[key] ?? nil, was != value {
                 try db.cachedStatement(
                     sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
                 ).execute(arguments: [value.community, value.handling, key.id])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling)
+                        VALUES (?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [key.id, was.community, was.handling, value.community, value.handling])
             }
         }
         try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
@@ -511,16 +531,21 @@ public final class SQLiteCentralStorage: CentralStorage {
     /// The position is `v1.<n>`: every change the server received as number `n` or
     /// earlier has been offered. Clients treat it as opaque (§9.5), which leaves the
     /// server free to add to it (issue 5's scopes) without a protocol change.
-    static func position(_ cursor: String) throws(ServerError) -> Int64 {
-        if cursor.isEmpty { return 0 }
-        guard cursor.hasPrefix("v1."), let arrived = Int64(cursor.dropFirst(3)), arrived >= 0 else {
+    static func position(_ cursor: String) throws(ServerError) -> (arrived: Int64, moves: Int64) {
+        if cursor.isEmpty { return (0, 0) }
+        let parts = cursor.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, parts[0] == "v1", let arrived = Int64(parts[1]), arrived >= 0 else {
             throw .badRequest("invalid_cursor", "cannot pull: the position is not one this server issued (after)")
         }
-        return arrived
+        guard parts.count == 3 else { return (arrived, 0) }
+        guard let moves = Int64(parts[2]), moves >= 0 else {
+            throw .badRequest("invalid_cursor", "cannot pull: the position is not one this server issued (after)")
+        }
+        return (arrived, moves)
     }
 
     public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage {
-        let start = try Self.position(after)
+        let (start, movesSeen) = try Self.position(after)
         return try read("cannot read the changes") { db in
             var bodies: [[UInt8]] = []
             var writers: Set<ReplicaID> = []
@@ -533,6 +558,46 @@ public final class SQLiteCentralStorage: CentralStorage {
                 throw ServerError.conflict(
                     "unknown_position",
                     "cannot pull: the position is ahead of everything this server holds (was the server restored from a backup?)")
+            }
+            // Cases that entered or left the caller's jurisdiction since its last pull
+            // (§9.6): one entering comes with every change the caller was not sent before
+            // (those it received up to `start` were outside its scope then); one leaving is
+            // to be purged.
+            var movesDone = movesSeen
+            var purge: [RecordKey] = []
+            var entered: [String] = []
+            for move in try Row.fetchAll(db, sql: "SELECT * FROM scope_moves WHERE seq > ? ORDER BY seq", arguments: [movesSeen]) {
+                movesDone = move["seq"]
+                let was = office.covers(RecordScope(community: move["old_community"], handling: move["old_handling"]))
+                let now = office.covers(RecordScope(community: move["new_community"], handling: move["new_handling"]))
+                let id: String = move["record_id"]
+                if !was, now { entered.append(id) }
+                if was, !now { purge.append(RecordKey(table: "cases", id: id)) }
+            }
+            for id in Set(entered).sorted() {
+                // Still in scope now (a later move may have taken it out again)?
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT community, handling FROM record_scope WHERE tbl = 'cases' AND record_id = ?", arguments: [id]),
+                    office.covers(RecordScope(community: row["community"], handling: row["handling"]))
+                else { continue }
+                purge.removeAll { $0.id == id }
+                for history in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.replica, c.body FROM changes c
+                        WHERE c.arrived <= ? AND ((c.tbl = 'cases' AND c.record_id = ?)
+                            OR (c.tbl, c.record_id) IN (SELECT tbl, record_id FROM record_scope WHERE case_id = ? AND tbl <> 'cases'))
+                        ORDER BY c.arrived
+                        """, arguments: [start, id, id])
+                {
+                    let writer = ReplicaID(history["replica"])
+                    guard writer != caller.replica else { continue }
+                    let body: String = history["body"]
+                    bytes += body.utf8.count + 1
+                    bodies.append(Array(body.utf8))
+                    writers.insert(writer)
+                }
             }
             // Scan in arrival order (a causal order, §9.5), skipping the caller's own
             // changes, until the page is full or nothing is left.
@@ -575,7 +640,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 }
             }
             return PullPage(
-                bodies: bodies, cursor: "v1.\(position)", more: full, holds: try self.holds(caller.replica, in: db), offices: offices)
+                bodies: bodies, cursor: "v1.\(position).\(movesDone)", more: full, holds: try self.holds(caller.replica, in: db),
+                offices: offices, purge: purge)
         }
     }
 

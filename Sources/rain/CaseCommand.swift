@@ -11,7 +11,7 @@ struct CaseCommand: ParsableCommand {
         subcommands: [
             NewCaseCommand.self, ListCases.self, ShowCase.self, FindCases.self, EditCase.self, NoteCase.self,
             MoveCase.Verify.self, MoveCase.Handle.self, MoveCase.Reply.self, MoveCase.Close.self, MoveCase.Escalate.self,
-            MoveCase.Reopen.self, RateCase.self,
+            MoveCase.Reopen.self, RateCase.self, ReassignCase.self,
         ]
     )
 }
@@ -403,6 +403,39 @@ enum MoveCase {
         @Argument(help: "A case number, an id, or a unique prefix.") var reference: String
         @Option(help: "Why the case is reopened (required).") var reason: String
         func run() throws { try MoveCase.run(global, reference, .reopen, reason) }
+    }
+}
+
+struct ReassignCase: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reassign",
+        abstract: "Hand a case over to another community (street and district offices only).",
+        discussion: """
+            The case's community and handling office become --to. After a sync the new
+            community receives the case with its whole history, and the old one keeps only
+            its number and status (its residents' data purged). The server refuses a
+            reassignment from a community office.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A case number, an id, or a unique prefix.") var reference: String
+    @Option(help: "The code of the community that takes the case over.") var to: String
+    @Option(help: "Why (required).") var reason: String
+
+    func validate() throws {
+        guard !to.isEmpty, to.count <= 12, to.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw ValidationError("--to must be an office code: 1 to 12 letters or digits")
+        }
+    }
+
+    func run() throws {
+        try running(global) {
+            let row = try global.open().reassign(reference, to: to.uppercased(), reason: reason)
+            print(
+                global.output.text(
+                    "已移交 \(row.number ?? row.id) 给 \(to.uppercased())", "reassigned \(row.number ?? row.id) to \(to.uppercased())"))
+        }
     }
 }
 

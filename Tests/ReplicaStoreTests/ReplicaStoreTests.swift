@@ -139,7 +139,7 @@ final class TemporaryFolder {
         #expect(state.server == nil && state.credential == nil && state.acked == 0 && state.cursor == "" && !state.isEnrolled)
         #expect(try store.findCase("HSM-1").title == "楼道堆放杂物")
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld"])
+        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved"])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
@@ -165,6 +165,22 @@ final class TemporaryFolder {
             caCertificates: "-----BEGIN CERTIFICATE-----", insecure: true)
         let saved = try store.syncState()
         #expect(saved.caCertificates == "-----BEGIN CERTIFICATE-----" && saved.insecure && saved.server == "https://rain.example")
+    }
+
+    @Test func theFifthAndSixthMigrationsAddWithheldChangesAndMovedCasesKeepingTheWork() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("replica.sqlite")
+        let queue = try firstReleaseFile(path)
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v4-tls")
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v5-withheld")
+        let withheld = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM withheld") }
+        #expect(withheld == 0)
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v6-moved")
+        let row = try queue.read { db in try Row.fetchOne(db, sql: "SELECT number, title, moved_at FROM cases WHERE id = 'c1'") }
+        let number: String? = row?["number"]
+        let moved: Int64? = row?["moved_at"]
+        #expect(number == "HSM-1")
+        #expect(moved == nil)
     }
 
     @Test func aPulledPageAndItsCursorCommitTogether() throws {

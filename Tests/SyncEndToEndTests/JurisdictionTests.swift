@@ -144,3 +144,84 @@ import Testing
         #expect(String(decoding: audit.body, as: UTF8.self).contains("\"audit_events\""))
     }
 }
+
+/// Cases moving between jurisdictions: history in, residents' data out.
+@Suite(.serialized) struct ScopeMoveTests {
+    func contents(_ path: String) throws -> String {
+        try DatabaseQueue(path: path).read { db in
+            let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
+            let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
+            let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
+            let events = try Row.fetchAll(db, sql: "SELECT * FROM case_events").map { $0.description }.joined(separator: "\n")
+            return changes + cases + versions + events
+        }
+    }
+
+    @Test func aReassignedCaseArrivesWithItsHistoryAndLeavesNoResidentsDataBehind() throws {
+        let deployment = try Deployment()
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
+        let number = try deployment.newCase(
+            hsm, title: "楼道堆放杂物", extra: ["--citizen", "欧阳和盛", "--phone", "13911110001", "--address", "和盛路1号"])
+        #expect(try deployment.rain(["case", "note", number, "已电话联系欧阳和盛"], db: hsm).status == 0)
+        for db in [hsm, street, xq] { try deployment.sync(db) }
+        #expect(try deployment.numbers(xq).isEmpty)
+
+        // A community cannot hand its case to another community: refused and kept.
+        #expect(try deployment.rain(["case", "reassign", number, "--to", "XQ", "--reason", "不属本社区"], db: hsm).status == 0)
+        try deployment.sync(hsm)
+        // The move itself is refused; its note, an event of a case still HSM's, is not.
+        #expect(try deployment.rain(["status", "--json"], db: hsm).object["withheld"] as? Int == 1)
+        try deployment.sync(xq)
+        #expect(try deployment.numbers(xq).isEmpty)
+
+        // The street can.
+        let reassign = try deployment.rain(["case", "reassign", number, "--to", "XQ", "--reason", "属新桥社区"], db: street)
+        #expect(reassign.status == 0, "\(reassign.stderr)")
+        try deployment.sync(street)
+        let received = try deployment.sync(xq)
+        #expect(received["received"] as? Int ?? 0 >= 4, "the case, its note, the reassignment and its event: \(received)")
+        #expect(try deployment.numbers(xq) == [number])
+        let shown = try deployment.show(number, xq, reveal: true)
+        #expect(shown.contains("欧阳和盛") && shown.contains("13911110001") && shown.contains("\"XQ\""))
+        #expect(shown.contains("已电话联系欧阳和盛"), "the history came along: the note")
+        #expect(try deployment.rain(["case", "note", number, "新桥已接手"], db: xq).status == 0)
+        #expect(try deployment.sync(xq)["sent"] as? Int == 2, "the note and the reveal's audit event")
+
+        // The old community keeps the number and status, and no resident's data.
+        try deployment.sync(hsm)
+        let left = try contents(hsm)
+        for item in ["欧阳和盛", "13911110001", "和盛路1号", "新桥已接手"] { #expect(!left.contains(item), "HSM still holds \(item)") }
+        let list = try #require(try deployment.rain(["case", "list", "--json"], db: hsm).json as? [[String: Any]])
+        #expect(list.count == 1 && list.first?["number"] as? String == number)
+        let moved = try DatabaseQueue(path: hsm).read { db in try Int64.fetchOne(db, sql: "SELECT moved_at FROM cases") }
+        #expect(moved != nil)
+        // The street, whose scope covers both, still holds everything.
+        try deployment.sync(street)
+        #expect(try deployment.show(number, street, reveal: true).contains("新桥已接手"))
+        // HSM writes on: its counter never goes back, though its own changes were purged.
+        _ = try deployment.newCase(hsm, title: "和盛的新案件")
+        #expect(try deployment.sync(hsm)["sent"] as? Int == 1)
+    }
+
+    @Test func aCaseEscalatedToAnotherStreetArrivesThereWithItsHistory() throws {
+        let deployment = try Deployment()
+        try #require(
+            deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let other = try deployment.replica("jd2", office: "JD2", staff: "钱九")
+        let number = try deployment.newCase(hsm, title: "跨街道的案件", extra: ["--citizen", "欧阳和盛"])
+        #expect(try deployment.rain(["case", "verify", number, "--note", "已核实"], db: hsm).status == 0)
+        for db in [hsm, other] { try deployment.sync(db) }
+        #expect(try deployment.numbers(other).isEmpty)
+        #expect(try deployment.rain(["case", "escalate", number, "--reason", "需东湖街道协调", "--to", "JD2"], db: hsm).status == 0)
+        try deployment.sync(hsm)
+        try deployment.sync(other)
+        #expect(try deployment.numbers(other) == [number])
+        let there = try deployment.show(number, other, reveal: true)
+        #expect(there.contains("欧阳和盛") && there.contains("已核实") && there.contains("需东湖街道协调"))
+        try deployment.sync(hsm)
+        #expect(there == (try deployment.show(number, hsm, reveal: true)))
+    }
+}
