@@ -525,6 +525,12 @@ transport("12-error-out-of-scope", "Changes outside the writer's jurisdiction, l
           expect={"code": "out_of_scope", "holds": 1,
                   "message": "cannot accept the changes: 1 change(s) are to records outside office HSM's jurisdiction: cases/c2",
                   "refused": [{"counter": 2, "record": "c2", "table": "cases"}]})
+transport("13-pull-response-purge", "A page telling the caller to purge a case that left its jurisdiction (§9.6).",
+          "pull_response",
+          obj={"changes": [], "cursor": "v1.9.2", "holds": 3, "more": False, "offices": {}, "protocol": 1,
+               "purge": [{"id": "0193f1c2-7a00-7000-8000-000000000001", "table": "cases"}]},
+          expect={"dots": [], "cursor": "v1.9.2", "holds": 3, "more": False, "offices": {},
+                  "purge": ["cases/0193f1c2-7a00-7000-8000-000000000001"]})
 transport("11-rekey-response", "The answer to POST /rekey: the new credential (§9.2).", "rekey_response",
           obj={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64, "protocol": 1},
           expect={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64})

@@ -68,10 +68,11 @@ import Testing
                 #expect(offices == expect?["offices"] as? [String: String])
                 #expect(page.cursor == expected("cursor") && "\(page.holds)" == expected("holds"))
                 #expect(page.more == (expect?["more"] as? Bool))
+                #expect(page.purge.map(\.description) == (expect?["purge"] as? [String] ?? []))
                 if let canonical = vector.canonical {
                     let encoded = PullResponseV1.encode(
                         canonicalBodies: page.changes.map(ChangeV1.encode), cursor: page.cursor, more: page.more, holds: page.holds,
-                        offices: page.offices)
+                        offices: page.offices, purge: page.purge)
                     #expect(String(decoding: encoded, as: UTF8.self) == canonical)
                 }
             case "rekey_response":
