@@ -22,6 +22,8 @@ public struct Office: Sendable, Hashable {
     public var level: OfficeLevel
     public var parent: String?
     public var createdAt: Int64
+    /// When the office was retired (nil while active).
+    public var retiredAt: Int64? = nil
 }
 
 /// An enrolled replica, as the administrator sees it (never its secret).
@@ -81,6 +83,11 @@ public protocol CentralStorage: Sendable {
 
     /// Registers an office.
     func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office
+    /// Moves an office under another parent; a community's cases change street with it.
+    func moveOffice(code: String, parent: String, now: Int64) throws(ServerError) -> Office
+    /// Retires an office with no active office under it and no case: its replicas are
+    /// revoked and its unused tokens stop working.
+    func retireOffice(code: String, now: Int64) throws(ServerError) -> Office
     /// Every office, by code.
     func offices() throws(ServerError) -> [Office]
     /// A new one-time enrolment token for `office`, valid until `now + lifetime` (ms).

@@ -61,6 +61,14 @@ public struct OfficeScope: Hashable, Sendable {
         return false
     }
 
+    /// ``covers(_:)`` with the street of the record's community given, rather than the
+    /// office tree's now (for a move recorded when the tree was different).
+    public func covers(_ scope: RecordScope, communityParent: String?) -> Bool {
+        if level == .district { return true }
+        if scope.handling == office || scope.community == office { return true }
+        return level == .street && communityParent == office
+    }
+
     /// Whether the office may write `change`, which moves its record from `before` to
     /// `after`: it must cover the record before (or, for a new record, after), and only a
     /// street or the district may move a case to another community, within its scope.

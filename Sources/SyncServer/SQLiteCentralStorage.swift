@@ -68,6 +68,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             try db.execute(sql: "ALTER TABLE replicas ADD COLUMN previous_secret_sha256 TEXT")
         },
         ExtraMigration(name: "central-v3-scope") { db in
+            try db.execute(sql: "ALTER TABLE offices ADD COLUMN retired_at INTEGER")
             try db.execute(
                 sql: """
                     -- Where each record belongs (Protocol/PROTOCOL.md §9.6): its community and its
@@ -92,13 +93,17 @@ public final class SQLiteCentralStorage: CentralStorage {
                     -- Every change of a case's scope, in order: a pull uses them to send a case
                     -- entering the caller's jurisdiction with its whole history, and to tell the
                     -- caller to purge one that left it.
+                    -- `old_parent`/`new_parent`: the street of the case's community before and
+                    -- after (they differ when the community itself moved to another street).
                     CREATE TABLE scope_moves (
                         seq INTEGER PRIMARY KEY,
                         record_id TEXT NOT NULL,
                         old_community TEXT,
                         old_handling TEXT,
                         new_community TEXT,
-                        new_handling TEXT
+                        new_handling TEXT,
+                        old_parent TEXT,
+                        new_parent TEXT
                     ) STRICT;
 
                     CREATE TABLE refused_dots (
@@ -217,7 +222,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                 throw ServerError.badRequest(
                     "invalid", "cannot add the office: a \(level.rawValue) office needs a parent \(wanted.rawValue) office (--parent)")
             case (.some(let wanted), .some(let parent)):
-                guard let parentLevel = try String.fetchOne(db, sql: "SELECT level FROM offices WHERE code = ?", arguments: [parent])
+                guard
+                    let parentLevel = try String.fetchOne(
+                        db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
                 else { throw ServerError.notFound("cannot add the office: no parent office \(parent) (--parent)") }
                 guard parentLevel == wanted.rawValue else {
                     throw ServerError.badRequest(
@@ -233,6 +240,82 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
+    public func moveOffice(code: String, parent: String, now: Int64) throws(ServerError) -> Office {
+        let code = code.uppercased()
+        let parent = parent.uppercased()
+        return try write("cannot move the office") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [code])
+            else {
+                throw ServerError.notFound("cannot move the office: no active office \(code)")
+            }
+            let office = Self.office(row: row)
+            guard let wanted = office.level.parentLevel else {
+                throw ServerError.badRequest("invalid", "cannot move the office: the district has no parent (\(code))")
+            }
+            guard
+                let parentLevel = try String.fetchOne(
+                    db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
+            else { throw ServerError.notFound("cannot move the office: no active parent office \(parent) (--parent)") }
+            guard parentLevel == wanted.rawValue else {
+                throw ServerError.badRequest(
+                    "invalid",
+                    "cannot move the office: the parent of a \(office.level.rawValue) office must be a \(wanted.rawValue) office (--parent)"
+                )
+            }
+            guard office.parent != parent else { return office }
+            try db.execute(sql: "UPDATE offices SET parent = ? WHERE code = ?", arguments: [parent, code])
+            // Every case of a community that changes street changes whose jurisdiction it is
+            // in: recorded as moves, so the new street receives them with their history and
+            // the old one purges them (§9.6).
+            if office.level == .community {
+                try db.execute(
+                    sql: """
+                        INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling, old_parent, new_parent)
+                        SELECT record_id, community, handling, community, handling, ?, ? FROM record_scope
+                        WHERE tbl = 'cases' AND community = ? ORDER BY record_id
+                        """, arguments: [office.parent, parent, code])
+            }
+            return Office(code: code, name: office.name, level: office.level, parent: parent, createdAt: office.createdAt)
+        }
+    }
+
+    public func retireOffice(code: String, now: Int64) throws(ServerError) -> Office {
+        let code = code.uppercased()
+        return try write("cannot retire the office") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [code])
+            else {
+                throw ServerError.notFound("cannot retire the office: no active office \(code)")
+            }
+            let children =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM offices WHERE parent = ? AND retired_at IS NULL", arguments: [code]) ?? 0
+            guard children == 0 else {
+                throw ServerError.conflict(
+                    "in_use", "cannot retire the office: \(children) active office(s) are under it; move or retire them first")
+            }
+            let cases =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM record_scope WHERE tbl = 'cases' AND (community = ? OR handling = ?)",
+                    arguments: [code, code])
+                ?? 0
+            guard cases == 0 else {
+                throw ServerError.conflict(
+                    "in_use",
+                    "cannot retire the office: \(cases) case(s) belong to it or are handled by it; reassign them first (rain case reassign)"
+                )
+            }
+            try db.execute(sql: "UPDATE offices SET retired_at = ? WHERE code = ?", arguments: [now, code])
+            // Its replicas stop at their next request; its unused tokens stop working.
+            try db.execute(
+                sql: "UPDATE replicas SET revoked_at = coalesce(revoked_at, ?), previous_secret_sha256 = NULL WHERE office = ?",
+                arguments: [now, code])
+            try db.execute(
+                sql: "UPDATE enrolment_tokens SET expires_at = min(expires_at, ?) WHERE office = ? AND used_at IS NULL",
+                arguments: [now, code])
+            return Self.office(row: row)
+        }
+    }
+
     public func offices() throws(ServerError) -> [Office] {
         try read("cannot list the offices") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM offices ORDER BY code").map(Self.office(row:))
@@ -242,14 +325,17 @@ public final class SQLiteCentralStorage: CentralStorage {
     static func office(row: Row) -> Office {
         Office(
             code: row["code"], name: row["name"], level: OfficeLevel(rawValue: row["level"]) ?? .community, parent: row["parent"],
-            createdAt: row["created_at"])
+            createdAt: row["created_at"], retiredAt: row["retired_at"])
     }
 
     public func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken {
         let office = office.uppercased()
         return try write("cannot issue a token") { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ?)", arguments: [office]) == true else {
-                throw ServerError.notFound("cannot issue a token: no office \(office); add it with `rain-server office add`")
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ? AND retired_at IS NULL)", arguments: [office]) == true
+            else {
+                throw ServerError.notFound("cannot issue a token: no active office \(office); add it with `rain-server office add`")
             }
             let id = Secrets.randomTokenID()
             let secret = Secrets.randomSecret()
@@ -484,12 +570,14 @@ public final class SQLiteCentralStorage: CentralStorage {
                 try db.cachedStatement(
                     sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
                 ).execute(arguments: [value.community, value.handling, key.id])
+                let oldParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [was.community])
+                let newParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [value.community])
                 try db.cachedStatement(
                     sql: """
-                        INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling)
-                        VALUES (?, ?, ?, ?, ?)
+                        INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling, old_parent, new_parent)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
                         """
-                ).execute(arguments: [key.id, was.community, was.handling, value.community, value.handling])
+                ).execute(arguments: [key.id, was.community, was.handling, value.community, value.handling, oldParent, newParent])
             }
         }
         try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
@@ -568,8 +656,10 @@ public final class SQLiteCentralStorage: CentralStorage {
             var entered: [String] = []
             for move in try Row.fetchAll(db, sql: "SELECT * FROM scope_moves WHERE seq > ? ORDER BY seq", arguments: [movesSeen]) {
                 movesDone = move["seq"]
-                let was = office.covers(RecordScope(community: move["old_community"], handling: move["old_handling"]))
-                let now = office.covers(RecordScope(community: move["new_community"], handling: move["new_handling"]))
+                let was = office.covers(
+                    RecordScope(community: move["old_community"], handling: move["old_handling"]), communityParent: move["old_parent"])
+                let now = office.covers(
+                    RecordScope(community: move["new_community"], handling: move["new_handling"]), communityParent: move["new_parent"])
                 let id: String = move["record_id"]
                 if !was, now { entered.append(id) }
                 if was, !now { purge.append(RecordKey(table: "cases", id: id)) }

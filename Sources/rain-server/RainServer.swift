@@ -127,7 +127,7 @@ struct OfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "office",
         abstract: "Register offices and issue enrolment tokens.",
-        subcommands: [AddOffice.self, ListOffices.self, IssueToken.self]
+        subcommands: [AddOffice.self, ListOffices.self, IssueToken.self, MoveOffice.self, RetireOffice.self]
     )
 }
 
@@ -200,6 +200,7 @@ struct ListOffices: AsyncParsableCommand {
                         .object([
                             ("code", .string(office.code)), ("name", .string(office.name)), ("level", .string(office.level.rawValue)),
                             ("parent", office.parent.map(JSONText.string) ?? .null),
+                            ("retired_at", office.retiredAt.map(JSONText.integer) ?? .null),
                         ])
                     }))
             return
@@ -208,7 +209,9 @@ struct ListOffices: AsyncParsableCommand {
             print("no offices; add one with `rain-server office add`")
             return
         }
-        printTable(["code", "name", "level", "parent"], offices.map { [$0.code, $0.name, $0.level.rawValue, $0.parent ?? "-"] })
+        printTable(
+            ["code", "name", "level", "parent", "state"],
+            offices.map { [$0.code, $0.name, $0.level.rawValue, $0.parent ?? "-", $0.retiredAt == nil ? "active" : "retired"] })
     }
 }
 
@@ -233,6 +236,56 @@ struct IssueToken: AsyncParsableCommand {
         } else {
             print("enrolment token for \(issued.office), valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
             print(issued.token)
+        }
+    }
+}
+
+struct MoveOffice: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "move",
+        abstract: "Move an office under another parent (a community to another street).",
+        discussion: """
+            A community's cases change street with it: at their next sync the new street's
+            replicas receive them with their whole history, and the old street's purge them.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The office code.") var code: String
+    @Option(help: "The new parent office's code.") var parent: String
+    @Flag(help: "Print the office as JSON.") var json = false
+
+    func run() throws {
+        let office = try database.open().moveOffice(code: code, parent: parent, now: ReplicaStoreTime.now())
+        if json {
+            print(JSONText.object([("code", .string(office.code)), ("parent", office.parent.map(JSONText.string) ?? .null)]))
+        } else {
+            print("office \(office.code) is now under \(office.parent ?? "-")")
+        }
+    }
+}
+
+struct RetireOffice: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retire",
+        abstract: "Retire an office that has no active office under it and no case.",
+        discussion: """
+            Its replicas are revoked at once and its unused enrolment tokens stop working; its
+            code is never reused. Reassign its cases (rain case reassign) and move or retire
+            the offices under it first.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "The office code.") var code: String
+    @Flag(help: "Print the office as JSON.") var json = false
+
+    func run() throws {
+        let office = try database.open().retireOffice(code: code, now: ReplicaStoreTime.now())
+        if json {
+            print(JSONText.object([("code", .string(office.code)), ("retired", .string("true"))]))
+        } else {
+            print("office \(office.code) retired; its replicas are revoked")
         }
     }
 }

@@ -225,3 +225,65 @@ import Testing
         #expect(there == (try deployment.show(number, hsm, reveal: true)))
     }
 }
+
+/// The office tree changing under running replicas.
+@Suite(.serialized) struct OfficeTreeTests {
+    @Test func aCommunityMovedToAnotherStreetTakesItsCasesAlong() throws {
+        let deployment = try Deployment()
+        try #require(
+            deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let oldStreet = try deployment.replica("jd1", office: "JD1", staff: "王五")
+        let newStreet = try deployment.replica("jd2", office: "JD2", staff: "钱九")
+        let number = try deployment.newCase(xq, title: "新桥的案件", extra: ["--citizen", "司马新桥", "--phone", "13911110002"])
+        #expect(try deployment.rain(["case", "note", number, "已上门"], db: xq).status == 0)
+        for db in [xq, oldStreet, newStreet] { try deployment.sync(db) }
+        #expect(try deployment.numbers(oldStreet) == [number] && deployment.numbers(newStreet).isEmpty)
+
+        let move = try deployment.server.admin(["office", "move", "XQ", "--parent", "JD2"])
+        #expect(move.status == 0, "\(move.stderr)")
+        for db in [newStreet, oldStreet] { try deployment.sync(db) }
+        #expect(try deployment.numbers(newStreet) == [number])
+        let shown = try deployment.show(number, newStreet, reveal: true)
+        #expect(shown.contains("司马新桥") && shown.contains("已上门"))
+        let left = try DatabaseQueue(path: oldStreet).read { db in
+            (try String.fetchAll(db, sql: "SELECT body FROM changes").joined()
+                + (try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined()))
+        }
+        #expect(!left.contains("司马新桥") && !left.contains("13911110002"), "the old street keeps the resident")
+        // The new street works the case; the community sees it.
+        #expect(try deployment.rain(["case", "note", number, "东湖街道已知悉"], db: newStreet).status == 0)
+        try deployment.sync(newStreet)
+        try deployment.sync(xq)
+        #expect(try deployment.show(number, xq).contains("东湖街道已知悉"))
+    }
+
+    @Test func anOfficeIsRetiredOnlyWhenEmptyAndItsReplicasStop() throws {
+        let deployment = try Deployment()
+        let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
+        let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
+        let number = try deployment.newCase(xq, title: "新桥的案件")
+        try deployment.sync(xq)
+        let unused = try deployment.token("XQ")
+        let busy = try deployment.server.admin(["office", "retire", "XQ"])
+        #expect(busy.status == 4 && busy.stderr.contains("reassign them first"), "\(busy.stderr)")
+        #expect(try deployment.server.admin(["office", "retire", "JD1"]).status == 4, "a street with communities under it")
+        // The street hands the case to HSM; then XQ can retire.
+        try deployment.sync(street)
+        #expect(try deployment.rain(["case", "reassign", number, "--to", "HSM", "--reason", "社区合并"], db: street).status == 0)
+        try deployment.sync(street)
+        let retire = try deployment.server.admin(["office", "retire", "XQ"])
+        #expect(retire.status == 0, "\(retire.stderr)")
+        let sync = try deployment.rain(["sync"], db: xq)
+        #expect(sync.status == 7 && sync.stderr.contains("revoked"))
+        let late = try deployment.rain(
+            ["init", "--office", "XQ", "--staff", "新人", "--server", deployment.server.url, "--token", unused],
+            db: deployment.scratch.file("late.sqlite"))
+        #expect(late.status == 7, "a retired office's token no longer enrols")
+        #expect(try deployment.server.admin(["office", "token", "XQ"]).status == 3)
+        #expect(
+            try deployment.server.admin(["office", "add", "XQ", "--name", "新桥", "--level", "community", "--parent", "JD1"]).status == 4)
+        let list = try #require(try deployment.server.admin(["office", "list", "--json"]).json as? [[String: Any]])
+        #expect(list.first { $0["code"] as? String == "XQ" }?["retired_at"] is Int)
+    }
+}
