@@ -147,7 +147,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore",
+                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore", "TestSupport", "CaseDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming
