@@ -18,7 +18,7 @@ struct RainServer: AsyncParsableCommand {
             the same file while the server runs.
 
             Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
-            or replica; 4 already exists.
+            or replica; 4 already exists, or still in use (an office with cases).
             """,
         subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self]
     )
