@@ -465,6 +465,8 @@ invalid("28-bad-record-id", "A record id with a space.",
 invalid("29-context-counter-zero", "A context entry of 0 (absent entries are omitted, never 0).",
         "changes[0].context.rb: must be ≥ 1", obj=batch(change("ra", 1, {"title": "x"}, {"rb": 0})))
 invalid("30-not-an-object", "The body is a JSON array.", "$: must be an object, not an array", text="[]")
+invalid("32-protocol-not-an-integer", "A protocol version that is not an integer is malformed, not merely unsupported.",
+        "protocol: must be an integer version", text='{"changes":[],"protocol":1.5}')
 invalid("31-audit-event-modified", "An edit of an audit event: a reveal, once recorded, cannot be changed (§5.4).",
         "changes[0].context: must be empty: audit_events records are append-only and cannot be modified",
         obj=batch(change("ra", 3, {"action": "hidden"}, {"ra": 2}, rid=E1, table="audit_events")))

@@ -49,7 +49,8 @@ public enum ChangeBatchV1 {
         guard case .number(let versionText) = versionValue else {
             throw .invalid(path: "protocol", reason: "must be an integer, not \(versionValue.typeName)")
         }
-        guard let version = Int(versionText), supportedVersions.contains(version) else {
+        guard let version = Int(versionText) else { throw .invalid(path: "protocol", reason: "must be an integer version") }
+        guard supportedVersions.contains(version) else {
             throw .unsupportedVersion(found: String(versionText.prefix(20)), supported: supportedVersions)
         }
         let changesValue = try object.required("changes", at: "")

@@ -365,7 +365,8 @@ extension TransportV1 {
     static func checkVersion(_ object: Members) throws(ProtocolError) {
         let value = try object.required("protocol", at: "")
         guard case .number(let text) = value else { throw .invalid(path: "protocol", reason: "must be an integer, not \(value.typeName)") }
-        guard let version = Int(text), supportedVersions.contains(version) else {
+        guard let version = Int(text) else { throw .invalid(path: "protocol", reason: "must be an integer version") }
+        guard supportedVersions.contains(version) else {
             throw .unsupportedVersion(found: String(text.prefix(20)), supported: supportedVersions)
         }
     }

@@ -5,7 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 public import Logging
 import NIOCore
-public import NIOSSL
+import NIOSSL
 import SyncCore
 public import SyncProtocol
 
@@ -268,8 +268,18 @@ struct SyncMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         let response: Response
         do {
-            if request.uri.path != "/healthz", !TransportV1.accepts(request.headers[Self.versionHeader]) {
-                let supported = TransportV1.supportedVersions.map(String.init).joined(separator: ", ")
+            let named = request.headers[Self.versionHeader]
+            let supported = TransportV1.supportedVersions.map(String.init).joined(separator: ", ")
+            if request.uri.path != "/healthz", named == nil || named?.isEmpty == true {
+                // A request that names no version is malformed (400); one naming a version
+                // this server does not serve gets 426 (§9.1).
+                response = json(
+                    400,
+                    ErrorBodyV1(
+                        code: "protocol_missing",
+                        message: "missing protocol version: send `Rain-Protocol: \(supported)` (Rain-Protocol)"
+                    ).encode())
+            } else if request.uri.path != "/healthz", !TransportV1.accepts(named) {
                 var refused = json(
                     426,
                     ErrorBodyV1(
@@ -283,7 +293,7 @@ struct SyncMiddleware: RouterMiddleware {
                 response = try await next(request, context)
             }
         } catch {
-            response = Self.render(error, context: context)
+            response = Self.render(error, request: request, context: context)
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -296,7 +306,12 @@ struct SyncMiddleware: RouterMiddleware {
         return response
     }
 
-    static func render(_ error: any Error, context: Context) -> Response {
+    /// The methods of each path (`Protocol/openapi.yaml`), for 405 answers.
+    static let allowedMethods: [String: [String]] = [
+        "/healthz": ["GET"], "/enrol": ["POST"], "/rekey": ["POST"], "/changes": ["GET", "POST"],
+    ]
+
+    static func render(_ error: any Error, request: Request, context: Context) -> Response {
         switch error {
         case let error as ServerError:
             if error.status >= 500 { context.logger.error("storage failed", metadata: ["error": .string(error.message)]) }
@@ -305,6 +320,16 @@ struct SyncMiddleware: RouterMiddleware {
         case is NIOTooManyBytesError:
             return json(413, ErrorBodyV1(code: "too_large", message: "request body too large (body)").encode())
         case let error as HTTPError:
+            // A known path with another method: 405 and the methods it takes.
+            if error.status == .notFound, let allowed = Self.allowedMethods[request.uri.path] {
+                var response = json(
+                    405,
+                    ErrorBodyV1(
+                        code: "method_not_allowed", message: "method not allowed: use \(allowed.joined(separator: " or ")) (method)"
+                    ).encode())
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             let status = Int(error.status.code)
             let code = status == 404 ? "not_found" : status == 405 ? "method_not_allowed" : "http_\(status)"
             let message = status == 404 ? "no such endpoint (path)" : (error.body ?? error.status.reasonPhrase)

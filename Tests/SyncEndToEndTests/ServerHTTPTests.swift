@@ -79,11 +79,21 @@ import Testing
         #expect(health.status == 200 && health.body["status"] as? String == "ok")
         let missing = try await Self.send(.GET, setup.url + "/nothing-here")
         #expect(missing.status == 404 && missing.code == "not_found")
+        // A known path with a method it does not take: 405 and the methods it takes.
+        for (method, path, allowed) in [
+            (HTTPMethod.TRACE, "/healthz", "GET"), (.DELETE, "/changes", "GET, POST"), (.GET, "/enrol", "POST"),
+        ] {
+            let answer = try await Self.send(method, setup.url + path, credential: setup.credentialA)
+            #expect(answer.status == 405 && answer.code == "method_not_allowed", "\(method) \(path): \(answer.status)")
+            #expect(answer.headers.first(name: "Allow") == allowed)
+        }
     }
 
-    @Test func aRequestWithoutOrWithAnUnknownProtocolVersionGets426() async throws {
+    @Test func aRequestWithoutAProtocolVersionGets400AndAnUnknownOne426() async throws {
         let setup = try Setup()
-        for version in [nil, "2", "0", "x"] {
+        let missing = try await Self.send(.GET, setup.url + "/changes", credential: setup.credentialA, protocolVersion: nil)
+        #expect(missing.status == 400 && missing.code == "protocol_missing" && missing.message.contains("Rain-Protocol: 1"))
+        for version in ["2", "0", "x"] {
             let answer = try await Self.send(.GET, setup.url + "/changes", credential: setup.credentialA, protocolVersion: version)
             #expect(answer.status == 426, "version \(version ?? "none")")
             #expect(answer.code == "unsupported_protocol" && answer.message.contains("version 1"))

@@ -1,8 +1,9 @@
 import Foundation
 import OpenAPIKit
-import SyncServer
 import Testing
 import Yams
+
+@testable import SyncServer
 
 /// `Protocol/openapi.yaml` is a valid OpenAPI 3.1 document and describes every route
 /// the server registers.
@@ -43,6 +44,9 @@ import Yams
             let method = try #require(OpenAPI.HttpMethod(rawValue: route.method), "\(route.method)")
             #expect(item[method] != nil, "\(route.method) \(route.path) is not in Protocol/openapi.yaml")
         }
+        // The 405 answers name exactly the methods each path takes.
+        let byPath = Dictionary(grouping: routes, by: \.path).mapValues { Set($0.map(\.method)) }
+        #expect(byPath == SyncMiddleware.allowedMethods.mapValues(Set.init))
         // And nothing is described that the server does not serve.
         var described = 0
         for (_, entry) in document.paths { described += entry.pathItemValue?.endpoints.count ?? 0 }
