@@ -469,12 +469,6 @@ extension ReplicaStore {
         try reading("cannot count the cases") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM cases") ?? 0 }
     }
 
-    /// Changes this replica wrote (all of them are unsynced until sync exists).
-    public func ownChangeCount() throws -> Int {
-        try reading("cannot read the change log") { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM changes WHERE replica = ?", arguments: [self.identity.replica.rawValue]) ?? 0
-        }
-    }
 }
 
 extension ReplicaStore {

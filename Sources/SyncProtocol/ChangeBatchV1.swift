@@ -45,14 +45,7 @@ public enum ChangeBatchV1 {
     /// Decodes and validates a batch from parsed JSON.
     public static func decode(_ json: JSONValue, schema: Schema = .timelyRain) throws(ProtocolError) -> [Change] {
         let object = try Members(json, at: "", keys: ["changes", "protocol"])
-        let versionValue = try object.required("protocol", at: "")
-        guard case .number(let versionText) = versionValue else {
-            throw .invalid(path: "protocol", reason: "must be an integer, not \(versionValue.typeName)")
-        }
-        guard let version = Int(versionText) else { throw .invalid(path: "protocol", reason: "must be an integer version") }
-        guard supportedVersions.contains(version) else {
-            throw .unsupportedVersion(found: String(versionText.prefix(20)), supported: supportedVersions)
-        }
+        try TransportV1.checkVersion(object)
         let changesValue = try object.required("changes", at: "")
         guard case .array(let elements) = changesValue else {
             throw .invalid(path: "changes", reason: "must be an array, not \(changesValue.typeName)")

@@ -10,7 +10,7 @@ public enum TransportV1 {
     /// The request header naming the protocol version (`Rain-Protocol: 1`).
     public static let versionHeader = "Rain-Protocol"
     /// The versions this implementation serves.
-    public static let supportedVersions = [1]
+    public static let supportedVersions = ChangeBatchV1.supportedVersions
     /// The largest request body a server accepts by default (413 above it).
     public static let defaultMaximumBodyBytes = LimitsV1.maximumBatchBytes
     /// A pull page's default and largest change count.

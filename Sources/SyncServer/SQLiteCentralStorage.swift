@@ -510,7 +510,9 @@ public final class SQLiteCentralStorage: CentralStorage {
         var original: [RecordKey: RecordScope?] = [:]
         var caseOf: [RecordKey: String] = [:]
         for change in changes {
-            if try self.store.change(change.dot, in: db) != nil { continue }
+            // Held already (a replay): every counter up to `holds` is held, but refused ones.
+            // `apply` compares it with what is held; its scope was judged when it came.
+            if change.dot.counter <= holds, !refusedBefore.contains(change.dot.counter) { continue }
             let before = try scope(change.record)
             if original[change.record] == nil { original[change.record] = .some(before) }
             var lookupError: (any Error)?

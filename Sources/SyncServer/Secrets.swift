@@ -1,4 +1,4 @@
-import Crypto
+import SyncProtocol
 
 /// Enrolment tokens and replica credentials: `<id>.<secret>`, where the secret is 256
 /// random bits in hex. The server keeps only SHA-256 of the secret, finds the row by
@@ -17,7 +17,7 @@ enum Secrets {
     }
 
     static func digest(_ secret: String) -> String {
-        hex(Array(SHA256.hash(data: Array(secret.utf8))))
+        SHA256Hex.digest(Array(secret.utf8))
     }
 
     /// Splits `<id>.<secret>` at its last dot; nil when malformed.

@@ -6,12 +6,9 @@ import HummingbirdTLS
 public import Logging
 import NIOCore
 import NIOSSL
+import ReplicaStore
 import SyncCore
 public import SyncProtocol
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// How the server listens and what it accepts.
 public struct ServerSettings: Sendable {
@@ -49,7 +46,7 @@ public struct ServerSettings: Sendable {
         do {
             key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
         } catch {
-            throw ServerError(status: 400, code: "invalid", message: "cannot read the TLS key: not a PEM private key (\(tls.key))")
+            throw ServerError.badRequest("invalid", "cannot read the TLS key: not a PEM private key (\(tls.key))")
         }
         guard !chain.isEmpty else {
             throw ServerError(
@@ -94,7 +91,7 @@ public func makeSyncApplication(
         do {
             server = try .tls(.http1(), tlsConfiguration: tls)
         } catch {
-            throw ServerError(status: 400, code: "invalid", message: "cannot use the TLS certificate and key: \(error)")
+            throw ServerError.badRequest("invalid", "cannot use the TLS certificate and key: \(error)")
         }
     } else {
         server = .http1()
@@ -126,7 +123,7 @@ struct SyncHandlers: Sendable {
         } catch {
             throw ServerError(protocolError: error, what: "cannot enrol")
         }
-        let now = ReplicaStoreClock.now()
+        let now = ReplicaStore.nowMillis()
         let response = try await offload { () throws(ServerError) in try storage.enrol(enrolment, now: now) }
         context.logger.info("enrolled", metadata: ["replica": .string(response.replica.rawValue), "office": .string(response.office)])
         return json(200, response.encode())
@@ -134,7 +131,7 @@ struct SyncHandlers: Sendable {
 
     func rekey(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
-        let now = ReplicaStoreClock.now()
+        let now = ReplicaStore.nowMillis()
         let credential = try await offload { () throws(ServerError) in try storage.rekey(caller, now: now) }
         context.logger.info("rekeyed", metadata: ["replica": .string(caller.replica.rawValue)])
         return json(200, RekeyResponseV1(credential: credential).encode())
@@ -149,7 +146,7 @@ struct SyncHandlers: Sendable {
         } catch {
             throw ServerError(protocolError: error, what: "cannot accept the changes")
         }
-        let now = ReplicaStoreClock.now()
+        let now = ReplicaStore.nowMillis()
         let response = try await offload { () throws(ServerError) in try storage.push(changes, from: caller, now: now) }
         context.logger.info(
             "push",
@@ -174,7 +171,7 @@ struct SyncHandlers: Sendable {
             query.get("limit"), name: "limit", default: TransportV1.defaultPageChanges, maximum: TransportV1.maximumPageChanges)
         let bytes = try Self.bounded(
             query.get("max_bytes"), name: "max_bytes", default: TransportV1.defaultPageBytes, maximum: TransportV1.maximumPageBytes)
-        let now = ReplicaStoreClock.now()
+        let now = ReplicaStore.nowMillis()
         let page = try await offload { () throws(ServerError) in
             try storage.pull(for: caller, after: after, limit: limit, maximumBytes: bytes, now: now)
         }
@@ -203,7 +200,7 @@ struct SyncHandlers: Sendable {
             }
             credential = String(header.dropFirst("Bearer ".count))
         }
-        let now = ReplicaStoreClock.now()
+        let now = ReplicaStore.nowMillis()
         let found = credential
         return try await offload { () throws(ServerError) in try storage.authenticate(credential: found, now: now) }
     }
@@ -235,15 +232,6 @@ func json(_ status: Int, _ bytes: [UInt8]) -> Response {
         status: .init(code: status),
         headers: [.contentType: "application/json", .cacheControl: "no-store"],
         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-}
-
-/// The server's wall clock.
-enum ReplicaStoreClock {
-    static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
 }
 
 extension ServerError {

@@ -4,6 +4,17 @@ import ReplicaStore
 import SyncCore
 import Testing
 
+/// Every text stored anywhere in a replica file: change log, tables, merge state, events.
+func replicaContents(_ path: String) throws -> String {
+    try DatabaseQueue(path: path).read { db in
+        let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
+        let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
+        let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
+        let events = try Row.fetchAll(db, sql: "SELECT * FROM case_events").map { $0.description }.joined(separator: "\n")
+        return changes + cases + versions + events
+    }
+}
+
 /// Two streets, three communities and the district on one server: what each replica file
 /// holds, and what each office may write.
 @Suite(.serialized) struct JurisdictionTests {
@@ -15,16 +26,6 @@ import Testing
         try #require(
             deployment.server.admin(["office", "add", "YY", "--name", "渔业社区", "--level", "community", "--parent", "JD2"]).status == 0)
         return deployment
-    }
-
-    /// Every text stored anywhere in a replica file: tables and change log.
-    func contents(_ path: String) throws -> String {
-        try DatabaseQueue(path: path).read { db in
-            let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
-            let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
-            let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
-            return changes + cases + versions
-        }
     }
 
     @Test func eachReplicaHoldsOnlyItsJurisdictionsCasesAndResidentsData() throws {
@@ -50,13 +51,13 @@ import Testing
             "YY": ["诸葛渔业", "13911110003", "渔业路3号"],
         ]
         for (path, own) in [(hsm, "HSM"), (xq, "XQ"), (yy, "YY")] {
-            let text = try contents(path)
+            let text = try replicaContents(path)
             for (office, data) in residents where office != own {
                 for item in data { #expect(!text.contains(item), "\(own)'s replica holds \(office)'s \(item)") }
             }
             for item in residents[own] ?? [] { #expect(text.contains(item)) }
         }
-        let streetText = try contents(street)
+        let streetText = try replicaContents(street)
         for item in residents["YY"] ?? [] { #expect(!streetText.contains(item), "JD1's replica holds JD2's resident") }
 
         // An escalation to the street keeps the case where it was seen, with its history.
@@ -147,15 +148,6 @@ import Testing
 
 /// Cases moving between jurisdictions: history in, residents' data out.
 @Suite(.serialized) struct ScopeMoveTests {
-    func contents(_ path: String) throws -> String {
-        try DatabaseQueue(path: path).read { db in
-            let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
-            let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
-            let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
-            let events = try Row.fetchAll(db, sql: "SELECT * FROM case_events").map { $0.description }.joined(separator: "\n")
-            return changes + cases + versions + events
-        }
-    }
 
     @Test func aReassignedCaseArrivesWithItsHistoryAndLeavesNoResidentsDataBehind() throws {
         let deployment = try Deployment()
@@ -191,7 +183,7 @@ import Testing
 
         // The old community keeps the number and status, and no resident's data.
         try deployment.sync(hsm)
-        let left = try contents(hsm)
+        let left = try replicaContents(hsm)
         for item in ["欧阳和盛", "13911110001", "和盛路1号", "新桥已接手"] { #expect(!left.contains(item), "HSM still holds \(item)") }
         let list = try #require(try deployment.rain(["case", "list", "--json"], db: hsm).json as? [[String: Any]])
         #expect(list.count == 1 && list.first?["number"] as? String == number)
