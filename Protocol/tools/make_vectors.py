@@ -537,6 +537,22 @@ transport("11-rekey-response", "The answer to POST /rekey: the new credential (�
           obj={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64, "protocol": 1},
           expect={"credential": "0123456789abcdef0123456789abcdef." + "c" * 64})
 
+D1 = "a" * 64
+D2 = "0123456789abcdef" * 4
+reissue = {"after": 2, "digests": [D1, D2], "protocol": 1, "replica": "fedcba9876543210fedcba9876543210"}
+transport("14-reissue-request", "POST /reissue: the fresh id, and the digests of own changes 3 and 4 (§9.8).", "reissue_request",
+          obj=reissue, expect={"replica": reissue["replica"], "after": 2, "digests": [D1, D2]})
+transport("15-reissue-digest-upper-case", "A digest is 64 lower-case hex digits (§9.8).", "reissue_request",
+          obj=dict(reissue, digests=[D1.upper()]), error="digests[0]: must be 64 lower-case hex digits")
+transport("16-reissue-after-negative", "`after` is a counter: 0 to 2^53.", "reissue_request",
+          obj=dict(reissue, after=-1), error="after: must be an integer from 0 to 2^53")
+transport("17-reissue-response", "The answer to POST /reissue: the new credential, `same` and `holds` (§9.8).",
+          "reissue_response",
+          obj={"credential": "fedcba9876543210fedcba9876543210." + "d" * 64, "holds": 5, "protocol": 1,
+               "replica": "fedcba9876543210fedcba9876543210", "same": 2},
+          expect={"credential": "fedcba9876543210fedcba9876543210." + "d" * 64, "holds": 5,
+                  "replica": "fedcba9876543210fedcba9876543210", "same": 2})
+
 
 def write(kind, items):
     folder = os.path.join(ROOT, kind)

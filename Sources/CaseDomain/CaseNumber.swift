@@ -101,6 +101,14 @@ public struct CaseNumberMinter: Hashable, Sendable {
         last = number
         return number
     }
+
+    /// Whether `number` was minted after `other` by the same minter (later minute, or the
+    /// same minute with a higher sequence).
+    public static func isAfter(_ number: CaseNumber, _ other: CaseNumber) -> Bool {
+        if number.date != other.date { return number.date > other.date }
+        if number.minute != other.minute { return number.minute > other.minute }
+        return number.sequence > other.sequence
+    }
 }
 
 extension String {

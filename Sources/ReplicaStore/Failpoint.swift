@@ -12,7 +12,12 @@ import Foundation
 ///   written but before the commit;
 /// - `sync-after-push`: the server has acknowledged a pushed batch, the replica has
 ///   not yet recorded it;
-/// - `sync-after-pull`: a page has arrived and is not yet applied.
+/// - `sync-after-pull`: a page has arrived and is not yet applied;
+/// - `sync-before-push`: a batch is read from the file and about to be sent;
+/// - `sync-after-apply`: a page and its cursor are committed, the next request not sent;
+/// - `recover-before-commit`: the server re-issued a restored replica (§9.8), the file
+///   has not yet taken the new identity;
+/// - `server-after-commit` (in `rain-server`): a push is committed, its answer not sent.
 ///
 /// The tests use them to prove that nothing is lost or applied twice.
 package enum Failpoint {

@@ -21,6 +21,10 @@ public struct SyncState: Hashable, Sendable {
     public var caCertificates: String?
     /// Whether plain http to a host other than this machine is allowed.
     public var insecure: Bool = false
+    /// When this machine noticed that the file is an older copy of itself (§9.8).
+    public var restoredAt: Int64?
+    /// The fresh replica id of a recovery in progress (§9.8).
+    public var successor: ReplicaID?
 
     /// Whether the replica has a server to sync with.
     public var isEnrolled: Bool { server != nil && credential != nil }
@@ -41,7 +45,8 @@ extension ReplicaStore {
         return SyncState(
             server: row["server"], credential: row["credential"], officeName: row["office_name"], officeLevel: row["office_level"],
             enrolledAt: row["enrolled_at"], acked: UInt64(max(acked, 0)), cursor: row["cursor"], lastSyncAt: row["last_sync_at"],
-            caCertificates: row["ca_certificates"], insecure: insecure != 0)
+            caCertificates: row["ca_certificates"], insecure: insecure != 0, restoredAt: row["restored_at"],
+            successor: (row["successor"] as String?).map(ReplicaID.init))
     }
 
     /// Records an enrolment: the server and the credential it issued for this replica.

@@ -169,10 +169,13 @@ public final class ReplicaStore: Sendable {
         return ReplicaID(hex)
     }
 
-    /// The wall clock, in milliseconds since the epoch.
+    /// The wall clock, in milliseconds since the epoch, shifted by `$RAIN_CLOCK_OFFSET_MS`
+    /// when set (tests that need hours to pass: a laptop restored and used later).
     public static func nowMillis() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        Int64((Date().timeIntervalSince1970 * 1000).rounded()) + clockOffset
     }
+
+    private static let clockOffset: Int64 = ProcessInfo.processInfo.environment["RAIN_CLOCK_OFFSET_MS"].flatMap { Int64($0) } ?? 0
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode.rawValue)" }

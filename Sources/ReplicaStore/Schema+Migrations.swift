@@ -180,6 +180,24 @@ enum ReplicaMigrations {
             // residents' data purged, marked with when it moved away.
             try db.execute(sql: "ALTER TABLE cases ADD COLUMN moved_at INTEGER")
         }
+        migrator.registerMigration("v7-restore") { db in
+            // Recovery of a file restored from an older copy (Protocol/PROTOCOL.md §9.8):
+            // `restored_at` when this machine noticed it, `successor` the fresh replica id
+            // minted for the re-issue (kept so that a retry asks for the same one), and one
+            // row per identity this file has left behind.
+            try db.execute(
+                sql: """
+                    ALTER TABLE sync_state ADD COLUMN restored_at INTEGER;
+                    ALTER TABLE sync_state ADD COLUMN successor TEXT;
+                    CREATE TABLE reissues (
+                        predecessor TEXT PRIMARY KEY,
+                        successor TEXT NOT NULL,
+                        same INTEGER NOT NULL,
+                        reissued INTEGER NOT NULL,
+                        at INTEGER NOT NULL
+                    ) STRICT;
+                    """)
+        }
         for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
         return migrator
     }

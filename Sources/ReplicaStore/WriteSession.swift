@@ -31,6 +31,13 @@ final class WriteSession {
         return record
     }
 
+    /// Makes `record` the state of `key` for this transaction, whatever the file holds
+    /// (a record rebuilt from its remaining changes).
+    func seed(_ key: RecordKey, _ record: SyncCore.Record?) {
+        records[key] = nil
+        loaded[key] = .some(record)
+    }
+
     private func nextCounter() throws -> UInt64 {
         let next = (try counter ?? store.highestOwnCounter(in: db)) + 1
         counter = next

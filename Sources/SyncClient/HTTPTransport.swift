@@ -59,7 +59,7 @@ public enum SyncClientError: Error, Sendable, Hashable, CustomStringConvertible 
 public struct HTTPTransport: Sendable {
     /// The server's base URL, without a trailing slash.
     public let server: String
-    let credential: String?
+    private(set) var credential: String?
     let timeout: TimeAmount
     let client: HTTPClient
 
@@ -135,6 +135,24 @@ public struct HTTPTransport: Sendable {
         let (_, body) = try await send("POST", "/enrol", body: request.encode())
         do {
             return try EnrolResponseV1.decode(body)
+        } catch {
+            throw .invalidResponse(error.message)
+        }
+    }
+
+    /// The same connection to the server, authenticating with `credential`.
+    public func with(credential: String) -> HTTPTransport {
+        var copy = self
+        copy.credential = credential
+        return copy
+    }
+
+    /// Asks the server to re-issue this restored replica under `request.replica`
+    /// (`Protocol/PROTOCOL.md` §9.8).
+    public func reissue(_ request: ReissueRequestV1) async throws(SyncClientError) -> ReissueResponseV1 {
+        let (_, body) = try await send("POST", "/reissue", body: request.encode())
+        do {
+            return try ReissueResponseV1.decode(body)
         } catch {
             throw .invalidResponse(error.message)
         }

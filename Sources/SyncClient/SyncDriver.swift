@@ -85,6 +85,7 @@ public struct SyncDriver: Sendable {
                     writer.append(change.body)
                 }
                 writer.raw("],\"protocol\":1}")
+                Failpoint.hit("sync-before-push")
                 let answer: PushResponseV1
                 do {
                     answer = try await transport.push(writer.bytes)
@@ -117,7 +118,16 @@ public struct SyncDriver: Sendable {
                     break
                 }
                 Failpoint.hit("sync-after-pull")
+                if page.holds > session.localHighest {
+                    // The server holds own changes this file lacks (an older copy of itself,
+                    // §9.8): stop before the cursor moves past them, so that the recovery's
+                    // new identity pulls them back.
+                    throw SyncFailure(
+                        error: nil, attempts: 1, serverAhead: true, progress: report(),
+                        message: "the server holds more of this replica's changes than this file")
+                }
                 try store.applyPulled(page.changes, cursor: page.cursor, offices: page.offices, purge: page.purge)
+                Failpoint.hit("sync-after-apply")
                 if page.holds <= session.localHighest, page.holds > session.acked { try store.acknowledge(upTo: page.holds) }
                 // Another `rain` process may have written meanwhile: push that too.
                 session.wrote(upTo: try store.highestOwnCounter())

@@ -142,6 +142,108 @@ public struct RekeyResponseV1: Hashable, Sendable {
     }
 }
 
+// MARK: - Re-issue
+
+/// `POST /reissue`: a replica whose file turned out to be an older copy of itself asks
+/// for a fresh identity (`Protocol/PROTOCOL.md` §9.8). It names the new replica id it
+/// minted and, for each of its own changes after `after`, the SHA-256 of the change's
+/// canonical encoding, so that the server can say up to where the file and the server
+/// hold the same changes.
+public struct ReissueRequestV1: Hashable, Sendable {
+    /// The most digests one request carries.
+    public static let maximumDigests = 100_000
+
+    /// The fresh replica id; the server refuses one it knows.
+    public var replica: ReplicaID
+    /// The counter the digests start after (the file's acknowledged counter).
+    public var after: UInt64
+    /// `digests[i]`: the SHA-256 (64 lower-case hex digits) of own change `after + 1 + i`.
+    public var digests: [String]
+
+    public init(replica: ReplicaID, after: UInt64, digests: [String]) {
+        self.replica = replica
+        self.after = after
+        self.digests = digests
+    }
+
+    public func encode() -> [UInt8] {
+        var writer = CanonicalJSONWriter(capacity: 96 + digests.count * 67)
+        writer.raw("{\"after\":")
+        writer.integer(after)
+        writer.raw(",\"digests\":[")
+        for (index, digest) in digests.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(digest)
+        }
+        writer.raw("],\"protocol\":1,\"replica\":")
+        writer.string(replica.rawValue)
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    /// Decodes a request body strictly.
+    public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> ReissueRequestV1 {
+        let object = try Members(try TransportV1.parse(bytes), at: "", keys: ["after", "digests", "protocol", "replica"])
+        try TransportV1.checkVersion(object)
+        let replica = try ChangeV1.replicaID(object.required("replica", at: ""), at: "replica")
+        let afterValue = try object.required("after", at: "")
+        guard case .number(let afterText) = afterValue, let after = UInt64(afterText), after <= LocalWrite.maximumCounter else {
+            throw .invalid(path: "after", reason: "must be an integer from 0 to 2^53")
+        }
+        guard case .array(let items) = try object.required("digests", at: "") else {
+            throw .invalid(path: "digests", reason: "must be an array of SHA-256 digests")
+        }
+        if items.count > maximumDigests { throw .invalid(path: "digests", reason: "must hold at most \(maximumDigests) digests") }
+        var digests: [String] = []
+        digests.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard case .string(let digest) = item, digest.utf8.count == 64,
+                digest.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            else { throw .invalid(path: "digests[\(index)]", reason: "must be 64 lower-case hex digits") }
+            digests.append(digest)
+        }
+        return ReissueRequestV1(replica: replica, after: after, digests: digests)
+    }
+}
+
+/// The answer to `POST /reissue`: the fresh identity's credential, up to where the
+/// file's own changes equal the server's (`same`), and what the server holds of the
+/// old identity (`holds`).
+public struct ReissueResponseV1: Hashable, Sendable {
+    public var replica: ReplicaID
+    public var credential: String
+    public var same: UInt64
+    public var holds: UInt64
+
+    public init(replica: ReplicaID, credential: String, same: UInt64, holds: UInt64) {
+        self.replica = replica
+        self.credential = credential
+        self.same = same
+        self.holds = holds
+    }
+
+    public func encode() -> [UInt8] {
+        var writer = CanonicalJSONWriter()
+        writer.raw("{\"credential\":")
+        writer.string(credential)
+        writer.raw(",\"holds\":")
+        writer.integer(holds)
+        writer.raw(",\"protocol\":1,\"replica\":")
+        writer.string(replica.rawValue)
+        writer.raw(",\"same\":")
+        writer.integer(same)
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> ReissueResponseV1 {
+        let json = try TransportV1.parse(bytes)
+        return ReissueResponseV1(
+            replica: ReplicaID(try TransportV1.text(json, "replica")), credential: try TransportV1.text(json, "credential"),
+            same: try TransportV1.unsigned(json, "same"), holds: try TransportV1.unsigned(json, "holds"))
+    }
+}
+
 // MARK: - Push
 
 /// The answer to `POST /changes`: how many changes were new, how many the server

@@ -36,6 +36,9 @@ public struct EnrolledReplica: Sendable, Hashable {
     public var lastSeenAt: Int64?
     /// The highest of its counters the server holds.
     public var holds: UInt64
+    /// The replica it was re-issued from, or as, after a restore (§9.8).
+    public var predecessor: ReplicaID? = nil
+    public var supersededBy: ReplicaID? = nil
 }
 
 /// A new one-time enrolment token: shown once, stored only as a hash.
@@ -49,10 +52,14 @@ public struct IssuedToken: Sendable, Hashable {
 public struct Caller: Sendable, Hashable {
     public var replica: ReplicaID
     public var office: String
+    /// The fresh identity this replica was re-issued as (§9.8), while that one has not
+    /// been used yet: the caller may then only ask for the re-issue again.
+    public var supersededBy: ReplicaID?
 
-    public init(replica: ReplicaID, office: String) {
+    public init(replica: ReplicaID, office: String, supersededBy: ReplicaID? = nil) {
         self.replica = replica
         self.office = office
+        self.supersededBy = supersededBy
     }
 }
 
@@ -106,6 +113,10 @@ public protocol CentralStorage: Sendable {
     /// A new credential for the caller (`Protocol/PROTOCOL.md` §9.2); the one in use
     /// stays valid until the new one is first used.
     func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String
+    /// Re-issues a restored replica under the fresh id it names (`Protocol/PROTOCOL.md`
+    /// §9.8): registers the id for the caller's office, compares the digests with the
+    /// caller's changes the server holds, and answers the new credential.
+    func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1
     /// Applies a pushed batch in one transaction (`Protocol/PROTOCOL.md` §9.4).
     func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
     /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).

@@ -116,6 +116,20 @@ public final class SQLiteCentralStorage: CentralStorage {
                     ) STRICT, WITHOUT ROWID;
                     """)
         },
+        ExtraMigration(name: "central-v4-reissue") { db in
+            // Restored replicas (Protocol/PROTOCOL.md §9.8): a replica re-issued under a fresh
+            // id names its successor, the successor its predecessor; `used_at` is when a
+            // credential was first used (a predecessor works until its successor is used).
+            // A refused change's digest lets a re-issue tell it from a different change
+            // that reuses its dot.
+            try db.execute(
+                sql: """
+                    ALTER TABLE replicas ADD COLUMN superseded_by TEXT;
+                    ALTER TABLE replicas ADD COLUMN predecessor TEXT;
+                    ALTER TABLE replicas ADD COLUMN used_at INTEGER;
+                    ALTER TABLE refused_dots ADD COLUMN body_sha256 TEXT;
+                    """)
+        },
     ]
 
     private init(store: ReplicaStore) {
@@ -362,7 +376,9 @@ public final class SQLiteCentralStorage: CentralStorage {
         let holds: Int64? = row["holds"]
         return EnrolledReplica(
             id: ReplicaID(row["id"]), office: row["office"], staff: row["staff"], enrolledAt: row["enrolled_at"],
-            revokedAt: row["revoked_at"], lastSeenAt: row["last_seen_at"], holds: UInt64(max(holds ?? 0, 0)))
+            revokedAt: row["revoked_at"], lastSeenAt: row["last_seen_at"], holds: UInt64(max(holds ?? 0, 0)),
+            predecessor: (row["predecessor"] as String?).map(ReplicaID.init),
+            supersededBy: (row["superseded_by"] as String?).map(ReplicaID.init))
     }
 
     public func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica {
@@ -430,7 +446,12 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
         let row = try read("cannot check the credential") { db in
             try Row.fetchOne(
-                db, sql: "SELECT office, secret_sha256, previous_secret_sha256, revoked_at FROM replicas WHERE id = ?", arguments: [id])
+                db,
+                sql: """
+                    SELECT r.office, r.secret_sha256, r.previous_secret_sha256, r.revoked_at, r.superseded_by, r.predecessor, r.used_at,
+                        (SELECT s.used_at FROM replicas s WHERE s.id = r.superseded_by) AS successor_used_at
+                    FROM replicas r WHERE r.id = ?
+                    """, arguments: [id])
         }
         guard let row else { throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)") }
         let current = Secrets.matches(secret, storedDigest: row["secret_sha256"])
@@ -441,13 +462,98 @@ public final class SQLiteCentralStorage: CentralStorage {
                 "unauthenticated: this replica's credential was revoked; ask the administrator for a new enrolment token (Authorization)",
                 code: "revoked")
         }
-        if current, (row["previous_secret_sha256"] as String?) != nil {
-            // The new credential is in use: the old one stops working now.
+        let successor = (row["superseded_by"] as String?).map(ReplicaID.init)
+        if let successor, (row["successor_used_at"] as Int64?) != nil {
+            throw .unauthenticated(
+                "unauthenticated: this replica was re-issued as \(successor) after a restore, and \(successor) has synced since; this file is an older copy — enrol it again with a new token to recover its work (Authorization)",
+                code: "superseded")
+        }
+        let clearPrevious = current && (row["previous_secret_sha256"] as String?) != nil
+        let firstUse = (row["predecessor"] as String?) != nil && (row["used_at"] as Int64?) == nil
+        if clearPrevious || firstUse {
+            // The new credential is in use: the old one stops working now. A successor's
+            // first use retires its predecessor's credential.
             try write("cannot check the credential") { db in
-                try db.execute(sql: "UPDATE replicas SET previous_secret_sha256 = NULL WHERE id = ?", arguments: [id])
+                if clearPrevious { try db.execute(sql: "UPDATE replicas SET previous_secret_sha256 = NULL WHERE id = ?", arguments: [id]) }
+                if firstUse { try db.execute(sql: "UPDATE replicas SET used_at = ? WHERE id = ?", arguments: [now, id]) }
             }
         }
-        return Caller(replica: ReplicaID(id), office: row["office"])
+        return Caller(replica: ReplicaID(id), office: row["office"], supersededBy: successor)
+    }
+
+    public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1 {
+        let secret = Secrets.randomSecret()
+        return try write("cannot re-issue the replica") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replicas WHERE id = ?", arguments: [caller.replica.rawValue]) else {
+                throw ServerError.unauthenticated("unauthenticated: the credential is not valid (Authorization)")
+            }
+            let successor = request.replica
+            if successor == caller.replica {
+                throw ServerError.badRequest(
+                    "invalid", "cannot re-issue the replica: the new replica id must differ from the old one (replica)")
+            }
+            let known = (row["superseded_by"] as String?).map(ReplicaID.init)
+            if let known, known != successor {
+                throw ServerError.conflict(
+                    "replica_superseded",
+                    "cannot re-issue the replica: it was already re-issued as \(known); ask for that id again (replica)")
+            }
+            let exists =
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM replicas WHERE id = ?)", arguments: [successor.rawValue]) == true
+            if (exists && known != successor) || successor == self.store.identity.replica {
+                throw ServerError.conflict(
+                    "replica_exists",
+                    "cannot re-issue the replica: replica \(successor) is already enrolled; a replica id is never reused (replica)")
+            }
+            let holds = try self.holds(caller.replica, in: db)
+            // Up to where the file's changes are the server's: compare digests in order.
+            var same = request.after
+            let last = min(holds, request.after + UInt64(request.digests.count))
+            if last > request.after {
+                var bodies: [UInt64: String] = [:]
+                for stored in try Row.fetchAll(
+                    db, sql: "SELECT counter, body FROM changes WHERE replica = ? AND counter > ? AND counter <= ?",
+                    arguments: [caller.replica.rawValue, Int64(request.after), Int64(last)])
+                {
+                    let counter: Int64 = stored["counter"]
+                    bodies[UInt64(counter)] = stored["body"]
+                }
+                var refused: [UInt64: String?] = [:]
+                for stored in try Row.fetchAll(
+                    db, sql: "SELECT counter, body_sha256 FROM refused_dots WHERE replica = ? AND counter > ? AND counter <= ?",
+                    arguments: [caller.replica.rawValue, Int64(request.after), Int64(last)])
+                {
+                    let counter: Int64 = stored["counter"]
+                    refused[UInt64(counter)] = .some(stored["body_sha256"])
+                }
+                for counter in (request.after + 1)...last {
+                    let digest = request.digests[Int(counter - request.after - 1)]
+                    if let body = bodies[counter] {
+                        guard SHA256Hex.digest(Array(body.utf8)) == digest else { break }
+                    } else if let refusedDigest = refused[counter] {
+                        guard refusedDigest == digest else { break }
+                    } else {
+                        break
+                    }
+                    same = counter
+                }
+            }
+            if exists {
+                // A retry (the client died before saving the credential): a new one.
+                try db.execute(
+                    sql: "UPDATE replicas SET secret_sha256 = ?, previous_secret_sha256 = NULL WHERE id = ?",
+                    arguments: [Secrets.digest(secret), successor.rawValue])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO replicas (id, office, staff, secret_sha256, enrolled_at, predecessor) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        successor.rawValue, caller.office, row["staff"] as String, Secrets.digest(secret), now, caller.replica.rawValue,
+                    ])
+                try db.execute(
+                    sql: "UPDATE replicas SET superseded_by = ? WHERE id = ?", arguments: [successor.rawValue, caller.replica.rawValue])
+            }
+            return ReissueResponseV1(replica: successor, credential: successor.rawValue + "." + secret, same: same, holds: holds)
+        }
     }
 
     public func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String {
@@ -478,10 +584,15 @@ public final class SQLiteCentralStorage: CentralStorage {
             // Nothing of the batch is written; the refusal is, so that the writer's later
             // changes can pass the refused counters (§9.6).
             try write("cannot record the refusal") { db in
+                let byCounter = Dictionary(changes.map { ($0.dot.counter, $0) }, uniquingKeysWith: { first, _ in first })
                 for refused in refusal.refused {
+                    let digest = byCounter[refused.counter].map { SHA256Hex.digest(ChangeV1.encode($0)) }
                     try db.execute(
-                        sql: "INSERT OR IGNORE INTO refused_dots (replica, counter, tbl, record_id, refused_at) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [caller.replica.rawValue, Int64(refused.counter), refused.table, refused.record, now])
+                        sql: """
+                            INSERT OR IGNORE INTO refused_dots (replica, counter, tbl, record_id, refused_at, body_sha256)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [caller.replica.rawValue, Int64(refused.counter), refused.table, refused.record, now, digest])
                 }
             }
             var answer = refusal

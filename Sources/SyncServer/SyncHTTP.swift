@@ -65,6 +65,7 @@ public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings
     router.get("/healthz") { _, _ in try await handlers.health() }
     router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
     router.post("/rekey") { request, context in try await handlers.rekey(request, context: context) }
+    router.post("/reissue") { request, context in try await handlers.reissue(request, context: context) }
     router.post("/changes") { request, context in try await handlers.push(request, context: context) }
     router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
     return router
@@ -137,6 +138,26 @@ struct SyncHandlers: Sendable {
         return json(200, RekeyResponseV1(credential: credential).encode())
     }
 
+    func reissue(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let caller = try await authenticate(request, superseded: true)
+        let body = try await collect(request)
+        let reissue: ReissueRequestV1
+        do {
+            reissue = try ReissueRequestV1.decode(body)
+        } catch {
+            throw ServerError(protocolError: error, what: "cannot re-issue the replica")
+        }
+        let now = ReplicaStore.nowMillis()
+        let response = try await offload { () throws(ServerError) in try storage.reissue(reissue, from: caller, now: now) }
+        context.logger.notice(
+            "reissued",
+            metadata: [
+                "replica": .string(caller.replica.rawValue), "successor": .string(response.replica.rawValue),
+                "same": .stringConvertible(response.same), "holds": .stringConvertible(response.holds),
+            ])
+        return json(200, response.encode())
+    }
+
     func push(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let body = try await collect(request)
@@ -148,6 +169,7 @@ struct SyncHandlers: Sendable {
         }
         let now = ReplicaStore.nowMillis()
         let response = try await offload { () throws(ServerError) in try storage.push(changes, from: caller, now: now) }
+        Failpoint.hit("server-after-commit")
         context.logger.info(
             "push",
             metadata: [
@@ -192,7 +214,9 @@ struct SyncHandlers: Sendable {
         String(text.unicodeScalars.prefix(40).map { $0.properties.isAlphabetic || $0.properties.numericType != nil ? Character($0) : "?" })
     }
 
-    func authenticate(_ request: Request) async throws(ServerError) -> Caller {
+    /// The caller; a replica re-issued under a fresh id (§9.8) may only ask for the
+    /// re-issue again (`superseded`), everything else is 409 `replica_superseded`.
+    func authenticate(_ request: Request, superseded: Bool = false) async throws(ServerError) -> Caller {
         var credential: String?
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer "), header.utf8.count <= 300 else {
@@ -202,7 +226,13 @@ struct SyncHandlers: Sendable {
         }
         let now = ReplicaStore.nowMillis()
         let found = credential
-        return try await offload { () throws(ServerError) in try storage.authenticate(credential: found, now: now) }
+        let caller = try await offload { () throws(ServerError) in try storage.authenticate(credential: found, now: now) }
+        if let successor = caller.supersededBy, !superseded {
+            throw ServerError.conflict(
+                "replica_superseded",
+                "refused: this replica was re-issued as \(successor) after a restore; finish the recovery with `rain sync` (Authorization)")
+        }
+        return caller
     }
 
     func collect(_ request: Request) async throws -> [UInt8] {
@@ -296,7 +326,7 @@ struct SyncMiddleware: RouterMiddleware {
 
     /// The methods of each path (`Protocol/openapi.yaml`), for 405 answers.
     static let allowedMethods: [String: [String]] = [
-        "/healthz": ["GET"], "/enrol": ["POST"], "/rekey": ["POST"], "/changes": ["GET", "POST"],
+        "/healthz": ["GET"], "/enrol": ["POST"], "/rekey": ["POST"], "/reissue": ["POST"], "/changes": ["GET", "POST"],
     ]
 
     static func render(_ error: any Error, request: Request, context: Context) -> Response {

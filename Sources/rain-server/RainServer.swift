@@ -305,6 +305,8 @@ func replicaJSON(_ replica: EnrolledReplica) -> JSONText {
         ("id", .string(replica.id.rawValue)), ("office", .string(replica.office)), ("staff", .string(replica.staff)),
         ("enrolled_at", .integer(replica.enrolledAt)), ("revoked_at", replica.revokedAt.map(JSONText.integer) ?? .null),
         ("last_seen_at", replica.lastSeenAt.map(JSONText.integer) ?? .null), ("holds", .integer(Int64(replica.holds))),
+        ("predecessor", replica.predecessor.map { .string($0.rawValue) } ?? .null),
+        ("superseded_by", replica.supersededBy.map { .string($0.rawValue) } ?? .null),
     ])
 }
 
@@ -330,7 +332,8 @@ struct ListReplicas: AsyncParsableCommand {
                 [
                     $0.id.rawValue, $0.office, $0.staff, ReplicaStoreTime.format($0.enrolledAt),
                     $0.lastSeenAt.map(ReplicaStoreTime.format) ?? "-",
-                    String($0.holds), $0.revokedAt == nil ? "active" : "revoked",
+                    String($0.holds),
+                    $0.revokedAt != nil ? "revoked" : $0.supersededBy.map { "re-issued as " + $0.rawValue } ?? "active",
                 ]
             })
     }

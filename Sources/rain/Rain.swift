@@ -3,6 +3,7 @@ import CaseDomain
 import Foundation
 import ReplicaStore
 import SyncClient
+import Synchronization
 
 /// `rain`: the office client. Every command works offline on the office's own replica.
 @main
@@ -49,6 +50,37 @@ struct Rain: AsyncParsableCommand {
 }
 
 /// Options every command takes.
+/// The replica's high-water mark on this machine (``ReplicaStore/checkHighWater(in:now:)``):
+/// checked when a command opens the file, raised when the process exits.
+enum HighWater {
+    /// `$RAIN_STATE_DIR`, else `$XDG_STATE_HOME/rain/high-water`, else `~/.local/state/rain/high-water`.
+    static var directory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["RAIN_STATE_DIR"], !path.isEmpty { return path }
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/rain/high-water" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "."
+        return home + "/.local/state/rain/high-water"
+    }
+
+    private static let tracked = Mutex<ReplicaStore?>(nil)
+    private static let registered = Mutex(false)
+
+    /// Raises the mark of `store` when the process exits, however it exits (but killed).
+    static func track(_ store: ReplicaStore) {
+        tracked.withLock { $0 = store }
+        let first = registered.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { atexit { HighWater.flush() } }
+    }
+
+    static func flush() {
+        guard let store = tracked.withLock({ $0 }) else { return }
+        store.recordHighWater(in: directory)
+    }
+}
+
 struct GlobalOptions: ParsableArguments {
     @Option(help: "The replica file (default: $RAIN_DB, else $XDG_DATA_HOME/rain/replica.sqlite, else ~/.local/share/rain/replica.sqlite).")
     var db: String?
@@ -77,7 +109,19 @@ struct GlobalOptions: ParsableArguments {
     var output: Output { Output(language: language) }
 
     func open() throws -> ReplicaStore {
-        try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()))
+        let store = try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()))
+        let before = try store.syncState().restoredAt
+        if try store.checkHighWater(in: HighWater.directory), before == nil {
+            FileHandle.standardError.write(
+                Data(
+                    ("rain: "
+                        + output.text(
+                            "本副本文件比本机上次见到的旧（从备份恢复？）。可以继续工作；下次 rain sync 会以新身份重新签发此后的工作，什么也不会丢失",
+                            "this replica file is older than this machine last saw it (restored from a backup?). Keep working: the next rain sync re-issues the work done since under a fresh identity, and nothing is lost"
+                        ) + "\n").utf8))
+        }
+        HighWater.track(store)
+        return store
     }
 
     private func setting(_ option: String?, _ variable: String) -> String? {

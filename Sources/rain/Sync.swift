@@ -142,7 +142,7 @@ struct Sync: AsyncParsableCommand {
 
     func run() async throws {
         try await runningAsync(global) {
-            let store = try global.open()
+            var store = try global.open()
             let out = global.output
             let state = try store.syncState()
             guard let server = state.server, let credential = state.credential else {
@@ -151,19 +151,38 @@ struct Sync: AsyncParsableCommand {
                         "本副本尚未登记到服务器；先运行 rain enrol --server 地址 --token 登记码",
                         "this replica is not enrolled with a server; run rain enrol --server URL --token TOKEN first"), code: 2)
             }
-            let transport = try HTTPTransport(
+            var transport = try HTTPTransport(
                 server: server, credential: credential, timeoutSeconds: Int64(timeout), caCertificates: state.caCertificates,
                 insecure: state.insecure)
-            var driver = SyncDriver(store: store, transport: transport, policy: .init(attempts: attempts))
-            driver.pushChanges = Self.environmentInteger("RAIN_SYNC_BATCH") ?? driver.pushChanges
-            driver.pullChanges = Self.environmentInteger("RAIN_SYNC_PAGE") ?? driver.pullChanges
             let terminal = isatty(STDERR_FILENO) == 1
             let started = ContinuousClock.now
             let progressLine = ProgressLine(enabled: terminal, language: out.language)
+            var recovery: RecoveryReport?
+            // A file that is an older copy of itself (§9.8) first takes a fresh identity.
+            func recover() async throws {
+                let report = try await SyncDriver.recover(store: store, transport: transport)
+                store = report.store
+                transport = report.transport
+                recovery = report
+                HighWater.track(report.store)
+                if !json { print(Self.explain(report, language: out.language)) }
+            }
             let report: SyncReport
             do {
-                report = try await driver.run { progress in
-                    if ContinuousClock.now - started > .seconds(1) { progressLine.show(progress) }
+                if state.restoredAt != nil || state.successor != nil { try await recover() }
+                while true {
+                    var driver = SyncDriver(store: store, transport: transport, policy: .init(attempts: attempts))
+                    driver.pushChanges = Self.environmentInteger("RAIN_SYNC_BATCH") ?? driver.pushChanges
+                    driver.pullChanges = Self.environmentInteger("RAIN_SYNC_PAGE") ?? driver.pullChanges
+                    do {
+                        report = try await driver.run { progress in
+                            if ContinuousClock.now - started > .seconds(1) { progressLine.show(progress) }
+                        }
+                        break
+                    } catch let failure as SyncFailure where failure.restored && recovery == nil {
+                        progressLine.clear()
+                        try await recover()
+                    }
                 }
             } catch let failure as SyncFailure {
                 await transport.shutdown()
@@ -171,6 +190,7 @@ struct Sync: AsyncParsableCommand {
                 throw CommandFailure(message: Self.explain(failure, server: server, language: out.language), code: Self.exitCode(failure))
             } catch {
                 await transport.shutdown()
+                progressLine.clear()
                 throw error
             }
             await transport.shutdown()
@@ -178,10 +198,24 @@ struct Sync: AsyncParsableCommand {
             if json {
                 print(
                     JSONOut.render(
-                        .object([
-                            ("sent", .integer(Int64(report.sent))), ("received", .integer(Int64(report.received))),
-                            ("conflicts", .integer(Int64(report.conflicts))),
-                        ])))
+                        .object(
+                            [
+                                ("sent", .integer(Int64(report.sent))), ("received", .integer(Int64(report.received))),
+                                ("conflicts", .integer(Int64(report.conflicts))),
+                            ]
+                                + (recovery.map { recovery in
+                                    [
+                                        (
+                                            "recovered",
+                                            JSONOut.Node.object([
+                                                ("from", .string(recovery.result.predecessor.rawValue)),
+                                                ("replica", .string(recovery.result.successor.rawValue)),
+                                                ("reissued", .integer(Int64(recovery.result.reissued))),
+                                                ("same", .integer(Int64(recovery.result.same))),
+                                            ])
+                                        )
+                                    ]
+                                } ?? []))))
             } else {
                 print(
                     out.text(
@@ -211,6 +245,15 @@ struct Sync: AsyncParsableCommand {
         return error.isTransient ? 6 : 7
     }
 
+    /// What a recovery did, in one paragraph.
+    static func explain(_ recovery: RecoveryReport, language: Language) -> String {
+        let result = recovery.result
+        let back = recovery.holds > result.same ? recovery.holds - result.same : 0
+        return language == .zh
+            ? "本副本文件是其自身的旧副本（从备份恢复？）：恢复后新做的 \(result.reissued) 项变更已以新身份 \(result.successor) 重新签发，什么也没有丢失；服务器上本文件缺少的 \(back) 项旧变更将随本次同步取回"
+            : "this replica file is an older copy of itself (restored from a backup?): the \(result.reissued) changes made on it since were re-issued under a fresh identity \(result.successor), nothing is lost; the \(back) earlier changes the server holds and this file lacked come back with this sync"
+    }
+
     /// What happened and what to do, for each failure a user will meet.
     static func explain(_ failure: SyncFailure, server: String, language: Language) -> String {
         let zh = language == .zh
@@ -234,6 +277,11 @@ struct Sync: AsyncParsableCommand {
                 ? "服务器出错（HTTP \(status)），已尝试 \(failure.attempts) 次；工作已保存，稍后再运行 rain sync\(done)"
                 : "the server failed (HTTP \(status)) \(failure.attempts) times; your work is kept: run rain sync again later\(done)"
         case .refusedCredential(let code, _)?:
+            if code == "superseded" {
+                return zh
+                    ? "服务器拒绝了本副本：它在一次恢复后已以新身份同步过，本文件是更早的旧副本。工作已保存在本机：用 rain export --pending 文件 导出未同步的变更交给区管理员（rain-server import）\(done)"
+                    : "the server refused this replica: after a restore it was re-issued under a new identity that has synced since, and this file is an even older copy. Your work is kept on this machine: write the unsynced changes to a file with rain export --pending FILE for the district administrator (rain-server import)\(done)"
+            }
             if code == "revoked" {
                 return zh
                     ? "服务器拒绝了本副本：其凭据已被吊销。工作已保存在本机：用 rain export --pending 文件 导出未同步的变更交给区管理员（rain-server import），再用新的登记码建立新副本（rain init）\(done)"

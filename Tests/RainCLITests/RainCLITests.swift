@@ -44,6 +44,7 @@ import Testing
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["RAIN_DB"] = db
+        environment["RAIN_STATE_DIR"] = scratch.path + "/.state"
         environment["LANG"] = lang == "en" ? "en_US.UTF-8" : "zh_CN.UTF-8"
         environment["NO_COLOR"] = "1"
         process.environment = environment
@@ -283,6 +284,7 @@ extension RainCLITests {
         process.arguments = ["case", "new", "--kind", "help", "--category", "其他", "--title", "不应留下"]
         var environment = ProcessInfo.processInfo.environment
         environment["RAIN_DB"] = db
+        environment["RAIN_STATE_DIR"] = scratch.path + "/.state"
         environment["RAIN_FAILPOINT"] = "before-commit"
         process.environment = environment
         process.standardOutput = Pipe()

@@ -139,7 +139,7 @@ final class TemporaryFolder {
         #expect(state.server == nil && state.credential == nil && state.acked == 0 && state.cursor == "" && !state.isEnrolled)
         #expect(try store.findCase("HSM-1").title == "楼道堆放杂物")
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved"])
+        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore"])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")

@@ -53,6 +53,8 @@ func execute(_ executable: String, _ arguments: [String], environment extra: [St
     environment["NO_COLOR"] = "1"
     environment.removeValue(forKey: "RAIN_DB")
     environment.removeValue(forKey: "RAIN_FAILPOINT")
+    // Each test's high-water marks in its own folder, not the user's state.
+    environment["RAIN_STATE_DIR"] = folder + "/.state"
     for (key, value) in extra { environment[key] = value }
     process.environment = environment
     let id = UUID().uuidString
@@ -150,6 +152,13 @@ final class ServerProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+
+    /// Whether the process ended (killed by a failpoint) within `seconds`.
+    func waitForExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        return !process.isRunning
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

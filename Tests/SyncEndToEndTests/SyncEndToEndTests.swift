@@ -202,6 +202,7 @@ import Testing
         sync.arguments = ["sync", "--attempts", "1", "--db", a]
         var environment = ProcessInfo.processInfo.environment
         environment["RAIN_SYNC_BATCH"] = "50"
+        environment["RAIN_STATE_DIR"] = deployment.scratch.path + "/.state"
         environment.removeValue(forKey: "RAIN_FAILPOINT")
         sync.environment = environment
         sync.standardOutput = FileHandle(forWritingAtPath: "/dev/null")

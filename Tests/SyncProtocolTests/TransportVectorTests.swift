@@ -79,6 +79,16 @@ import Testing
                 let answer = try RekeyResponseV1.decode(bytes)
                 #expect(answer.credential == expected("credential"))
                 if let canonical = vector.canonical { #expect(String(decoding: answer.encode(), as: UTF8.self) == canonical) }
+            case "reissue_request":
+                let request = try ReissueRequestV1.decode(bytes)
+                #expect(request.replica.rawValue == expected("replica") && "\(request.after)" == expected("after"))
+                #expect(request.digests == expect?["digests"] as? [String])
+                if let canonical = vector.canonical { #expect(String(decoding: request.encode(), as: UTF8.self) == canonical) }
+            case "reissue_response":
+                let answer = try ReissueResponseV1.decode(bytes)
+                #expect(answer.credential == expected("credential") && answer.replica.rawValue == expected("replica"))
+                #expect("\(answer.same)" == expected("same") && "\(answer.holds)" == expected("holds"))
+                if let canonical = vector.canonical { #expect(String(decoding: answer.encode(), as: UTF8.self) == canonical) }
             case "error":
                 let error = try #require(ErrorBodyV1.decode(bytes))
                 #expect(

@@ -34,7 +34,7 @@ import Yams
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let router = makeSyncRouter(storage: try SQLiteCentralStorage.open(at: folder + "/central.sqlite"), settings: ServerSettings())
         let routes = registeredRoutes(router)
-        #expect(routes.count == 5)
+        #expect(routes.count == 6)
         for route in routes {
             let path = OpenAPI.Path(rawValue: route.path)
             guard let item = document.paths[path]?.pathItemValue else {
