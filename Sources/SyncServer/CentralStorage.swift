@@ -55,11 +55,15 @@ public struct Caller: Sendable, Hashable {
     /// The fresh identity this replica was re-issued as (§9.8), while that one has not
     /// been used yet: the caller may then only ask for the re-issue again.
     public var supersededBy: ReplicaID?
+    /// Whether the request came with the replica's previous credential (rotated by a
+    /// rekey whose new credential has not been used yet).
+    public var withPreviousCredential = false
 
-    public init(replica: ReplicaID, office: String, supersededBy: ReplicaID? = nil) {
+    public init(replica: ReplicaID, office: String, supersededBy: ReplicaID? = nil, withPreviousCredential: Bool = false) {
         self.replica = replica
         self.office = office
         self.supersededBy = supersededBy
+        self.withPreviousCredential = withPreviousCredential
     }
 }
 

@@ -478,7 +478,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 if firstUse { try db.execute(sql: "UPDATE replicas SET used_at = ? WHERE id = ?", arguments: [now, id]) }
             }
         }
-        return Caller(replica: ReplicaID(id), office: row["office"], supersededBy: successor)
+        return Caller(replica: ReplicaID(id), office: row["office"], supersededBy: successor, withPreviousCredential: !current)
     }
 
     public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1 {
@@ -559,9 +559,13 @@ public final class SQLiteCentralStorage: CentralStorage {
     public func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String {
         let secret = Secrets.randomSecret()
         try write("cannot rotate the credential") { db in
-            // The credential in use becomes the previous one: valid until the new one is used.
+            // The credential in use becomes (or stays) the previous one: valid until the new
+            // one is used. A second rotation asked with it replaces only the unused new one,
+            // so that the credential the client holds keeps working.
             try db.execute(
-                sql: "UPDATE replicas SET previous_secret_sha256 = secret_sha256, secret_sha256 = ? WHERE id = ? AND revoked_at IS NULL",
+                sql: caller.withPreviousCredential
+                    ? "UPDATE replicas SET secret_sha256 = ? WHERE id = ? AND revoked_at IS NULL"
+                    : "UPDATE replicas SET previous_secret_sha256 = secret_sha256, secret_sha256 = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [Secrets.digest(secret), caller.replica.rawValue])
             guard db.changesCount == 1 else {
                 throw ServerError.unauthenticated("cannot rotate the credential: the replica is revoked", code: "revoked")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOHTTP1
 import ReplicaStore
 import SyncCore
 import Testing
@@ -335,6 +336,26 @@ import Testing
         let old = try deployment.rain(["sync"], db: a)
         #expect(old.status == 7 && old.stderr.contains("refused"), "\(old.stderr)")
         #expect(!deployment.server.log.contains(String(after.split(separator: ".")[1])), "the log holds the new credential")
+    }
+
+    @Test func aRotationAskedAgainWithTheOldCredentialKeepsTheOldOneWorking() async throws {
+        // The answer of a rotation was lost: the client still holds the old credential and
+        // asks again. The old one must keep working until the newest is used (PROTOCOL §9.2).
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let old = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let url = deployment.server.url
+        let lost = try await ServerHTTPTests.send(.POST, url + "/rekey", credential: old)
+        #expect(lost.status == 200)
+        let second = try await ServerHTTPTests.send(.POST, url + "/rekey", credential: old)
+        #expect(second.status == 200, "a second rotation with the old credential: \(second.status)")
+        #expect(try await ServerHTTPTests.send(.GET, url + "/changes", credential: old).status == 200)
+        let newest = try #require(second.body["credential"] as? String)
+        let unused = try #require(lost.body["credential"] as? String)
+        #expect(try await ServerHTTPTests.send(.GET, url + "/changes", credential: unused).status == 401)
+        #expect(try await ServerHTTPTests.send(.GET, url + "/changes", credential: newest).status == 200)
+        // Once the newest is used, the old one stops working.
+        #expect(try await ServerHTTPTests.send(.GET, url + "/changes", credential: old).status == 401)
     }
 
     @Test func aRevokedReplicasWorkIsExportedAndImportedNeverDropped() throws {
