@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
+import Testing
+
+/// `rain sync` through a network that drops connections mid-request and mid-response,
+/// truncates bodies, delays and stalls (``FaultProxy``): it retries within its bounds,
+/// says clearly when it gives up, and converges once the network is back.
+@Suite(.serialized) struct NetworkFaultTests {
+    /// A replica enrolled with the server through `proxy`.
+    func replica(_ deployment: Deployment, _ name: String, through proxy: FaultProxy) throws -> String {
+        let path = deployment.scratch.file(name + ".sqlite")
+        let run = try deployment.rain(
+            ["init", "--office", "HSM", "--staff", "张三", "--server", proxy.url, "--token", try deployment.token("HSM")], db: path)
+        try #require(run.status == 0, "\(run.stderr)")
+        return path
+    }
+
+    func serverPort(_ deployment: Deployment) throws -> UInt16 {
+        try #require(deployment.server.url.split(separator: ":").last.flatMap { UInt16($0) })
+    }
+
+    func write(_ path: String, cases count: Int, prefix: String) throws {
+        let store = try ReplicaStore.open(at: path)
+        try store.write(
+            batch: (0..<count).map { index in
+                (
+                    [
+                        "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
+                        "title": .text("案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
+                        "office": .text("HSM"), "community": .text("HSM"),
+                    ], RecordKey(table: "cases", id: "\(prefix)-\(index)")
+                )
+            })
+    }
+
+    func caseIDs(_ path: String) throws -> [String] {
+        try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT id FROM cases ORDER BY id") }
+    }
+
+    func changeCount(_ path: String) throws -> Int {
+        try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? -1 }
+    }
+
+    @Test func aSyncThroughABrokenNetworkRetriesAndConverges() throws {
+        let deployment = try Deployment()
+        let proxy = try FaultProxy(upstreamPort: try serverPort(deployment))
+        defer { proxy.close() }
+        let a = try replica(deployment, "a", through: proxy)
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        try write(a, cases: 60, prefix: "A")
+        try write(b, cases: 25, prefix: "B")
+        try deployment.sync(b)
+        // Each new connection meets the next fault: a request cut in its headers and in its
+        // body, an answer cut after the server committed (its body truncated), a refused
+        // connection, a slow line.
+        let faults: [FaultProxy.Fault] = [
+            .cutRequest(after: 60), .cutRequest(after: 700), .cutResponse(after: 40), .refuse, .cutResponse(after: 150),
+            .cutResponse(after: 300), .delay(milliseconds: 150),
+        ]
+        proxy.enqueue(faults)
+        let run = try deployment.rain(
+            ["sync", "--json", "--attempts", "8"], db: a, environment: ["RAIN_SYNC_BATCH": "10", "RAIN_SYNC_PAGE": "5"])
+        #expect(run.status == 0, "the sync did not get through: \(run.stderr)\nfaults met: \(proxy.history)")
+        #expect(proxy.pending == 0, "not every fault was met: \(proxy.history)")
+        #expect(run.object["received"] as? Int == 25)
+        try deployment.sync(b)
+        #expect(try caseIDs(a) == caseIDs(b))
+        #expect(try caseIDs(a).count == 85)
+        // Nothing applied twice, nothing lost: the same changes everywhere.
+        #expect(try changeCount(a) == 85 && changeCount(b) == 85 && changeCount(deployment.server.db) == 85)
+        let second = try deployment.rain(["sync", "--json"], db: a)
+        #expect(second.object["sent"] as? Int == 0 && second.object["received"] as? Int == 0)
+        for path in [a, b, deployment.server.db] {
+            #expect(try DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
+        }
+    }
+
+    @Test func aSyncGivesUpClearlyThenConvergesWhenTheNetworkIsBack() throws {
+        let deployment = try Deployment()
+        let proxy = try FaultProxy(upstreamPort: try serverPort(deployment))
+        defer { proxy.close() }
+        let a = try replica(deployment, "a", through: proxy)
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        try write(a, cases: 30, prefix: "A")
+
+        // Every connection refused: bounded retries, then a clear message and exit 6.
+        proxy.setStanding(.refuse)
+        let refused = try deployment.rain(["sync", "--attempts", "3"], db: a)
+        #expect(refused.status == 6, "\(refused.stderr)")
+        #expect(refused.stderr.contains("cannot reach the server") && refused.stderr.contains("tried 3 times"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("Your work is kept"), "\(refused.stderr)")
+
+        // Every answer cut short after the server did the work: retried, then given up.
+        proxy.setStanding(.cutResponse(after: 20))
+        let cut = try deployment.rain(["sync", "--attempts", "2"], db: a, environment: ["RAIN_SYNC_BATCH": "10"])
+        #expect(cut.status == 6, "\(cut.stderr)")
+
+        // A line that accepts and never answers: the request's deadline, then given up.
+        proxy.setStanding(.stall)
+        let started = Date()
+        let stalled = try deployment.rain(["sync", "--attempts", "2", "--timeout", "2"], db: a)
+        #expect(stalled.status == 6, "\(stalled.stderr)")
+        #expect(stalled.stderr.contains("tried 2 times"), "\(stalled.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30, "the stalled sync did not respect its deadline")
+
+        // The network is back: everything arrives once.
+        proxy.setStanding(nil)
+        let back = try deployment.rain(["sync", "--json"], db: a)
+        #expect(back.status == 0, "\(back.stderr)")
+        try deployment.sync(b)
+        #expect(try caseIDs(b).count == 30)
+        #expect(try changeCount(deployment.server.db) == 30 && changeCount(b) == 30 && changeCount(a) == 30)
+        #expect(try ReplicaStore.open(at: a).unsyncedCount() == 0)
+    }
+}
