@@ -137,8 +137,12 @@ public final class ReplicaStore: Sendable {
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration())
-        } catch {
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
             throw .notAReplica(path: path, reason: "the file is not an SQLite database or is damaged")
+        } catch {
+            // A file that exists but cannot be opened for writing (a read-only or full disk,
+            // an I/O error): a storage problem, not a damaged file.
+            throw .database("cannot open the replica file \(path)", ReplicaStore.describe(error))
         }
         do {
             let migrator = ReplicaMigrations.migrator(extra: extra)
@@ -155,6 +159,11 @@ public final class ReplicaStore: Sendable {
             return ReplicaStore(path: path, queue: queue, identity: identity, schema: schema, deadlines: deadlines)
         } catch let error as ReplicaStoreError {
             throw error
+        } catch let error as DatabaseError
+            where [.SQLITE_FULL, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_BUSY, .SQLITE_LOCKED].contains(
+                error.resultCode.primaryResultCode)
+        {
+            throw .database("cannot open the replica file \(path)", ReplicaStore.describe(error))
         } catch {
             throw .notAReplica(path: path, reason: "the file is not a TimelyRain replica or is damaged")
         }

@@ -1,6 +1,7 @@
 import CaseDomain
 import Foundation
 import GRDB
+import GRDBSQLite
 public import ReplicaStore
 public import SyncCore
 public import SyncProtocol
@@ -157,11 +158,13 @@ public final class SQLiteCentralStorage: CentralStorage {
             switch error {
             case .newerVersion:
                 throw .unavailable("cannot open the server database: written by a newer rain-server (\(path))")
+            case .database(_, let reason):
+                throw .unavailable("cannot open the server database: \(error.description)", cause: reason)
             default:
-                throw .unavailable("cannot open the server database: \(error.description)")
+                throw .unavailable("cannot open the server database: \(error.description)", cause: error.description)
             }
         } catch {
-            throw .unavailable("cannot open the server database: \(error) (\(path))")
+            throw .unavailable("cannot open the server database: \(error) (\(path))", cause: "\(error)")
         }
     }
 
@@ -208,7 +211,17 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             return .badRequest("invalid", "\(what): \(core.description)")
         case .domain(let domain): return .badRequest("invalid", "\(what): \(domain.description)")
-        default: return .unavailable("\(what): the server's storage failed; try again later")
+        case .database(_, let reason):
+            // Say which of the usual storage failures it is; the details go to the log.
+            let lower = reason.lowercased()
+            let why =
+                lower.contains("full")
+                ? "the server's disk is full"
+                : lower.contains("readonly") || lower.contains("read-only")
+                    ? "the server's database is read-only"
+                    : lower.contains("locked") || lower.contains("busy") ? "the server's database is busy" : "the server's storage failed"
+            return .unavailable("\(what): \(why); try again later", cause: reason)
+        default: return .unavailable("\(what): the server's storage failed; try again later", cause: error.description)
         }
     }
 
@@ -853,7 +866,15 @@ public final class SQLiteCentralStorage: CentralStorage {
     }
 
     public func checkHealth() throws(ServerError) {
-        _ = try read("cannot read the database") { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        // Healthy means able to take a push: a database opened read-only (its disk came
+        // back read-only) is not, though it still answers reads.
+        let readOnly = try read("cannot read the database") { db in
+            _ = try Int.fetchOne(db, sql: "SELECT 1")
+            return sqlite3_db_readonly(db.sqliteConnection, "main") == 1
+        }
+        if readOnly {
+            throw .unavailable("the server's database is read-only; pushes fail until it is writable", cause: "readonly database")
+        }
     }
 
     static func isCode(_ code: String) -> Bool {

@@ -13,6 +13,8 @@ public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var holds: UInt64?
     /// For `out_of_scope`: the changes refused.
     public var refused: [Refused]
+    /// For the server's log only: the underlying failure (SQLite's message for a 503).
+    public var cause: String? = nil
 
     /// A change refused as outside its writer's jurisdiction.
     public struct Refused: Hashable, Sendable {
@@ -41,5 +43,9 @@ public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
         ServerError(status: 409, code: code, message: message, holds: holds)
     }
     /// Storage failed (full disk, read-only file, locked): retry later.
-    static func unavailable(_ message: String) -> ServerError { ServerError(status: 503, code: "unavailable", message: message) }
+    static func unavailable(_ message: String, cause: String? = nil) -> ServerError {
+        var error = ServerError(status: 503, code: "unavailable", message: message)
+        error.cause = cause
+        return error
+    }
 }

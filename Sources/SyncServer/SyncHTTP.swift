@@ -332,7 +332,10 @@ struct SyncMiddleware: RouterMiddleware {
     static func render(_ error: any Error, request: Request, context: Context) -> Response {
         switch error {
         case let error as ServerError:
-            if error.status >= 500 { context.logger.error("storage failed", metadata: ["error": .string(error.message)]) }
+            if error.status >= 500 {
+                context.logger.error(
+                    "storage failed", metadata: ["error": .string(error.message), "cause": .string(error.cause ?? "unknown")])
+            }
             let refused = error.refused.map { RefusedChangeV1(table: $0.table, record: $0.record, counter: $0.counter) }
             return json(error.status, ErrorBodyV1(code: error.code, message: error.message, holds: error.holds, refused: refused).encode())
         case is NIOTooManyBytesError:

@@ -103,10 +103,16 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let storage = try database.open()
         var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let path = database.path
+        // The server comes up even when its database cannot be opened yet (a read-only or
+        // missing disk): it answers 503 until the database opens, then serves.
+        let storage = ResilientStorage { create throws(ServerError) in try SQLiteCentralStorage.open(at: path, create: create) }
+        if let problem = storage.prepare() {
+            logger.error(
+                "storage unavailable", metadata: ["error": .string(problem.message), "cause": .string(problem.cause ?? "unknown")])
+        }
         let host = host
         let scheme = tlsCert == nil ? "http" : "https"
         let tls = tlsCert.flatMap { certificate in tlsKey.map { (certificate: certificate, key: $0) } }

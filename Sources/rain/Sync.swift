@@ -272,10 +272,13 @@ struct Sync: AsyncParsableCommand {
             return zh
                 ? "无法连接服务器（\(server)）：\(reason)；已尝试 \(failure.attempts) 次。工作已保存在本机，网络恢复后再运行 rain sync\(done)"
                 : "cannot reach the server (\(server)): \(reason); tried \(failure.attempts) times. Your work is kept on this machine: run rain sync again when the network is back\(done)"
-        case .serverFailed(let status, _)?:
+        case .serverFailed(let status, let message)?:
+            // The server's message says which failure (a full disk, a read-only database);
+            // it never holds residents' data or secrets.
+            let said = message.isEmpty ? "" : (zh ? "（服务器说明：\(message)）" : " (the server says: \(message))")
             return zh
-                ? "服务器出错（HTTP \(status)），已尝试 \(failure.attempts) 次；工作已保存，稍后再运行 rain sync\(done)"
-                : "the server failed (HTTP \(status)) \(failure.attempts) times; your work is kept: run rain sync again later\(done)"
+                ? "服务器出错（HTTP \(status)），已尝试 \(failure.attempts) 次\(said)；工作已保存，稍后再运行 rain sync\(done)"
+                : "the server failed (HTTP \(status)) \(failure.attempts) times\(said); your work is kept: run rain sync again later\(done)"
         case .refusedCredential(let code, _)?:
             if code == "superseded" {
                 return zh

@@ -177,9 +177,10 @@ final class Deployment: @unchecked Sendable {
     let scratch: Scratch
     let server: ServerProcess
 
-    init() throws {
+    /// - Parameter serverDB: where the server's database lives (default: the scratch folder).
+    init(serverDB: ((Scratch) throws -> String)? = nil) throws {
         scratch = try Scratch()
-        server = try ServerProcess(folder: scratch.path, db: scratch.file("central.sqlite"))
+        server = try ServerProcess(folder: scratch.path, db: try serverDB?(scratch) ?? scratch.file("central.sqlite"))
         try #require(server.admin(["office", "add", "HSD", "--name", "和盛区", "--level", "district"]).status == 0)
         try #require(server.admin(["office", "add", "JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD"]).status == 0)
         try #require(server.admin(["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1"]).status == 0)

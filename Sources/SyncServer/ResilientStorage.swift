@@ -1,0 +1,134 @@
+public import SyncCore
+public import SyncProtocol
+import Synchronization
+
+/// A ``CentralStorage`` that outlives its database's bad days: it opens the database
+/// when first needed, answers 503 (with the cause in the log) while it cannot — a
+/// read-only or missing disk when the server starts — and opens it again after a
+/// failure that reopening cures (the file turned read-only, vanished or failed with an
+/// I/O error), so that service resumes by itself once the disk is back, without a
+/// restart. A full disk needs no reopening: the next write after space returns
+/// succeeds.
+public final class ResilientStorage: CentralStorage {
+    private let opener: @Sendable (_ create: Bool) throws(ServerError) -> any CentralStorage
+    private let current = Mutex<(storage: (any CentralStorage)?, opened: Bool)>((nil, false))
+
+    /// - Parameter open: opens the storage; `create` is true until it has opened once
+    ///   (a database that was there must never be replaced by a new empty one).
+    public init(open: @escaping @Sendable (_ create: Bool) throws(ServerError) -> any CentralStorage) {
+        opener = open
+    }
+
+    /// Opens the storage now if it can (for a server starting up); the server serves
+    /// either way.
+    @discardableResult
+    public func prepare() -> ServerError? {
+        do {
+            _ = try storage()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func storage() throws(ServerError) -> any CentralStorage {
+        let (known, opened) = current.withLock { ($0.storage, $0.opened) }
+        if let known { return known }
+        let fresh: any CentralStorage
+        do {
+            fresh = try opener(!opened)
+        } catch {
+            throw ServerError.unavailable(
+                "the server's storage is unavailable: \(Self.why(error.cause ?? error.message)); try again later",
+                cause: error.cause ?? error.message)
+        }
+        return current.withLock { state in
+            if let raced = state.storage { return raced }
+            state = (fresh, true)
+            return fresh
+        }
+    }
+
+    static func why(_ cause: String) -> String {
+        let lower = cause.lowercased()
+        if lower.contains("full") { return "its disk is full" }
+        if lower.contains("readonly") || lower.contains("read-only") || lower.contains("unable to open") {
+            return "its database cannot be opened for writing (a read-only or missing disk?)"
+        }
+        return "its database cannot be opened"
+    }
+
+    /// Runs `body` on the storage; after a failure that reopening may cure, the next call
+    /// opens the database again.
+    private func run<T>(_ body: (any CentralStorage) throws(ServerError) -> T) throws(ServerError) -> T {
+        let storage = try storage()
+        do {
+            return try body(storage)
+        } catch {
+            if error.status == 503, let cause = error.cause?.lowercased(),
+                ["readonly", "read-only", "unable to open", "i/o error", "no such table"].contains(where: cause.contains)
+            {
+                current.withLock { state in if state.storage as AnyObject? === storage as AnyObject { state.storage = nil } }
+            }
+            throw error
+        }
+    }
+
+    public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office {
+        try run { storage throws(ServerError) in try storage.addOffice(code: code, name: name, level: level, parent: parent, now: now) }
+    }
+
+    public func moveOffice(code: String, parent: String, now: Int64) throws(ServerError) -> Office {
+        try run { storage throws(ServerError) in try storage.moveOffice(code: code, parent: parent, now: now) }
+    }
+
+    public func retireOffice(code: String, now: Int64) throws(ServerError) -> Office {
+        try run { storage throws(ServerError) in try storage.retireOffice(code: code, now: now) }
+    }
+
+    public func offices() throws(ServerError) -> [Office] {
+        try run { storage throws(ServerError) in try storage.offices() }
+    }
+
+    public func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken {
+        try run { storage throws(ServerError) in try storage.issueToken(office: office, lifetime: lifetime, now: now) }
+    }
+
+    public func replicas() throws(ServerError) -> [EnrolledReplica] {
+        try run { storage throws(ServerError) in try storage.replicas() }
+    }
+
+    public func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica {
+        try run { storage throws(ServerError) in try storage.revoke(replica: replica, now: now) }
+    }
+
+    public func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1 {
+        try run { storage throws(ServerError) in try storage.enrol(request, now: now) }
+    }
+
+    public func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller {
+        try run { storage throws(ServerError) in try storage.authenticate(credential: credential, now: now) }
+    }
+
+    public func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String {
+        try run { storage throws(ServerError) in try storage.rekey(caller, now: now) }
+    }
+
+    public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1 {
+        try run { storage throws(ServerError) in try storage.reissue(request, from: caller, now: now) }
+    }
+
+    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        try run { storage throws(ServerError) in try storage.push(changes, from: caller, now: now) }
+    }
+
+    public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage {
+        try run { storage throws(ServerError) in
+            try storage.pull(for: caller, after: after, limit: limit, maximumBytes: maximumBytes, now: now)
+        }
+    }
+
+    public func checkHealth() throws(ServerError) {
+        try run { storage throws(ServerError) in try storage.checkHealth() }
+    }
+}
