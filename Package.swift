@@ -108,6 +108,19 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // libFuzzer targets (scripts/fuzz.sh): the change-batch decoder, and the server's
+        // request handling over loopback HTTP. `CFuzzer` declares libFuzzer's entry point
+        // (with a weak corpus-replay fallback for builds without -sanitize=fuzzer).
+        .target(name: "CFuzzer"),
+        .executableTarget(name: "fuzz-batch", dependencies: ["CFuzzer", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        .executableTarget(
+            name: "fuzz-server",
+            dependencies: [
+                "CFuzzer", "SyncCore", "SyncProtocol", "SyncServer", "ReplicaStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The system SQLite, for rain-bench's raw-SQLite baseline.
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .executableTarget(

@@ -1,0 +1,150 @@
+// libFuzzer target: the server's request handling, end to end over loopback HTTP.
+//
+// A real `rain-server` application (Hummingbird, the embedded SQLite storage in a
+// temporary folder, two enrolled replicas) runs in this process; each input becomes
+// one HTTP request — its first byte picks the endpoint, the rest is the body (or the
+// query, or the whole raw request). Any 5xx answer, or no answer at all to a
+// well-formed request, aborts, which libFuzzer records: a client's mistake must always
+// get a 4xx.
+//
+//   swift build --product fuzz-server -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
+//   .build-fuzz/debug/fuzz-server Fuzz/corpus/server -max_total_time=60
+//   (scripts/fuzz.sh does both.)
+import CFuzzer
+import Foundation
+import Hummingbird
+import Logging
+import ReplicaStore
+import SyncCore
+import SyncProtocol
+import SyncServer
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-fuzz-server-\(getpid())").path
+try? FileManager.default.removeItem(atPath: folder)
+try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
+let now = ReplicaStore.nowMillis()
+_ = try storage.addOffice(code: "HSD", name: "区", level: .district, parent: nil, now: now)
+_ = try storage.addOffice(code: "JD1", name: "街道", level: .street, parent: "HSD", now: now)
+_ = try storage.addOffice(code: "HSM", name: "社区", level: .community, parent: "JD1", now: now)
+func enrolled(_ replica: String) throws -> String {
+    let token = try storage.issueToken(office: "HSM", lifetime: 3_600_000, now: now).token
+    return try storage.enrol(EnrolRequestV1(token: token, replica: ReplicaID(replica), staff: "测试"), now: now).credential
+}
+// `ra`: pushes and pulls; `rb`: asks for re-issues (which retire it, so apart from `ra`).
+let credentialA = try enrolled("ra")
+let credentialB = try enrolled("rb")
+
+var logger = Logger(label: "fuzz-server")
+logger.logLevel = .critical
+let port = Mutex<Int>(0)
+let app = try makeSyncApplication(storage: storage, settings: ServerSettings(host: "127.0.0.1", port: 0), logger: logger) { bound in
+    port.withLock { $0 = bound }
+}
+Task.detached { try await app.runService() }
+while port.withLock({ $0 }) == 0 { usleep(10_000) }
+let serverPort = UInt16(port.withLock { $0 })
+
+/// Sends `request` on a new connection and returns the answer's status (nil: none).
+/// A raw request may be incomplete: the sending side is closed after it, so that the
+/// server sees its end instead of waiting for more.
+nonisolated(unsafe) var lastProblem = ""
+
+func exchange(_ request: [UInt8], raw: Bool) -> Int? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = serverPort.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var connected: Int32 = -1
+    repeat {
+        connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    } while connected != 0 && errno == EINTR
+    guard connected == 0 else {
+        lastProblem = "cannot connect: errno \(errno)"
+        return nil
+    }
+    var offset = 0
+    while offset < request.count {
+        let written = request.withUnsafeBytes { send(fd, $0.baseAddress! + offset, request.count - offset, Int32(MSG_NOSIGNAL)) }
+        if written < 0, errno == EINTR { continue }
+        if written <= 0 { break }
+        offset += written
+    }
+    if raw { shutdown(fd, Int32(SHUT_WR)) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = recv(fd, &buffer, buffer.count, 0)
+        // libFuzzer's timer (SIGALRM) interrupts blocking calls: try again.
+        if count < 0, errno == EINTR { continue }
+        if count < 0 { lastProblem = "recv failed: errno \(errno) after \(answer.count) bytes" }
+        if count == 0 { lastProblem = "closed after \(answer.count) bytes: \(String(decoding: answer.prefix(200), as: UTF8.self))" }
+        if count <= 0 { break }
+        answer.append(contentsOf: buffer[0..<count])
+    }
+    // "HTTP/1.1 200 OK"
+    guard answer.count >= 12, answer.starts(with: Array("HTTP/1.1 ".utf8)) else { return nil }
+    return Int(String(decoding: answer[9..<12], as: UTF8.self))
+}
+
+func request(_ method: String, _ target: String, credential: String?, body: [UInt8]) -> [UInt8] {
+    var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nRain-Protocol: 1\r\nConnection: close\r\n"
+    if let credential { head += "Authorization: Bearer \(credential)\r\n" }
+    head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+    return Array(head.utf8) + body
+}
+
+func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard size > 0, let data else { return 0 }
+    let selector = data[0]
+    let rest = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    let raw: Bool
+    let bytes: [UInt8]
+    switch selector % 6 {
+    case 0: (raw, bytes) = (false, request("POST", "/changes", credential: credentialA, body: rest))
+    case 1:
+        // The query as given, minus what cannot be on a request line at all.
+        let query = String(decoding: rest.filter { $0 > 0x20 && $0 < 0x7F }, as: UTF8.self)
+        (raw, bytes) = (false, request("GET", "/changes?" + query, credential: credentialA, body: []))
+    case 2: (raw, bytes) = (false, request("POST", "/enrol", credential: nil, body: rest))
+    case 3: (raw, bytes) = (false, request("POST", "/reissue", credential: credentialB, body: rest))
+    case 4: (raw, bytes) = (false, request("POST", "/rekey", credential: credentialA, body: rest))
+    default: (raw, bytes) = (true, rest)
+    }
+    let status = exchange(bytes, raw: raw)
+    if let status, status >= 500 {
+        fail("the server answered \(status) to a client's request")
+    }
+    if status == nil, !raw {
+        fail("the server did not answer a well-formed request (\(lastProblem)): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+    }
+    return 0
+}
+
+/// Reports what went wrong and aborts: libFuzzer saves the input as a crash.
+func fail(_ message: String) -> Never {
+    let line = Array((message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    abort()
+}
+
+var arguments = CommandLine.arguments
+var argc = Int32(arguments.count)
+var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+let status = pointers.withUnsafeMutableBufferPointer { buffer -> Int32 in
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in check(data, size) }
+}
+try? FileManager.default.removeItem(atPath: folder)
+exit(status)
