@@ -49,3 +49,8 @@ func format(_ value: Double, _ digits: Int = 3) -> String {
 func rate(_ count: Int, _ seconds: Double) -> String {
     seconds > 0 ? String(format: "%.0f", Double(count) / seconds) : "-"
 }
+
+/// A duration in seconds.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}

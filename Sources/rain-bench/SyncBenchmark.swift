@@ -61,7 +61,7 @@ struct SyncBenchmark: AsyncParsableCommand {
             // jurisdiction is everything (the merge is what is measured, not the filter).
             for _ in replicaIDs { tokens.append(try admin.issueToken(office: "HSD", lifetime: 3_600_000, now: now).token) }
         }
-        let server = try startServer(serverPath, database: centralPath, folder: folder)
+        let server = try Self.startServer(serverPath, database: centralPath, folder: folder)
         defer {
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
@@ -138,7 +138,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         guard conflicts.count == fieldCount, conflicts.allSatisfy({ $0.siblings.count == replicaIDs.count }) else {
             throw ValidationError("W1c: \(conflicts.count) conflicts listed at replica 0, expected \(fieldCount)")
         }
-        let rss = peakRSS(of: server.process.processIdentifier)
+        let rss = Self.peakRSS(of: server.process.processIdentifier)
         let changes = workload.changeCount
         print("W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); one run")
         printTable(
@@ -195,16 +195,12 @@ struct SyncBenchmark: AsyncParsableCommand {
         print("server merge rate / raw SQLite rate: \(format(rawTime / merge, 3)) (target ≥ 0.5)")
     }
 
-    func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     struct Server {
         let process: Process
         let url: String
     }
 
-    func startServer(_ path: String, database: String, folder: String) throws -> Server {
+    static func startServer(_ path: String, database: String, folder: String) throws -> Server {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         // RAIN_BENCH_SERVER_LOG=FILE keeps the server's request log (with each request's ms).
@@ -232,7 +228,7 @@ struct SyncBenchmark: AsyncParsableCommand {
     }
 
     /// VmHWM of a process, in KiB.
-    func peakRSS(of pid: Int32) -> Int? {
+    static func peakRSS(of pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
