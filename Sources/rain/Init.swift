@@ -100,6 +100,7 @@ struct Status: ParsableCommand {
             let sync = try store.syncState()
             let conflicts = try store.conflicts().count
             let withheld = try store.withheldChanges()
+            let former = try store.formerIdentities()
             if json {
                 print(
                     JSONOut.render(
@@ -109,6 +110,17 @@ struct Status: ParsableCommand {
                             ("unsynced", .integer(Int64(unsynced))), ("cases", .integer(Int64(cases))),
                             ("server", .string(sync.server)), ("last_sync", .integer(sync.lastSyncAt)),
                             ("conflicts", .integer(Int64(conflicts))), ("withheld", .integer(Int64(withheld.count))),
+                            ("restored", .bool(sync.restoredAt != nil || sync.successor != nil)),
+                            (
+                                "former_identities",
+                                .array(
+                                    former.map {
+                                        .object([
+                                            ("replica", .string($0.predecessor.rawValue)), ("reissued", .integer(Int64($0.reissued))),
+                                            ("at", .integer($0.at)),
+                                        ])
+                                    })
+                            ),
                         ])))
             } else {
                 let out = global.output
@@ -123,6 +135,20 @@ struct Status: ParsableCommand {
                         + (sync.lastSyncAt.map(formatTime) ?? out.text("从未", "never")))
                 print(out.text("未同步的变更：\(unsynced)", "changes not yet synced: \(unsynced)"))
                 print(out.text("冲突：\(conflicts)", "conflicts: \(conflicts)"))
+                if sync.restoredAt != nil || sync.successor != nil {
+                    print(
+                        out.text(
+                            "本文件是其自身的旧副本（从备份恢复？）：下次 rain sync 将以新身份重新签发此后的工作",
+                            "this file is an older copy of itself (restored from a backup?): the next rain sync re-issues the work done since under a fresh identity"
+                        ))
+                }
+                for identity in former {
+                    print(
+                        out.text(
+                            "曾用身份：\(identity.predecessor)（恢复后于 \(formatTime(identity.at)) 重新签发 \(identity.reissued) 项变更）",
+                            "former identity: \(identity.predecessor) (\(identity.reissued) changes re-issued after a restore, \(formatTime(identity.at)))"
+                        ))
+                }
                 if !withheld.isEmpty {
                     let cases = Array(Set(withheld.map { $0.number ?? $0.record })).sorted()
                     print(

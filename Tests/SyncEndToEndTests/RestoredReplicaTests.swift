@@ -73,6 +73,9 @@ import Testing
             status.stderr.contains("older than this machine last saw it") == (detection == .local),
             "local detection: \(status.stderr)")
 
+        let marked = try deployment.rain(["status", "--json"], db: a)
+        #expect(marked.object["restored"] as? Bool == (detection == .local))
+
         // Hours of offline work on the restored copy (restoring takes a while: the clock
         // is two hours on): its dots repeat the lost ones.
         let later = ["RAIN_CLOCK_OFFSET_MS": "7200000"]
@@ -101,6 +104,9 @@ import Testing
         #expect(recovered["same"] as? Int == 2)
         try deployment.sync(a)
         try deployment.sync(b)
+        let after = try deployment.rain(["status", "--json"], db: a).object
+        #expect(after["replica"] as? String == newID && after["restored"] as? Bool == false)
+        #expect((after["former_identities"] as? [[String: Any]])?.first?["replica"] as? String == oldID)
 
         // Every case, every note — the lost ones and the new ones — on both replicas.
         let expected = ([first, lost] + (fresh.map { [$0] } ?? [])).sorted()
