@@ -112,11 +112,12 @@ let package = Package(
         // request handling over loopback HTTP. `CFuzzer` declares libFuzzer's entry point
         // (with a weak corpus-replay fallback for builds without -sanitize=fuzzer).
         .target(name: "CFuzzer"),
-        .executableTarget(name: "fuzz-batch", dependencies: ["CFuzzer", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], swiftSettings: upcoming),
+        .executableTarget(name: "fuzz-batch", dependencies: ["FuzzSupport", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         .executableTarget(
             name: "fuzz-server",
             dependencies: [
-                "CFuzzer", "SyncCore", "SyncProtocol", "SyncServer", "ReplicaStore", .product(name: "Logging", package: "swift-log"),
+                "FuzzSupport", "SyncCore", "SyncProtocol", "SyncServer", "ReplicaStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: upcoming

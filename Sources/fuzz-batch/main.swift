@@ -8,7 +8,7 @@
 //   swift build --product fuzz-batch -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 //   .build-fuzz/debug/fuzz-batch Fuzz/corpus/batch -max_total_time=60
 //   (scripts/fuzz.sh does both.)
-import CFuzzer
+import FuzzSupport
 import SyncCore
 import SyncProtocol
 
@@ -42,18 +42,4 @@ func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-/// Reports what went wrong and aborts: libFuzzer saves the input as a crash.
-func fail(_ message: String) -> Never {
-    let line = Array((message + "\n").utf8)
-    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    abort()
-}
-
-var arguments = CommandLine.arguments
-var argc = Int32(arguments.count)
-var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-let status = pointers.withUnsafeMutableBufferPointer { buffer -> Int32 in
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in check(data, size) }
-}
-exit(status)
+runFuzzer { data, size in check(data, size) }

@@ -1,3 +1,4 @@
+import Foundation
 // libFuzzer target: the server's request handling, end to end over loopback HTTP.
 //
 // A real `rain-server` application (Hummingbird, the embedded SQLite storage in a
@@ -10,8 +11,7 @@
 //   swift build --product fuzz-server -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 //   .build-fuzz/debug/fuzz-server Fuzz/corpus/server -max_total_time=60
 //   (scripts/fuzz.sh does both.)
-import CFuzzer
-import Foundation
+import FuzzSupport
 import Hummingbird
 import Logging
 import ReplicaStore
@@ -132,19 +132,5 @@ func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-/// Reports what went wrong and aborts: libFuzzer saves the input as a crash.
-func fail(_ message: String) -> Never {
-    let line = Array((message + "\n").utf8)
-    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    abort()
-}
-
-var arguments = CommandLine.arguments
-var argc = Int32(arguments.count)
-var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-let status = pointers.withUnsafeMutableBufferPointer { buffer -> Int32 in
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in check(data, size) }
-}
-try? FileManager.default.removeItem(atPath: folder)
-exit(status)
+atexit { try? FileManager.default.removeItem(atPath: folder) }
+runFuzzer { data, size in check(data, size) }

@@ -68,10 +68,6 @@ import Testing
         }
     }
 
-    static func integrity(_ path: String) throws -> String {
-        try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";") }
-    }
-
     @Test func aSyncKilledAnywhereConvergesWithNothingLostOrAppliedTwice() throws {
         let points = Int(TestEnvironment.unsigned("RAIN_CRASH_POINTS", default: 60))
         let seed = TestEnvironment.unsigned("RAIN_CRASH_SEED", default: UInt64(UInt32.random(in: 0...UInt32.max)))
@@ -134,7 +130,7 @@ import Testing
             let own = try store.highestOwnCounter()
             let ownOnServer = central.keys.filter { $0.hasPrefix(store.identity.replica.rawValue + ":") }.count
             #expect(UInt64(ownOnServer) == own, "the server lacks changes of \(replica): \(replay)")
-            #expect(try Self.integrity(replica) == "ok")
+            #expect(try integrity(replica) == "ok")
         }
         let rows = try replicas.map { path in
             try DatabaseQueue(path: path).read { db in
@@ -143,6 +139,6 @@ import Testing
             }
         }
         #expect(rows[0] == rows[1] && rows[1] == rows[2], "materialised cases differ: \(replay)")
-        #expect(try Self.integrity(deployment.server.db) == "ok")
+        #expect(try integrity(deployment.server.db) == "ok")
     }
 }

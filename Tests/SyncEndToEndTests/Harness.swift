@@ -1,4 +1,7 @@
 import Foundation
+import GRDB
+import ReplicaStore
+import SyncCore
 import Testing
 
 #if canImport(Glibc)
@@ -234,4 +237,30 @@ final class Deployment: @unchecked Sendable {
         try #require(run.status == 0, "\(run.stderr)")
         return ((run.json as? [[String: Any]]) ?? []).compactMap { $0["number"] as? String }.sorted()
     }
+}
+
+/// Writes `count` new cases of the file's office straight into a replica file (fast, in
+/// one transaction), as a day's import would; `description` pads each one.
+func writeCases(_ path: String, count: Int, prefix: String, description: String? = nil) throws {
+    let store = try ReplicaStore.open(at: path)
+    try store.write(
+        batch: (0..<count).map { index in
+            var fields: [String: Value] = [
+                "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
+                "title": .text("批量案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
+                "office": .text(store.identity.office), "community": .text(store.identity.office),
+            ]
+            if let description { fields["description"] = .text(description) }
+            return (fields, RecordKey(table: "cases", id: "\(prefix)-\(String(format: "%06d", index))"))
+        })
+}
+
+/// `SELECT count(*) …` on a database file (by default, its changes).
+func count(_ path: String, _ sql: String = "SELECT count(*) FROM changes") throws -> Int {
+    try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+}
+
+/// `PRAGMA integrity_check` of a database file: "ok" when healthy.
+func integrity(_ path: String) throws -> String {
+    try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";") }
 }

@@ -21,26 +21,8 @@ import Testing
         try #require(deployment.server.url.split(separator: ":").last.flatMap { UInt16($0) })
     }
 
-    func write(_ path: String, cases count: Int, prefix: String) throws {
-        let store = try ReplicaStore.open(at: path)
-        try store.write(
-            batch: (0..<count).map { index in
-                (
-                    [
-                        "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
-                        "title": .text("案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
-                        "office": .text("HSM"), "community": .text("HSM"),
-                    ], RecordKey(table: "cases", id: "\(prefix)-\(index)")
-                )
-            })
-    }
-
     func caseIDs(_ path: String) throws -> [String] {
         try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT id FROM cases ORDER BY id") }
-    }
-
-    func changeCount(_ path: String) throws -> Int {
-        try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? -1 }
     }
 
     @Test func aSyncThroughABrokenNetworkRetriesAndConverges() throws {
@@ -49,8 +31,8 @@ import Testing
         defer { proxy.close() }
         let a = try replica(deployment, "a", through: proxy)
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
-        try write(a, cases: 60, prefix: "A")
-        try write(b, cases: 25, prefix: "B")
+        try writeCases(a, count: 60, prefix: "A")
+        try writeCases(b, count: 25, prefix: "B")
         try deployment.sync(b)
         // Each new connection meets the next fault: a request cut in its headers and in its
         // body, an answer cut after the server committed (its body truncated), a refused
@@ -69,11 +51,11 @@ import Testing
         #expect(try caseIDs(a) == caseIDs(b))
         #expect(try caseIDs(a).count == 85)
         // Nothing applied twice, nothing lost: the same changes everywhere.
-        #expect(try changeCount(a) == 85 && changeCount(b) == 85 && changeCount(deployment.server.db) == 85)
+        #expect(try count(a) == 85 && count(b) == 85 && count(deployment.server.db) == 85)
         let second = try deployment.rain(["sync", "--json"], db: a)
         #expect(second.object["sent"] as? Int == 0 && second.object["received"] as? Int == 0)
         for path in [a, b, deployment.server.db] {
-            #expect(try DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
+            #expect(try integrity(path) == "ok")
         }
     }
 
@@ -83,7 +65,7 @@ import Testing
         defer { proxy.close() }
         let a = try replica(deployment, "a", through: proxy)
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
-        try write(a, cases: 30, prefix: "A")
+        try writeCases(a, count: 30, prefix: "A")
 
         // Every connection refused: bounded retries, then a clear message and exit 6.
         proxy.setStanding(.refuse)
@@ -111,7 +93,7 @@ import Testing
         #expect(back.status == 0, "\(back.stderr)")
         try deployment.sync(b)
         #expect(try caseIDs(b).count == 30)
-        #expect(try changeCount(deployment.server.db) == 30 && changeCount(b) == 30 && changeCount(a) == 30)
+        #expect(try count(deployment.server.db) == 30 && count(b) == 30 && count(a) == 30)
         #expect(try ReplicaStore.open(at: a).unsyncedCount() == 0)
     }
 }

@@ -30,10 +30,6 @@ import Testing
         try manager.copyItem(atPath: copy, toPath: path)
     }
 
-    func changeCount(_ db: String) throws -> Int {
-        try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0 }
-    }
-
     func events(_ deployment: Deployment, _ number: String, _ db: String) throws -> [String] {
         let run = try deployment.rain(["case", "show", number, "--json"], db: db)
         try #require(run.status == 0, "\(run.stderr)")
@@ -124,8 +120,8 @@ import Testing
         #expect(fields == (detection == .serverAheadOnly ? [] : ["title"]))
         // Nothing applied twice: 2 + 3 changes of the old identity, 3 of the new.
         let total = detection == .serverAheadOnly ? 5 : 8
-        #expect(try changeCount(a) == changeCount(b))
-        #expect(try changeCount(b) >= total)
+        #expect(try count(a) == count(b))
+        #expect(try count(b) >= total)
 
         // The server knows the new identity as the old one's successor; the old one is retired.
         let listed = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
@@ -140,7 +136,7 @@ import Testing
         #expect(again.stderr.contains("re-issued"), "\(again.stderr)")
 
         for db in [a, b] {
-            #expect(try DatabaseQueue(path: db).read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") } == "ok")
+            #expect(try integrity(db) == "ok")
         }
     }
 

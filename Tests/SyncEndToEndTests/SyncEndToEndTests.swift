@@ -103,38 +103,12 @@ import Testing
         #expect(after - before == 1, "a sync with nothing to do costs one round trip")
     }
 
-    /// Writes `count` cases straight into a replica file (fast), as a day's import would.
-    func fill(_ path: String, cases count: Int, prefix: String) throws {
-        let store = try ReplicaStore.open(at: path)
-        var batch: [(fields: [String: Value], record: RecordKey)] = []
-        for index in 0..<count {
-            batch.append(
-                (
-                    [
-                        "number": .text("\(prefix)-\(index)"), "kind": .text("help"), "category": .text("社会救助"),
-                        "title": .text("批量案件 \(prefix) \(index)"), "status": .text("received"), "created_at": .timestamp(1_795_651_200_000),
-                        "office": .text(store.identity.office), "community": .text(store.identity.office),
-                    ], RecordKey(table: "cases", id: "\(prefix)-\(String(format: "%06d", index))")
-                ))
-        }
-        try store.write(batch: batch)
-    }
-
-    func centralChanges(_ path: String) throws -> Int {
-        try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? -1 }
-    }
-
-    func integrity(_ path: String) throws -> String {
-        let queue = try DatabaseQueue(path: path)
-        return try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";") }
-    }
-
     @Test func aSyncKilledDuringPushOrPullEndsExactlyAsAnUninterruptedOne() throws {
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         let reference = try deployment.replica("ref", office: "HSM", staff: "赵六")
-        try fill(a, cases: 1_500, prefix: "A")
+        try writeCases(a, count: 1_500, prefix: "A")
         let small = ["RAIN_SYNC_BATCH": "100", "RAIN_SYNC_PAGE": "100"]
 
         // Killed twice while pushing, right after the server acknowledged a batch.
@@ -170,7 +144,7 @@ import Testing
     @Test func theServerKilledMidPushLosesNothingItAcknowledged() throws {
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
-        try fill(a, cases: 800, prefix: "K")
+        try writeCases(a, count: 800, prefix: "K")
         deployment.server.kill9()
         // The server dies inside the transaction of the fourth batch it applies.
         try deployment.server.start(environment: ["RAIN_FAILPOINT": "before-commit:4"])
@@ -196,7 +170,7 @@ import Testing
     @Test func aServerStoppedWithSIGTERMDuringASyncLosesNothingItAcknowledged() throws {
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
-        try fill(a, cases: 2_000, prefix: "T")
+        try writeCases(a, count: 2_000, prefix: "T")
         // A sync in flight, in small batches; the server is stopped gracefully under it.
         let sync = Process()
         sync.executableURL = URL(fileURLWithPath: Built.rain)
@@ -262,11 +236,11 @@ import Testing
         let id = try ReplicaStore.open(at: first).identity.replica.rawValue
         let revoke = try deployment.server.admin(["replica", "revoke", id])
         #expect(revoke.status == 0, "\(revoke.stderr)")
-        let changesBefore = try centralChanges(deployment.server.db)
+        let changesBefore = try count(deployment.server.db)
         let sync = try deployment.rain(["sync"], db: first)
         #expect(sync.status == 7)
         #expect(sync.stderr.contains("revoked") && sync.stderr.contains("your work is kept"))
-        #expect(try centralChanges(deployment.server.db) == changesBefore)
+        #expect(try count(deployment.server.db) == changesBefore)
         #expect(try deployment.rain(["status", "--json"], db: first).object["unsynced"] as? Int ?? 0 > 0)
     }
 
