@@ -26,9 +26,11 @@ struct SyncBenchmark: AsyncParsableCommand {
     @Option(help: "A W1 dump from ../shared/bench/workload.py --dump (default: generate W1).") var data: String?
     @Option(help: "Changes per pushed batch (at most 10,000).") var batch = 5_000
     @Flag(help: "Only the server's merge in process beside raw SQLite (no HTTP), e.g. for a profiler.") var mergeOnly = false
+    @Option(help: "Runs of the in-process merge and of raw SQLite, alternating (medians reported).") var runs = 1
 
     func validate() throws {
         guard (1...LimitsV1.maximumChangesPerBatch).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
+        guard (1...50).contains(runs) else { throw ValidationError("--runs must be from 1 to 50") }
     }
 
     func run() async throws {
@@ -166,26 +168,36 @@ struct SyncBenchmark: AsyncParsableCommand {
     /// writing the same rows.
     func mergeBesideRaw(_ workload: W1Workload, produced: [[Change]], folder: String) throws {
         let changes = workload.changeCount
-        let mergePath = folder + "/merge.sqlite"
-        let storage = try SQLiteCentralStorage.open(at: mergePath)
-        _ = try storage.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: ReplicaStore.nowMillis())
         let decoded = try produced.map { own in
             try stride(from: 0, to: own.count, by: batch).map {
                 try ChangeBatchV1.decode(ChangeBatchV1.encode(own[$0..<min($0 + batch, own.count)]))
             }
         }
         let callers = produced.map { Caller(replica: $0[0].dot.replica, office: "HSD") }
-        let mergeStart = ContinuousClock.now
-        for (index, replicaBatches) in decoded.enumerated() {
-            for changes in replicaBatches { _ = try storage.push(changes, from: callers[index], now: ReplicaStore.nowMillis()) }
+        // Alternating runs on fresh files, so that a noisy neighbour slows both sides alike;
+        // the medians and their ratio are what to compare.
+        var merges: [Double] = []
+        var raws: [Double] = []
+        for run in 0..<runs {
+            let mergePath = folder + "/merge-\(run).sqlite"
+            let storage = try SQLiteCentralStorage.open(at: mergePath)
+            _ = try storage.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: ReplicaStore.nowMillis())
+            let mergeStart = ContinuousClock.now
+            for (index, replicaBatches) in decoded.enumerated() {
+                for changes in replicaBatches { _ = try storage.push(changes, from: callers[index], now: ReplicaStore.nowMillis()) }
+            }
+            merges.append(seconds(ContinuousClock.now - mergeStart))
+            let raw = try RawSQLite(path: folder + "/raw-\(run).sqlite", synchronous: "FULL")
+            let rawStart = ContinuousClock.now
+            _ = try raw.replay(workload)
+            raws.append(seconds(ContinuousClock.now - rawStart))
+            raw.close()
         }
-        let merge = seconds(ContinuousClock.now - mergeStart)
-        let raw = try RawSQLite(path: folder + "/raw.sqlite", synchronous: "FULL")
-        let rawStart = ContinuousClock.now
-        _ = try raw.replay(workload)
-        let rawTime = seconds(ContinuousClock.now - rawStart)
-        raw.close()
-        print("\nThe server's merge alone (in process, same storage, no HTTP) against raw SQLite writing the same rows:")
+        let merge = median(merges)
+        let rawTime = median(raws)
+        print(
+            "\nThe server's merge alone (in process, same storage, no HTTP) against raw SQLite writing the same rows"
+                + (runs > 1 ? ", median of \(runs) alternating runs:" : ":"))
         printTable(
             ["", "seconds", "changes/s"],
             [
