@@ -144,12 +144,14 @@ extension ReplicaStore {
 
     /// Every change of `record`, in arrival order.
     public func history(of record: RecordKey) throws(ReplicaStoreError) -> [Change] {
-        try read("cannot read the change log") { db in
-            try String.fetchAll(
-                db.cachedStatement(sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived"),
-                arguments: [record.table, record.id]
-            ).map { try self.decodeStoredChange($0, place: "changes of \(record)") }
-        }
+        try read("cannot read the change log") { db in try self.history(of: record, in: db) }
+    }
+
+    func history(of record: RecordKey, in db: Database) throws -> [Change] {
+        try String.fetchAll(
+            db.cachedStatement(sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived"),
+            arguments: [record.table, record.id]
+        ).map { try self.decodeStoredChange($0, place: "changes of \(record)") }
     }
 
     /// The number of changes held.

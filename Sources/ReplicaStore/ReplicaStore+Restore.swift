@@ -37,28 +37,35 @@ extension ReplicaStore {
     /// Compares the file with its high-water mark in `directory`. When the file is
     /// behind (an older copy of itself), notes the restore in the file — the next sync
     /// recovers (§9.8) — and raises the number minter to the last number minted, so that
-    /// no number handed out before is minted again. Returns whether the file is marked
-    /// restored.
+    /// no number handed out before is minted again. Every command runs this, so it only
+    /// reads unless the file is behind its mark.
+    ///
+    /// - Returns: whether the file is marked restored, and whether this call marked it.
     @discardableResult
-    public func checkHighWater(in directory: String, now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError) -> Bool {
+    public func checkHighWater(in directory: String, now: Int64 = ReplicaStore.nowMillis()) throws(ReplicaStoreError) -> (
+        restored: Bool, newly: Bool
+    ) {
         let mark = Self.readHighWater(highWaterPath(in: directory))
-        return try write("cannot check the replica against its high-water mark") { db in
-            if let mark {
-                let own = try self.highestOwnCounter(in: db)
-                if mark.counter > own {
-                    try db.execute(
-                        sql: "UPDATE sync_state SET restored_at = coalesce(restored_at, ?) WHERE singleton = 1", arguments: [now])
-                }
-                if let number = mark.number, let minted = CaseNumber(parsing: number) {
-                    let lastText = try String.fetchOne(db, sql: "SELECT last_number FROM replica WHERE singleton = 1")
-                    let last = lastText.flatMap(CaseNumber.init(parsing:))
-                    if last.map({ CaseNumberMinter.isAfter(minted, $0) }) ?? true {
-                        try db.execute(sql: "UPDATE replica SET last_number = ? WHERE singleton = 1", arguments: [number])
-                    }
-                }
-            }
-            return try Int64.fetchOne(db, sql: "SELECT restored_at FROM sync_state") != nil
+        let (own, lastText, restoredAt) = try read("cannot read the replica's state") { db in
+            (
+                try self.highestOwnCounter(in: db), try String.fetchOne(db, sql: "SELECT last_number FROM replica WHERE singleton = 1"),
+                try Int64.fetchOne(db, sql: "SELECT restored_at FROM sync_state")
+            )
         }
+        guard let mark else { return (restoredAt != nil, false) }
+        let behind = mark.counter > own && restoredAt == nil
+        let minted = mark.number.flatMap(CaseNumber.init(parsing:))
+        let raise =
+            minted.map { minted in lastText.flatMap(CaseNumber.init(parsing:)).map { CaseNumberMinter.isAfter(minted, $0) } ?? true }
+            ?? false
+        guard behind || raise else { return (restoredAt != nil, false) }
+        try write("cannot note the restore") { db in
+            if behind {
+                try db.execute(sql: "UPDATE sync_state SET restored_at = coalesce(restored_at, ?) WHERE singleton = 1", arguments: [now])
+            }
+            if raise { try db.execute(sql: "UPDATE replica SET last_number = ? WHERE singleton = 1", arguments: [mark.number]) }
+        }
+        return (restoredAt != nil || behind, behind)
     }
 
     /// Raises the high-water mark in `directory` to the file's state (never lowers it).
@@ -140,23 +147,23 @@ extension ReplicaStore {
         let predecessor = identity.replica
         return try write("cannot re-issue the changes of the restored replica") { db in
             let withheld = Set(try Int64.fetchAll(db, sql: "SELECT counter FROM withheld").map { UInt64(max($0, 0)) })
+            // One pass over the old identity's changes: those that move, and per record the
+            // counters that stay (what the rewritten contexts may still name).
             var moving: [Change] = []
+            var staying: [RecordKey: [UInt64]] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT counter, body FROM changes WHERE replica = ? ORDER BY counter", arguments: [predecessor.rawValue])
+                db, sql: "SELECT counter, tbl, record_id, body FROM changes WHERE replica = ? ORDER BY counter",
+                arguments: [predecessor.rawValue])
             {
-                let counter: Int64 = row["counter"]
-                guard UInt64(counter) > same || withheld.contains(UInt64(counter)) else { continue }
-                moving.append(try self.decodeStoredChange(row["body"], place: "changes \(predecessor):\(counter)"))
+                let counter = UInt64(max(row["counter"] as Int64, 0))
+                if counter > same || withheld.contains(counter) {
+                    moving.append(try self.decodeStoredChange(row["body"], place: "changes \(predecessor):\(counter)"))
+                } else {
+                    staying[RecordKey(table: row["tbl"], id: row["record_id"]), default: []].append(counter)
+                }
             }
             let touched = Set(moving.map(\.record))
-            var kept: [RecordKey: [UInt64]] = [:]
-            let movingCounters = Set(moving.map(\.dot.counter))
-            for key in touched {
-                kept[key] = try Int64.fetchAll(
-                    db, sql: "SELECT counter FROM changes WHERE replica = ? AND tbl = ? AND record_id = ?",
-                    arguments: [predecessor.rawValue, key.table, key.id]
-                ).map { UInt64(max($0, 0)) }.filter { !movingCounters.contains($0) }
-            }
+            let kept = staying.filter { touched.contains($0.key) }
             let rewritten = Reissue.rewrite(moving, kept: kept, from: predecessor, as: successor)
             for change in moving {
                 try db.execute(
@@ -168,10 +175,7 @@ extension ReplicaStore {
             let session = WriteSession(store: self, db: db)
             for key in touched.sorted() {
                 var record: SyncCore.Record?
-                for body in try String.fetchAll(
-                    db, sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived", arguments: [key.table, key.id])
-                {
-                    let change = try self.decodeStoredChange(body, place: "changes of \(key)")
+                for change in try self.history(of: key, in: db) {
                     var current = record ?? SyncCore.Record()
                     current.apply(change, rules: self.schema.table(key.table)) { dot in try? self.change(dot, in: db) }
                     record = current

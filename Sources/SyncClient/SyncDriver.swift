@@ -78,17 +78,11 @@ public struct SyncDriver: Sendable {
             switch session.action {
             case .push(let after):
                 let batch = try store.ownChanges(after: after, limit: pushChanges, maximumBytes: pushBytes)
-                var writer = CanonicalJSONWriter(capacity: batch.reduce(64) { $0 + $1.body.count + 1 })
-                writer.raw("{\"changes\":[")
-                for (index, change) in batch.enumerated() {
-                    if index > 0 { writer.raw(",") }
-                    writer.append(change.body)
-                }
-                writer.raw("],\"protocol\":1}")
+                let body = ChangeBatchV1.encode(canonicalBodies: batch.map(\.body))
                 Failpoint.hit("sync-before-push")
                 let answer: PushResponseV1
                 do {
-                    answer = try await transport.push(writer.bytes)
+                    answer = try await transport.push(body)
                 } catch {
                     if case .outOfScope(_, let refused, let holds?) = error {
                         // Kept here, shown by `rain status`, never sent again; the rest goes on.
@@ -103,7 +97,7 @@ public struct SyncDriver: Sendable {
                 }
                 Failpoint.hit("sync-after-push")
                 if answer.holds <= session.localHighest { try store.acknowledge(upTo: answer.holds) }
-                session.pushed(accepted: answer.accepted, holds: answer.holds, bytes: writer.bytes.count)
+                session.pushed(accepted: answer.accepted, holds: answer.holds, bytes: body.count)
             case .pull(let after):
                 let page: PullResponseV1
                 let bytes: Int

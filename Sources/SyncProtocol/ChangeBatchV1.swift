@@ -20,6 +20,18 @@ public enum ChangeBatchV1 {
         return writer.bytes
     }
 
+    /// A batch of changes already in their canonical encoding (as a replica stores them).
+    public static func encode(canonicalBodies bodies: [[UInt8]]) -> [UInt8] {
+        var writer = CanonicalJSONWriter(capacity: bodies.reduce(64) { $0 + $1.count + 1 })
+        writer.raw("{\"changes\":[")
+        for (index, body) in bodies.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.append(body)
+        }
+        writer.raw("],\"protocol\":1}")
+        return writer.bytes
+    }
+
     /// Decodes and validates a batch from untrusted bytes.
     ///
     /// Refuses, with a ``ProtocolError`` naming the problem and its place: bodies over

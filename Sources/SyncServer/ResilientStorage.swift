@@ -50,12 +50,11 @@ public final class ResilientStorage: CentralStorage {
     }
 
     static func why(_ cause: String) -> String {
-        let lower = cause.lowercased()
-        if lower.contains("full") { return "its disk is full" }
-        if lower.contains("readonly") || lower.contains("read-only") || lower.contains("unable to open") {
-            return "its database cannot be opened for writing (a read-only or missing disk?)"
+        switch StorageFailure(cause: cause) {
+        case .full: "its disk is full"
+        case .readOnly, .cannotOpen: "its database cannot be opened for writing (a read-only or missing disk?)"
+        default: "its database cannot be opened"
         }
-        return "its database cannot be opened"
     }
 
     /// Runs `body` on the storage; after a failure that reopening may cure, the next call
@@ -65,9 +64,7 @@ public final class ResilientStorage: CentralStorage {
         do {
             return try body(storage)
         } catch {
-            if error.status == 503, let cause = error.cause?.lowercased(),
-                ["readonly", "read-only", "unable to open", "i/o error", "no such table"].contains(where: cause.contains)
-            {
+            if error.status == 503, let cause = error.cause, StorageFailure(cause: cause).curedByReopening {
                 current.withLock { state in if state.storage as AnyObject? === storage as AnyObject { state.storage = nil } }
             }
             throw error

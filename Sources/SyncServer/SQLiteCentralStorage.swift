@@ -213,13 +213,13 @@ public final class SQLiteCentralStorage: CentralStorage {
         case .domain(let domain): return .badRequest("invalid", "\(what): \(domain.description)")
         case .database(_, let reason):
             // Say which of the usual storage failures it is; the details go to the log.
-            let lower = reason.lowercased()
             let why =
-                lower.contains("full")
-                ? "the server's disk is full"
-                : lower.contains("readonly") || lower.contains("read-only")
-                    ? "the server's database is read-only"
-                    : lower.contains("locked") || lower.contains("busy") ? "the server's database is busy" : "the server's storage failed"
+                switch StorageFailure(cause: reason) {
+                case .full: "the server's disk is full"
+                case .readOnly: "the server's database is read-only"
+                case .busy: "the server's database is busy"
+                default: "the server's storage failed"
+                }
             return .unavailable("\(what): \(why); try again later", cause: reason)
         default: return .unavailable("\(what): the server's storage failed; try again later", cause: error.description)
         }

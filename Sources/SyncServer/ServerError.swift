@@ -49,3 +49,33 @@ public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
         return error
     }
 }
+
+/// Which of the usual storage failures an SQLite message names: one reading for the
+/// 503's wording and for whether reopening the database may cure it.
+enum StorageFailure: Equatable {
+    case full, readOnly, cannotOpen, missingTable, busy, ioError, other
+
+    init(cause: String) {
+        let lower = cause.lowercased()
+        if lower.contains("full") {
+            self = .full
+        } else if lower.contains("readonly") || lower.contains("read-only") {
+            self = .readOnly
+        } else if lower.contains("unable to open") {
+            self = .cannotOpen
+        } else if lower.contains("no such table") {
+            self = .missingTable
+        } else if lower.contains("locked") || lower.contains("busy") {
+            self = .busy
+        } else if lower.contains("i/o error") {
+            self = .ioError
+        } else {
+            self = .other
+        }
+    }
+
+    /// A fresh connection may succeed where this one failed (the file turned read-only,
+    /// vanished or was replaced, or failed an I/O); a full disk needs only space, a busy
+    /// one patience.
+    var curedByReopening: Bool { [.readOnly, .cannotOpen, .missingTable, .ioError].contains(self) }
+}

@@ -62,22 +62,20 @@ enum HighWater {
         return home + "/.local/state/rain/high-water"
     }
 
+    /// The store whose mark is raised at exit (nil before the first `track`).
     private static let tracked = Mutex<ReplicaStore?>(nil)
-    private static let registered = Mutex(false)
 
     /// Raises the mark of `store` when the process exits, however it exits (but killed).
     static func track(_ store: ReplicaStore) {
-        tracked.withLock { $0 = store }
-        let first = registered.withLock { done in
-            defer { done = true }
-            return !done
+        let first = tracked.withLock { current in
+            defer { current = store }
+            return current == nil
         }
         if first { atexit { HighWater.flush() } }
     }
 
     static func flush() {
-        guard let store = tracked.withLock({ $0 }) else { return }
-        store.recordHighWater(in: directory)
+        tracked.withLock { $0 }?.recordHighWater(in: directory)
     }
 }
 
@@ -110,8 +108,7 @@ struct GlobalOptions: ParsableArguments {
 
     func open() throws -> ReplicaStore {
         let store = try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()))
-        let before = try store.syncState().restoredAt
-        if try store.checkHighWater(in: HighWater.directory), before == nil {
+        if try store.checkHighWater(in: HighWater.directory).newly {
             FileHandle.standardError.write(
                 Data(
                     ("rain: "

@@ -403,14 +403,8 @@ struct Export: ParsableCommand {
             }
             let acked = try store.syncState().acked
             let changes = try store.ownChanges(after: acked, limit: Int.max, maximumBytes: Int.max)
-            var writer = CanonicalJSONWriter(capacity: changes.reduce(64) { $0 + $1.body.count + 1 })
-            writer.raw("{\"changes\":[")
-            for (index, change) in changes.enumerated() {
-                if index > 0 { writer.raw(",") }
-                writer.append(change.body)
-            }
-            writer.raw("],\"protocol\":1}\n")
-            guard FileManager.default.createFile(atPath: pending, contents: Data(writer.bytes), attributes: [.posixPermissions: 0o600])
+            let batch = ChangeBatchV1.encode(canonicalBodies: changes.map(\.body)) + Array("\n".utf8)
+            guard FileManager.default.createFile(atPath: pending, contents: Data(batch), attributes: [.posixPermissions: 0o600])
             else {
                 throw CommandFailure(message: out.text("无法写入文件：\(pending)", "cannot write the file: \(pending)"), code: 1)
             }
