@@ -272,6 +272,7 @@ extension ReplicaStore {
     public func search(_ text: String, limit: Int = 50) throws -> [CaseRow] {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { return [] }
+        try updateSearchIndex()
         return try reading("cannot search the cases") { db in
             var rows: [Row]
             if query.count >= 3 {
@@ -298,6 +299,50 @@ extension ReplicaStore {
             }
             return rows.map(CaseRow.init(row:))
         }
+    }
+
+    /// Cases written since the full-text index was last brought up to date.
+    public func pendingSearchCount() throws(ReplicaStoreError) -> Int {
+        try read("cannot read the search index") { db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM search_pending")) ?? 0
+        }
+    }
+
+    /// Brings the full-text index up to date with every case written since it last was
+    /// (migration `v9-search-later`), `chunk` cases a transaction, so that an interrupted
+    /// update keeps what it did; `progress` hears the cases done so far. Returns how many
+    /// cases were indexed.
+    @discardableResult
+    public func updateSearchIndex(chunk: Int = 2_000, progress: (Int) -> Void = { _ in }) throws(ReplicaStoreError) -> Int {
+        guard try pendingSearchCount() > 0 else { return 0 }
+        var done = 0
+        while true {
+            let count = try write("cannot update the search index") { db -> Int in
+                let rowids = try Int64.fetchAll(
+                    db.cachedStatement(sql: "SELECT case_rowid FROM search_pending ORDER BY case_rowid LIMIT ?"), arguments: [chunk])
+                guard let last = rowids.last, let first = rowids.first else { return 0 }
+                // What the index holds for these rows goes; their current values come in.
+                let range: StatementArguments = [first, last]
+                try db.execute(
+                    sql: """
+                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                        SELECT 'delete', case_rowid, old_title, old_description, old_address
+                        FROM search_pending WHERE case_rowid BETWEEN ? AND ? AND indexed = 1
+                        """, arguments: range)
+                try db.execute(
+                    sql: """
+                        INSERT INTO cases_fts (rowid, title, description, address)
+                        SELECT c.rowid, c.title, c.description, c.address
+                        FROM search_pending p JOIN cases c ON c.rowid = p.case_rowid WHERE p.case_rowid BETWEEN ? AND ?
+                        """, arguments: range)
+                try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid BETWEEN ? AND ?", arguments: range)
+                return rowids.count
+            }
+            if count == 0 { break }
+            done += count
+            progress(done)
+        }
+        return done
     }
 
     static func phoneTail(_ text: String) -> String {

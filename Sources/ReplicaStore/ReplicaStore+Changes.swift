@@ -1,4 +1,5 @@
 import CaseDomain
+import Foundation
 public import GRDB
 public import SyncCore
 import SyncProtocol
@@ -92,6 +93,7 @@ extension ReplicaStore {
         var summary = ApplySummary()
         var fresh: [Change] = []
         var inBatch: [Dot: Change] = [:]
+        var highestHeld: [ReplicaID: UInt64] = [:]
         for change in changes {
             try change.validate(against: self.schema)
             if let earlier = inBatch[change.dot] {
@@ -99,7 +101,20 @@ extension ReplicaStore {
                 summary.duplicates += 1
                 continue
             }
-            if let held = try self.change(change.dot, in: db) {
+            // A counter above the highest held of its writer cannot be held: no lookup.
+            // (Pulled and pushed changes are almost all such.)
+            let highest: UInt64
+            if let known = highestHeld[change.dot.replica] {
+                highest = known
+            } else {
+                highest = UInt64(
+                    max(
+                        try Int64.fetchOne(
+                            db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"),
+                            arguments: [change.dot.replica.rawValue]) ?? 0, 0))
+                highestHeld[change.dot.replica] = highest
+            }
+            if change.dot.counter <= highest, let held = try self.change(change.dot, in: db) {
                 if held != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
                 summary.duplicates += 1
                 continue
@@ -166,14 +181,11 @@ extension ReplicaStore {
 
     func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
         guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT fields, chains FROM field_versions WHERE tbl = ? AND record_id = ?"),
-                arguments: [key.table, key.id])
+            let state = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"), arguments: [key.table, key.id])
         else { return nil }
-        let place = "field_versions of \(key)"
-        return SyncCore.Record(
-            registers: try StoredForms.decodeFields(row["fields"], at: place),
-            chains: try StoredForms.decodeChains(row["chains"], at: place))
+        guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+        return record
     }
 
     func saveRecord(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
@@ -182,11 +194,25 @@ extension ReplicaStore {
             if schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
         }
         try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO field_versions (tbl, record_id, fields, chains, conflicts) VALUES (?, ?, ?, ?, ?)"
+            sql: """
+                INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
+                ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
+                """
         )
-        .execute(arguments: [
-            key.table, key.id, StoredForms.encode(fields: record), StoredForms.encode(chains: record.chainStates), conflicts,
-        ])
+        .execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(record)), conflicts])
+    }
+
+    /// The merge state of every record as JSON text, one line per record (`table/id: {…}`),
+    /// for tests and inspection: the stored form is binary.
+    package static func mergeStateText(at path: String) throws -> String {
+        try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT tbl, record_id, state FROM merge_state ORDER BY tbl, record_id").map { row in
+                let key = RecordKey(table: row["tbl"], id: row["record_id"])
+                let state: Data = row["state"]
+                guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+                return "\(key): " + StoredForms.encode(fields: record)
+            }.joined(separator: "\n")
+        }
     }
 
     /// Every field in conflict, sorted by record then field.
@@ -194,10 +220,12 @@ extension ReplicaStore {
         try read("cannot read the conflicts") { db in
             var result: [Conflict] = []
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT tbl, record_id, fields FROM field_versions WHERE conflicts > 0 ORDER BY tbl, record_id"))
+                db.cachedStatement(sql: "SELECT tbl, record_id, state FROM merge_state WHERE conflicts > 0 ORDER BY tbl, record_id"))
             for row in rows {
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
-                let registers = try StoredForms.decodeFields(row["fields"], at: "field_versions of \(key)")
+                let state: Data = row["state"]
+                guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+                let registers = record.fields
                 for (field, register) in registers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
                 where register.isConflicted {
                     let rule = self.schema.rule(table: key.table, field: field)

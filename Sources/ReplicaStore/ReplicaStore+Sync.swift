@@ -172,7 +172,7 @@ extension ReplicaStore {
             try db.execute(
                 sql: "DELETE FROM changes WHERE tbl = ? AND record_id = ? AND NOT (replica = ? AND counter > ?)",
                 arguments: [table, record, identity.replica.rawValue, Int64(acked)])
-            try db.execute(sql: "DELETE FROM field_versions WHERE tbl = ? AND record_id = ?", arguments: [table, record])
+            try db.execute(sql: "DELETE FROM merge_state WHERE tbl = ? AND record_id = ?", arguments: [table, record])
         }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
         try db.execute(

@@ -1,4 +1,6 @@
+import Foundation
 package import GRDB
+import SyncCore
 
 /// The replica file's schema, as versioned migrations. A migration that has shipped is
 /// never edited: changes come as new migrations (README, "Replica file").
@@ -6,7 +8,7 @@ enum ReplicaMigrations {
     /// The replica's migrations, then `extra` ones (the central server's tables, which
     /// live in the central replica file only).
     static func migrator(extra: [ExtraMigration] = []) -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
+        var migrator = Registrar(extra: extra)
         migrator.registerMigration("v1-replica") { db in
             // This replica's identity and clocks: exactly one row.
             try db.execute(
@@ -198,18 +200,128 @@ enum ReplicaMigrations {
                     ) STRICT;
                     """)
         }
-        for extra in extra { migrator.registerMigration(extra.name, migrate: extra.migrate) }
-        return migrator
+        migrator.registerMigration("v8-compact-storage") { db in
+            // The change log becomes a rowid table in arrival order: its rows are appended
+            // and packed, where the WITHOUT ROWID table keyed by dot spilled every body
+            // over 1 KB into an overflow page of its own. The merge state moves from JSON
+            // (`field_versions`) to `merge_state`, one compact binary row per record
+            // (`MergeStateCodec`), about a third of the bytes.
+            try db.execute(
+                sql: """
+                    CREATE TABLE changes_v8 (
+                        arrived INTEGER PRIMARY KEY,
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        hlc_wall INTEGER NOT NULL,
+                        hlc_logical INTEGER NOT NULL,
+                        author TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    ) STRICT;
+                    INSERT INTO changes_v8 (arrived, replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body)
+                        SELECT arrived, replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body FROM changes ORDER BY arrived;
+                    DROP TABLE changes;
+                    ALTER TABLE changes_v8 RENAME TO changes;
+                    CREATE UNIQUE INDEX changes_by_dot ON changes (replica, counter);
+                    CREATE INDEX changes_by_record ON changes (tbl, record_id);
+
+                    CREATE TABLE merge_state (
+                        id INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        state BLOB NOT NULL,
+                        conflicts INTEGER NOT NULL DEFAULT 0,
+                        UNIQUE (tbl, record_id)
+                    ) STRICT;
+                    CREATE INDEX merge_state_in_conflict ON merge_state (tbl, record_id) WHERE conflicts > 0;
+                    """)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT tbl, record_id, fields, chains, conflicts FROM field_versions ORDER BY tbl, record_id")
+            let insert = try db.makeStatement(sql: "INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)")
+            while let row = try rows.next() {
+                let table: String = row["tbl"]
+                let id: String = row["record_id"]
+                let place = "field_versions of \(table)/\(id)"
+                let record = SyncCore.Record(
+                    registers: try StoredForms.decodeFields(row["fields"], at: place),
+                    chains: try StoredForms.decodeChains(row["chains"], at: place))
+                let conflicts: Int64 = row["conflicts"]
+                try insert.execute(arguments: [table, id, Data(MergeStateCodec.encode(record)), conflicts])
+            }
+            try db.execute(sql: "DROP TABLE field_versions")
+        }
+        migrator.registerMigration("v9-search-later") { db in
+            // The trigram index is brought up to date when it is next searched (and at the
+            // end of a sync), not inside the write: indexing costs about 0.3 ms a case,
+            // which made a large pull spend most of its time indexing. A written row is
+            // noted in `search_pending` with what the index holds for it (`indexed` = 1 and
+            // the old values, or 0 when it holds nothing), so the index can be brought up to
+            // date exactly later; `ReplicaStore.updateSearchIndex` does it. The central
+            // server's file has no index (central-v3-scope dropped it): only the table.
+            try db.execute(
+                sql:
+                    "CREATE TABLE search_pending (case_rowid INTEGER PRIMARY KEY, indexed INTEGER NOT NULL, old_title TEXT, old_description TEXT, old_address TEXT) STRICT"
+            )
+            guard try db.tableExists("cases_fts") else { return }
+            try db.execute(
+                sql: """
+                    DROP TRIGGER cases_fts_insert;
+                    DROP TRIGGER cases_fts_update;
+                    DROP TRIGGER cases_fts_delete;
+                    CREATE TRIGGER cases_search_insert AFTER INSERT ON cases BEGIN
+                        INSERT INTO search_pending (case_rowid, indexed)
+                            SELECT new.rowid, 0 WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE case_rowid = new.rowid);
+                    END;
+                    -- Only the first old values since the index was last updated: those are
+                    -- what it holds. (Not OR IGNORE: an outer upsert overrides a trigger's.)
+                    CREATE TRIGGER cases_search_update AFTER UPDATE OF title, description, address ON cases
+                    WHEN old.title IS NOT new.title OR old.description IS NOT new.description OR old.address IS NOT new.address
+                    BEGIN
+                        INSERT INTO search_pending (case_rowid, indexed, old_title, old_description, old_address)
+                            SELECT old.rowid, 1, old.title, old.description, old.address
+                            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE case_rowid = old.rowid);
+                    END;
+                    CREATE TRIGGER cases_search_delete AFTER DELETE ON cases BEGIN
+                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                            SELECT 'delete', old.rowid, old_title, old_description, old_address
+                            FROM search_pending WHERE case_rowid = old.rowid AND indexed = 1;
+                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                            SELECT 'delete', old.rowid, old.title, old.description, old.address
+                            WHERE NOT EXISTS (SELECT 1 FROM search_pending WHERE case_rowid = old.rowid);
+                        DELETE FROM search_pending WHERE case_rowid = old.rowid;
+                    END;
+                    """)
+        }
+        return migrator.migrator
+    }
+
+    /// Registers the replica's migrations in order, each embedding program's migration
+    /// right after the replica migration it follows: a fresh file is then migrated in the
+    /// same order as a file that grew version by version.
+    struct Registrar {
+        var migrator = DatabaseMigrator()
+        let extra: [ExtraMigration]
+
+        mutating func registerMigration(_ name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+            migrator.registerMigration(name, migrate: migrate)
+            for later in extra where later.follows == name { migrator.registerMigration(later.name, migrate: later.migrate) }
+        }
     }
 }
 
-/// A migration registered after the replica's own (the central server's tables).
+/// A migration of the embedding program's own (the central server's tables), registered
+/// right after the replica migration it `follows`.
 package struct ExtraMigration: Sendable {
     package let name: String
+    /// The replica migration this one was written after (`v7-restore` for the central
+    /// server's first four, which shipped when that was the replica's last).
+    package let follows: String
     package let migrate: @Sendable (Database) throws -> Void
 
-    package init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+    package init(name: String, follows: String = "v7-restore", migrate: @escaping @Sendable (Database) throws -> Void) {
         self.name = name
+        self.follows = follows
         self.migrate = migrate
     }
 }

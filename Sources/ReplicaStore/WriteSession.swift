@@ -108,7 +108,7 @@ final class WriteSession {
         for key in order {
             guard let record = records[key] else { continue }
             try store.saveRecord(record, key: key, in: db)
-            try store.materialize(record, key: key, in: db)
+            if store.materializes { try store.materialize(record, key: key, in: db) }
         }
         if let clock { try store.saveClock(clock, in: db) }
         Failpoint.hit("before-commit")

@@ -131,6 +131,16 @@ public final class SQLiteCentralStorage: CentralStorage {
                     ALTER TABLE refused_dots ADD COLUMN body_sha256 TEXT;
                     """)
         },
+        ExtraMigration(name: "central-v5-no-rows", follows: "v9-search-later") { db in
+            // The server keeps the change log and the merge state, not current rows:
+            // nothing here reads `cases` or `case_events`, and keeping them cost a third of
+            // every merge. The tables stay (empty) so that the replica schema is whole.
+            try db.execute(
+                sql: """
+                    DELETE FROM case_events;
+                    DELETE FROM cases;
+                    """)
+        },
     ]
 
     private init(store: ReplicaStore) {
@@ -145,13 +155,14 @@ public final class SQLiteCentralStorage: CentralStorage {
         do {
             if FileManager.default.fileExists(atPath: path) {
                 return SQLiteCentralStorage(
-                    store: try ReplicaStore.open(at: path, schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations))
+                    store: try ReplicaStore.open(
+                        at: path, schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations, materializes: false))
             }
             guard create else { throw ServerError.unavailable("cannot open the server database: no file (\(path))") }
             return SQLiteCentralStorage(
                 store: try ReplicaStore.create(
                     at: path, office: "central", staff: "rain-server", replica: ReplicaStore.newReplicaID(), now: ReplicaStore.nowMillis(),
-                    schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations))
+                    schema: .timelyRain, deadlines: DeadlinePolicy(), extra: migrations, materializes: false))
         } catch let error as ServerError {
             throw error
         } catch let error as ReplicaStoreError {

@@ -70,6 +70,18 @@ struct RawSQLite {
         return statement
     }
 
+    /// Builds the same trigram full-text index as a replica's over the rows `cases`
+    /// holds, in one transaction (the floor for a replica's search index catch-up).
+    func indexFullText() throws {
+        try exec(
+            """
+            BEGIN;
+            CREATE VIRTUAL TABLE cases_fts USING fts5(title, description, address, content = 'cases', tokenize = 'trigram');
+            INSERT INTO cases_fts (rowid, title, description, address) SELECT rowid, title, description, address FROM cases;
+            COMMIT;
+            """)
+    }
+
     /// Replays every W1 write; returns the number of rows at the end.
     func replay(_ workload: W1Workload) throws -> Int {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -44,7 +44,13 @@ struct SyncBenchmark: AsyncParsableCommand {
         let replicaIDs = produced.map { $0[0].dot.replica }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-bench-sync-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            if ProcessInfo.processInfo.environment["RAIN_BENCH_KEEP"] == nil {
+                try? FileManager.default.removeItem(atPath: folder)
+            } else {
+                print("kept \(folder)")
+            }
+        }
         if mergeOnly {
             try mergeBesideRaw(workload, produced: produced, folder: folder)
             return
@@ -116,6 +122,20 @@ struct SyncBenchmark: AsyncParsableCommand {
             throw ValidationError("replica 0's pull failed: \(failure.message)")
         }
         let pull = seconds(ContinuousClock.now - pullStart)
+        // The search index catches up after the sync (as `rain sync` does), measured apart,
+        // beside raw SQLite building the same index over the same final rows.
+        let indexStart = ContinuousClock.now
+        let indexed = try replica0.updateSearchIndex()
+        let index = seconds(ContinuousClock.now - indexStart)
+        let rawIndex: Double
+        do {
+            let raw = try RawSQLite(path: folder + "/raw-index.sqlite", synchronous: "FULL")
+            _ = try raw.replay(workload)
+            let start = ContinuousClock.now
+            try raw.indexFullText()
+            rawIndex = seconds(ContinuousClock.now - start)
+            raw.close()
+        }
         let expectedPull = workload.changeCount - produced[0].count
         guard report.received == expectedPull else {
             throw ValidationError("replica 0 received \(report.received), expected \(expectedPull)")
@@ -152,6 +172,10 @@ struct SyncBenchmark: AsyncParsableCommand {
                     "push + pull", format(push + pull), rate(changes + report.received, push + pull),
                     String(pushedBytes + report.bytesReceived),
                 ],
+                [
+                    "after the sync: replica 0's search index takes the \(indexed) cases", format(index), "", "",
+                ],
+                ["  raw SQLite: the same trigram index over the same final rows", format(rawIndex), "", ""],
                 [
                     "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
                     rate(conflictBatches.joined().count, w1c), "",

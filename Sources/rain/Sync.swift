@@ -194,6 +194,17 @@ struct Sync: AsyncParsableCommand {
                 throw error
             }
             await transport.shutdown()
+            // What arrived is committed; the search index catches up after it, off the
+            // sync's transactions (a failure here loses nothing: `case find` retries it).
+            if terminal, try store.pendingSearchCount() > 2_000 {
+                try store.updateSearchIndex { done in
+                    FileHandle.standardError.write(
+                        Data(("\r\u{1B}[K" + out.text("更新检索索引：\(done) 件", "updating the search index: \(done) cases")).utf8))
+                }
+                FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            } else {
+                try store.updateSearchIndex()
+            }
             progressLine.clear()
             if json {
                 print(

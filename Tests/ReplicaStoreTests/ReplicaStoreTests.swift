@@ -139,7 +139,11 @@ final class TemporaryFolder {
         #expect(state.server == nil && state.credential == nil && state.acked == 0 && state.cursor == "" && !state.isEnrolled)
         #expect(try store.findCase("HSM-1").title == "楼道堆放杂物")
         let migrations = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore"])
+        #expect(
+            migrations == [
+                "v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore", "v8-compact-storage",
+                "v9-search-later",
+            ])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('sync_state', 'replica_offices') ORDER BY name")
@@ -226,6 +230,9 @@ final class TemporaryFolder {
         #expect(row?["conflicts"] == 0)
         #expect(try store.changeCount() == 2)
         #expect(try store.history(of: caseKey).map(\.dot.counter) == [1, 2])
+        // The search index follows later (v9-search-later): the case waits for it.
+        #expect(try store.pendingSearchCount() == 1)
+        try store.updateSearchIndex()
         let found = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
                 db, sql: "SELECT title FROM cases WHERE rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?)",
@@ -318,9 +325,10 @@ final class TemporaryFolder {
     func dump(_ store: ReplicaStore) throws -> String {
         try DatabaseQueue(path: store.path).read { db in
             var text = ""
-            for table in ["cases", "case_events", "field_versions"] {
+            for table in ["cases", "case_events", "merge_state"] {
+                let columns = table == "merge_state" ? "tbl, record_id, state, conflicts" : "*"
                 let order = table == "cases" || table == "case_events" ? "id" : "1, 2"
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)") {
+                for row in try Row.fetchAll(db, sql: "SELECT \(columns) FROM \(table) ORDER BY \(order)") {
                     let cells = row.columnNames.filter { $0 != "updated_at" || table != "cases" }.map {
                         "\($0)=\(row[$0] as DatabaseValue)"
                     }

@@ -15,7 +15,7 @@ import Testing
         try DatabaseQueue(path: db).read { db in
             var counts: [String: Int] = [:]
             for (name, sql) in [
-                ("changes", "SELECT count(*) FROM changes"), ("field_versions", "SELECT count(*) FROM field_versions"),
+                ("changes", "SELECT count(*) FROM changes"), ("merge_state", "SELECT count(*) FROM merge_state"),
                 ("record_scope", "SELECT count(*) FROM record_scope"), ("replicas", "SELECT count(*) FROM replicas"),
                 ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
                 ("credentials", "SELECT group_concat(secret_sha256) FROM replicas"),

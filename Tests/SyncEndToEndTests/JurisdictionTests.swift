@@ -9,7 +9,7 @@ func replicaContents(_ path: String) throws -> String {
     try DatabaseQueue(path: path).read { db in
         let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
         let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
-        let versions = try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined(separator: "\n")
+        let versions = try ReplicaStore.mergeStateText(at: path)
         let events = try Row.fetchAll(db, sql: "SELECT * FROM case_events").map { $0.description }.joined(separator: "\n")
         return changes + cases + versions + events
     }
@@ -240,7 +240,7 @@ func replicaContents(_ path: String) throws -> String {
         #expect(shown.contains("司马新桥") && shown.contains("已上门"))
         let left = try DatabaseQueue(path: oldStreet).read { db in
             (try String.fetchAll(db, sql: "SELECT body FROM changes").joined()
-                + (try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined()))
+                + (try ReplicaStore.mergeStateText(at: oldStreet)))
         }
         #expect(!left.contains("司马新桥") && !left.contains("13911110002"), "the old street keeps the resident")
         // The new street works the case; the community sees it.

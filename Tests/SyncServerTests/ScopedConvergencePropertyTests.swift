@@ -72,22 +72,22 @@ import Testing
 
     /// The scope of every case on the server, from its own tables.
     static func serverCases(_ path: String) throws -> [String: (community: String?, handling: String?, row: [String: String])] {
-        try DatabaseQueue(path: path).read { db in
-            var result: [String: (community: String?, handling: String?, row: [String: String])] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.id, c.number, c.title, c.status, c.office, c.citizen_name, s.community, s.handling
-                    FROM cases c JOIN record_scope s ON s.tbl = 'cases' AND s.record_id = c.id
-                    """)
-            {
-                let values = ["number", "title", "status", "office", "citizen_name"].reduce(into: [String: String]()) {
-                    $0[$1] = (row[$1] as String?) ?? "∅"
-                }
-                result[row["id"]] = (row["community"], row["handling"], values)
-            }
-            return result
+        // The server keeps no current rows (central-v5-no-rows): the winners of its merge
+        // state are what every replica's rows must show.
+        let store = try SQLiteCentralStorage.open(at: path, create: false).store
+        let scopes = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT record_id, community, handling FROM record_scope WHERE tbl = 'cases'")
         }
+        var result: [String: (community: String?, handling: String?, row: [String: String])] = [:]
+        for scope in scopes {
+            let id: String = scope["record_id"]
+            guard let record = try store.record(RecordKey(table: "cases", id: id)) else { continue }
+            let values = ["number", "title", "status", "office", "citizen_name"].reduce(into: [String: String]()) {
+                $0[$1] = record.value(of: $1, table: "cases", schema: store.schema)?.text ?? "∅"
+            }
+            result[id] = (scope["community"], scope["handling"], values)
+        }
+        return result
     }
 
     static func replicaCases(_ path: String) throws -> [String: [String: String]] {
@@ -201,7 +201,7 @@ import Testing
             // No trace of any other case's resident in the file.
             let text = try DatabaseQueue(path: replica.store.path).read { db in
                 try String.fetchAll(db, sql: "SELECT body FROM changes").joined()
-                    + (try String.fetchAll(db, sql: "SELECT fields FROM field_versions").joined())
+                    + (try ReplicaStore.mergeStateText(at: replica.store.path))
             }
             for (id, value) in server where expected[id] == nil && !withheld.contains(id) {
                 if let name = value.row["citizen_name"], name != "∅", text.contains(name + "\"") {
