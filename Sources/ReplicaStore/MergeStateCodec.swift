@@ -5,13 +5,13 @@ import SyncCore
 ///
 /// The JSON form it replaces (`field_versions`) spent most of each row on repeated
 /// keys, replica ids and authors, and its rows overflowed SQLite's pages; this form
-/// writes each distinct string once and numbers as varints, so a case's state is
+/// writes each replica id and author once and numbers as varints, so a case's state is
 /// about its values' size. Layout (all integers LEB128 varints, signed ones zigzag):
 ///
 ///     format (1 byte, = 1)
-///     strings: count, then each as length + UTF-8     — replica ids, authors, field names
+///     strings: count, then each as length + UTF-8     — replica ids and authors
 ///     fields: count, then each as
-///         name (string index), context (vector), sibling count, then each sibling as
+///         name (length + UTF-8), context (vector), sibling count, then each sibling as
 ///         replica (string index), counter, value, hlc wall, hlc logical,
 ///         author (string index), round (signed)
 ///     chains: count, then each as replica (string index), complete,
@@ -25,18 +25,22 @@ enum MergeStateCodec {
     // MARK: Encoding
 
     static func encode(_ record: SyncCore.Record) -> [UInt8] {
+        encode(record, registers: record.registersByName)
+    }
+
+    /// `registers` is `record.registersByName`, when the caller has it already.
+    static func encode(_ record: SyncCore.Record, registers: [(name: String, register: FieldRegister)]) -> [UInt8] {
         var writer = Writer()
-        let fields = record.registersByName
+        let fields = registers.map { (name: $0.name, context: $0.register.context, siblings: $0.register.siblings) }
         let chains = record.chainStates.sorted { $0.key < $1.key }
-        // The string table first: every name, replica and author, each once.
+        // The string table: replicas and authors, each once (a record has one or two).
         var strings: [String] = []
         func intern(_ string: String) {
             if !strings.contains(string) { strings.append(string) }
         }
-        for (name, register) in fields {
-            intern(name)
-            for entry in register.context.entries { intern(entry.replica.rawValue) }
-            for sibling in register.siblings {
+        for field in fields {
+            for entry in field.context.entries { intern(entry.replica.rawValue) }
+            for sibling in field.siblings {
                 intern(sibling.dot.replica.rawValue)
                 intern(sibling.author)
             }
@@ -48,12 +52,11 @@ enum MergeStateCodec {
         writer.varint(UInt64(strings.count))
         for string in strings { writer.text(string) }
         writer.varint(UInt64(fields.count))
-        for (name, register) in fields {
-            writer.varint(index(name))
-            writer.vector(register.context, index: index)
-            let siblings = register.siblings
-            writer.varint(UInt64(siblings.count))
-            for sibling in siblings {
+        for field in fields {
+            writer.text(field.name)
+            writer.vector(field.context, index: index)
+            writer.varint(UInt64(field.siblings.count))
+            for sibling in field.siblings {
                 writer.varint(index(sibling.dot.replica.rawValue))
                 writer.varint(sibling.dot.counter)
                 writer.value(sibling.value)
@@ -163,7 +166,7 @@ enum MergeStateCodec {
         var registers: [String: FieldRegister] = [:]
         registers.reserveCapacity(fieldCount)
         for _ in 0..<fieldCount {
-            guard let name = string(), let context = vector(), let siblingCount = reader.count() else { return nil }
+            guard let name = reader.text(), let context = vector(), let siblingCount = reader.count() else { return nil }
             var siblings: [Sibling] = []
             siblings.reserveCapacity(siblingCount)
             for _ in 0..<siblingCount {

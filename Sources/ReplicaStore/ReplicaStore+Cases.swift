@@ -270,26 +270,43 @@ extension ReplicaStore {
     /// Cases whose title, description or address contains `text` (trigram full text for
     /// three characters or more), or whose phone number ends with it.
     public func search(_ text: String, limit: Int = 50) throws -> [CaseRow] {
+        try search(text, limit: limit, updatingIndex: true)
+    }
+
+    func search(_ text: String, limit: Int, updatingIndex: Bool) throws -> [CaseRow] {
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { return [] }
-        try updateSearchIndex()
+        // Best effort: the query below is exact with rows still waiting for the index, so
+        // a file another process is writing (or a read-only copy) is still searched.
+        if updatingIndex { _ = try? updateSearchIndex() }
         return try reading("cannot search the cases") { db in
             var rows: [Row]
             if query.count >= 3 {
                 let tail = Self.phoneTail(query)
                 let phrase = "\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let pattern =
+                    "%"
+                    + query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
                 rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT * FROM cases WHERE rowid IN (
                             SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?
+                                AND rowid NOT IN (SELECT case_rowid FROM search_pending)
+                            UNION SELECT c.rowid FROM search_pending p JOIN cases c ON c.rowid = p.case_rowid
+                                WHERE c.title LIKE ? ESCAPE '\\' OR c.description LIKE ? ESCAPE '\\' OR c.address LIKE ? ESCAPE '\\'
                             UNION SELECT rowid FROM cases WHERE phone_tail = ? AND phone LIKE ?
                         )
                         ORDER BY created_at DESC LIMIT ?
                         """,
-                    // Two indexed lookups (trigrams, the phone's last four digits), never a scan.
-                    // `= NULL` matches nothing when the text is no phone tail.
-                    arguments: [phrase, tail.isEmpty ? nil : String(tail.suffix(4)), "%" + tail, limit])
+                    // Indexed lookups (trigrams, the phone's last four digits), never a scan; rows
+                    // the index has not caught up with are matched on their current text, and
+                    // its stale entries for them are not trusted. `= NULL` matches nothing when
+                    // the text is no phone tail.
+                    arguments: [
+                        phrase, pattern, pattern, pattern, tail.isEmpty ? nil : String(tail.suffix(4)), "%" + tail, limit,
+                    ])
             } else {
                 let pattern = "%" + query + "%"
                 rows = try Row.fetchAll(

@@ -190,7 +190,8 @@ extension ReplicaStore {
 
     func saveRecord(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
         var conflicts = 0
-        for (name, register) in record.registersByName where register.isConflicted {
+        let registers = record.registersByName
+        for (name, register) in registers where register.isConflicted {
             if schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
         }
         try db.cachedStatement(
@@ -199,7 +200,7 @@ extension ReplicaStore {
                 ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
                 """
         )
-        .execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(record)), conflicts])
+        .execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(record, registers: registers)), conflicts])
     }
 
     /// The merge state of every record as JSON text, one line per record (`table/id: {…}`),

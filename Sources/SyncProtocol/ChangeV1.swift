@@ -41,7 +41,12 @@ public enum ChangeV1 {
     /// The canonical encoding of `change`: the same change gives the same bytes on every
     /// machine (keys sorted byte-wise, no whitespace, minimal escapes).
     public static func encode(_ change: Change) -> [UInt8] {
-        var writer = CanonicalJSONWriter(capacity: 256)
+        // Sized once: the fixed keys and numbers, the strings (a growing buffer copied a
+        // 1 KB body three times).
+        var capacity = 160 + change.author.utf8.count + change.record.id.utf8.count + change.dot.replica.rawValue.utf8.count
+        capacity += change.context.count * 48
+        for (name, value) in change.fields { capacity += name.utf8.count + 24 + (value.text?.utf8.count ?? 0) }
+        var writer = CanonicalJSONWriter(capacity: capacity)
         encode(change, into: &writer)
         return writer.bytes
     }

@@ -404,14 +404,36 @@ public struct CanonicalJSONWriter {
     }
 
     public mutating func integer<I: BinaryInteger>(_ value: I) {
+        // Digits straight into the buffer: this runs several times for every change
+        // stored, and a String per number was most of its cost.
+        if let small = Int64(exactly: value) {
+            var magnitude = small.magnitude
+            if small < 0 { bytes.append(UInt8(ascii: "-")) }
+            var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: 20 digits at most
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                var index = buffer.count
+                repeat {
+                    index -= 1
+                    buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                    magnitude /= 10
+                } while magnitude > 0
+                bytes.append(contentsOf: buffer[index...])
+            }
+            return
+        }
         bytes.append(contentsOf: String(value).utf8)
     }
 
     public mutating func string(_ text: String) {
         bytes.append(0x22)
-        // Most strings need no escape: copy their bytes in one go.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            bytes.append(contentsOf: text.utf8)
+        // Most strings need no escape: check and copy their bytes in one go.
+        var text = text
+        let plain = text.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
             bytes.append(0x22)
             return
         }
