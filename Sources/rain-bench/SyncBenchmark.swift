@@ -225,7 +225,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         printTable(
             ["", "seconds", "changes/s"],
             [
-                ["rain-server storage: change log, field versions, cases (WAL, FULL)", format(merge), rate(changes, merge)],
+                ["rain-server storage: change log and merge state (WAL, FULL)", format(merge), rate(changes, merge)],
                 ["raw SQLite: the same rows, no change log (WAL, FULL)", format(rawTime), rate(changes, rawTime)],
             ])
         print("server merge rate / raw SQLite rate: \(format(rawTime / merge, 3)) (target ≥ 0.5)")
