@@ -294,14 +294,16 @@ extension ReplicaStore {
                         SELECT * FROM cases WHERE rowid IN (
                             SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?
                                 AND rowid NOT IN (SELECT case_rowid FROM search_pending)
-                            UNION SELECT c.rowid FROM search_pending p JOIN cases c ON c.rowid = p.case_rowid
+                            UNION SELECT c.rowid FROM search_pending p CROSS JOIN cases c ON c.rowid = p.case_rowid
                                 WHERE c.title LIKE ? ESCAPE '\\' OR c.description LIKE ? ESCAPE '\\' OR c.address LIKE ? ESCAPE '\\'
                             UNION SELECT rowid FROM cases WHERE phone_tail = ? AND phone LIKE ?
                         )
                         ORDER BY created_at DESC LIMIT ?
                         """,
                     // Indexed lookups (trigrams, the phone's last four digits), never a scan; rows
-                    // the index has not caught up with are matched on their current text, and
+                    // the index has not caught up with are matched on their current text (CROSS
+                    // JOIN: SQLite keeps that order, pending rows first, else it may scan every
+                    // case's text), and
                     // its stale entries for them are not trusted. `= NULL` matches nothing when
                     // the text is no phone tail.
                     arguments: [
@@ -350,7 +352,7 @@ extension ReplicaStore {
                     sql: """
                         INSERT INTO cases_fts (rowid, title, description, address)
                         SELECT c.rowid, c.title, c.description, c.address
-                        FROM search_pending p JOIN cases c ON c.rowid = p.case_rowid WHERE p.case_rowid BETWEEN ? AND ?
+                        FROM search_pending p CROSS JOIN cases c ON c.rowid = p.case_rowid WHERE p.case_rowid BETWEEN ? AND ?
                         """, arguments: range)
                 try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid BETWEEN ? AND ?", arguments: range)
                 return rowids.count
