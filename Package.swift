@@ -51,7 +51,8 @@ let package = Package(
         // versions, and the materialised `cases` and `case_events` tables.
         .target(
             name: "ReplicaStore",
-            dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            // CSQLite: the merge's two hottest statements bind and step through SQLite's C API.
+            dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         // The central server's library: routes, authentication, enrolment, push and pull

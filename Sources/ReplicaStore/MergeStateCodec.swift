@@ -25,22 +25,23 @@ enum MergeStateCodec {
     // MARK: Encoding
 
     static func encode(_ record: SyncCore.Record) -> [UInt8] {
-        encode(record, registers: record.registersByName)
+        var registers: [(name: String, register: FieldRegister)] = []
+        record.forEachRegister { registers.append(($0, $1)) }
+        return encode(record, registers: registers)
     }
 
-    /// `registers` is `record.registersByName`, when the caller has it already.
+    /// `registers` is every field's register, sorted by name, when the caller has them.
     static func encode(_ record: SyncCore.Record, registers: [(name: String, register: FieldRegister)]) -> [UInt8] {
         var writer = Writer()
-        let fields = registers.map { (name: $0.name, context: $0.register.context, siblings: $0.register.siblings) }
         let chains = record.chainStates.sorted { $0.key < $1.key }
         // The string table: replicas and authors, each once (a record has one or two).
         var strings: [String] = []
         func intern(_ string: String) {
             if !strings.contains(string) { strings.append(string) }
         }
-        for field in fields {
-            for entry in field.context.entries { intern(entry.replica.rawValue) }
-            for sibling in field.siblings {
+        for (_, register) in registers {
+            for entry in register.context.entries { intern(entry.replica.rawValue) }
+            register.forEachSibling { sibling in
                 intern(sibling.dot.replica.rawValue)
                 intern(sibling.author)
             }
@@ -51,12 +52,12 @@ enum MergeStateCodec {
         writer.bytes.append(format)
         writer.varint(UInt64(strings.count))
         for string in strings { writer.text(string) }
-        writer.varint(UInt64(fields.count))
-        for field in fields {
-            writer.text(field.name)
-            writer.vector(field.context, index: index)
-            writer.varint(UInt64(field.siblings.count))
-            for sibling in field.siblings {
+        writer.varint(UInt64(registers.count))
+        for (name, register) in registers {
+            writer.text(name)
+            writer.vector(register.context, index: index)
+            writer.varint(UInt64(register.siblingCount))
+            register.forEachSibling { sibling in
                 writer.varint(index(sibling.dot.replica.rawValue))
                 writer.varint(sibling.dot.counter)
                 writer.value(sibling.value)

@@ -90,41 +90,62 @@ extension ReplicaStore {
 
     /// Applies `changes` inside the caller's transaction (see ``apply(batch:now:)``).
     package func apply(_ changes: [Change], in db: Database, now: Int64) throws -> ApplySummary {
+        try apply(changes, bodies: nil, in: db, now: now)
+    }
+
+    /// ``apply(_:in:now:)`` with each change's canonical encoding made beforehand
+    /// (`bodies[i]` is `ChangeV1.encode(changes[i])`), so that the transaction only
+    /// writes it.
+    package func apply(_ changes: [Change], bodies: [[UInt8]]?, in db: Database, now: Int64) throws -> ApplySummary {
         var summary = ApplySummary()
-        var fresh: [Change] = []
-        var inBatch: [Dot: Change] = [:]
+        var fresh: [(change: Change, body: [UInt8]?)] = []
+        fresh.reserveCapacity(changes.count)
+        // Per writer: the highest counter held before the batch, and the highest fresh in
+        // it so far. A counter above both is new — no lookup, no hashing of the change;
+        // only the rare change at or below them is compared with what is held or came
+        // earlier in the batch.
         var highestHeld: [ReplicaID: UInt64] = [:]
-        for change in changes {
+        var highestFresh: [ReplicaID: UInt64] = [:]
+        var current: (replica: ReplicaID, held: UInt64, fresh: UInt64)?
+        for (position, change) in changes.enumerated() {
             try change.validate(against: self.schema)
-            if let earlier = inBatch[change.dot] {
+            let replica = change.dot.replica
+            if current?.replica != replica {
+                if let current { highestFresh[current.replica] = current.fresh }
+                let held: UInt64
+                if let known = highestHeld[replica] {
+                    held = known
+                } else {
+                    held = UInt64(
+                        max(
+                            try Int64.fetchOne(
+                                db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"),
+                                arguments: [replica.rawValue]) ?? 0, 0))
+                    highestHeld[replica] = held
+                }
+                current = (replica, held, highestFresh[replica] ?? 0)
+            }
+            guard let writer = current else { continue }
+            if change.dot.counter > writer.held, change.dot.counter > writer.fresh {
+                current?.fresh = change.dot.counter
+                fresh.append((change, bodies?[position]))
+                continue
+            }
+            if change.dot.counter <= writer.fresh, let earlier = fresh.first(where: { $0.change.dot == change.dot })?.change {
                 if earlier != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
                 summary.duplicates += 1
                 continue
             }
-            // A counter above the highest held of its writer cannot be held: no lookup.
-            // (Pulled and pushed changes are almost all such.)
-            let highest: UInt64
-            if let known = highestHeld[change.dot.replica] {
-                highest = known
-            } else {
-                highest = UInt64(
-                    max(
-                        try Int64.fetchOne(
-                            db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"),
-                            arguments: [change.dot.replica.rawValue]) ?? 0, 0))
-                highestHeld[change.dot.replica] = highest
-            }
-            if change.dot.counter <= highest, let held = try self.change(change.dot, in: db) {
+            if change.dot.counter <= writer.held, let held = try self.change(change.dot, in: db) {
                 if held != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
                 summary.duplicates += 1
                 continue
             }
-            inBatch[change.dot] = change
-            fresh.append(change)
+            fresh.append((change, bodies?[position]))
         }
         let session = WriteSession(store: self, db: db)
-        for change in fresh {
-            try session.insert(change)
+        for (change, body) in fresh {
+            try session.insert(change, body: body)
             // Remote clocks inform ours, within the drift bound (§4.3).
             try session.observe(change.hlc, now: now)
         }
@@ -190,17 +211,22 @@ extension ReplicaStore {
 
     func saveRecord(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
         var conflicts = 0
-        let registers = record.registersByName
-        for (name, register) in registers where register.isConflicted {
-            if schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
+        var registers: [(name: String, register: FieldRegister)] = []
+        registers.reserveCapacity(16)
+        record.forEachRegister { name, register in
+            if register.isConflicted, schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
+            registers.append((name, register))
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
-                ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
-                """
-        )
-        .execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(record, registers: registers)), conflicts])
+        let upsert = try FastStatement(
+            """
+            INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
+            ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
+            """, in: db)
+        upsert.bind(1, key.table)
+        upsert.bind(2, key.id)
+        upsert.bind(3, blob: MergeStateCodec.encode(record, registers: registers))
+        upsert.bind(4, Int64(conflicts))
+        try upsert.run()
     }
 
     /// The merge state of every record as JSON text, one line per record (`table/id: {…}`),

@@ -47,41 +47,71 @@ extension ReplicaStore {
         }
     }
 
+    // Built once: the upsert of a case row, every materialised column by position.
+    private static let caseColumns =
+        ["id"] + MaterialisedColumns.caseText + MaterialisedColumns.caseInteger + ["due_date", "updated_at", "conflicts", "moved_at"]
+    private static let caseUpsert =
+        "INSERT INTO cases (\(caseColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: caseColumns.count).joined(separator: ", "))) "
+        + "ON CONFLICT (id) DO UPDATE SET \(caseColumns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
+
     private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
-        var columns = ["id"]
-        var values: [(any DatabaseValueConvertible)?] = [key.id]
         var latest: UInt64 = 0
-        var conflicts = 0
+        var conflicts: Int64 = 0
         // One pass over the registers: winners, the latest time, the conflicts.
         var winners: [String: Value] = [:]
-        for (name, register) in record.registersByName {
+        winners.reserveCapacity(24)
+        record.forEachRegister { name, register in
             let rule = schema.rule(table: key.table, field: name)
-            guard let winner = register.winner(under: rule) else { continue }
+            guard let winner = register.winner(under: rule) else { return }
             winners[name] = winner.value
             latest = max(latest, winner.hlc.wall)
             if register.isConflicted {
-                for sibling in register.siblings { latest = max(latest, sibling.hlc.wall) }
+                register.forEachSibling { latest = max(latest, $0.hlc.wall) }
                 if rule.listsConflicts { conflicts += 1 }
             }
         }
-        for name in MaterialisedColumns.caseText {
-            columns.append(name)
-            values.append(text(winners[name]))
+        // Bound through SQLite's C API (`FastStatement`): this runs for every case a
+        // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
+        // notes stay in step.
+        let upsert = try FastStatement(Self.caseUpsert, in: db)
+        var index: Int32 = 1
+        func bind(text value: Value?) {
+            switch value {
+            case .text(let text)?: upsert.bind(index, text)
+            case .integer(let number)?: upsert.bind(index, String(number))
+            case .bool(let flag)?: upsert.bind(index, flag ? "true" : "false")
+            case .timestamp(let millis)?: upsert.bind(index, String(millis))
+            case .null?, nil: upsert.bindNull(index)
+            }
+            index += 1
         }
-        for name in MaterialisedColumns.caseInteger {
-            columns.append(name)
-            values.append(integer(winners[name]))
+        func bind(integer value: Value?) {
+            switch value {
+            case .integer(let number)?, .timestamp(let number)?: upsert.bind(index, number)
+            case .bool(let flag)?: upsert.bind(index, flag ? 1 : 0)
+            case .text(let text)?:
+                if let number = Int64(text) { upsert.bind(index, number) } else { upsert.bindNull(index) }
+            case .null?, nil: upsert.bindNull(index)
+            }
+            index += 1
         }
-        var due: String?
+        upsert.bind(index, key.id)
+        index += 1
+        for name in MaterialisedColumns.caseText { bind(text: winners[name]) }
+        for name in MaterialisedColumns.caseInteger { bind(integer: winners[name]) }
         if let kindText = winners["kind"]?.text, let kind = CaseKind(rawValue: kindText),
             case .timestamp(let created)? = winners["created_at"]
         {
-            due = deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description
+            upsert.bind(index, deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description)
+        } else {
+            upsert.bindNull(index)
         }
+        index += 1
+        upsert.bind(index, Int64(latest))
+        upsert.bind(index + 1, conflicts)
         // moved_at: NULL again when a case comes back into this office's jurisdiction.
-        columns += ["due_date", "updated_at", "conflicts", "moved_at"]
-        values += [due, Int64(latest), conflicts, nil]
-        try upsert(table: "cases", columns: columns, values: values, in: db)
+        upsert.bindNull(index + 2)
+        try upsert.run()
     }
 
     private func materializeEvent(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {

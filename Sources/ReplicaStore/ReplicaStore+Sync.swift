@@ -146,13 +146,18 @@ extension ReplicaStore {
     /// transaction, so that an interrupted sync resumes exactly after the last page
     /// applied.
     @discardableResult
+    ///
+    /// `bodies`, when given, are the changes' canonical encodings (one per change), made
+    /// beforehand — while the previous page was applied — so that the transaction only
+    /// writes them.
     public func applyPulled(
-        _ changes: [Change], cursor: String, offices: [ReplicaID: String], purge: [RecordKey] = [],
+        _ changes: [Change], bodies: [[UInt8]]? = nil, cursor: String, offices: [ReplicaID: String], purge: [RecordKey] = [],
         now: Int64 = ReplicaStore.nowMillis()
     ) throws(ReplicaStoreError) -> ApplySummary {
-        try write("cannot apply the pulled changes") { db in
+        if let bodies { precondition(bodies.count == changes.count, "applyPulled: one body per change") }
+        return try write("cannot apply the pulled changes") { db in
             for key in purge where key.table == "cases" { try self.purge(caseID: key.id, in: db, now: now) }
-            let summary = try self.apply(changes, in: db, now: now)
+            let summary = try self.apply(changes, bodies: bodies, in: db, now: now)
             try db.execute(sql: "UPDATE sync_state SET cursor = ? WHERE singleton = 1", arguments: [cursor])
             for (replica, office) in offices {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO replica_offices (replica, office) VALUES (?, ?)").execute(

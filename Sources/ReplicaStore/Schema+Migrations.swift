@@ -203,7 +203,8 @@ enum ReplicaMigrations {
         migrator.registerMigration("v8-compact-storage") { db in
             // The change log becomes a rowid table in arrival order: its rows are appended
             // and packed, where the WITHOUT ROWID table keyed by dot spilled every body
-            // over 1 KB into an overflow page of its own. The merge state moves from JSON
+            // over 1 KB into an overflow page of its own. Its clock and author columns go:
+            // nothing queried them, and the body holds them. The merge state moves from JSON
             // (`field_versions`) to `merge_state`, one compact binary row per record
             // (`MergeStateCodec`), about a third of the bytes.
             try db.execute(
@@ -214,13 +215,10 @@ enum ReplicaMigrations {
                         counter INTEGER NOT NULL,
                         tbl TEXT NOT NULL,
                         record_id TEXT NOT NULL,
-                        hlc_wall INTEGER NOT NULL,
-                        hlc_logical INTEGER NOT NULL,
-                        author TEXT NOT NULL,
                         body TEXT NOT NULL
                     ) STRICT;
-                    INSERT INTO changes_v8 (arrived, replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body)
-                        SELECT arrived, replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body FROM changes ORDER BY arrived;
+                    INSERT INTO changes_v8 (arrived, replica, counter, tbl, record_id, body)
+                        SELECT arrived, replica, counter, tbl, record_id, body FROM changes ORDER BY arrived;
                     DROP TABLE changes;
                     ALTER TABLE changes_v8 RENAME TO changes;
                     CREATE UNIQUE INDEX changes_by_dot ON changes (replica, counter);

@@ -77,18 +77,18 @@ final class WriteSession {
     }
 
     /// Logs a new change and merges it into its record (in memory until ``finish()``).
-    func insert(_ change: Change) throws {
+    func insert(_ change: Change, body: [UInt8]? = nil) throws {
         let next = (try arrived ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0) + 1
         arrived = next
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO changes (replica, counter, tbl, record_id, hlc_wall, hlc_logical, author, body, arrived)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            change.dot.replica.rawValue, Int64(change.dot.counter), change.record.table, change.record.id, Int64(change.hlc.wall),
-            Int64(change.hlc.logical), change.author, String(decoding: ChangeV1.encode(change), as: UTF8.self), next,
-        ])
+        let insert = try FastStatement(
+            "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)", in: db)
+        insert.bind(1, next)
+        insert.bind(2, change.dot.replica.rawValue)
+        insert.bind(3, Int64(change.dot.counter))
+        insert.bind(4, change.record.table)
+        insert.bind(5, change.record.id)
+        insert.bind(6, utf8: body ?? ChangeV1.encode(change))
+        try insert.run()
         let key = change.record
         var current = try record(key) ?? SyncCore.Record()
         var lookupError: (any Error)?

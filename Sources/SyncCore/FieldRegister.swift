@@ -66,6 +66,13 @@ public struct FieldRegister: Hashable, Sendable {
         return [first] + rest
     }
 
+    /// Calls `body` with each value, sorted by dot, without building an array.
+    public func forEachSibling(_ body: (Sibling) throws -> Void) rethrows {
+        guard let first else { return }
+        try body(first)
+        for sibling in rest { try body(sibling) }
+    }
+
     /// How many values the field has.
     public var siblingCount: Int { first == nil ? 0 : 1 + rest.count }
 

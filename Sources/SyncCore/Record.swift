@@ -128,6 +128,18 @@ public struct Record: Hashable, Sendable {
         return nil
     }
 
+    /// Calls `body` with every field's name and register, sorted by name, without
+    /// building the list (the store's save path).
+    public func forEachRegister(_ body: (String, FieldRegister) throws -> Void) rethrows {
+        for name in fieldNames {
+            if let index = slotIndex(name) {
+                try body(name, registers[index])
+            } else if let register = baseRegister(name) {
+                try body(name, register)
+            }
+        }
+    }
+
     /// Every field's name and register, sorted by name.
     public var registersByName: [(name: String, register: FieldRegister)] {
         fieldNames.compactMap { name in register(name).map { (name, $0) } }

@@ -122,9 +122,18 @@ public protocol CentralStorage: Sendable {
     /// caller's changes the server holds, and answers the new credential.
     func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1
     /// Applies a pushed batch in one transaction (`Protocol/PROTOCOL.md` §9.4).
-    func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
+    /// `bodies`, when given, are the changes' canonical encodings, one per change, made
+    /// before the transaction (on the request's task) so that it only writes them.
+    func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
     /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).
     func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage
     /// Whether storage answers (for `GET /healthz`).
     func checkHealth() throws(ServerError)
+}
+
+extension CentralStorage {
+    /// ``push(_:bodies:from:now:)`` encoding the changes inside the transaction.
+    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        try push(changes, bodies: nil, from: caller, now: now)
+    }
 }

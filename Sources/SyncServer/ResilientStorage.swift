@@ -115,8 +115,8 @@ public final class ResilientStorage: CentralStorage {
         try run { storage throws(ServerError) in try storage.reissue(request, from: caller, now: now) }
     }
 
-    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
-        try run { storage throws(ServerError) in try storage.push(changes, from: caller, now: now) }
+    public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        try run { storage throws(ServerError) in try storage.push(changes, bodies: bodies, from: caller, now: now) }
     }
 
     public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage {

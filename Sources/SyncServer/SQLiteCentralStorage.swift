@@ -598,7 +598,10 @@ public final class SQLiteCentralStorage: CentralStorage {
         return caller.replica.rawValue + "." + secret
     }
 
-    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+    public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        if let bodies, bodies.count != changes.count {
+            preconditionFailure("push: \(bodies.count) bodies for \(changes.count) changes")
+        }
         // A replica writes only under its own id (§9.4): checked before anything is written.
         if let index = changes.firstIndex(where: { $0.dot.replica != caller.replica }) {
             throw .forbidden(
@@ -607,7 +610,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             )
         }
         do {
-            return try write("cannot accept the changes") { db in try self.push(changes, from: caller, now: now, in: db) }
+            return try write("cannot accept the changes") { db in try self.push(changes, bodies: bodies, from: caller, now: now, in: db) }
         } catch let refusal where refusal.code == "out_of_scope" {
             // Nothing of the batch is written; the refusal is, so that the writer's later
             // changes can pass the refused counters (§9.6).
@@ -629,7 +632,9 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    private func push(_ changes: [Change], from caller: Caller, now: Int64, in db: Database) throws -> PushResponseV1 {
+    private func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64, in db: Database) throws
+        -> PushResponseV1
+    {
         let holds = try self.holds(caller.replica, in: db)
         let refusedBefore = try self.refusedCounters(caller.replica, in: db)
         let office = try officeScope(caller.office, in: db)
@@ -697,7 +702,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             expected += 1
         }
-        let summary = try self.store.apply(changes, in: db, now: now)
+        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now)
         // Remember where every touched record now belongs; a case's events follow it.
         for (key, value) in scopes {
             guard let value, ["cases", "case_events", "audit_events"].contains(key.table) else { continue }

@@ -167,8 +167,13 @@ struct SyncHandlers: Sendable {
         } catch {
             throw ServerError(protocolError: error, what: "cannot accept the changes")
         }
+        // Canonical bodies are made here, on the request's task (requests run in
+        // parallel), so that the one writer's transaction only writes them.
+        let bodies = changes.map(ChangeV1.encode)
         let now = ReplicaStore.nowMillis()
-        let response = try await offload { () throws(ServerError) in try storage.push(changes, from: caller, now: now) }
+        let response = try await offload { () throws(ServerError) in
+            try storage.push(changes, bodies: bodies, from: caller, now: now)
+        }
         Failpoint.hit("server-after-commit")
         context.logger.info(
             "push",
