@@ -16,6 +16,9 @@ import SyncCore
 ///         author (string index), round (signed)
 ///     chains: count, then each as replica (string index), complete,
 ///         link count, (counter, previous)…, orphan count, (counter, previous)…
+///     arrivals: count, then the record's changes' `changes.arrived`, ascending, each as
+///         the difference from the one before (the record's history: the change log
+///         needs no index by record)
 ///     vector: count, then (replica (string index), counter)…
 ///     value: tag 0 null · 1 false · 2 true · 3 integer (signed) · 4 text (length + UTF-8)
 ///         · 5 timestamp (signed)
@@ -24,14 +27,15 @@ enum MergeStateCodec {
 
     // MARK: Encoding
 
-    static func encode(_ record: SyncCore.Record) -> [UInt8] {
+    static func encode(_ record: SyncCore.Record, arrivals: [Int64]) -> [UInt8] {
         var registers: [(name: String, register: FieldRegister)] = []
         record.forEachRegister { registers.append(($0, $1)) }
-        return encode(record, registers: registers)
+        return encode(record, registers: registers, arrivals: arrivals)
     }
 
-    /// `registers` is every field's register, sorted by name, when the caller has them.
-    static func encode(_ record: SyncCore.Record, registers: [(name: String, register: FieldRegister)]) -> [UInt8] {
+    /// `registers` is every field's register, sorted by name, when the caller has them;
+    /// `arrivals` ascending.
+    static func encode(_ record: SyncCore.Record, registers: [(name: String, register: FieldRegister)], arrivals: [Int64]) -> [UInt8] {
         var writer = Writer()
         let chains = record.chainStates.sorted { $0.key < $1.key }
         // The string table: replicas and authors, each once (a record has one or two).
@@ -81,6 +85,12 @@ enum MergeStateCodec {
                 writer.varint(counter)
                 writer.varint(previous)
             }
+        }
+        writer.varint(UInt64(arrivals.count))
+        var last: Int64 = 0
+        for arrived in arrivals {
+            writer.varint(UInt64(max(arrived - last, 0)))
+            last = arrived
         }
         return writer.bytes
     }
@@ -139,9 +149,9 @@ enum MergeStateCodec {
 
     // MARK: Decoding
 
-    /// The record stored as `bytes`; `nil` when they are not this format (a damaged
-    /// file: the caller names the record).
-    static func decode(_ bytes: [UInt8]) -> SyncCore.Record? {
+    /// The record stored as `bytes` and its changes' arrival numbers; `nil` when they are
+    /// not this format (a damaged file: the caller names the record).
+    static func decode(_ bytes: [UInt8]) -> (record: SyncCore.Record, arrivals: [Int64])? {
         var reader = Reader(bytes: bytes)
         guard reader.byte() == format, let stringCount = reader.count() else { return nil }
         var strings: [String] = []
@@ -199,8 +209,17 @@ enum MergeStateCodec {
             }
             chains[ReplicaID(replica)] = ChainState(complete: complete, links: links, orphans: orphans)
         }
+        guard let arrivalCount = reader.count() else { return nil }
+        var arrivals: [Int64] = []
+        arrivals.reserveCapacity(arrivalCount)
+        var last: UInt64 = 0
+        for _ in 0..<arrivalCount {
+            guard let delta = reader.varint(), delta <= UInt64(Int64.max) - last else { return nil }
+            last += delta
+            arrivals.append(Int64(last))
+        }
         guard reader.atEnd else { return nil }
-        return SyncCore.Record(registers: registers, chains: chains)
+        return (SyncCore.Record(registers: registers, chains: chains), arrivals)
     }
 
     struct Reader {

@@ -388,13 +388,21 @@ extension ReplicaStore {
     /// The reveals recorded for a case, oldest first: (author, replica, time, command).
     public func reveals(ofCase id: String) throws -> [(author: String, replica: String, at: Int64, command: String)] {
         try reading("cannot read the audit events") { db in
-            try String.fetchAll(db, sql: "SELECT body FROM changes WHERE tbl = 'audit_events' ORDER BY arrived").compactMap { body in
-                let change = try self.decodeStoredChange(body, place: "audit_events")
-                guard change.fields["case_id"] == .text(id), case .timestamp(let at)? = change.fields["at"],
-                    case .text(let command)? = change.fields["command"]
-                else { return nil }
-                return (change.author, change.dot.replica.rawValue, at, command)
+            // Audit events are append-only: each record is its one change.
+            var reveals: [(arrived: Int64, author: String, replica: String, at: Int64, command: String)] = []
+            for row in try Row.fetchAll(db, sql: "SELECT record_id, state FROM merge_state WHERE tbl = 'audit_events'") {
+                let state: Data = row["state"]
+                guard let decoded = MergeStateCodec.decode(Array(state)) else {
+                    throw ReplicaStoreError.corrupt("merge_state of audit_events/\(row["record_id"] as String)")
+                }
+                let record = decoded.record
+                guard record.register("case_id")?.siblings.first?.value == .text(id),
+                    let sibling = record.register("at")?.siblings.first, case .timestamp(let at) = sibling.value,
+                    case .text(let command)? = record.register("command")?.siblings.first?.value
+                else { continue }
+                reveals.append((decoded.arrivals.first ?? 0, sibling.author, sibling.dot.replica.rawValue, at, command))
             }
+            return reveals.sorted { $0.arrived < $1.arrived }.map { ($0.author, $0.replica, $0.at, $0.command) }
         }
     }
 

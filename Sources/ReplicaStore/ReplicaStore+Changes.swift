@@ -184,10 +184,18 @@ extension ReplicaStore {
     }
 
     func history(of record: RecordKey, in db: Database) throws -> [Change] {
-        try String.fetchAll(
-            db.cachedStatement(sql: "SELECT body FROM changes WHERE tbl = ? AND record_id = ? ORDER BY arrived"),
-            arguments: [record.table, record.id]
-        ).map { try self.decodeStoredChange($0, place: "changes of \(record)") }
+        // The merge state lists the record's changes by arrival (the log has no index by
+        // record); a change deleted since (a re-issue, a purge) is skipped.
+        guard let state = try loadState(record, in: db) else { return [] }
+        var changes: [Change] = []
+        changes.reserveCapacity(state.arrivals.count)
+        for arrived in state.arrivals {
+            guard
+                let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM changes WHERE arrived = ?"), arguments: [arrived])
+            else { continue }
+            changes.append(try decodeStoredChange(body, place: "changes of \(record)"))
+        }
+        return changes
     }
 
     /// The number of changes held.
@@ -201,15 +209,27 @@ extension ReplicaStore {
     }
 
     func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
+        try loadState(key, in: db)?.record
+    }
+
+    /// The record's merge state (nil when no field is held: never written, or purged with
+    /// only unacknowledged own changes kept) and its changes by arrival; nil with no row.
+    func loadState(_ key: RecordKey, in db: Database) throws -> (record: SyncCore.Record?, arrivals: [Int64])? {
         guard
             let state = try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"), arguments: [key.table, key.id])
         else { return nil }
-        guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
-        return record
+        guard let decoded = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+        return (decoded.record.fieldNames.isEmpty ? nil : decoded.record, decoded.arrivals)
     }
 
-    func saveRecord(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
+    /// The `changes.arrived` of the record's changes, ascending (some may have been
+    /// deleted since: a caller skips those).
+    package func arrivals(of key: RecordKey, in db: Database) throws -> [Int64] {
+        try loadState(key, in: db)?.arrivals ?? []
+    }
+
+    func saveRecord(_ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database) throws {
         var conflicts = 0
         var registers: [(name: String, register: FieldRegister)] = []
         registers.reserveCapacity(16)
@@ -224,7 +244,7 @@ extension ReplicaStore {
             """, in: db)
         upsert.bind(1, key.table)
         upsert.bind(2, key.id)
-        upsert.bind(3, blob: MergeStateCodec.encode(record, registers: registers))
+        upsert.bind(3, blob: MergeStateCodec.encode(record, registers: registers, arrivals: arrivals))
         upsert.bind(4, Int64(conflicts))
         try upsert.run()
     }
@@ -236,7 +256,9 @@ extension ReplicaStore {
             try Row.fetchAll(db, sql: "SELECT tbl, record_id, state FROM merge_state ORDER BY tbl, record_id").map { row in
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
                 let state: Data = row["state"]
-                guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+                guard let record = MergeStateCodec.decode(Array(state))?.record else {
+                    throw ReplicaStoreError.corrupt("merge_state of \(key)")
+                }
                 return "\(key): " + StoredForms.encode(fields: record)
             }.joined(separator: "\n")
         }
@@ -251,7 +273,9 @@ extension ReplicaStore {
             for row in rows {
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
                 let state: Data = row["state"]
-                guard let record = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+                guard let record = MergeStateCodec.decode(Array(state))?.record else {
+                    throw ReplicaStoreError.corrupt("merge_state of \(key)")
+                }
                 let registers = record.fields
                 for (field, register) in registers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
                 where register.isConflicted {

@@ -180,7 +180,7 @@ extension ReplicaStore {
                     current.apply(change, rules: self.schema.table(key.table)) { dot in try? self.change(dot, in: db) }
                     record = current
                 }
-                session.seed(key, record)
+                try session.seed(key, record)
             }
             for change in rewritten { try session.insert(change) }
             try session.finish()

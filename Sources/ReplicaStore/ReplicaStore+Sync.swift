@@ -173,11 +173,27 @@ extension ReplicaStore {
     func purge(caseID id: String, in db: Database, now: Int64) throws {
         let acked = try syncState(in: db).acked
         let events = try String.fetchAll(db, sql: "SELECT id FROM case_events WHERE case_id = ?", arguments: [id])
-        for (table, record) in [("cases", id)] + events.map({ ("case_events", $0) }) {
-            try db.execute(
-                sql: "DELETE FROM changes WHERE tbl = ? AND record_id = ? AND NOT (replica = ? AND counter > ?)",
-                arguments: [table, record, identity.replica.rawValue, Int64(acked)])
-            try db.execute(sql: "DELETE FROM merge_state WHERE tbl = ? AND record_id = ?", arguments: [table, record])
+        for key in [RecordKey(table: "cases", id: id)] + events.map({ RecordKey(table: "case_events", id: $0) }) {
+            // Own changes the server has not acknowledged stay, still listed as the record's
+            // (an empty merge state with their arrivals), to be pushed.
+            var kept: [Int64] = []
+            for arrived in try loadState(key, in: db)?.arrivals ?? [] {
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT replica, counter FROM changes WHERE arrived = ?"), arguments: [arrived])
+                else { continue }
+                let counter: Int64 = row["counter"]
+                if row["replica"] == identity.replica.rawValue, counter > Int64(acked) {
+                    kept.append(arrived)
+                } else {
+                    try db.execute(sql: "DELETE FROM changes WHERE arrived = ?", arguments: [arrived])
+                }
+            }
+            if kept.isEmpty {
+                try db.execute(sql: "DELETE FROM merge_state WHERE tbl = ? AND record_id = ?", arguments: [key.table, key.id])
+            } else {
+                try saveRecord(SyncCore.Record(), key: key, arrivals: kept, in: db)
+            }
         }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
         try db.execute(

@@ -222,7 +222,6 @@ enum ReplicaMigrations {
                     DROP TABLE changes;
                     ALTER TABLE changes_v8 RENAME TO changes;
                     CREATE UNIQUE INDEX changes_by_dot ON changes (replica, counter);
-                    CREATE INDEX changes_by_record ON changes (tbl, record_id);
 
                     CREATE TABLE merge_state (
                         id INTEGER PRIMARY KEY,
@@ -234,18 +233,29 @@ enum ReplicaMigrations {
                     ) STRICT;
                     CREATE INDEX merge_state_in_conflict ON merge_state (tbl, record_id) WHERE conflicts > 0;
                     """)
+            // Each record's changes by arrival go into its merge state (the log keeps no
+            // index by record); a record with changes but no merge state (a purged case's
+            // own changes not yet acknowledged) gets an empty one listing them.
+            var arrivals: [RecordKey: [Int64]] = [:]
+            let changes = try Row.fetchCursor(db, sql: "SELECT tbl, record_id, arrived FROM changes ORDER BY arrived")
+            while let row = try changes.next() {
+                arrivals[RecordKey(table: row["tbl"], id: row["record_id"]), default: []].append(row["arrived"])
+            }
+            let insert = try db.makeStatement(sql: "INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)")
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT tbl, record_id, fields, chains, conflicts FROM field_versions ORDER BY tbl, record_id")
-            let insert = try db.makeStatement(sql: "INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)")
             while let row = try rows.next() {
-                let table: String = row["tbl"]
-                let id: String = row["record_id"]
-                let place = "field_versions of \(table)/\(id)"
+                let key = RecordKey(table: row["tbl"], id: row["record_id"])
+                let place = "field_versions of \(key)"
                 let record = SyncCore.Record(
                     registers: try StoredForms.decodeFields(row["fields"], at: place),
                     chains: try StoredForms.decodeChains(row["chains"], at: place))
                 let conflicts: Int64 = row["conflicts"]
-                try insert.execute(arguments: [table, id, Data(MergeStateCodec.encode(record)), conflicts])
+                let listed = arrivals.removeValue(forKey: key) ?? []
+                try insert.execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(record, arrivals: listed)), conflicts])
+            }
+            for (key, listed) in arrivals.sorted(by: { $0.key < $1.key }) {
+                try insert.execute(arguments: [key.table, key.id, Data(MergeStateCodec.encode(SyncCore.Record(), arrivals: listed)), 0])
             }
             try db.execute(sql: "DROP TABLE field_versions")
         }

@@ -12,6 +12,8 @@ final class WriteSession {
     let db: Database
     private var records: [RecordKey: SyncCore.Record] = [:]
     private var loaded: [RecordKey: SyncCore.Record?] = [:]
+    // Each touched record's changes by arrival, as stored, then the new ones.
+    private var arrivals: [RecordKey: [Int64]] = [:]
     private var order: [RecordKey] = []
     private var arrived: Int64?
     private var counter: UInt64?
@@ -26,16 +28,22 @@ final class WriteSession {
     func record(_ key: RecordKey) throws -> SyncCore.Record? {
         if let record = records[key] { return record }
         if let record = loaded[key] { return record }
-        let record = try store.loadRecord(key, in: db)
-        loaded[key] = record
-        return record
+        let state = try store.loadState(key, in: db)
+        loaded[key] = .some(state?.record)
+        arrivals[key] = state?.arrivals ?? []
+        return state?.record
     }
 
     /// Makes `record` the state of `key` for this transaction, whatever the file holds
     /// (a record rebuilt from its remaining changes).
-    func seed(_ key: RecordKey, _ record: SyncCore.Record?) {
+    func seed(_ key: RecordKey, _ record: SyncCore.Record?) throws {
         records[key] = nil
         loaded[key] = .some(record)
+        // Without the changes deleted since (a re-issue removes the ones it rewrites).
+        arrivals[key] = try (store.loadState(key, in: db)?.arrivals ?? []).filter { arrived in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM changes WHERE arrived = ?)"), arguments: [arrived])
+                ?? false
+        }
     }
 
     private func nextCounter() throws -> UInt64 {
@@ -91,6 +99,7 @@ final class WriteSession {
         try insert.run()
         let key = change.record
         var current = try record(key) ?? SyncCore.Record()
+        arrivals[key, default: []].append(next)
         var lookupError: (any Error)?
         current.apply(change, rules: store.schema.table(key.table)) { dot in
             do { return try self.store.change(dot, in: self.db) } catch {
@@ -107,7 +116,7 @@ final class WriteSession {
     func finish() throws {
         for key in order {
             guard let record = records[key] else { continue }
-            try store.saveRecord(record, key: key, in: db)
+            try store.saveRecord(record, key: key, arrivals: arrivals[key] ?? [], in: db)
             if store.materializes { try store.materialize(record, key: key, in: db) }
         }
         if let clock { try store.saveClock(clock, in: db) }

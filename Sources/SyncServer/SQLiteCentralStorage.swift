@@ -818,15 +818,19 @@ public final class SQLiteCentralStorage: CentralStorage {
                     office.covers(RecordScope(community: row["community"], handling: row["handling"]))
                 else { continue }
                 purge.removeAll { $0.id == id }
-                for history in try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT c.replica, c.body FROM changes c
-                        WHERE c.arrived <= ? AND ((c.tbl = 'cases' AND c.record_id = ?)
-                            OR (c.tbl, c.record_id) IN (SELECT tbl, record_id FROM record_scope WHERE case_id = ? AND tbl <> 'cases'))
-                        ORDER BY c.arrived
-                        """, arguments: [start, id, id])
-                {
+                // The case's and its events' whole history, in arrival order, as the merge
+                // state lists it.
+                var keys = [RecordKey(table: "cases", id: id)]
+                keys += try Row.fetchAll(
+                    db, sql: "SELECT tbl, record_id FROM record_scope WHERE case_id = ? AND tbl <> 'cases'", arguments: [id]
+                ).map { RecordKey(table: $0["tbl"], id: $0["record_id"]) }
+                var arrivals: [Int64] = []
+                for key in keys { arrivals += try store.arrivals(of: key, in: db).filter { $0 <= start } }
+                for arrived in arrivals.sorted() {
+                    guard
+                        let history = try Row.fetchOne(
+                            db.cachedStatement(sql: "SELECT replica, body FROM changes WHERE arrived = ?"), arguments: [arrived])
+                    else { continue }
                     let writer = ReplicaID(history["replica"])
                     guard writer != caller.replica else { continue }
                     let body: String = history["body"]

@@ -18,11 +18,15 @@ import Testing
             try simulation.run(steps: 60)
             try simulation.exchangeAll()
             for (key, record) in simulation.replicas[0].records {
-                let bytes = MergeStateCodec.encode(record)
+                let arrivals = (0..<Int64(checked % 7)).map { $0 * 3 + Int64(seed) }
+                let bytes = MergeStateCodec.encode(record, arrivals: arrivals)
                 let decoded = try #require(MergeStateCodec.decode(bytes), "seed \(seed), \(key)")
-                #expect(decoded == record, "seed \(seed), \(key)")
-                #expect(decoded.chainStates == record.chainStates, "seed \(seed), \(key)")
-                #expect(MergeStateCodec.encode(decoded) == bytes, "seed \(seed), \(key): the encoding is deterministic")
+                #expect(decoded.record == record, "seed \(seed), \(key)")
+                #expect(decoded.record.chainStates == record.chainStates, "seed \(seed), \(key)")
+                #expect(decoded.arrivals == arrivals, "seed \(seed), \(key)")
+                #expect(
+                    MergeStateCodec.encode(decoded.record, arrivals: decoded.arrivals) == bytes,
+                    "seed \(seed), \(key): the encoding is deterministic")
                 checked += 1
             }
         }
@@ -35,8 +39,9 @@ import Testing
             ["title": .text("楼道堆放杂物"), "round": .integer(2), "closed": .bool(true), "at": .timestamp(-5), "gone": .null],
             to: RecordKey(table: "cases", id: "c1"), by: ReplicaID("r1"), author: "李娜", at: HLC(wall: 1_717_000_000_000, logical: 3))
         let record = try #require(state.records[change.record])
-        let bytes = MergeStateCodec.encode(record)
-        #expect(MergeStateCodec.decode(bytes) == record)
+        let bytes = MergeStateCodec.encode(record, arrivals: [1, 5, 1_000_000])
+        #expect(MergeStateCodec.decode(bytes)?.record == record)
+        #expect(MergeStateCodec.decode(bytes)?.arrivals == [1, 5, 1_000_000])
         // Every truncation, a wrong format byte, trailing bytes and a huge length all fail.
         for length in 0..<bytes.count { #expect(MergeStateCodec.decode(Array(bytes[..<length])) == nil, "truncated at \(length)") }
         #expect(MergeStateCodec.decode([2] + bytes.dropFirst()) == nil)
