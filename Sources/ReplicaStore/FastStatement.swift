@@ -1,16 +1,17 @@
 import CSQLite
-import GRDB
+package import GRDB
 
 /// Binding and stepping a prepared statement through SQLite's C API, for the two
 /// statements every merged change and record goes through (the change log's insert and
 /// the merge state's upsert): GRDB's general argument path (an existential per value,
 /// a String per body) was a fifth of the merge's time.
-struct FastStatement {
+package struct FastStatement {
     private let statement: OpaquePointer
     private let connection: OpaquePointer?
 
-    /// The cached statement for `sql` on `db`.
-    init(_ sql: String, in db: Database) throws {
+    /// The cached statement for `sql` on `db`. A caller that runs it many times in one
+    /// transaction keeps the value (looking it up hashes the SQL).
+    package init(_ sql: String, in db: Database) throws {
         statement = try db.cachedStatement(sql: sql).sqliteStatement
         connection = db.sqliteConnection
         sqlite3_reset(statement)
@@ -19,7 +20,13 @@ struct FastStatement {
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    func bind(_ index: Int32, _ text: String) {
+    /// Clears the previous bindings before new ones (a kept statement).
+    package func clear() {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    package func bind(_ index: Int32, _ text: String) {
         var text = text
         text.withUTF8 { utf8 in
             utf8.withMemoryRebound(to: CChar.self) {
@@ -29,7 +36,7 @@ struct FastStatement {
     }
 
     /// Binds UTF-8 bytes as text (the caller vouches that they are UTF-8).
-    func bind(_ index: Int32, utf8 bytes: [UInt8]) {
+    package func bind(_ index: Int32, utf8 bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
                 sqlite3_bind_text(statement, index, $0.baseAddress, Int32(buffer.count), Self.transient)
@@ -37,21 +44,55 @@ struct FastStatement {
         }
     }
 
-    func bind(_ index: Int32, blob bytes: [UInt8]) {
+    package func bind(_ index: Int32, blob bytes: [UInt8]) {
         bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
     }
 
-    func bindNull(_ index: Int32) {
+    package func bindNull(_ index: Int32) {
         sqlite3_bind_null(statement, index)
     }
 
-    func bind(_ index: Int32, _ number: Int64) {
+    package func bind(_ index: Int32, _ number: Int64) {
         sqlite3_bind_int64(statement, index, number)
+    }
+
+    /// Steps once: true with a row to read, false when done (then reset).
+    package func step() throws -> Bool {
+        let code = sqlite3_step(statement)
+        if code == SQLITE_ROW { return true }
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: connection.map { String(cString: sqlite3_errmsg($0)) })
+        }
+        return false
+    }
+
+    /// The current row's column as bytes (a blob or text), copied.
+    package func bytes(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// The current row's column as text, or nil when it is NULL.
+    package func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(statement, column) != SQLITE_NULL else { return nil }
+        return String(decoding: bytes(column), as: UTF8.self)
+    }
+
+    /// Binds text, or NULL for nil.
+    package func bind(_ index: Int32, _ text: String?) {
+        if let text { bind(index, text) } else { bindNull(index) }
+    }
+
+    /// Ends reading rows before the last.
+    package func reset() {
+        sqlite3_reset(statement)
     }
 
     /// Runs the statement to completion and resets it; a failure is GRDB's
     /// `DatabaseError`, as from any other statement.
-    func run() throws {
+    package func run() throws {
         let code = sqlite3_step(statement)
         sqlite3_reset(statement)
         guard code == SQLITE_DONE else {

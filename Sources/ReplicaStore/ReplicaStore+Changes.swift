@@ -214,14 +214,25 @@ extension ReplicaStore {
 
     /// The record's merge state (nil when no field is held: never written, or purged with
     /// only unacknowledged own changes kept) and its changes by arrival; nil with no row.
-    func loadState(_ key: RecordKey, in db: Database) throws -> (record: SyncCore.Record?, arrivals: [Int64])? {
-        guard
-            let state = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"), arguments: [key.table, key.id])
-        else { return nil }
-        guard let decoded = MergeStateCodec.decode(Array(state)) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+    func loadState(_ key: RecordKey, in db: Database, using kept: FastStatement? = nil) throws -> (
+        record: SyncCore.Record?, arrivals: [Int64]
+    )? {
+        let select = try kept ?? FastStatement(Self.loadStateSQL, in: db)
+        select.clear()
+        select.bind(1, key.table)
+        select.bind(2, key.id)
+        guard try select.step() else { return nil }
+        let state = select.bytes(0)
+        select.reset()
+        guard let decoded = MergeStateCodec.decode(state) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
         return (decoded.record.fieldNames.isEmpty ? nil : decoded.record, decoded.arrivals)
     }
+
+    static let loadStateSQL = "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"
+    static let saveStateSQL = """
+        INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
+        ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
+        """
 
     /// The `changes.arrived` of the record's changes, ascending (some may have been
     /// deleted since: a caller skips those).
@@ -229,7 +240,9 @@ extension ReplicaStore {
         try loadState(key, in: db)?.arrivals ?? []
     }
 
-    func saveRecord(_ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database) throws {
+    func saveRecord(
+        _ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database, using kept: FastStatement? = nil
+    ) throws {
         var conflicts = 0
         var registers: [(name: String, register: FieldRegister)] = []
         registers.reserveCapacity(16)
@@ -237,11 +250,8 @@ extension ReplicaStore {
             if register.isConflicted, schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
             registers.append((name, register))
         }
-        let upsert = try FastStatement(
-            """
-            INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
-            ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
-            """, in: db)
+        let upsert = try kept ?? FastStatement(Self.saveStateSQL, in: db)
+        upsert.clear()
         upsert.bind(1, key.table)
         upsert.bind(2, key.id)
         upsert.bind(3, blob: MergeStateCodec.encode(record, registers: registers, arrivals: arrivals))

@@ -15,9 +15,9 @@ enum MaterialisedColumns {
 extension ReplicaStore {
     /// Writes the record's current values (the winners of the merge) into its table's
     /// row. Tables other than `cases` and `case_events` keep only their merge state.
-    func materialize(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
+    func materialize(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: FastStatement? = nil) throws {
         switch key.table {
-        case "cases": try materializeCase(record, key: key, in: db)
+        case "cases": try materializeCase(record, key: key, in: db, using: kept)
         case "case_events": try materializeEvent(record, key: key, in: db)
         default: break
         }
@@ -50,11 +50,11 @@ extension ReplicaStore {
     // Built once: the upsert of a case row, every materialised column by position.
     private static let caseColumns =
         ["id"] + MaterialisedColumns.caseText + MaterialisedColumns.caseInteger + ["due_date", "updated_at", "conflicts", "moved_at"]
-    private static let caseUpsert =
+    static let caseUpsert =
         "INSERT INTO cases (\(caseColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: caseColumns.count).joined(separator: ", "))) "
         + "ON CONFLICT (id) DO UPDATE SET \(caseColumns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
 
-    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
+    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: FastStatement?) throws {
         var latest: UInt64 = 0
         var conflicts: Int64 = 0
         // One pass over the registers: winners, the latest time, the conflicts.
@@ -73,7 +73,8 @@ extension ReplicaStore {
         // Bound through SQLite's C API (`FastStatement`): this runs for every case a
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.
-        let upsert = try FastStatement(Self.caseUpsert, in: db)
+        let upsert = try kept ?? FastStatement(Self.caseUpsert, in: db)
+        upsert.clear()
         var index: Int32 = 1
         func bind(text value: Value?) {
             switch value {

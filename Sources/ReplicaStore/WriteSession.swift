@@ -24,11 +24,21 @@ final class WriteSession {
         self.db = db
     }
 
+    // The statements every change or record goes through, looked up once a session.
+    private var statements: [FastStatement?] = [nil, nil, nil, nil]
+    private func statement(_ slot: Int, _ sql: String) throws -> FastStatement {
+        if let kept = statements[slot] { return kept }
+        let made = try FastStatement(sql, in: db)
+        statements[slot] = made
+        return made
+    }
+    private static let insertChangeSQL = "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)"
+
     /// The record as this transaction sees it (read from the file at most once).
     func record(_ key: RecordKey) throws -> SyncCore.Record? {
         if let record = records[key] { return record }
         if let record = loaded[key] { return record }
-        let state = try store.loadState(key, in: db)
+        let state = try store.loadState(key, in: db, using: statement(0, ReplicaStore.loadStateSQL))
         loaded[key] = .some(state?.record)
         arrivals[key] = state?.arrivals ?? []
         return state?.record
@@ -88,8 +98,8 @@ final class WriteSession {
     func insert(_ change: Change, body: [UInt8]? = nil) throws {
         let next = (try arrived ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0) + 1
         arrived = next
-        let insert = try FastStatement(
-            "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)", in: db)
+        let insert = try statement(1, Self.insertChangeSQL)
+        insert.clear()
         insert.bind(1, next)
         insert.bind(2, change.dot.replica.rawValue)
         insert.bind(3, Int64(change.dot.counter))
@@ -116,8 +126,10 @@ final class WriteSession {
     func finish() throws {
         for key in order {
             guard let record = records[key] else { continue }
-            try store.saveRecord(record, key: key, arrivals: arrivals[key] ?? [], in: db)
-            if store.materializes { try store.materialize(record, key: key, in: db) }
+            try store.saveRecord(record, key: key, arrivals: arrivals[key] ?? [], in: db, using: statement(2, ReplicaStore.saveStateSQL))
+            if store.materializes {
+                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? statement(3, ReplicaStore.caseUpsert) : nil)
+            }
         }
         if let clock { try store.saveClock(clock, in: db) }
         Failpoint.hit("before-commit")

@@ -640,12 +640,18 @@ public final class SQLiteCentralStorage: CentralStorage {
         let office = try officeScope(caller.office, in: db)
         // Jurisdiction (§9.6): each new change must be within the writer's scope.
         var scopes: [RecordKey: RecordScope?] = [:]
+        // Looked up once per record of the batch: through SQLite's C API.
+        let lookup = try FastStatement("SELECT community, handling FROM record_scope WHERE tbl = ? AND record_id = ?", in: db)
         func scope(_ key: RecordKey) throws -> RecordScope? {
             if let known = scopes[key] { return known }
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT community, handling FROM record_scope WHERE tbl = ? AND record_id = ?"),
-                arguments: [key.table, key.id])
-            let found = row.map { RecordScope(community: $0["community"], handling: $0["handling"]) }
+            lookup.clear()
+            lookup.bind(1, key.table)
+            lookup.bind(2, key.id)
+            var found: RecordScope?
+            if try lookup.step() {
+                found = RecordScope(community: lookup.text(0), handling: lookup.text(1))
+                lookup.reset()
+            }
             scopes[key] = found
             return found
         }
@@ -704,14 +710,22 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
         let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now)
         // Remember where every touched record now belongs; a case's events follow it.
+        let remember = try FastStatement(
+            """
+            INSERT INTO record_scope (tbl, record_id, community, handling, case_id) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (tbl, record_id) DO UPDATE SET community = excluded.community, handling = excluded.handling
+            """, in: db)
         for (key, value) in scopes {
-            guard let value, ["cases", "case_events", "audit_events"].contains(key.table) else { continue }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (tbl, record_id) DO UPDATE SET community = excluded.community, handling = excluded.handling
-                    """
-            ).execute(arguments: [key.table, key.id, value.community, value.handling, key.table == "cases" ? key.id : caseOf[key]])
+            // Only records this batch changed, and only when their scope is new or moved.
+            guard let value, let before = original[key], before != value, ["cases", "case_events", "audit_events"].contains(key.table)
+            else { continue }
+            remember.clear()
+            remember.bind(1, key.table)
+            remember.bind(2, key.id)
+            remember.bind(3, value.community)
+            remember.bind(4, value.handling)
+            remember.bind(5, key.table == "cases" ? key.id : caseOf[key])
+            try remember.run()
             if key.table == "cases", let was = original[key] ?? nil, was != value {
                 try db.cachedStatement(
                     sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
