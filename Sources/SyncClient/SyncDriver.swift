@@ -48,9 +48,10 @@ public struct SyncDriver: Sendable {
     /// A push batch's bounds: under the server's 10,000-change / 8 MiB caps.
     public var pushChanges = 2_000
     public var pushBytes = 2 * 1024 * 1024
-    /// A pull page's bounds, as asked of the server.
-    public var pullChanges = TransportV1.defaultPageChanges
-    public var pullBytes = TransportV1.defaultPageBytes
+    /// A pull page's bounds, as asked of the server: the largest it serves, since each
+    /// page is one transaction here and the next is fetched while one is applied.
+    public var pullChanges = LimitsV1.maximumChangesPerBatch
+    public var pullBytes = TransportV1.maximumPageBytes
     public var trace = false
 
     public init(store: ReplicaStore, transport: HTTPTransport, policy: SyncSession<ContinuousClock>.Policy = .init()) {

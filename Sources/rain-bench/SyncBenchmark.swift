@@ -111,8 +111,6 @@ struct SyncBenchmark: AsyncParsableCommand {
         // 2. Pull: replica 0 takes what it lacks through the real client path.
         try replica0.acknowledge(upTo: UInt64(produced[0].count))
         var driver = SyncDriver(store: replica0, transport: transports[0])
-        driver.pullChanges = LimitsV1.maximumChangesPerBatch
-        driver.pullBytes = TransportV1.maximumPageBytes
         driver.trace = ProcessInfo.processInfo.environment["RAIN_BENCH_TRACE"] != nil
         let pullStart = ContinuousClock.now
         let report: SyncReport
