@@ -44,7 +44,7 @@ enum MergeStateCodec {
             if !strings.contains(string) { strings.append(string) }
         }
         for (_, register) in registers {
-            for entry in register.context.entries { intern(entry.replica.rawValue) }
+            register.context.forEachEntry { intern($0.replica.rawValue) }
             register.forEachSibling { sibling in
                 intern(sibling.dot.replica.rawValue)
                 intern(sibling.author)
@@ -122,9 +122,8 @@ enum MergeStateCodec {
         }
 
         mutating func vector(_ vector: VersionVector, index: (String) -> UInt64) {
-            let entries = vector.entries
-            varint(UInt64(entries.count))
-            for entry in entries {
+            varint(UInt64(vector.count))
+            vector.forEachEntry { entry in
                 varint(index(entry.replica.rawValue))
                 varint(entry.counter)
             }

@@ -131,13 +131,22 @@ public struct Record: Hashable, Sendable {
     /// Calls `body` with every field's name and register, sorted by name, without
     /// building the list (the store's save path).
     public func forEachRegister(_ body: (String, FieldRegister) throws -> Void) rethrows {
-        for name in fieldNames {
-            if let index = slotIndex(name) {
-                try body(name, registers[index])
-            } else if let register = baseRegister(name) {
-                try body(name, register)
+        // The base's fields straight from its dictionary (no lookup per name), then the
+        // registers written since, in one list sorted by name.
+        var all: [(name: String, register: FieldRegister)] = []
+        all.reserveCapacity(names.count + (base?.fields.count ?? 0))
+        for index in names.indices { all.append((names[index], registers[index])) }
+        if let base {
+            let table = baseTable ?? .lastWriterWins
+            for (name, value) in base.fields where slotIndex(name) == nil {
+                let sibling = Sibling(
+                    dot: base.dot, value: value, hlc: base.hlc, author: base.author,
+                    round: Record.round(of: name, in: base.fields, table: table))
+                all.append((name, FieldRegister(first: sibling, context: base.context)))
             }
         }
+        all.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        for entry in all { try body(entry.name, entry.register) }
     }
 
     /// Every field's name and register, sorted by name.

@@ -61,6 +61,13 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         return many
     }
 
+    /// Calls `body` with each entry, sorted by replica id, without building an array
+    /// (`entries` allocates one for a single entry).
+    public func forEachEntry(_ body: (Entry) throws -> Void) rethrows {
+        if let one { return try body(one) }
+        for entry in many { try body(entry) }
+    }
+
     /// The number of entries.
     public var count: Int { one == nil ? many.count : 1 }
 

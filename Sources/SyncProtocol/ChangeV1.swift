@@ -57,8 +57,10 @@ public enum ChangeV1 {
         writer.raw("{\"author\":")
         writer.string(change.author)
         writer.raw(",\"context\":{")
-        for (index, entry) in change.context.entries.enumerated() {
-            if index > 0 { writer.raw(",") }
+        var first = true
+        change.context.forEachEntry { entry in
+            if !first { writer.raw(",") }
+            first = false
             writer.string(entry.replica.rawValue)
             writer.raw(":")
             writer.integer(entry.counter)
