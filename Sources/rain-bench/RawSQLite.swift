@@ -82,6 +82,41 @@ struct RawSQLite {
             """)
     }
 
+    /// Writes W1's merged state — each case's final row, the updates folded in beforehand
+    /// — one transaction per replica (as the merge commits one batch per replica): the
+    /// "merged-state write" of WORKLOAD.md. Returns the number of rows.
+    func writeMergedState(_ rows: [[[String]]]) throws -> Int {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let placeholders = Array(repeating: "?", count: W1Workload.fields.count).joined(separator: ",")
+        let insert = try prepare("INSERT INTO cases VALUES (\(placeholders))")
+        defer { sqlite3_finalize(insert) }
+        var count = 0
+        for replicaRows in rows {
+            try exec("BEGIN")
+            for row in replicaRows {
+                for (index, value) in row.enumerated() { sqlite3_bind_text(insert, Int32(index + 1), value, -1, transient) }
+                guard sqlite3_step(insert) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+                sqlite3_reset(insert)
+                count += 1
+            }
+            try exec("COMMIT")
+        }
+        return count
+    }
+
+    /// W1's final rows per replica: its creates with its updates applied in order.
+    static func mergedState(_ workload: W1Workload) -> [[[String]]] {
+        (0..<workload.replicaCount).map { replica in
+            var rows = workload.inserts[replica]
+            var position: [String: Int] = [:]
+            for (index, row) in rows.enumerated() { position[row[0]] = index }
+            for update in workload.updates[replica] {
+                if let index = position[update.id] { rows[index][update.field] = update.value }
+            }
+            return rows
+        }
+    }
+
     /// Replays every W1 write; returns the number of rows at the end.
     func replay(_ workload: W1Workload) throws -> Int {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
