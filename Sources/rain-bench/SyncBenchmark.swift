@@ -291,9 +291,6 @@ struct SyncBenchmark: AsyncParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
-        if ProcessInfo.processInfo.environment["RAIN_BENCH_SYS"] != nil {
-            print("  user \(seconds(usage.ru_utime)) sys \(seconds(usage.ru_stime))")
-        }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
