@@ -858,7 +858,9 @@ public final class SQLiteCentralStorage: CentralStorage {
             scan: while !full {
                 // Each change with its record's scope: a replica is never sent a record outside
                 // its office's jurisdiction (§9.6).
-                let rows = try Row.fetchAll(
+                // A cursor, not a list: a row's body is read only when it is sent (most of
+                // the log is another office's, or the caller's own, for a community replica).
+                let rows = try Row.fetchCursor(
                     db.cachedStatement(
                         sql: """
                             SELECT c.arrived, c.replica, c.body, s.community, s.handling, s.tbl AS scoped
@@ -866,8 +868,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                             WHERE c.arrived > ? ORDER BY c.arrived LIMIT 512
                             """),
                     arguments: [position])
-                if rows.isEmpty { break }
-                for row in rows {
+                var seen = 0
+                while let row = try rows.next() {
+                    seen += 1
                     let writer = ReplicaID(row["replica"])
                     let scoped: String? = row["scoped"]
                     let visible = office.covers(scoped == nil ? nil : RecordScope(community: row["community"], handling: row["handling"]))
@@ -883,7 +886,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                     }
                     position = row["arrived"]
                 }
-                if rows.count < 512 { break }
+                if seen < 512 { break }
             }
             var offices: [ReplicaID: String] = [:]
             for writer in writers {
