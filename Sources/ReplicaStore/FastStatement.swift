@@ -28,7 +28,7 @@ package struct FastStatement {
 
     package func bind(_ index: Int32, _ text: String) {
         var text = text
-        text.withUTF8 { utf8 in
+        _ = text.withUTF8 { utf8 in
             utf8.withMemoryRebound(to: CChar.self) {
                 sqlite3_bind_text(statement, index, $0.baseAddress, Int32(utf8.count), Self.transient)
             }
@@ -37,7 +37,7 @@ package struct FastStatement {
 
     /// Binds UTF-8 bytes as text (the caller vouches that they are UTF-8).
     package func bind(_ index: Int32, utf8 bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
+        _ = bytes.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
                 sqlite3_bind_text(statement, index, $0.baseAddress, Int32(buffer.count), Self.transient)
             }
@@ -45,7 +45,7 @@ package struct FastStatement {
     }
 
     package func bind(_ index: Int32, blob bytes: [UInt8]) {
-        bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
+        _ = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
     }
 
     package func bindNull(_ index: Int32) {
@@ -54,6 +54,11 @@ package struct FastStatement {
 
     package func bind(_ index: Int32, _ number: Int64) {
         sqlite3_bind_int64(statement, index, number)
+    }
+
+    /// Binds an integer, or NULL for nil.
+    package func bind(_ index: Int32, _ number: Int64?) {
+        if let number { bind(index, number) } else { bindNull(index) }
     }
 
     /// Steps once: true with a row to read, false when done (then reset).

@@ -300,12 +300,11 @@ extension ReplicaStore {
                         )
                         ORDER BY created_at DESC LIMIT ?
                         """,
-                    // Indexed lookups (trigrams, the phone's last four digits), never a scan; rows
-                    // the index has not caught up with are matched on their current text (CROSS
-                    // JOIN: SQLite keeps that order, pending rows first, else it may scan every
-                    // case's text), and
-                    // its stale entries for them are not trusted. `= NULL` matches nothing when
-                    // the text is no phone tail.
+                    // Indexed lookups (trigrams, the phone's last four digits), never a scan. Rows
+                    // the index has not caught up with are matched on their current text, and its
+                    // stale entries for them are not trusted (CROSS JOIN: SQLite keeps that order,
+                    // pending rows first; else it may scan every case's text). `= NULL` matches
+                    // nothing when the text is no phone tail.
                     arguments: [
                         phrase, pattern, pattern, pattern, tail.isEmpty ? nil : String(tail.suffix(4)), "%" + tail, limit,
                     ])
@@ -392,9 +391,7 @@ extension ReplicaStore {
             var reveals: [(arrived: Int64, author: String, replica: String, at: Int64, command: String)] = []
             for row in try Row.fetchAll(db, sql: "SELECT record_id, state FROM merge_state WHERE tbl = 'audit_events'") {
                 let state: Data = row["state"]
-                guard let decoded = MergeStateCodec.decode(Array(state)) else {
-                    throw ReplicaStoreError.corrupt("merge_state of audit_events/\(row["record_id"] as String)")
-                }
+                let decoded = try Self.decodeState(Array(state), of: RecordKey(table: "audit_events", id: row["record_id"]))
                 let record = decoded.record
                 guard record.register("case_id")?.siblings.first?.value == .text(id),
                     let sibling = record.register("at")?.siblings.first, case .timestamp(let at) = sibling.value,

@@ -104,26 +104,25 @@ extension ReplicaStore {
         // it so far. A counter above both is new — no lookup, no hashing of the change;
         // only the rare change at or below them is compared with what is held or came
         // earlier in the batch.
-        var highestHeld: [ReplicaID: UInt64] = [:]
-        var highestFresh: [ReplicaID: UInt64] = [:]
+        // The writer of the change before is kept apart, so that a run of one writer's
+        // changes (the usual batch) hashes nothing.
+        var writers: [ReplicaID: (held: UInt64, fresh: UInt64)] = [:]
         var current: (replica: ReplicaID, held: UInt64, fresh: UInt64)?
         for (position, change) in changes.enumerated() {
             try change.validate(against: self.schema)
             let replica = change.dot.replica
             if current?.replica != replica {
-                if let current { highestFresh[current.replica] = current.fresh }
-                let held: UInt64
-                if let known = highestHeld[replica] {
-                    held = known
-                } else {
-                    held = UInt64(
-                        max(
-                            try Int64.fetchOne(
-                                db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"),
-                                arguments: [replica.rawValue]) ?? 0, 0))
-                    highestHeld[replica] = held
-                }
-                current = (replica, held, highestFresh[replica] ?? 0)
+                if let current { writers[current.replica] = (current.held, current.fresh) }
+                let known =
+                    try writers[replica]
+                    ?? (
+                        held: UInt64(
+                            max(
+                                try Int64.fetchOne(
+                                    db.cachedStatement(sql: "SELECT max(counter) FROM changes WHERE replica = ?"),
+                                    arguments: [replica.rawValue]) ?? 0, 0)), fresh: 0
+                    )
+                current = (replica, known.held, known.fresh)
             }
             guard let writer = current else { continue }
             if change.dot.counter > writer.held, change.dot.counter > writer.fresh {
@@ -184,16 +183,21 @@ extension ReplicaStore {
     }
 
     func history(of record: RecordKey, in db: Database) throws -> [Change] {
-        // The merge state lists the record's changes by arrival (the log has no index by
-        // record); a change deleted since (a re-issue, a purge) is skipped.
+        try storedHistory(of: record, in: db).map(\.change)
+    }
+
+    /// The record's changes held, in arrival order, with their `arrived`. The merge state
+    /// lists them (the log has no index by record); a change deleted since (a re-issue,
+    /// a purge) is skipped.
+    func storedHistory(of record: RecordKey, in db: Database) throws -> [(arrived: Int64, change: Change)] {
         guard let state = try loadState(record, in: db) else { return [] }
-        var changes: [Change] = []
+        var changes: [(arrived: Int64, change: Change)] = []
         changes.reserveCapacity(state.arrivals.count)
         for arrived in state.arrivals {
             guard
                 let body = try String.fetchOne(db.cachedStatement(sql: "SELECT body FROM changes WHERE arrived = ?"), arguments: [arrived])
             else { continue }
-            changes.append(try decodeStoredChange(body, place: "changes of \(record)"))
+            changes.append((arrived, try decodeStoredChange(body, place: "changes of \(record)")))
         }
         return changes
     }
@@ -224,8 +228,14 @@ extension ReplicaStore {
         guard try select.step() else { return nil }
         let state = select.bytes(0)
         select.reset()
-        guard let decoded = MergeStateCodec.decode(state) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+        let decoded = try Self.decodeState(state, of: key)
         return (decoded.record.fieldNames.isEmpty ? nil : decoded.record, decoded.arrivals)
+    }
+
+    /// A stored `merge_state.state`, or a corrupt-file error naming the record.
+    static func decodeState(_ bytes: [UInt8], of key: RecordKey) throws -> (record: SyncCore.Record, arrivals: [Int64]) {
+        guard let decoded = MergeStateCodec.decode(bytes) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+        return decoded
     }
 
     static let loadStateSQL = "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"
@@ -266,10 +276,7 @@ extension ReplicaStore {
             try Row.fetchAll(db, sql: "SELECT tbl, record_id, state FROM merge_state ORDER BY tbl, record_id").map { row in
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
                 let state: Data = row["state"]
-                guard let record = MergeStateCodec.decode(Array(state))?.record else {
-                    throw ReplicaStoreError.corrupt("merge_state of \(key)")
-                }
-                return "\(key): " + StoredForms.encode(fields: record)
+                return "\(key): " + StoredForms.encode(fields: try decodeState(Array(state), of: key).record)
             }.joined(separator: "\n")
         }
     }
@@ -283,10 +290,7 @@ extension ReplicaStore {
             for row in rows {
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
                 let state: Data = row["state"]
-                guard let record = MergeStateCodec.decode(Array(state))?.record else {
-                    throw ReplicaStoreError.corrupt("merge_state of \(key)")
-                }
-                let registers = record.fields
+                let registers = try Self.decodeState(Array(state), of: key).record.fields
                 for (field, register) in registers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
                 where register.isConflicted {
                     let rule = self.schema.rule(table: key.table, field: field)

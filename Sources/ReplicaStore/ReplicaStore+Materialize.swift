@@ -27,7 +27,8 @@ extension ReplicaStore {
         record.register(field)?.winner(under: schema.rule(table: table, field: field))
     }
 
-    private func text(_ value: Value?) -> (any DatabaseValueConvertible)? {
+    /// A winner as a text column.
+    private func text(_ value: Value?) -> String? {
         switch value {
         case .text(let text)?: text
         case .integer(let number)?: String(number)
@@ -37,7 +38,8 @@ extension ReplicaStore {
         }
     }
 
-    private func integer(_ value: Value?) -> (any DatabaseValueConvertible)? {
+    /// A winner as an integer column.
+    private func integer(_ value: Value?) -> Int64? {
         switch value {
         case .integer(let number)?: number
         case .timestamp(let millis)?: millis
@@ -76,42 +78,26 @@ extension ReplicaStore {
         let upsert = try kept ?? FastStatement(Self.caseUpsert, in: db)
         upsert.clear()
         var index: Int32 = 1
-        func bind(text value: Value?) {
-            switch value {
-            case .text(let text)?: upsert.bind(index, text)
-            case .integer(let number)?: upsert.bind(index, String(number))
-            case .bool(let flag)?: upsert.bind(index, flag ? "true" : "false")
-            case .timestamp(let millis)?: upsert.bind(index, String(millis))
-            case .null?, nil: upsert.bindNull(index)
-            }
-            index += 1
-        }
-        func bind(integer value: Value?) {
-            switch value {
-            case .integer(let number)?, .timestamp(let number)?: upsert.bind(index, number)
-            case .bool(let flag)?: upsert.bind(index, flag ? 1 : 0)
-            case .text(let text)?:
-                if let number = Int64(text) { upsert.bind(index, number) } else { upsert.bindNull(index) }
-            case .null?, nil: upsert.bindNull(index)
-            }
-            index += 1
-        }
         upsert.bind(index, key.id)
-        index += 1
-        for name in MaterialisedColumns.caseText { bind(text: winners[name]) }
-        for name in MaterialisedColumns.caseInteger { bind(integer: winners[name]) }
+        for name in MaterialisedColumns.caseText {
+            index += 1
+            upsert.bind(index, text(winners[name]))
+        }
+        for name in MaterialisedColumns.caseInteger {
+            index += 1
+            upsert.bind(index, integer(winners[name]))
+        }
+        var due: String?
         if let kindText = winners["kind"]?.text, let kind = CaseKind(rawValue: kindText),
             case .timestamp(let created)? = winners["created_at"]
         {
-            upsert.bind(index, deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description)
-        } else {
-            upsert.bindNull(index)
+            due = deadlines.due(kind: kind, received: CivilDate(epochMillis: created)).description
         }
-        index += 1
-        upsert.bind(index, Int64(latest))
-        upsert.bind(index + 1, conflicts)
+        upsert.bind(index + 1, due)
+        upsert.bind(index + 2, Int64(latest))
+        upsert.bind(index + 3, conflicts)
         // moved_at: NULL again when a case comes back into this office's jurisdiction.
-        upsert.bindNull(index + 2)
+        upsert.bindNull(index + 4)
         try upsert.run()
     }
 

@@ -175,12 +175,13 @@ extension ReplicaStore {
             let session = WriteSession(store: self, db: db)
             for key in touched.sorted() {
                 var record: SyncCore.Record?
-                for change in try self.history(of: key, in: db) {
+                let history = try self.storedHistory(of: key, in: db)
+                for (_, change) in history {
                     var current = record ?? SyncCore.Record()
                     current.apply(change, rules: self.schema.table(key.table)) { dot in try? self.change(dot, in: db) }
                     record = current
                 }
-                try session.seed(key, record)
+                session.seed(key, record, arrivals: history.map(\.arrived))
             }
             for change in rewritten { try session.insert(change) }
             try session.finish()

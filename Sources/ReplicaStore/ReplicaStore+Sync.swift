@@ -145,11 +145,11 @@ extension ReplicaStore {
     /// Applies a pulled page and stores its cursor and the writers' offices in one
     /// transaction, so that an interrupted sync resumes exactly after the last page
     /// applied.
-    @discardableResult
     ///
     /// `bodies`, when given, are the changes' canonical encodings (one per change), made
     /// beforehand — while the previous page was applied — so that the transaction only
     /// writes them.
+    @discardableResult
     public func applyPulled(
         _ changes: [Change], bodies: [[UInt8]]? = nil, cursor: String, offices: [ReplicaID: String], purge: [RecordKey] = [],
         now: Int64 = ReplicaStore.nowMillis()

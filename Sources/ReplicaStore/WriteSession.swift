@@ -45,15 +45,11 @@ final class WriteSession {
     }
 
     /// Makes `record` the state of `key` for this transaction, whatever the file holds
-    /// (a record rebuilt from its remaining changes).
-    func seed(_ key: RecordKey, _ record: SyncCore.Record?) throws {
+    /// (a record rebuilt from its remaining changes, `arrivals` theirs).
+    func seed(_ key: RecordKey, _ record: SyncCore.Record?, arrivals kept: [Int64]) {
         records[key] = nil
         loaded[key] = .some(record)
-        // Without the changes deleted since (a re-issue removes the ones it rewrites).
-        arrivals[key] = try (store.loadState(key, in: db)?.arrivals ?? []).filter { arrived in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM changes WHERE arrived = ?)"), arguments: [arrived])
-                ?? false
-        }
+        arrivals[key] = kept
     }
 
     private func nextCounter() throws -> UInt64 {

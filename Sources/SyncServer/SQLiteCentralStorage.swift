@@ -726,7 +726,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             remember.bind(4, value.handling)
             remember.bind(5, key.table == "cases" ? key.id : caseOf[key])
             try remember.run()
-            if key.table == "cases", let was = original[key] ?? nil, was != value {
+            if key.table == "cases", let was = before {
                 try db.cachedStatement(
                     sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
                 ).execute(arguments: [value.community, value.handling, key.id])

@@ -44,14 +44,6 @@ struct RawSQLite {
         }
     }
 
-    /// Runs `sql` on the database file at `path` (to adjust a benchmark's own files).
-    static func execute(_ sql: String, on path: String) throws {
-        var db: OpaquePointer?
-        guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
-        defer { sqlite3_close(db) }
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
-    }
-
     func close() {
         sqlite3_close(db)
     }
@@ -86,22 +78,27 @@ struct RawSQLite {
     /// — one transaction per replica (as the merge commits one batch per replica): the
     /// "merged-state write" of WORKLOAD.md. Returns the number of rows.
     func writeMergedState(_ rows: [[[String]]]) throws -> Int {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        let placeholders = Array(repeating: "?", count: W1Workload.fields.count).joined(separator: ",")
-        let insert = try prepare("INSERT INTO cases VALUES (\(placeholders))")
+        let insert = try prepareInsert()
         defer { sqlite3_finalize(insert) }
-        var count = 0
         for replicaRows in rows {
             try exec("BEGIN")
-            for row in replicaRows {
-                for (index, value) in row.enumerated() { sqlite3_bind_text(insert, Int32(index + 1), value, -1, transient) }
-                guard sqlite3_step(insert) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
-                sqlite3_reset(insert)
-                count += 1
-            }
+            for row in replicaRows { try insertRow(row, with: insert) }
             try exec("COMMIT")
         }
-        return count
+        return rows.reduce(0) { $0 + $1.count }
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// The insert of a whole W1 row.
+    private func prepareInsert() throws -> OpaquePointer? {
+        try prepare("INSERT INTO cases VALUES (\(Array(repeating: "?", count: W1Workload.fields.count).joined(separator: ",")))")
+    }
+
+    private func insertRow(_ row: [String], with insert: OpaquePointer?) throws {
+        for (index, value) in row.enumerated() { sqlite3_bind_text(insert, Int32(index + 1), value, -1, Self.transient) }
+        guard sqlite3_step(insert) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+        sqlite3_reset(insert)
     }
 
     /// W1's final rows per replica: its creates with its updates applied in order.
@@ -119,9 +116,7 @@ struct RawSQLite {
 
     /// Replays every W1 write; returns the number of rows at the end.
     func replay(_ workload: W1Workload) throws -> Int {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        let placeholders = Array(repeating: "?", count: W1Workload.fields.count).joined(separator: ",")
-        let insert = try prepare("INSERT INTO cases VALUES (\(placeholders))")
+        let insert = try prepareInsert()
         let updates = try W1Workload.fields.map { try prepare("UPDATE cases SET \($0) = ?1 WHERE id = ?2") }
         defer {
             sqlite3_finalize(insert)
@@ -129,17 +124,13 @@ struct RawSQLite {
         }
         for replica in 0..<workload.replicaCount {
             try exec("BEGIN")
-            for row in workload.inserts[replica] {
-                for (index, value) in row.enumerated() { sqlite3_bind_text(insert, Int32(index + 1), value, -1, transient) }
-                guard sqlite3_step(insert) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
-                sqlite3_reset(insert)
-            }
+            for row in workload.inserts[replica] { try insertRow(row, with: insert) }
             try exec("COMMIT")
             try exec("BEGIN")
             for update in workload.updates[replica] {
                 let statement = updates[update.field]
-                sqlite3_bind_text(statement, 1, update.value, -1, transient)
-                sqlite3_bind_text(statement, 2, update.id, -1, transient)
+                sqlite3_bind_text(statement, 1, update.value, -1, Self.transient)
+                sqlite3_bind_text(statement, 2, update.id, -1, Self.transient)
                 guard sqlite3_step(statement) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
                 sqlite3_reset(statement)
             }

@@ -128,7 +128,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         let rawIndex: Double
         do {
             let raw = try RawSQLite(path: folder + "/raw-index.sqlite", synchronous: "FULL")
-            _ = try raw.replay(workload)
+            _ = try raw.writeMergedState(RawSQLite.mergedState(workload))
             let start = ContinuousClock.now
             try raw.indexFullText()
             rawIndex = seconds(ContinuousClock.now - start)
