@@ -27,78 +27,113 @@ enum MergeStateCodec {
 
     // MARK: Encoding
 
-    static func encode(_ record: SyncCore.Record, arrivals: [Int64]) -> [UInt8] {
-        var registers: [(name: String, register: FieldRegister)] = []
-        record.forEachRegister { registers.append(($0, $1)) }
-        return encode(record, registers: registers, arrivals: arrivals)
-    }
-
-    /// `registers` is every field's register, sorted by name, when the caller has them;
-    /// `arrivals` ascending.
-    static func encode(_ record: SyncCore.Record, registers: [(name: String, register: FieldRegister)], arrivals: [Int64]) -> [UInt8] {
-        var writer = Writer()
-        let chains = record.chainStates.sorted { $0.key < $1.key }
-        // The string table: replicas and authors, each once (a record has one or two).
+    /// The stored form of `record`; `arrivals` ascending. `conflicts` counts the
+    /// fields with more than one value that `lists` says are listed as conflicts.
+    static func encode(
+        _ record: SyncCore.Record, arrivals: [Int64], conflicts: inout Int, lists: (String) -> Bool = { _ in true }
+    ) -> [UInt8] {
+        // The string table (replicas and authors, each once: a record has one or two) is
+        // written before the fields, so the fields are written to a buffer of their own
+        // while their strings are collected.
         var strings: [String] = []
-        func intern(_ string: String) {
-            if !strings.contains(string) { strings.append(string) }
+        func index(_ string: String) -> UInt64 {
+            var position = 0
+            while position < strings.count {
+                if strings[position] == string { return UInt64(position) }
+                position += 1
+            }
+            strings.append(string)
+            return UInt64(strings.count - 1)
         }
-        for (_, register) in registers {
-            register.context.forEachEntry { intern($0.replica.rawValue) }
-            register.forEachSibling { sibling in
-                intern(sibling.dot.replica.rawValue)
-                intern(sibling.author)
+        var fields = Writer()
+        var fieldCount = 0
+        // A field only the first change wrote: that change's value under its context.
+        let base = record.baseWrite
+        // Its context and strings are interned at the first such field, in the order the
+        // fields are written, so that the bytes do not depend on how the record was built.
+        var baseContext: [UInt8]?
+        var baseReplica: UInt64 = 0
+        var baseAuthor: UInt64 = 0
+        record.forEachField(
+            register: { name, register in
+                fieldCount += 1
+                if register.isConflicted, lists(name) { conflicts += 1 }
+                fields.text(name)
+                fields.vector(register.context, index: index)
+                fields.varint(UInt64(register.siblingCount))
+                register.forEachSibling { sibling in
+                    fields.varint(index(sibling.dot.replica.rawValue))
+                    fields.varint(sibling.dot.counter)
+                    fields.value(sibling.value)
+                    fields.varint(sibling.hlc.wall)
+                    fields.varint(UInt64(sibling.hlc.logical))
+                    fields.varint(index(sibling.author))
+                    fields.signed(sibling.round)
+                }
+            },
+            base: { name, value, round in
+                guard let base else { return }
+                if baseContext == nil {
+                    var context = Writer(capacity: 16)
+                    context.vector(base.context, index: index)
+                    baseContext = context.bytes
+                    baseReplica = index(base.dot.replica.rawValue)
+                    baseAuthor = index(base.author)
+                }
+                fieldCount += 1
+                fields.text(name)
+                fields.bytes.append(contentsOf: baseContext ?? [])
+                fields.varint(1)
+                fields.varint(baseReplica)
+                fields.varint(base.dot.counter)
+                fields.value(value)
+                fields.varint(base.hlc.wall)
+                fields.varint(UInt64(base.hlc.logical))
+                fields.varint(baseAuthor)
+                fields.signed(round)
+            })
+        let chains = record.chainStates.sorted { $0.key < $1.key }
+        var tail = Writer(capacity: 16 + 4 * arrivals.count)
+        tail.varint(UInt64(chains.count))
+        for (replica, chain) in chains {
+            tail.varint(index(replica.rawValue))
+            tail.varint(chain.complete)
+            tail.varint(UInt64(chain.links.count))
+            for link in chain.links {
+                tail.varint(link.counter)
+                tail.varint(link.previous)
+            }
+            tail.varint(UInt64(chain.orphans.count))
+            for (counter, previous) in chain.orphans.sorted(by: { $0.key < $1.key }) {
+                tail.varint(counter)
+                tail.varint(previous)
             }
         }
-        for (replica, _) in chains { intern(replica.rawValue) }
-        func index(_ string: String) -> UInt64 { UInt64(strings.firstIndex(of: string) ?? 0) }
-
+        tail.varint(UInt64(arrivals.count))
+        var last: Int64 = 0
+        for arrived in arrivals {
+            tail.varint(UInt64(max(arrived - last, 0)))
+            last = arrived
+        }
+        var writer = Writer(capacity: 64 + fields.bytes.count + tail.bytes.count)
         writer.bytes.append(format)
         writer.varint(UInt64(strings.count))
         for string in strings { writer.text(string) }
-        writer.varint(UInt64(registers.count))
-        for (name, register) in registers {
-            writer.text(name)
-            writer.vector(register.context, index: index)
-            writer.varint(UInt64(register.siblingCount))
-            register.forEachSibling { sibling in
-                writer.varint(index(sibling.dot.replica.rawValue))
-                writer.varint(sibling.dot.counter)
-                writer.value(sibling.value)
-                writer.varint(sibling.hlc.wall)
-                writer.varint(UInt64(sibling.hlc.logical))
-                writer.varint(index(sibling.author))
-                writer.signed(sibling.round)
-            }
-        }
-        writer.varint(UInt64(chains.count))
-        for (replica, chain) in chains {
-            writer.varint(index(replica.rawValue))
-            writer.varint(chain.complete)
-            writer.varint(UInt64(chain.links.count))
-            for link in chain.links {
-                writer.varint(link.counter)
-                writer.varint(link.previous)
-            }
-            writer.varint(UInt64(chain.orphans.count))
-            for (counter, previous) in chain.orphans.sorted(by: { $0.key < $1.key }) {
-                writer.varint(counter)
-                writer.varint(previous)
-            }
-        }
-        writer.varint(UInt64(arrivals.count))
-        var last: Int64 = 0
-        for arrived in arrivals {
-            writer.varint(UInt64(max(arrived - last, 0)))
-            last = arrived
-        }
+        writer.varint(UInt64(fieldCount))
+        writer.bytes.append(contentsOf: fields.bytes)
+        writer.bytes.append(contentsOf: tail.bytes)
         return writer.bytes
+    }
+
+    static func encode(_ record: SyncCore.Record, arrivals: [Int64]) -> [UInt8] {
+        var conflicts = 0
+        return encode(record, arrivals: arrivals, conflicts: &conflicts)
     }
 
     struct Writer {
         var bytes: [UInt8] = []
 
-        init() { bytes.reserveCapacity(1024) }
+        init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
 
         mutating func varint(_ value: UInt64) {
             var rest = value

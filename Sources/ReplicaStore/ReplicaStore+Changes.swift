@@ -254,17 +254,14 @@ extension ReplicaStore {
         _ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database, using kept: FastStatement? = nil
     ) throws {
         var conflicts = 0
-        var registers: [(name: String, register: FieldRegister)] = []
-        registers.reserveCapacity(16)
-        record.forEachRegister { name, register in
-            if register.isConflicted, schema.rule(table: key.table, field: name).listsConflicts { conflicts += 1 }
-            registers.append((name, register))
+        let state = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflicts) { name in
+            schema.rule(table: key.table, field: name).listsConflicts
         }
         let upsert = try kept ?? FastStatement(Self.saveStateSQL, in: db)
         upsert.clear()
         upsert.bind(1, key.table)
         upsert.bind(2, key.id)
-        upsert.bind(3, blob: MergeStateCodec.encode(record, registers: registers, arrivals: arrivals))
+        upsert.bind(3, blob: state)
         upsert.bind(4, Int64(conflicts))
         try upsert.run()
     }

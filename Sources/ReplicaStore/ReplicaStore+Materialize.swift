@@ -62,16 +62,23 @@ extension ReplicaStore {
         // One pass over the registers: winners, the latest time, the conflicts.
         var winners: [String: Value] = [:]
         winners.reserveCapacity(24)
-        record.forEachRegister { name, register in
-            let rule = schema.rule(table: key.table, field: name)
-            guard let winner = register.winner(under: rule) else { return }
-            winners[name] = winner.value
-            latest = max(latest, winner.hlc.wall)
-            if register.isConflicted {
-                register.forEachSibling { latest = max(latest, $0.hlc.wall) }
-                if rule.listsConflicts { conflicts += 1 }
-            }
-        }
+        let baseWall = record.baseWrite?.hlc.wall ?? 0
+        record.forEachField(
+            register: { name, register in
+                let rule = schema.rule(table: key.table, field: name)
+                guard let winner = register.winner(under: rule) else { return }
+                winners[name] = winner.value
+                latest = max(latest, winner.hlc.wall)
+                if register.isConflicted {
+                    register.forEachSibling { latest = max(latest, $0.hlc.wall) }
+                    if rule.listsConflicts { conflicts += 1 }
+                }
+            },
+            base: { name, value, _ in
+                // A field only the first change wrote: its one value wins.
+                winners[name] = value
+                latest = max(latest, baseWall)
+            })
         // Bound through SQLite's C API (`FastStatement`): this runs for every case a
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.

@@ -55,6 +55,7 @@ public final class ReplicaStore: Sendable {
         configuration.prepareDatabase { db in
             // WAL: readers never block the writer. FULL: a committed change survives a
             // power cut, not only a crash (nothing recorded offline may be lost).
+            try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // A merge touches pages all over the indexes: with SQLite's 2 MiB default cache

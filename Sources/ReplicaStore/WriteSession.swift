@@ -10,11 +10,23 @@ import SyncProtocol
 final class WriteSession {
     let store: ReplicaStore
     let db: Database
-    private var records: [RecordKey: SyncCore.Record] = [:]
-    private var loaded: [RecordKey: SyncCore.Record?] = [:]
-    // Each touched record's changes by arrival, as stored, then the new ones.
-    private var arrivals: [RecordKey: [Int64]] = [:]
-    private var order: [RecordKey] = []
+    // One slot per touched record, found with one hash of its key per change, and a
+    // class so that the record is merged in place: a copy taken out of a dictionary and
+    // stored back made every change copy the record's register arrays.
+    private final class Slot {
+        var record: SyncCore.Record?
+        // The record's changes by arrival, as stored, then the new ones.
+        var arrivals: [Int64]
+        var touched = false
+
+        init(record: SyncCore.Record?, arrivals: [Int64]) {
+            self.record = record
+            self.arrivals = arrivals
+        }
+    }
+    private var slots: [RecordKey: Slot] = [:]
+    private var order: [Slot] = []
+    private var orderKeys: [RecordKey] = []
     private var arrived: Int64?
     private var counter: UInt64?
     private var clock: HybridLogicalClock?
@@ -36,20 +48,31 @@ final class WriteSession {
 
     /// The record as this transaction sees it (read from the file at most once).
     func record(_ key: RecordKey) throws -> SyncCore.Record? {
-        if let record = records[key] { return record }
-        if let record = loaded[key] { return record }
+        try slot(key).record
+    }
+
+    private func slot(_ key: RecordKey) throws -> Slot {
+        if let slot = slots[key] { return slot }
         let state = try store.loadState(key, in: db, using: statement(0, ReplicaStore.loadStateSQL))
-        loaded[key] = .some(state?.record)
-        arrivals[key] = state?.arrivals ?? []
-        return state?.record
+        let slot = Slot(record: state?.record, arrivals: state?.arrivals ?? [])
+        slots[key] = slot
+        return slot
     }
 
     /// Makes `record` the state of `key` for this transaction, whatever the file holds
     /// (a record rebuilt from its remaining changes, `arrivals` theirs).
     func seed(_ key: RecordKey, _ record: SyncCore.Record?, arrivals kept: [Int64]) {
-        records[key] = nil
-        loaded[key] = .some(record)
-        arrivals[key] = kept
+        if let slot = slots[key], slot.touched {
+            slot.record = record
+            slot.arrivals = kept
+            slot.touched = false
+            if let index = orderKeys.firstIndex(of: key) {
+                order.remove(at: index)
+                orderKeys.remove(at: index)
+            }
+        } else {
+            slots[key] = Slot(record: record, arrivals: kept)
+        }
     }
 
     private func nextCounter() throws -> UInt64 {
@@ -104,25 +127,30 @@ final class WriteSession {
         insert.bind(6, utf8: body ?? ChangeV1.encode(change))
         try insert.run()
         let key = change.record
-        var current = try record(key) ?? SyncCore.Record()
-        arrivals[key, default: []].append(next)
+        let slot = try slot(key)
+        slot.arrivals.append(next)
+        if slot.record == nil { slot.record = SyncCore.Record() }
         var lookupError: (any Error)?
-        current.apply(change, rules: store.schema.table(key.table)) { dot in
+        // In place: the slot holds the only reference to the record's arrays.
+        slot.record!.apply(change, rules: store.schema.table(key.table)) { dot in
             do { return try self.store.change(dot, in: self.db) } catch {
                 lookupError = error
                 return nil
             }
         }
         if let lookupError { throw lookupError }
-        if records[key] == nil { order.append(key) }
-        records[key] = current
+        if !slot.touched {
+            slot.touched = true
+            order.append(slot)
+            orderKeys.append(key)
+        }
     }
 
     /// Stores every touched record and its row, and the clock.
     func finish() throws {
-        for key in order {
-            guard let record = records[key] else { continue }
-            try store.saveRecord(record, key: key, arrivals: arrivals[key] ?? [], in: db, using: statement(2, ReplicaStore.saveStateSQL))
+        for (key, slot) in zip(orderKeys, order) {
+            guard let record = slot.record else { continue }
+            try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
             if store.materializes {
                 try store.materialize(record, key: key, in: db, using: key.table == "cases" ? statement(3, ReplicaStore.caseUpsert) : nil)
             }

@@ -149,6 +149,56 @@ public struct Record: Hashable, Sendable {
         for entry in all { try body(entry.name, entry.register) }
     }
 
+    /// The change every field only the record's first change wrote stands for: such a
+    /// field's register is this change's single value under its context (see
+    /// ``forEachField(register:base:)``).
+    public struct BaseWrite: Sendable {
+        public let dot: Dot
+        public let hlc: HLC
+        public let author: String
+        public let context: VersionVector
+    }
+
+    /// The write that fields passed to `base` by ``forEachField(register:base:)`` share;
+    /// `nil` for a record rebuilt from storage.
+    public var baseWrite: BaseWrite? {
+        base.map { BaseWrite(dot: $0.dot, hlc: $0.hlc, author: $0.author, context: $0.context) }
+    }
+
+    /// Calls `register` with each field written after the record's first change and
+    /// `base` with each field only that change wrote (its value and round; the rest of
+    /// its register is ``baseWrite``), in one pass sorted by name.
+    ///
+    /// The same fields and order as ``forEachRegister(_:)``, without building a register
+    /// per field the first change wrote: the store's save path (most fields of most
+    /// records).
+    public func forEachField(
+        register: (String, FieldRegister) throws -> Void, base visitBase: (String, Value, Int64) throws -> Void
+    ) rethrows {
+        // Positions: ≥ 0 a register, < 0 the base's field at -1 - position.
+        var all: [(name: String, position: Int)] = []
+        all.reserveCapacity(names.count + (base?.fields.count ?? 0))
+        for index in names.indices { all.append((names[index], index)) }
+        var baseFields: [(name: String, value: Value)] = []
+        if let base {
+            baseFields.reserveCapacity(base.fields.count)
+            for (name, value) in base.fields where slotIndex(name) == nil {
+                all.append((name, -1 - baseFields.count))
+                baseFields.append((name, value))
+            }
+        }
+        all.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let table = baseTable ?? .lastWriterWins
+        for entry in all {
+            if entry.position >= 0 {
+                try register(entry.name, registers[entry.position])
+            } else if let base {
+                let field = baseFields[-1 - entry.position]
+                try visitBase(field.name, field.value, Record.round(of: field.name, in: base.fields, table: table))
+            }
+        }
+    }
+
     /// Every field's name and register, sorted by name.
     public var registersByName: [(name: String, register: FieldRegister)] {
         fieldNames.compactMap { name in register(name).map { (name, $0) } }

@@ -19,7 +19,9 @@ import Testing
             try simulation.exchangeAll()
             for (key, record) in simulation.replicas[0].records {
                 let arrivals = (0..<Int64(checked % 7)).map { $0 * 3 + Int64(seed) }
-                let bytes = MergeStateCodec.encode(record, arrivals: arrivals)
+                var conflicts = 0
+                let bytes = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflicts)
+                #expect(conflicts == record.fields.values.filter(\.isConflicted).count, "seed \(seed), \(key)")
                 let decoded = try #require(MergeStateCodec.decode(bytes), "seed \(seed), \(key)")
                 #expect(decoded.record == record, "seed \(seed), \(key)")
                 #expect(decoded.record.chainStates == record.chainStates, "seed \(seed), \(key)")
