@@ -141,6 +141,22 @@ public final class SQLiteCentralStorage: CentralStorage {
                     DELETE FROM cases;
                     """)
         },
+        ExtraMigration(name: "central-v6-scope-in-state", follows: "v9-search-later") { db in
+            // A record's scope lives in its merge-state row, which every merge rewrites
+            // anyway: `record_scope`, keyed by random record ids, had most of its pages
+            // rewritten by every large batch (a third of the merge's WAL writes in W1).
+            // `case_id`: a case event's case (its scope follows the case); a case's own id.
+            try db.execute(
+                sql: """
+                    ALTER TABLE merge_state ADD COLUMN community TEXT;
+                    ALTER TABLE merge_state ADD COLUMN handling TEXT;
+                    ALTER TABLE merge_state ADD COLUMN case_id TEXT;
+                    UPDATE merge_state SET community = s.community, handling = s.handling, case_id = s.case_id
+                        FROM record_scope s WHERE s.tbl = merge_state.tbl AND s.record_id = merge_state.record_id;
+                    CREATE INDEX merge_state_by_case ON merge_state (case_id) WHERE case_id IS NOT NULL AND tbl <> 'cases';
+                    DROP TABLE record_scope;
+                    """)
+        },
     ]
 
     private init(store: ReplicaStore) {
@@ -309,7 +325,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 try db.execute(
                     sql: """
                         INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling, old_parent, new_parent)
-                        SELECT record_id, community, handling, community, handling, ?, ? FROM record_scope
+                        SELECT record_id, community, handling, community, handling, ?, ? FROM merge_state
                         WHERE tbl = 'cases' AND community = ? ORDER BY record_id
                         """, arguments: [office.parent, parent, code])
             }
@@ -333,7 +349,7 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             let cases =
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM record_scope WHERE tbl = 'cases' AND (community = ? OR handling = ?)",
+                    db, sql: "SELECT count(*) FROM merge_state WHERE tbl = 'cases' AND (community = ? OR handling = ?)",
                     arguments: [code, code])
                 ?? 0
             guard cases == 0 else {
@@ -641,7 +657,8 @@ public final class SQLiteCentralStorage: CentralStorage {
         // Jurisdiction (§9.6): each new change must be within the writer's scope.
         var scopes: [RecordKey: RecordScope?] = [:]
         // Looked up once per record of the batch: through SQLite's C API.
-        let lookup = try FastStatement("SELECT community, handling FROM record_scope WHERE tbl = ? AND record_id = ?", in: db)
+        let lookup = try FastStatement(
+            "SELECT community, handling, case_id FROM merge_state WHERE tbl = ? AND record_id = ?", in: db)
         func scope(_ key: RecordKey) throws -> RecordScope? {
             if let known = scopes[key] { return known }
             lookup.clear()
@@ -649,7 +666,12 @@ public final class SQLiteCentralStorage: CentralStorage {
             lookup.bind(2, key.id)
             var found: RecordScope?
             if try lookup.step() {
-                found = RecordScope(community: lookup.text(0), handling: lookup.text(1))
+                let community = lookup.text(0)
+                let handling = lookup.text(1)
+                // A record with no scope has a merge state with none of the three set.
+                if community != nil || handling != nil || lookup.text(2) != nil {
+                    found = RecordScope(community: community, handling: handling)
+                }
                 lookup.reset()
             }
             scopes[key] = found
@@ -710,25 +732,24 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
         let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now)
         // Remember where every touched record now belongs; a case's events follow it.
+        // Every record of the batch has its merge-state row by now.
         let remember = try FastStatement(
-            """
-            INSERT INTO record_scope (tbl, record_id, community, handling, case_id) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (tbl, record_id) DO UPDATE SET community = excluded.community, handling = excluded.handling
-            """, in: db)
+            "UPDATE merge_state SET community = ?, handling = ?, case_id = coalesce(case_id, ?) WHERE tbl = ? AND record_id = ?",
+            in: db)
         for (key, value) in scopes {
             // Only records this batch changed, and only when their scope is new or moved.
             guard let value, let before = original[key], before != value, ["cases", "case_events", "audit_events"].contains(key.table)
             else { continue }
             remember.clear()
-            remember.bind(1, key.table)
-            remember.bind(2, key.id)
-            remember.bind(3, value.community)
-            remember.bind(4, value.handling)
-            remember.bind(5, key.table == "cases" ? key.id : caseOf[key])
+            remember.bind(1, value.community)
+            remember.bind(2, value.handling)
+            remember.bind(3, key.table == "cases" ? key.id : caseOf[key])
+            remember.bind(4, key.table)
+            remember.bind(5, key.id)
             try remember.run()
             if key.table == "cases", let was = before {
                 try db.cachedStatement(
-                    sql: "UPDATE record_scope SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
+                    sql: "UPDATE merge_state SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
                 ).execute(arguments: [value.community, value.handling, key.id])
                 let oldParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [was.community])
                 let newParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [value.community])
@@ -828,7 +849,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // Still in scope now (a later move may have taken it out again)?
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT community, handling FROM record_scope WHERE tbl = 'cases' AND record_id = ?", arguments: [id]),
+                        db, sql: "SELECT community, handling FROM merge_state WHERE tbl = 'cases' AND record_id = ?", arguments: [id]),
                     office.covers(RecordScope(community: row["community"], handling: row["handling"]))
                 else { continue }
                 purge.removeAll { $0.id == id }
@@ -836,7 +857,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 // state lists it.
                 var keys = [RecordKey(table: "cases", id: id)]
                 keys += try Row.fetchAll(
-                    db, sql: "SELECT tbl, record_id FROM record_scope WHERE case_id = ? AND tbl <> 'cases'", arguments: [id]
+                    db, sql: "SELECT tbl, record_id FROM merge_state WHERE case_id = ? AND tbl <> 'cases'", arguments: [id]
                 ).map { RecordKey(table: $0["tbl"], id: $0["record_id"]) }
                 var arrivals: [Int64] = []
                 for key in keys { arrivals += try store.arrivals(of: key, in: db).filter { $0 <= start } }
@@ -863,8 +884,9 @@ public final class SQLiteCentralStorage: CentralStorage {
                 let rows = try Row.fetchCursor(
                     db.cachedStatement(
                         sql: """
-                            SELECT c.arrived, c.replica, c.body, s.community, s.handling, s.tbl AS scoped
-                            FROM changes c LEFT JOIN record_scope s ON s.tbl = c.tbl AND s.record_id = c.record_id
+                            SELECT c.arrived, c.replica, c.body, s.community, s.handling,
+                                CASE WHEN s.community IS NOT NULL OR s.handling IS NOT NULL OR s.case_id IS NOT NULL THEN 1 END AS scoped
+                            FROM changes c LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id
                             WHERE c.arrived > ? ORDER BY c.arrived LIMIT 512
                             """),
                     arguments: [position])
@@ -872,7 +894,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 while let row = try rows.next() {
                     seen += 1
                     let writer = ReplicaID(row["replica"])
-                    let scoped: String? = row["scoped"]
+                    let scoped: Int64? = row["scoped"]
                     let visible = office.covers(scoped == nil ? nil : RecordScope(community: row["community"], handling: row["handling"]))
                     if writer != caller.replica, visible {
                         let body: String = row["body"]

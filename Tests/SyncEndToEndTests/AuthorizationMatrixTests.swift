@@ -16,7 +16,10 @@ import Testing
             var counts: [String: Int] = [:]
             for (name, sql) in [
                 ("changes", "SELECT count(*) FROM changes"), ("merge_state", "SELECT count(*) FROM merge_state"),
-                ("record_scope", "SELECT count(*) FROM record_scope"), ("replicas", "SELECT count(*) FROM replicas"),
+                (
+                    "scopes",
+                    "SELECT count(*) FROM merge_state WHERE community IS NOT NULL OR handling IS NOT NULL OR case_id IS NOT NULL"
+                ), ("replicas", "SELECT count(*) FROM replicas"),
                 ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
                 ("credentials", "SELECT group_concat(secret_sha256) FROM replicas"),
             ] {

@@ -76,7 +76,7 @@ import Testing
         // state are what every replica's rows must show.
         let store = try SQLiteCentralStorage.open(at: path, create: false).store
         let scopes = try DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "SELECT record_id, community, handling FROM record_scope WHERE tbl = 'cases'")
+            try Row.fetchAll(db, sql: "SELECT record_id, community, handling FROM merge_state WHERE tbl = 'cases' AND case_id IS NOT NULL")
         }
         var result: [String: (community: String?, handling: String?, row: [String: String])] = [:]
         for scope in scopes {
