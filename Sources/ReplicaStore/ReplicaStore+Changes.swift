@@ -97,6 +97,17 @@ extension ReplicaStore {
     /// (`bodies[i]` is `ChangeV1.encode(changes[i])`), so that the transaction only
     /// writes it.
     package func apply(_ changes: [Change], bodies: [[UInt8]]?, in db: Database, now: Int64) throws -> ApplySummary {
+        var none: [RecordKey: StateScope] = [:]
+        return try apply(changes, bodies: bodies, in: db, now: now, scopes: &none)
+    }
+
+    /// ``apply(_:bodies:in:now:)`` that also stores `scopes` in the merge-state rows of
+    /// the records it writes (the central server's columns, `central-v6-scope-in-state`),
+    /// removing each one it stored: what is left belongs to records the batch did not
+    /// write.
+    package func apply(
+        _ changes: [Change], bodies: [[UInt8]]?, in db: Database, now: Int64, scopes: inout [RecordKey: StateScope]
+    ) throws -> ApplySummary {
         var summary = ApplySummary()
         var fresh: [(change: Change, body: [UInt8]?)] = []
         fresh.reserveCapacity(changes.count)
@@ -143,12 +154,14 @@ extension ReplicaStore {
             fresh.append((change, bodies?[position]))
         }
         let session = WriteSession(store: self, db: db)
+        session.scopes = scopes
         for (change, body) in fresh {
             try session.insert(change, body: body)
             // Remote clocks inform ours, within the drift bound (§4.3).
             try session.observe(change.hlc, now: now)
         }
         try session.finish()
+        scopes = session.scopes
         summary.applied = fresh.count
         return summary
     }
@@ -239,6 +252,13 @@ extension ReplicaStore {
     }
 
     static let loadStateSQL = "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"
+    /// ``saveStateSQL`` with the central server's scope columns (`central-v6-scope-in-state`);
+    /// a record keeps the case it was first given.
+    static let saveStateWithScopeSQL = """
+        INSERT INTO merge_state (tbl, record_id, state, conflicts, community, handling, case_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts,
+            community = excluded.community, handling = excluded.handling, case_id = coalesce(merge_state.case_id, excluded.case_id)
+        """
     static let saveStateSQL = """
         INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
         ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts
@@ -251,7 +271,8 @@ extension ReplicaStore {
     }
 
     func saveRecord(
-        _ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database, using kept: FastStatement? = nil
+        _ record: SyncCore.Record, key: RecordKey, arrivals: [Int64], in db: Database, using kept: FastStatement? = nil,
+        scope: StateScope? = nil
     ) throws {
         var conflicts = 0
         let state = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflicts) { name in
@@ -263,6 +284,11 @@ extension ReplicaStore {
         upsert.bind(2, key.id)
         upsert.bind(3, blob: state)
         upsert.bind(4, Int64(conflicts))
+        if let scope {
+            upsert.bind(5, scope.community)
+            upsert.bind(6, scope.handling)
+            upsert.bind(7, scope.caseID)
+        }
         try upsert.run()
     }
 
@@ -299,4 +325,19 @@ extension ReplicaStore {
         }
     }
 
+}
+
+/// Where a record belongs, kept by the central server in its merge-state row: its
+/// community and handling office, and for a case event its case (a case's own id for a
+/// case).
+package struct StateScope: Sendable, Equatable {
+    package var community: String?
+    package var handling: String?
+    package var caseID: String?
+
+    package init(community: String?, handling: String?, caseID: String?) {
+        self.community = community
+        self.handling = handling
+        self.caseID = caseID
+    }
 }

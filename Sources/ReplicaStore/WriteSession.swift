@@ -27,6 +27,9 @@ final class WriteSession {
     private var slots: [RecordKey: Slot] = [:]
     private var order: [Slot] = []
     private var orderKeys: [RecordKey] = []
+    /// Scopes to store with the records' merge state (the central server's); each one
+    /// stored is removed.
+    var scopes: [RecordKey: StateScope] = [:]
     private var arrived: Int64?
     private var counter: UInt64?
     private var clock: HybridLogicalClock?
@@ -37,7 +40,7 @@ final class WriteSession {
     }
 
     // The statements every change or record goes through, looked up once a session.
-    private var statements: [FastStatement?] = [nil, nil, nil, nil]
+    private var statements: [FastStatement?] = [nil, nil, nil, nil, nil]
     private func statement(_ slot: Int, _ sql: String) throws -> FastStatement {
         if let kept = statements[slot] { return kept }
         let made = try FastStatement(sql, in: db)
@@ -150,7 +153,13 @@ final class WriteSession {
     func finish() throws {
         for (key, slot) in zip(orderKeys, order) {
             guard let record = slot.record else { continue }
-            try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
+            if let scope = scopes.removeValue(forKey: key) {
+                try store.saveRecord(
+                    record, key: key, arrivals: slot.arrivals, in: db, using: statement(4, ReplicaStore.saveStateWithScopeSQL), scope: scope
+                )
+            } else {
+                try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
+            }
             if store.materializes {
                 try store.materialize(record, key: key, in: db, using: key.table == "cases" ? statement(3, ReplicaStore.caseUpsert) : nil)
             }

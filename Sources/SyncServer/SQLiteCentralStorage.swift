@@ -730,36 +730,39 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             expected += 1
         }
-        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now)
-        // Remember where every touched record now belongs; a case's events follow it.
-        // Every record of the batch has its merge-state row by now.
-        let remember = try FastStatement(
-            "UPDATE merge_state SET community = ?, handling = ?, case_id = coalesce(case_id, ?) WHERE tbl = ? AND record_id = ?",
-            in: db)
+        // Where every touched record now belongs, stored with its merge state: only
+        // records this batch changed, and only when their scope is new or moved.
+        var moved: [(key: RecordKey, was: RecordScope?, value: RecordScope)] = []
+        var stored: [RecordKey: StateScope] = [:]
         for (key, value) in scopes {
-            // Only records this batch changed, and only when their scope is new or moved.
             guard let value, let before = original[key], before != value, ["cases", "case_events", "audit_events"].contains(key.table)
             else { continue }
-            remember.clear()
-            remember.bind(1, value.community)
-            remember.bind(2, value.handling)
-            remember.bind(3, key.table == "cases" ? key.id : caseOf[key])
-            remember.bind(4, key.table)
-            remember.bind(5, key.id)
-            try remember.run()
-            if key.table == "cases", let was = before {
-                try db.cachedStatement(
-                    sql: "UPDATE merge_state SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
-                ).execute(arguments: [value.community, value.handling, key.id])
-                let oldParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [was.community])
-                let newParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [value.community])
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling, old_parent, new_parent)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """
-                ).execute(arguments: [key.id, was.community, was.handling, value.community, value.handling, oldParent, newParent])
-            }
+            stored[key] = StateScope(
+                community: value.community, handling: value.handling, caseID: key.table == "cases" ? key.id : caseOf[key])
+            moved.append((key, before, value))
+        }
+        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: &stored)
+        // A record the batch changed always has its merge state written above; this is
+        // for safety only (a scope is never dropped).
+        for (key, scope) in stored {
+            try db.cachedStatement(
+                sql: "UPDATE merge_state SET community = ?, handling = ?, case_id = coalesce(case_id, ?) WHERE tbl = ? AND record_id = ?"
+            ).execute(arguments: [scope.community, scope.handling, scope.caseID, key.table, key.id])
+        }
+        // A case's events follow it; its move is recorded for pulls (§9.6).
+        for (key, was, value) in moved where key.table == "cases" {
+            guard let was else { continue }
+            try db.cachedStatement(
+                sql: "UPDATE merge_state SET community = ?, handling = ? WHERE case_id = ? AND tbl <> 'cases'"
+            ).execute(arguments: [value.community, value.handling, key.id])
+            let oldParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [was.community])
+            let newParent = try String.fetchOne(db, sql: "SELECT parent FROM offices WHERE code = ?", arguments: [value.community])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO scope_moves (record_id, old_community, old_handling, new_community, new_handling, old_parent, new_parent)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [key.id, was.community, was.handling, value.community, value.handling, oldParent, newParent])
         }
         try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
         return PushResponseV1(accepted: summary.applied, duplicates: summary.duplicates, holds: try self.holds(caller.replica, in: db))
