@@ -26,7 +26,10 @@ struct SyncBenchmark: AsyncParsableCommand {
     @Option(help: "A W1 dump from ../shared/bench/workload.py --dump (default: generate W1).") var data: String?
     @Option(help: "Changes per pushed batch (at most 10,000).") var batch = 5_000
     @Flag(help: "Only the server's merge in process beside raw SQLite (no HTTP), e.g. for a profiler.") var mergeOnly = false
-    @Option(help: "Runs of the in-process merge and of raw SQLite, alternating (medians reported).") var runs = 1
+    @Option(
+        help:
+            "Runs of the sync phases (fresh server and replica files each) and of the in-process merge beside raw SQLite, alternating (medians reported, with the range)."
+    ) var runs = 1
 
     func validate() throws {
         guard (1...LimitsV1.maximumChangesPerBatch).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
@@ -41,7 +44,6 @@ struct SyncBenchmark: AsyncParsableCommand {
         }
         let workload = try data.map { try W1Workload(dump: $0) } ?? W1Workload()
         let (_, produced) = try captureW1(workload)
-        let replicaIDs = produced.map { $0[0].dot.replica }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-bench-sync-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer {
@@ -56,6 +58,56 @@ struct SyncBenchmark: AsyncParsableCommand {
             return
         }
 
+        var runs: [SyncFigures] = []
+        for run in 0..<self.runs {
+            runs.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: folder + "/run-\(run)"))
+        }
+        // Medians, and the range when there are several runs (this machine is noisy).
+        func figure(_ value: (SyncFigures) -> Double) -> String {
+            let values = runs.map(value)
+            guard values.count > 1 else { return format(median(values)) }
+            return format(median(values)) + " (" + format(values.min() ?? 0) + "–" + format(values.max() ?? 0) + ")"
+        }
+        let first = runs[0]
+        let changes = workload.changeCount
+        print(
+            "W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); "
+                + (runs.count > 1 ? "median (range) of \(runs.count) runs on fresh files" : "one run"))
+        printTable(
+            ["phase", "seconds", "changes/s", "bytes on the wire"],
+            [
+                [
+                    "push: \(produced.count) replicas at once", figure(\.push), rate(changes, median(runs.map(\.push))),
+                    String(first.pushedBytes),
+                ],
+                [
+                    "pull: replica 0 applies what it lacks", figure(\.pull), rate(first.received, median(runs.map(\.pull))),
+                    String(first.pulledBytes),
+                ],
+                [
+                    "push + pull", figure { $0.push + $0.pull }, rate(changes + first.received, median(runs.map { $0.push + $0.pull })),
+                    String(first.pushedBytes + first.pulledBytes),
+                ],
+                ["after the sync: replica 0's search index takes the \(first.indexed) cases", figure(\.index), "", ""],
+                ["  raw SQLite: the same trigram index over the same final rows", figure(\.rawIndex), "", ""],
+                [
+                    "W1c: \(first.conflictWrites) concurrent writes pushed, pulled by replica 0", figure(\.w1c),
+                    rate(first.conflictWrites, median(runs.map(\.w1c))), "",
+                ],
+            ])
+        print(
+            "W1c: \(first.conflicts) fields in conflict at replica 0, each with \(first.siblings) siblings, all listed (received \(first.w1cReceived))"
+        )
+        let rss = runs.compactMap(\.rss).max()
+        print("server peak RSS (highest of the runs): \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
+        try mergeBesideRaw(workload, produced: produced, folder: folder)
+    }
+
+    /// One run of the sync phases on fresh files in `folder`: a new server database and
+    /// replica 0's file.
+    func syncOnce(_ workload: W1Workload, produced: [[Change]], serverPath: String, folder: String) async throws -> SyncFigures {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let replicaIDs = produced.map { $0[0].dot.replica }
         // Offices and one token per replica, written before the server starts.
         let centralPath = folder + "/central.sqlite"
         var tokens: [String] = []
@@ -159,31 +211,17 @@ struct SyncBenchmark: AsyncParsableCommand {
             throw ValidationError("W1c: \(conflicts.count) conflicts listed at replica 0, expected \(fieldCount)")
         }
         let rss = Self.peakRSS(of: server.process.processIdentifier)
-        let changes = workload.changeCount
-        print("W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); one run")
-        printTable(
-            ["phase", "seconds", "changes/s", "bytes on the wire"],
-            [
-                ["push: \(produced.count) replicas at once", format(push), rate(changes, push), String(pushedBytes)],
-                ["pull: replica 0 applies what it lacks", format(pull), rate(report.received, pull), String(report.bytesReceived)],
-                [
-                    "push + pull", format(push + pull), rate(changes + report.received, push + pull),
-                    String(pushedBytes + report.bytesReceived),
-                ],
-                [
-                    "after the sync: replica 0's search index takes the \(indexed) cases", format(index), "", "",
-                ],
-                ["  raw SQLite: the same trigram index over the same final rows", format(rawIndex), "", ""],
-                [
-                    "W1c: \(conflictBatches.joined().count) concurrent writes pushed, pulled by replica 0", format(w1c),
-                    rate(conflictBatches.joined().count, w1c), "",
-                ],
-            ])
-        print(
-            "W1c: \(conflicts.count) fields in conflict at replica 0, each with \(conflicts.first?.siblings.count ?? 0) siblings, all listed (received \(w1cReport.received))"
-        )
-        print("server peak RSS: \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
-        try mergeBesideRaw(workload, produced: produced, folder: folder)
+        return SyncFigures(
+            push: push, pull: pull, index: index, rawIndex: rawIndex, w1c: w1c, pushedBytes: pushedBytes,
+            pulledBytes: report.bytesReceived, received: report.received, indexed: indexed,
+            conflictWrites: conflictBatches.joined().count, conflicts: conflicts.count,
+            siblings: conflicts.first?.siblings.count ?? 0, w1cReceived: w1cReport.received, rss: rss)
+    }
+
+    struct SyncFigures {
+        var push, pull, index, rawIndex, w1c: Double
+        var pushedBytes, pulledBytes, received, indexed, conflictWrites, conflicts, siblings, w1cReceived: Int
+        var rss: Int?
     }
 
     /// The server's merge alone, in process (the same storage, no HTTP), beside raw SQLite
