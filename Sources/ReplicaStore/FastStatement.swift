@@ -82,7 +82,31 @@ package struct FastStatement {
     /// The current row's column as text, or nil when it is NULL.
     package func text(_ column: Int32) -> String? {
         guard sqlite3_column_type(statement, column) != SQLITE_NULL else { return nil }
-        return String(decoding: bytes(column), as: UTF8.self)
+        // Decoded in place (no intermediate array): short texts such as office codes
+        // then cost no allocation at all.
+        let pointer = sqlite3_column_text(statement, column)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard let pointer, count > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    /// The current row's column as an integer (0 for NULL).
+    package func integer(_ column: Int32) -> Int64 {
+        sqlite3_column_int64(statement, column)
+    }
+
+    /// True when the current row's column is NULL.
+    package func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(statement, column) == SQLITE_NULL
+    }
+
+    /// True when the current row's column is the text `utf8`, compared without making a
+    /// String.
+    package func textEquals(_ column: Int32, _ utf8: [UInt8]) -> Bool {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count == utf8.count else { return false }
+        guard count > 0, let pointer = sqlite3_column_text(statement, column) else { return count == 0 }
+        return utf8.withUnsafeBufferPointer { $0.elementsEqual(UnsafeBufferPointer(start: pointer, count: count)) }
     }
 
     /// Binds text, or NULL for nil.

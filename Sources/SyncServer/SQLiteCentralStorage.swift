@@ -879,39 +879,39 @@ public final class SQLiteCentralStorage: CentralStorage {
             }
             // Scan in arrival order (a causal order, §9.5), skipping the caller's own
             // changes, until the page is full or nothing is left.
-            scan: while !full {
-                // Each change with its record's scope: a replica is never sent a record outside
-                // its office's jurisdiction (§9.6).
-                // A cursor, not a list: a row's body is read only when it is sent (most of
-                // the log is another office's, or the caller's own, for a community replica).
-                let rows = try Row.fetchCursor(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT c.arrived, c.replica, c.body, s.community, s.handling,
-                                CASE WHEN s.community IS NOT NULL OR s.handling IS NOT NULL OR s.case_id IS NOT NULL THEN 1 END AS scoped
-                            FROM changes c LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id
-                            WHERE c.arrived > ? ORDER BY c.arrived LIMIT 512
-                            """),
-                    arguments: [position])
-                var seen = 0
-                while let row = try rows.next() {
-                    seen += 1
-                    let writer = ReplicaID(row["replica"])
-                    let scoped: Int64? = row["scoped"]
-                    let visible = office.covers(scoped == nil ? nil : RecordScope(community: row["community"], handling: row["handling"]))
-                    if writer != caller.replica, visible {
-                        let body: String = row["body"]
-                        if !bodies.isEmpty, bodies.count >= limit || bytes + body.utf8.count > maximumBytes {
-                            full = true
-                            break scan
-                        }
-                        bytes += body.utf8.count + 1
-                        bodies.append(Array(body.utf8))
-                        writers.insert(writer)
+            // Each change with its record's scope: a replica is never sent a record outside
+            // its office's jurisdiction (§9.6); the district's covers every record, so its
+            // scan needs no scope. Through SQLite's C API: this visits every row after the
+            // position (most of the log is another office's, or the caller's own, for a
+            // community replica), and a row's body is read only when it is sent.
+            let scan = try FastStatement(
+                office.level == .district
+                    ? "SELECT c.arrived, c.replica, c.body FROM changes c WHERE c.arrived > ? ORDER BY c.arrived"
+                    : """
+                    SELECT c.arrived, c.replica, c.body, s.community, s.handling,
+                        s.community IS NOT NULL OR s.handling IS NOT NULL OR s.case_id IS NOT NULL
+                    FROM changes c LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id
+                    WHERE c.arrived > ? ORDER BY c.arrived
+                    """, in: db)
+            scan.bind(1, position)
+            let own = Array(caller.replica.rawValue.utf8)
+            while !full, try scan.step() {
+                let arrived = scan.integer(0)
+                let visible =
+                    office.level == .district
+                    || (scan.integer(5) != 0 && office.covers(RecordScope(community: scan.text(3), handling: scan.text(4))))
+                if visible, !scan.textEquals(1, own) {
+                    let body = scan.bytes(2)
+                    if !bodies.isEmpty, bodies.count >= limit || bytes + body.count > maximumBytes {
+                        full = true
+                        scan.reset()
+                        break
                     }
-                    position = row["arrived"]
+                    bytes += body.count + 1
+                    bodies.append(body)
+                    writers.insert(ReplicaID(scan.text(1) ?? ""))
                 }
-                if seen < 512 { break }
+                position = arrived
             }
             var offices: [ReplicaID: String] = [:]
             for writer in writers {
