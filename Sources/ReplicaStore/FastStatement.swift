@@ -1,10 +1,11 @@
 import CSQLite
 package import GRDB
 
-/// Binding and stepping a prepared statement through SQLite's C API, for the two
-/// statements every merged change and record goes through (the change log's insert and
-/// the merge state's upsert): GRDB's general argument path (an existential per value,
-/// a String per body) was a fifth of the merge's time.
+/// Binding and stepping a prepared statement through SQLite's C API, for the statements
+/// a merge or a pull runs per change, record or visited row (the change log's insert,
+/// the merge state's load and upsert, the case row's upsert, the server's scope lookup
+/// and pull scan): GRDB's general argument path (an existential per value, a String per
+/// body) was a fifth of the merge's time.
 package struct FastStatement {
     private let statement: OpaquePointer
     private let connection: OpaquePointer?
@@ -93,11 +94,6 @@ package struct FastStatement {
     /// The current row's column as an integer (0 for NULL).
     package func integer(_ column: Int32) -> Int64 {
         sqlite3_column_int64(statement, column)
-    }
-
-    /// True when the current row's column is NULL.
-    package func isNull(_ column: Int32) -> Bool {
-        sqlite3_column_type(statement, column) == SQLITE_NULL
     }
 
     /// True when the current row's column is the text `utf8`, compared without making a

@@ -14,19 +14,21 @@ final class WriteSession {
     // class so that the record is merged in place: a copy taken out of a dictionary and
     // stored back made every change copy the record's register arrays.
     private final class Slot {
+        let key: RecordKey
         var record: SyncCore.Record?
         // The record's changes by arrival, as stored, then the new ones.
         var arrivals: [Int64]
         var touched = false
 
-        init(record: SyncCore.Record?, arrivals: [Int64]) {
+        init(key: RecordKey, record: SyncCore.Record?, arrivals: [Int64]) {
+            self.key = key
             self.record = record
             self.arrivals = arrivals
         }
     }
     private var slots: [RecordKey: Slot] = [:]
+    // The touched records, in the order first touched.
     private var order: [Slot] = []
-    private var orderKeys: [RecordKey] = []
     /// Scopes to store with the records' merge state (the central server's); each one
     /// stored is removed.
     var scopes: [RecordKey: StateScope] = [:]
@@ -57,7 +59,7 @@ final class WriteSession {
     private func slot(_ key: RecordKey) throws -> Slot {
         if let slot = slots[key] { return slot }
         let state = try store.loadState(key, in: db, using: statement(0, ReplicaStore.loadStateSQL))
-        let slot = Slot(record: state?.record, arrivals: state?.arrivals ?? [])
+        let slot = Slot(key: key, record: state?.record, arrivals: state?.arrivals ?? [])
         slots[key] = slot
         return slot
     }
@@ -69,12 +71,9 @@ final class WriteSession {
             slot.record = record
             slot.arrivals = kept
             slot.touched = false
-            if let index = orderKeys.firstIndex(of: key) {
-                order.remove(at: index)
-                orderKeys.remove(at: index)
-            }
+            order.removeAll { $0 === slot }
         } else {
-            slots[key] = Slot(record: record, arrivals: kept)
+            slots[key] = Slot(key: key, record: record, arrivals: kept)
         }
     }
 
@@ -145,14 +144,14 @@ final class WriteSession {
         if !slot.touched {
             slot.touched = true
             order.append(slot)
-            orderKeys.append(key)
         }
     }
 
     /// Stores every touched record and its row, and the clock.
     func finish() throws {
-        for (key, slot) in zip(orderKeys, order) {
+        for slot in order {
             guard let record = slot.record else { continue }
+            let key = slot.key
             if let scope = scopes.removeValue(forKey: key) {
                 try store.saveRecord(
                     record, key: key, arrivals: slot.arrivals, in: db, using: statement(4, ReplicaStore.saveStateWithScopeSQL), scope: scope

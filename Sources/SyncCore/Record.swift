@@ -128,27 +128,6 @@ public struct Record: Hashable, Sendable {
         return nil
     }
 
-    /// Calls `body` with every field's name and register, sorted by name, without
-    /// building the list (the store's save path).
-    public func forEachRegister(_ body: (String, FieldRegister) throws -> Void) rethrows {
-        // The base's fields straight from its dictionary (no lookup per name), then the
-        // registers written since, in one list sorted by name.
-        var all: [(name: String, register: FieldRegister)] = []
-        all.reserveCapacity(names.count + (base?.fields.count ?? 0))
-        for index in names.indices { all.append((names[index], registers[index])) }
-        if let base {
-            let table = baseTable ?? .lastWriterWins
-            for (name, value) in base.fields where slotIndex(name) == nil {
-                let sibling = Sibling(
-                    dot: base.dot, value: value, hlc: base.hlc, author: base.author,
-                    round: Record.round(of: name, in: base.fields, table: table))
-                all.append((name, FieldRegister(first: sibling, context: base.context)))
-            }
-        }
-        all.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        for entry in all { try body(entry.name, entry.register) }
-    }
-
     /// The change every field only the record's first change wrote stands for: such a
     /// field's register is this change's single value under its context (see
     /// ``forEachField(register:base:)``).
@@ -169,9 +148,8 @@ public struct Record: Hashable, Sendable {
     /// `base` with each field only that change wrote (its value and round; the rest of
     /// its register is ``baseWrite``), in one pass sorted by name.
     ///
-    /// The same fields and order as ``forEachRegister(_:)``, without building a register
-    /// per field the first change wrote: the store's save path (most fields of most
-    /// records).
+    /// The fields and order of ``registersByName``, without building a register per field
+    /// the first change wrote: the store's save path (most fields of most records).
     public func forEachField(
         register: (String, FieldRegister) throws -> Void, base visitBase: (String, Value, Int64) throws -> Void
     ) rethrows {

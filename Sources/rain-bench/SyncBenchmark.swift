@@ -58,47 +58,50 @@ struct SyncBenchmark: AsyncParsableCommand {
             return
         }
 
-        var runs: [SyncFigures] = []
-        for run in 0..<self.runs {
-            runs.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: folder + "/run-\(run)"))
+        var figures: [SyncFigures] = []
+        for run in 0..<runs {
+            let runFolder = folder + "/run-\(run)"
+            figures.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder))
+            // A run's files are a few hundred MB: each goes once measured, unless kept.
+            if ProcessInfo.processInfo.environment["RAIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: runFolder) }
         }
         // Medians, and the range when there are several runs (this machine is noisy).
         func figure(_ value: (SyncFigures) -> Double) -> String {
-            let values = runs.map(value)
+            let values = figures.map(value)
             guard values.count > 1 else { return format(median(values)) }
             return format(median(values)) + " (" + format(values.min() ?? 0) + "–" + format(values.max() ?? 0) + ")"
         }
-        let first = runs[0]
+        let first = figures[0]
         let changes = workload.changeCount
         print(
             "W1 over loopback HTTP: \(produced.count) replicas, \(changes) changes, batches of \(batch); "
-                + (runs.count > 1 ? "median (range) of \(runs.count) runs on fresh files" : "one run"))
+                + (figures.count > 1 ? "median (range) of \(figures.count) runs on fresh files" : "one run"))
         printTable(
             ["phase", "seconds", "changes/s", "bytes on the wire"],
             [
                 [
-                    "push: \(produced.count) replicas at once", figure(\.push), rate(changes, median(runs.map(\.push))),
+                    "push: \(produced.count) replicas at once", figure(\.push), rate(changes, median(figures.map(\.push))),
                     String(first.pushedBytes),
                 ],
                 [
-                    "pull: replica 0 applies what it lacks", figure(\.pull), rate(first.received, median(runs.map(\.pull))),
+                    "pull: replica 0 applies what it lacks", figure(\.pull), rate(first.received, median(figures.map(\.pull))),
                     String(first.pulledBytes),
                 ],
                 [
-                    "push + pull", figure { $0.push + $0.pull }, rate(changes + first.received, median(runs.map { $0.push + $0.pull })),
+                    "push + pull", figure { $0.push + $0.pull }, rate(changes + first.received, median(figures.map { $0.push + $0.pull })),
                     String(first.pushedBytes + first.pulledBytes),
                 ],
                 ["after the sync: replica 0's search index takes the \(first.indexed) cases", figure(\.index), "", ""],
                 ["  raw SQLite: the same trigram index over the same final rows", figure(\.rawIndex), "", ""],
                 [
                     "W1c: \(first.conflictWrites) concurrent writes pushed, pulled by replica 0", figure(\.w1c),
-                    rate(first.conflictWrites, median(runs.map(\.w1c))), "",
+                    rate(first.conflictWrites, median(figures.map(\.w1c))), "",
                 ],
             ])
         print(
             "W1c: \(first.conflicts) fields in conflict at replica 0, each with \(first.siblings) siblings, all listed (received \(first.w1cReceived))"
         )
-        let rss = runs.compactMap(\.rss).max()
+        let rss = figures.compactMap(\.rss).max()
         print("server peak RSS (highest of the runs): \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
         try mergeBesideRaw(workload, produced: produced, folder: folder)
     }
