@@ -15,7 +15,7 @@ enum MaterialisedColumns {
 extension ReplicaStore {
     /// Writes the record's current values (the winners of the merge) into its table's
     /// row. Tables other than `cases` and `case_events` keep only their merge state.
-    func materialize(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: FastStatement? = nil) throws {
+    func materialize(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: CaseRowStatements? = nil) throws {
         switch key.table {
         case "cases": try materializeCase(record, key: key, in: db, using: kept)
         case "case_events": try materializeEvent(record, key: key, in: db)
@@ -56,7 +56,37 @@ extension ReplicaStore {
         "INSERT INTO cases (\(caseColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: caseColumns.count).joined(separator: ", "))) "
         + "ON CONFLICT (id) DO UPDATE SET \(caseColumns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
 
-    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: FastStatement?) throws {
+    /// The statements that write a case row and its search note, prepared once for a
+    /// transaction that writes many.
+    struct CaseRowStatements {
+        let upsert: FastStatement
+        /// The row's rowid, and whether binding 2–4 (title, description, address) changes
+        /// what the search index holds for it while it has no note yet.
+        let searchLookup: FastStatement
+        /// Notes what the index holds for row `?1` (before its searched columns change).
+        let noteIndexed: FastStatement
+        /// Notes the row just inserted as not indexed.
+        let noteNew: FastStatement
+
+        init(in db: Database) throws {
+            upsert = try FastStatement(ReplicaStore.caseUpsert, in: db)
+            searchLookup = try FastStatement(
+                """
+                SELECT c.rowid, (c.title IS NOT ?2 OR c.description IS NOT ?3 OR c.address IS NOT ?4)
+                    AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = c.rowid)
+                FROM cases c WHERE c.id = ?1
+                """, in: db)
+            noteIndexed = try FastStatement(
+                """
+                INSERT INTO search_pending (case_rowid, indexed, old_title, old_description, old_address)
+                    SELECT rowid, 1, title, description, address FROM cases WHERE rowid = ?1
+                """, in: db)
+            noteNew = try FastStatement(
+                "INSERT INTO search_pending (case_rowid, indexed) VALUES (last_insert_rowid(), 0)", in: db)
+        }
+    }
+
+    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: CaseRowStatements?) throws {
         var latest: UInt64 = 0
         var conflicts: Int64 = 0
         // One pass over the registers: winners, the latest time, the conflicts.
@@ -82,13 +112,40 @@ extension ReplicaStore {
         // Bound through SQLite's C API (`FastStatement`): this runs for every case a
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.
-        let upsert = try kept ?? FastStatement(Self.caseUpsert, in: db)
+        let statements = try kept ?? CaseRowStatements(in: db)
+        // The search index's note (v10-search-notes-by-the-writer): what the index holds
+        // for an existing row, noted before its searched columns change (only the first
+        // time since the index was last brought up to date); a new row is noted as not
+        // indexed once it has its rowid.
+        let (title, description, address) = (text(winners["title"]), text(winners["description"]), text(winners["address"]))
+        let lookup = statements.searchLookup
+        lookup.clear()
+        lookup.bind(1, key.id)
+        lookup.bind(2, title)
+        lookup.bind(3, description)
+        lookup.bind(4, address)
+        let exists = try lookup.step()
+        if exists {
+            let (rowid, changesSearchedText) = (lookup.integer(0), lookup.integer(1) != 0)
+            lookup.reset()
+            if changesSearchedText {
+                statements.noteIndexed.clear()
+                statements.noteIndexed.bind(1, rowid)
+                try statements.noteIndexed.run()
+            }
+        }
+        let upsert = statements.upsert
         upsert.clear()
         var index: Int32 = 1
         upsert.bind(index, key.id)
         for name in MaterialisedColumns.caseText {
             index += 1
-            upsert.bind(index, text(winners[name]))
+            switch name {
+            case "title": upsert.bind(index, title)
+            case "description": upsert.bind(index, description)
+            case "address": upsert.bind(index, address)
+            default: upsert.bind(index, text(winners[name]))
+            }
         }
         for name in MaterialisedColumns.caseInteger {
             index += 1
@@ -106,6 +163,7 @@ extension ReplicaStore {
         // moved_at: NULL again when a case comes back into this office's jurisdiction.
         upsert.bindNull(index + 4)
         try upsert.run()
+        if !exists { try statements.noteNew.run() }
     }
 
     private func materializeEvent(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {

@@ -302,6 +302,20 @@ enum ReplicaMigrations {
                     END;
                     """)
         }
+        migrator.registerMigration("v10-search-notes-by-the-writer") { db in
+            // The case row's writer notes it for the search index itself
+            // (`ReplicaStore.materializeCase`, `purge`), not a trigger: a trigger made every
+            // write of a case row a statement over two tables, which SQLite guards with a
+            // statement journal holding a copy of every page the statement touches — for a
+            // row with five indexes, about 100 KB copied per case, half the cost of writing
+            // it (measured: 9,500 pulled cases 0.29 s with the triggers, 0.16 s without). The
+            // delete trigger stays: nothing deletes a case row on the hot path.
+            try db.execute(
+                sql: """
+                    DROP TRIGGER IF EXISTS cases_search_insert;
+                    DROP TRIGGER IF EXISTS cases_search_update;
+                    """)
+        }
         return migrator.migrator
     }
 

@@ -42,13 +42,14 @@ final class WriteSession {
     }
 
     // The statements every change or record goes through, looked up once a session.
-    private var statements: [FastStatement?] = [nil, nil, nil, nil, nil]
+    private var statements: [FastStatement?] = [nil, nil, nil, nil]
     private func statement(_ slot: Int, _ sql: String) throws -> FastStatement {
         if let kept = statements[slot] { return kept }
         let made = try FastStatement(sql, in: db)
         statements[slot] = made
         return made
     }
+    private var caseRow: ReplicaStore.CaseRowStatements?
     private static let insertChangeSQL = "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)"
 
     /// The record as this transaction sees it (read from the file at most once).
@@ -154,13 +155,14 @@ final class WriteSession {
             let key = slot.key
             if let scope = scopes.removeValue(forKey: key) {
                 try store.saveRecord(
-                    record, key: key, arrivals: slot.arrivals, in: db, using: statement(4, ReplicaStore.saveStateWithScopeSQL), scope: scope
+                    record, key: key, arrivals: slot.arrivals, in: db, using: statement(3, ReplicaStore.saveStateWithScopeSQL), scope: scope
                 )
             } else {
                 try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
             }
             if store.materializes {
-                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? statement(3, ReplicaStore.caseUpsert) : nil)
+                if key.table == "cases" && caseRow == nil { caseRow = try ReplicaStore.CaseRowStatements(in: db) }
+                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? caseRow : nil)
             }
         }
         if let clock { try store.saveClock(clock, in: db) }

@@ -169,4 +169,85 @@ import Testing
         #expect(try store.search("井盖松动", limit: 1_000).count == 250)
         #expect(try indexIsExact())
     }
+
+    /// Every writer of a case row notes it for the search index itself
+    /// (v10-search-notes-by-the-writer): a pulled new case, a pulled edit, a case purged as
+    /// it leaves the jurisdiction whether the index held it or an edit was pending, and a
+    /// file whose notes the v9 triggers wrote.
+    @Test func everyWriterOfACaseRowKeepsTheSearchIndexExact() throws {
+        let folder = TemporaryFolder()
+        let writer = try ReplicaStore.create(at: folder.file("writer.sqlite"), office: "HSM", staff: "李娜")
+        let reader = try ReplicaStore.create(at: folder.file("reader.sqlite"), office: "HSM", staff: "王五")
+        let offices = [writer.identity.replica: "HSM"]
+        func indexIsExact(_ path: String) throws -> Bool {
+            try DatabaseQueue(path: path).write { db in
+                try db.execute(sql: "INSERT INTO cases_fts (cases_fts, rank) VALUES ('integrity-check', 1)")
+                return true
+            }
+        }
+        let first = RecordKey(table: "cases", id: "c1")
+        let second = RecordKey(table: "cases", id: "c2")
+        try reader.applyPulled(
+            [
+                try writer.write(["title": .text("楼道堆放杂物"), "description": .text("三楼楼道长期堆放纸箱"), "address": .text("幸福里3栋")], to: first),
+                try writer.write(["title": .text("路灯不亮"), "address": .text("北苑路口")], to: second),
+            ], cursor: "v1.2", offices: offices)
+        #expect(try reader.pendingSearchCount() == 2)
+        #expect(try reader.search("堆放纸箱", limit: 50, updatingIndex: false).map(\.id) == ["c1"])
+        #expect(try reader.search("北苑路口").map(\.id) == ["c2"])
+        #expect(try reader.pendingSearchCount() == 0)
+        #expect(try indexIsExact(reader.path))
+
+        // Pulled edits: the first keeps what the index holds; a field it does not
+        // search leaves no note.
+        try reader.applyPulled(
+            [
+                try writer.write(["title": .text("楼道杂物已清理")], to: first),
+                try writer.write(["title": .text("楼道杂物再次堆放")], to: first),
+                try writer.write(["category": .text("市容环境")], to: second),
+            ], cursor: "v1.5", offices: offices)
+        #expect(try reader.pendingSearchCount() == 1)
+        #expect(try reader.search("堆放杂物", limit: 50, updatingIndex: false).isEmpty, "a stale index entry is not trusted")
+        #expect(try reader.search("再次堆放").map(\.id) == ["c1"])
+        #expect(try indexIsExact(reader.path))
+
+        // Purged as they leave the jurisdiction: c1 while indexed, c2 with an edit pending.
+        try reader.applyPulled([try writer.write(["address": .text("南苑路口")], to: second)], cursor: "v1.6", offices: offices)
+        try reader.applyPulled([], cursor: "v1.7", offices: offices, purge: [first, second])
+        #expect(try reader.pendingSearchCount() == 2)
+        for words in ["再次堆放", "北苑路口", "南苑路口", "堆放纸箱"] {
+            #expect(try reader.search(words, limit: 50, updatingIndex: false).isEmpty, "\(words)")
+        }
+        #expect(try reader.search("楼道").isEmpty)
+        #expect(try reader.pendingSearchCount() == 0)
+        #expect(try indexIsExact(reader.path))
+
+        // A file the v9 triggers noted: an edit of an indexed case and a new case, then
+        // the migration. The triggers go (but the delete trigger); the notes are kept.
+        let old = folder.file("v9.sqlite")
+        _ = FileManager.default.createFile(atPath: old, contents: nil, attributes: [.posixPermissions: 0o600])
+        let queue = try DatabaseQueue(path: old)
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v1-replica")
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r1', 'HSM', '李娜', '7F', 0)")
+            try db.execute(sql: "INSERT INTO cases (id, number, title, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', 'received')")
+        }
+        try ReplicaMigrations.migrator().migrate(queue, upTo: "v9-search-later")
+        try queue.write { db in
+            try db.execute(sql: "UPDATE cases SET title = '楼道杂物已清理' WHERE id = 'c1'")
+            try db.execute(sql: "INSERT INTO cases (id, number, title, status) VALUES ('c2', 'HSM-2', '井盖松动', 'received')")
+        }
+        try queue.close()
+        let migrated = try ReplicaStore.open(at: old)
+        let triggers = try DatabaseQueue(path: old).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        }
+        #expect(triggers == ["cases_search_delete"])
+        #expect(try migrated.pendingSearchCount() == 2)
+        #expect(try migrated.search("堆放杂物", limit: 50, updatingIndex: false).isEmpty)
+        #expect(try migrated.search("杂物已清理").map(\.id) == ["c1"])
+        #expect(try migrated.search("井盖松动").map(\.id) == ["c2"])
+        #expect(try indexIsExact(old))
+    }
 }
