@@ -8,12 +8,12 @@ import SyncCore
 /// writes each replica id and author once and numbers as varints, so a case's state is
 /// about its values' size. Layout (all integers LEB128 varints, signed ones zigzag):
 ///
-///     format (1 byte, = 1)
+///     format (1 byte): 1, or 2 when the siblings' values are left out (below)
 ///     strings: count, then each as length + UTF-8     — replica ids and authors
 ///     fields: count, then each as
 ///         name (length + UTF-8), context (vector), sibling count, then each sibling as
-///         replica (string index), counter, value, hlc wall, hlc logical,
-///         author (string index), round (signed)
+///         replica (string index), counter, value (format 1 only), hlc wall,
+///         hlc logical, author (string index), round (signed)
 ///     chains: count, then each as replica (string index), complete,
 ///         link count, (counter, previous)…, orphan count, (counter, previous)…
 ///     arrivals: count, then the record's changes' `changes.arrived`, ascending, each as
@@ -22,15 +22,25 @@ import SyncCore
 ///     vector: count, then (replica (string index), counter)…
 ///     value: tag 0 null · 1 false · 2 true · 3 integer (signed) · 4 text (length + UTF-8)
 ///         · 5 timestamp (signed)
+///
+/// Format 2 is for a store that shows no current values (the central server,
+/// `ReplicaStore.keepsValues`): the merge itself never reads a value — a register keeps
+/// or drops siblings by their dots, and a value matters only to pick the winner shown —
+/// and every value is in the change its sibling's dot names, in the change log. Leaving
+/// them out makes the server's merge state a quarter of the bytes and keeps residents'
+/// data in one place there.
 enum MergeStateCodec {
     static let format: UInt8 = 1
+    static let formatWithoutValues: UInt8 = 2
 
     // MARK: Encoding
 
     /// The stored form of `record`; `arrivals` ascending. `conflicts` counts the
-    /// fields with more than one value that `lists` says are listed as conflicts.
+    /// fields with more than one value that `lists` says are listed as conflicts;
+    /// without `values`, format 2.
     static func encode(
-        _ record: SyncCore.Record, arrivals: [Int64], conflicts: inout Int, lists: (String) -> Bool = { _ in true }
+        _ record: SyncCore.Record, arrivals: [Int64], conflicts: inout Int, values: Bool = true,
+        lists: (String) -> Bool = { _ in true }
     ) -> [UInt8] {
         // The string table (replicas and authors, each once: a record has one or two) is
         // written before the fields, so the fields are written to a buffer of their own
@@ -64,7 +74,7 @@ enum MergeStateCodec {
                 register.forEachSibling { sibling in
                     fields.varint(index(sibling.dot.replica.rawValue))
                     fields.varint(sibling.dot.counter)
-                    fields.value(sibling.value)
+                    if values { fields.value(sibling.value) }
                     fields.varint(sibling.hlc.wall)
                     fields.varint(UInt64(sibling.hlc.logical))
                     fields.varint(index(sibling.author))
@@ -86,7 +96,7 @@ enum MergeStateCodec {
                 fields.varint(1)
                 fields.varint(baseReplica)
                 fields.varint(base.dot.counter)
-                fields.value(value)
+                if values { fields.value(value) }
                 fields.varint(base.hlc.wall)
                 fields.varint(UInt64(base.hlc.logical))
                 fields.varint(baseAuthor)
@@ -116,7 +126,7 @@ enum MergeStateCodec {
             last = arrived
         }
         var writer = Writer(capacity: 64 + fields.bytes.count + tail.bytes.count)
-        writer.bytes.append(format)
+        writer.bytes.append(values ? format : formatWithoutValues)
         writer.varint(UInt64(strings.count))
         for string in strings { writer.text(string) }
         writer.varint(UInt64(fieldCount))
@@ -125,9 +135,9 @@ enum MergeStateCodec {
         return writer.bytes
     }
 
-    static func encode(_ record: SyncCore.Record, arrivals: [Int64]) -> [UInt8] {
+    static func encode(_ record: SyncCore.Record, arrivals: [Int64], values: Bool = true) -> [UInt8] {
         var conflicts = 0
-        return encode(record, arrivals: arrivals, conflicts: &conflicts)
+        return encode(record, arrivals: arrivals, conflicts: &conflicts, values: values)
     }
 
     struct Writer {
@@ -183,11 +193,23 @@ enum MergeStateCodec {
 
     // MARK: Decoding
 
-    /// The record stored as `bytes` and its changes' arrival numbers; `nil` when they are
-    /// not this format (a damaged file: the caller names the record).
+    /// The record stored as `bytes` and its arrival numbers, a format 2 state's values
+    /// `.null`: enough to merge into, not to show.
     static func decode(_ bytes: [UInt8]) -> (record: SyncCore.Record, arrivals: [Int64])? {
+        decode(bytes) { _, _ in nil }
+    }
+
+    /// The record stored as `bytes` and its changes' arrival numbers; `nil` when they are
+    /// not this format (a damaged file: the caller names the record). A format 2 state's
+    /// values come from `value` (the field's value in the change with that dot); when it
+    /// has none, they are `.null`.
+    static func decode(
+        _ bytes: [UInt8], value lookUp: (Dot, String) throws -> Value?
+    ) rethrows -> (record: SyncCore.Record, arrivals: [Int64])? {
         var reader = Reader(bytes: bytes)
-        guard reader.byte() == format, let stringCount = reader.count() else { return nil }
+        let format = reader.byte()
+        guard format == Self.format || format == formatWithoutValues, let stringCount = reader.count() else { return nil }
+        let valuesKept = format == Self.format
         var strings: [String] = []
         strings.reserveCapacity(stringCount)
         for _ in 0..<stringCount {
@@ -215,14 +237,19 @@ enum MergeStateCodec {
             var siblings: [Sibling] = []
             siblings.reserveCapacity(siblingCount)
             for _ in 0..<siblingCount {
-                guard let replica = string(), let counter = reader.varint(), counter >= 1, let value = reader.value(),
-                    let wall = reader.varint(), let logical = reader.varint(), logical <= UInt64(UInt32.max), let author = string(),
+                guard let replica = string(), let counter = reader.varint(), counter >= 1 else { return nil }
+                var value = Value.null
+                if valuesKept {
+                    guard let kept = reader.value() else { return nil }
+                    value = kept
+                }
+                guard let wall = reader.varint(), let logical = reader.varint(), logical <= UInt64(UInt32.max), let author = string(),
                     let round = reader.signed()
                 else { return nil }
+                let dot = Dot(ReplicaID(replica), counter)
+                if !valuesKept, let found = try lookUp(dot, name) { value = found }
                 siblings.append(
-                    Sibling(
-                        dot: Dot(ReplicaID(replica), counter), value: value, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author,
-                        round: round))
+                    Sibling(dot: dot, value: value, hlc: HLC(wall: wall, logical: UInt32(logical)), author: author, round: round))
             }
             registers[name] = FieldRegister(siblings: siblings, context: context)
         }

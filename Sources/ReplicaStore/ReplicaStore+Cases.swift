@@ -391,7 +391,7 @@ extension ReplicaStore {
             var reveals: [(arrived: Int64, author: String, replica: String, at: Int64, command: String)] = []
             for row in try Row.fetchAll(db, sql: "SELECT record_id, state FROM merge_state WHERE tbl = 'audit_events'") {
                 let state: Data = row["state"]
-                let decoded = try Self.decodeState(Array(state), of: RecordKey(table: "audit_events", id: row["record_id"]))
+                let decoded = try self.decodeState(Array(state), of: RecordKey(table: "audit_events", id: row["record_id"]), in: db)
                 let record = decoded.record
                 guard record.register("case_id")?.siblings.first?.value == .text(id),
                     let sibling = record.register("at")?.siblings.first, case .timestamp(let at) = sibling.value,

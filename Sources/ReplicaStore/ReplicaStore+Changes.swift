@@ -226,12 +226,14 @@ extension ReplicaStore {
     }
 
     func loadRecord(_ key: RecordKey, in db: Database) throws -> SyncCore.Record? {
-        try loadState(key, in: db)?.record
+        try loadState(key, in: db, values: true)?.record
     }
 
     /// The record's merge state (nil when no field is held: never written, or purged with
     /// only unacknowledged own changes kept) and its changes by arrival; nil with no row.
-    func loadState(_ key: RecordKey, in db: Database, using kept: FastStatement? = nil) throws -> (
+    /// Without `values`, a state stored without them (``keepsValues``) has `.null` values:
+    /// enough to merge into.
+    func loadState(_ key: RecordKey, in db: Database, using kept: FastStatement? = nil, values: Bool = false) throws -> (
         record: SyncCore.Record?, arrivals: [Int64]
     )? {
         let select = try kept ?? FastStatement(Self.loadStateSQL, in: db)
@@ -241,13 +243,30 @@ extension ReplicaStore {
         guard try select.step() else { return nil }
         let state = select.bytes(0)
         select.reset()
-        let decoded = try Self.decodeState(state, of: key)
+        let decoded = try values ? decodeState(state, of: key, in: db) : Self.decodeState(state, of: key)
         return (decoded.record.fieldNames.isEmpty ? nil : decoded.record, decoded.arrivals)
     }
 
-    /// A stored `merge_state.state`, or a corrupt-file error naming the record.
+    /// A stored `merge_state.state`, or a corrupt-file error naming the record. A state
+    /// stored without values (``keepsValues``) has `.null` values.
     static func decodeState(_ bytes: [UInt8], of key: RecordKey) throws -> (record: SyncCore.Record, arrivals: [Int64]) {
         guard let decoded = MergeStateCodec.decode(bytes) else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
+        return decoded
+    }
+
+    /// A stored `merge_state.state` with every value, those of a state stored without
+    /// them read from the changes their dots name.
+    func decodeState(_ bytes: [UInt8], of key: RecordKey, in db: Database) throws -> (record: SyncCore.Record, arrivals: [Int64]) {
+        var changes: [Dot: Change] = [:]
+        let decoded = try MergeStateCodec.decode(bytes) { dot, field in
+            if let known = changes[dot] { return known.fields[field] }
+            guard let change = try self.change(dot, in: db) else {
+                throw ReplicaStoreError.corrupt("merge_state of \(key): no change \(dot)")
+            }
+            changes[dot] = change
+            return change.fields[field]
+        }
+        guard let decoded else { throw ReplicaStoreError.corrupt("merge_state of \(key)") }
         return decoded
     }
 
@@ -275,7 +294,7 @@ extension ReplicaStore {
         scope: StateScope? = nil
     ) throws {
         var conflicts = 0
-        let state = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflicts) { name in
+        let state = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflicts, values: keepsValues) { name in
             schema.rule(table: key.table, field: name).listsConflicts
         }
         let upsert = try kept ?? FastStatement(Self.saveStateSQL, in: db)
@@ -293,7 +312,8 @@ extension ReplicaStore {
     }
 
     /// The merge state of every record as JSON text, one line per record (`table/id: {…}`),
-    /// for tests and inspection: the stored form is binary.
+    /// for tests and inspection: the stored form is binary. Values left out of a stored
+    /// state (``keepsValues``) show as null.
     package static func mergeStateText(at path: String) throws -> String {
         try DatabaseQueue(path: path).read { db in
             try Row.fetchAll(db, sql: "SELECT tbl, record_id, state FROM merge_state ORDER BY tbl, record_id").map { row in
@@ -313,7 +333,7 @@ extension ReplicaStore {
             for row in rows {
                 let key = RecordKey(table: row["tbl"], id: row["record_id"])
                 let state: Data = row["state"]
-                let registers = try Self.decodeState(Array(state), of: key).record.fields
+                let registers = try self.decodeState(Array(state), of: key, in: db).record.fields
                 for (field, register) in registers.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
                 where register.isConflicted {
                     let rule = self.schema.rule(table: key.table, field: field)

@@ -36,6 +36,10 @@ public final class ReplicaStore: Sendable {
     /// office's replica does; the central server's file does not (nothing there reads
     /// them: it keeps the change log and the merge state only).
     package let materializes: Bool
+    /// Whether the merge state keeps each sibling's value: a store that materialises no
+    /// rows (the central server) leaves them in the change log (`MergeStateCodec`
+    /// format 2) — its merge never reads one — and reads them from there to show a record.
+    package var keepsValues: Bool { materializes }
 
     private init(
         path: String, queue: DatabaseQueue, identity: ReplicaIdentity, schema: Schema, deadlines: DeadlinePolicy, materializes: Bool

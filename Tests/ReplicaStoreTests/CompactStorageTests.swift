@@ -1,3 +1,4 @@
+import CaseDomain
 import Foundation
 import GRDB
 import SyncCore
@@ -13,6 +14,7 @@ import Testing
     /// Records of a random simulation, every one through the binary form and back.
     @Test func theBinaryMergeStateRoundTripsEveryRecord() throws {
         var checked = 0
+        var shorter = 0
         for seed in UInt64(1)...20 {
             var simulation = Simulation(seed: seed &* 7_919, replicaCount: 4)
             try simulation.run(steps: 60)
@@ -29,10 +31,26 @@ import Testing
                 #expect(
                     MergeStateCodec.encode(decoded.record, arrivals: decoded.arrivals) == bytes,
                     "seed \(seed), \(key): the encoding is deterministic")
+                // Without values (format 2): nothing but the values goes, and they come back
+                // from whoever holds the changes.
+                var conflictsWithout = 0
+                let without = MergeStateCodec.encode(record, arrivals: arrivals, conflicts: &conflictsWithout, values: false)
+                #expect(without.first == 2 && conflictsWithout == conflicts, "seed \(seed), \(key)")
+                let bare = try #require(MergeStateCodec.decode(without), "seed \(seed), \(key)")
+                #expect(bare.record.fields.values.allSatisfy { $0.siblings.allSatisfy { $0.value == .null } })
+                #expect(bare.record.chainStates == record.chainStates && bare.arrivals == arrivals, "seed \(seed), \(key)")
+                #expect(MergeStateCodec.encode(bare.record, arrivals: arrivals, values: false) == without, "seed \(seed), \(key)")
+                let filled = try #require(
+                    MergeStateCodec.decode(without) { dot, field in
+                        record.register(field)?.siblings.first { $0.dot == dot }?.value
+                    })
+                #expect(filled.record == record, "seed \(seed), \(key)")
+                if bytes.count > without.count + 8 { shorter += 1 }
                 checked += 1
             }
         }
         #expect(checked > 100)
+        #expect(shorter > checked / 2, "leaving the values out saves their bytes")
     }
 
     @Test func aDamagedMergeStateIsRefusedNotMisread() throws {
@@ -249,5 +267,71 @@ import Testing
         #expect(try migrated.search("杂物已清理").map(\.id) == ["c1"])
         #expect(try migrated.search("井盖松动").map(\.id) == ["c2"])
         #expect(try indexIsExact(old))
+    }
+
+    /// A store that materialises no rows (the central server's) keeps no values in its
+    /// merge state (format 2): none of a resident's data is in it, the record it shows —
+    /// values read back from the change log — and its conflicts are a replica's, and a
+    /// state stored with values before is still read and merged into.
+    @Test func aStoreWithoutRowsKeepsNoValuesInItsMergeState() throws {
+        let folder = TemporaryFolder()
+        let first = try ReplicaStore.create(at: folder.file("first.sqlite"), office: "HSM", staff: "李娜")
+        let second = try ReplicaStore.create(at: folder.file("second.sqlite"), office: "HSM", staff: "王五")
+        let key = RecordKey(table: "cases", id: "c1")
+        let other = RecordKey(table: "cases", id: "c2")
+        var changes = [
+            try first.write(
+                ["title": .text("楼道堆放杂物"), "citizen_name": .text("张三"), "phone": .text("13812345678"), "status": .text("received")],
+                to: key),
+            try first.write(["title": .text("路灯不亮"), "address": .text("北苑路口")], to: other),
+        ]
+        try second.applyPulled(changes, cursor: "v1.2", offices: [:])
+        // Concurrent edits of the same field: a conflict with two values.
+        let concurrent = [
+            try first.write(["title": .text("楼道堆放纸箱")], to: key), try second.write(["title": .text("三楼楼道堆放杂物")], to: key),
+        ]
+        try first.applyPulled([concurrent[1]], cursor: "v1.3", offices: [:])
+        changes += concurrent
+
+        // The file starts as a replica's (values kept), then is opened as the server's.
+        let path = folder.file("central.sqlite")
+        let made = try ReplicaStore.create(
+            at: path, office: "HSD", staff: "server", replica: ReplicaStore.newReplicaID(), now: 0, schema: .timelyRain,
+            deadlines: DeadlinePolicy(), extra: [], materializes: false)
+        _ = try made.applyPulled(Array(changes.prefix(2)), cursor: "c.2", offices: [:])
+        func formats() throws -> [String: UInt8] {
+            try DatabaseQueue(path: path).read { db in
+                var result: [String: UInt8] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT record_id, state FROM merge_state") {
+                    let state: Data = row["state"]
+                    result[row["record_id"]] = state.first
+                    for secret in ["张三", "13812345678", "北苑路口", "楼道"] {
+                        #expect(state.range(of: Data(secret.utf8)) == nil, "\(secret) is in the merge state")
+                    }
+                }
+                return result
+            }
+        }
+        #expect(try formats() == ["c1": 2, "c2": 2])
+        // A state with values, as a file written before format 2 holds.
+        try DatabaseQueue(path: path).write { db in
+            let stored = try #require(try Data.fetchOne(db, sql: "SELECT state FROM merge_state WHERE record_id = 'c1'"))
+            let bare = try #require(MergeStateCodec.decode(Array(stored)))
+            let full = try #require(try first.record(key))
+            #expect(bare.record.fieldNames == full.fieldNames)
+            try db.execute(
+                sql: "UPDATE merge_state SET state = ? WHERE record_id = 'c1'",
+                arguments: [Data(MergeStateCodec.encode(try #require(try second.record(key)), arrivals: bare.arrivals))])
+        }
+        let central = try ReplicaStore.open(
+            at: path, schema: .timelyRain, deadlines: DeadlinePolicy(), extra: [], materializes: false)
+        #expect(try central.record(key) == second.record(key), "a state with values is read as it is")
+        _ = try central.applyPulled(Array(changes.dropFirst(2)), cursor: "c.4", offices: [:])
+        #expect(try formats() == ["c1": 2, "c2": 2])
+        for record in [key, other] {
+            #expect(try central.record(record) == first.record(record), "\(record)")
+        }
+        #expect(try central.conflicts() == first.conflicts())
+        #expect(try central.conflicts().map { $0.siblings.count } == [2])
     }
 }
