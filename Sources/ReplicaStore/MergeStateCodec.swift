@@ -102,10 +102,9 @@ enum MergeStateCodec {
                 fields.varint(baseAuthor)
                 fields.signed(round)
             })
-        let chains = record.chainStates.sorted { $0.key < $1.key }
         var tail = Writer(capacity: 16 + 4 * arrivals.count)
-        tail.varint(UInt64(chains.count))
-        for (replica, chain) in chains {
+        tail.varint(UInt64(record.chainCount))
+        record.forEachChainState { replica, chain in
             tail.varint(index(replica.rawValue))
             tail.varint(chain.complete)
             tail.varint(UInt64(chain.links.count))

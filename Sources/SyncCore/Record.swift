@@ -43,6 +43,15 @@ public struct Record: Hashable, Sendable {
         Dictionary(uniqueKeysWithValues: writers.map { ($0.replica, $0.chain.state) })
     }
 
+    /// How many writers have a chain (the count of ``chainStates``).
+    public var chainCount: Int { writers.count }
+
+    /// Calls `body` with each writer's chain in replica order: ``chainStates`` sorted,
+    /// without building a dictionary (the store's save path).
+    public func forEachChainState(_ body: (ReplicaID, ChainState) throws -> Void) rethrows {
+        for writer in writers { try body(writer.replica, writer.chain.state) }
+    }
+
     /// The record's version vector: per writer, the last change of an unbroken chain of
     /// its changes to this record (`Protocol/PROTOCOL.md` §3.4). This is the context of
     /// the next local write, and it never claims a change that has not been applied.

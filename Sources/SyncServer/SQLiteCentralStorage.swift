@@ -648,19 +648,31 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
+    /// The tables whose records have a scope of their own (a case) or their case's.
+    private static let scopedTables: Set<String> = ["cases", "case_events", "audit_events"]
+
     private func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64, in db: Database) throws
         -> PushResponseV1
     {
         let holds = try self.holds(caller.replica, in: db)
         let refusedBefore = try self.refusedCounters(caller.replica, in: db)
         let office = try officeScope(caller.office, in: db)
-        // Jurisdiction (§9.6): each new change must be within the writer's scope.
-        var scopes: [RecordKey: RecordScope?] = [:]
+        // Jurisdiction (§9.6): each new change must be within the writer's scope. One
+        // entry per record the batch touches or whose scope it reads (an event's case),
+        // found with one hash of its key per change: the scope it had and has now.
+        struct Touched {
+            let key: RecordKey
+            let original: RecordScope?
+            var current: RecordScope?
+            var caseID: String?
+        }
+        var touched: [Touched] = []
+        var position: [RecordKey: Int] = [:]
         // Looked up once per record of the batch: through SQLite's C API.
         let lookup = try FastStatement(
             "SELECT community, handling, case_id FROM merge_state WHERE tbl = ? AND record_id = ?", in: db)
-        func scope(_ key: RecordKey) throws -> RecordScope? {
-            if let known = scopes[key] { return known }
+        func entry(_ key: RecordKey) throws -> Int {
+            if let known = position[key] { return known }
             lookup.clear()
             lookup.bind(1, key.table)
             lookup.bind(2, key.id)
@@ -674,22 +686,22 @@ public final class SQLiteCentralStorage: CentralStorage {
                 }
                 lookup.reset()
             }
-            scopes[key] = found
-            return found
+            touched.append(Touched(key: key, original: found, current: found))
+            position[key] = touched.count - 1
+            return touched.count - 1
         }
         var refused: [ServerError.Refused] = []
         var fresh: [UInt64] = []
-        var original: [RecordKey: RecordScope?] = [:]
-        var caseOf: [RecordKey: String] = [:]
+        fresh.reserveCapacity(changes.count)
         for change in changes {
             // Held already (a replay): every counter up to `holds` is held, but refused ones.
             // `apply` compares it with what is held; its scope was judged when it came.
             if change.dot.counter <= holds, !refusedBefore.contains(change.dot.counter) { continue }
-            let before = try scope(change.record)
-            if original[change.record] == nil { original[change.record] = .some(before) }
+            let index = try entry(change.record)
+            let before = touched[index].current
             var lookupError: (any Error)?
             let after = RecordScope.after(change, before: before) { id in
-                do { return try scope(RecordKey(table: "cases", id: id)) } catch {
+                do { return touched[try entry(RecordKey(table: "cases", id: id))].current } catch {
                     lookupError = error
                     return nil
                 }
@@ -699,8 +711,8 @@ public final class SQLiteCentralStorage: CentralStorage {
                 refused.append(ServerError.Refused(table: change.record.table, record: change.record.id, counter: change.dot.counter))
                 continue
             }
-            scopes[change.record] = after
-            if change.record.table != "cases", case .text(let caseID)? = change.fields["case_id"] { caseOf[change.record] = caseID }
+            touched[index].current = after
+            if change.record.table != "cases", case .text(let caseID)? = change.fields["case_id"] { touched[index].caseID = caseID }
             fresh.append(change.dot.counter)
         }
         if !refused.isEmpty {
@@ -712,9 +724,11 @@ public final class SQLiteCentralStorage: CentralStorage {
                 refused: refused)
         }
         // New counters continue the writer's sequence without a gap, refused counters
-        // counting as held, so that `holds` always means "every counter up to here".
+        // counting as held, so that `holds` always means "every counter up to here". (A
+        // batch comes in counter order: sorted only when it does not.)
         var expected = holds + 1
-        for counter in Set(fresh).sorted() {
+        let inOrder = zip(fresh, fresh.dropFirst()).allSatisfy { $0 < $1 }
+        for counter in inOrder ? fresh : Set(fresh).sorted() {
             if counter <= holds {
                 guard refusedBefore.contains(counter) else { continue }
                 try db.execute(
@@ -731,15 +745,15 @@ public final class SQLiteCentralStorage: CentralStorage {
             expected += 1
         }
         // Where every touched record now belongs, stored with its merge state: only
-        // records this batch changed, and only when their scope is new or moved.
+        // records this batch changed, and only when their scope is new or moved (a record
+        // whose scope was only read is unchanged).
         var moved: [(key: RecordKey, was: RecordScope?, value: RecordScope)] = []
         var stored: [RecordKey: StateScope] = [:]
-        for (key, value) in scopes {
-            guard let value, let before = original[key], before != value, ["cases", "case_events", "audit_events"].contains(key.table)
-            else { continue }
-            stored[key] = StateScope(
-                community: value.community, handling: value.handling, caseID: key.table == "cases" ? key.id : caseOf[key])
-            moved.append((key, before, value))
+        for record in touched {
+            guard let value = record.current, record.original != value, Self.scopedTables.contains(record.key.table) else { continue }
+            stored[record.key] = StateScope(
+                community: value.community, handling: value.handling, caseID: record.key.table == "cases" ? record.key.id : record.caseID)
+            moved.append((record.key, record.original, value))
         }
         let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: &stored)
         // A record the batch changed always has its merge state written above; this is
