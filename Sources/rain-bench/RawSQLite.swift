@@ -88,6 +88,38 @@ struct RawSQLite {
         return rows.reduce(0) { $0 + $1.count }
     }
 
+    /// W1's change log — each replica's changes as rows (dot and canonical body, no
+    /// index, nothing merged) — and its merged state, one transaction per replica: the
+    /// least a design that keeps every change and the current state writes.
+    func writeLogAndMergedState(log: [[(replica: String, counter: Int64, body: [UInt8])]], rows: [[[String]]]) throws -> Int {
+        try exec("CREATE TABLE changes (arrived INTEGER PRIMARY KEY, replica TEXT NOT NULL, counter INTEGER NOT NULL, body TEXT NOT NULL)")
+        let append = try prepare("INSERT INTO changes (replica, counter, body) VALUES (?, ?, ?)")
+        let insert = try prepareInsert()
+        defer {
+            sqlite3_finalize(append)
+            sqlite3_finalize(insert)
+        }
+        var count = 0
+        for (changes, replicaRows) in zip(log, rows) {
+            try exec("BEGIN")
+            for change in changes {
+                sqlite3_bind_text(append, 1, change.replica, -1, Self.transient)
+                sqlite3_bind_int64(append, 2, change.counter)
+                _ = change.body.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) {
+                        sqlite3_bind_text(append, 3, $0.baseAddress, Int32(buffer.count), Self.transient)
+                    }
+                }
+                guard sqlite3_step(append) == SQLITE_DONE else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
+                sqlite3_reset(append)
+            }
+            for row in replicaRows { try insertRow(row, with: insert) }
+            try exec("COMMIT")
+            count += changes.count
+        }
+        return count
+    }
+
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     /// The insert of a whole W1 row.
