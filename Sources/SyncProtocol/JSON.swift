@@ -1,7 +1,10 @@
 /// A parsed JSON value that keeps what strict validation needs: object members in
 /// document order (so duplicates and unknown keys can be named) and numbers as their
 /// source text (so non-integers and out-of-range integers can be named).
-public indirect enum JSONValue: Hashable, Sendable {
+// Not `indirect`: arrays and member lists already hold their elements out of line, and
+// an indirect enum boxes every value — a heap allocation per string, number and object,
+// which made decoding a pulled page slower than applying it.
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// The number's source text, already checked against the JSON grammar.
