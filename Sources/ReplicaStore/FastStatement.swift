@@ -36,15 +36,6 @@ package struct FastStatement {
         }
     }
 
-    /// Binds UTF-8 bytes as text (the caller vouches that they are UTF-8).
-    package func bind(_ index: Int32, utf8 bytes: [UInt8]) {
-        _ = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                sqlite3_bind_text(statement, index, $0.baseAddress, Int32(buffer.count), Self.transient)
-            }
-        }
-    }
-
     package func bind(_ index: Int32, blob bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
     }
@@ -113,6 +104,25 @@ package struct FastStatement {
     /// Ends reading rows before the last.
     package func reset() {
         sqlite3_reset(statement)
+    }
+
+    /// Binds `utf8` (the caller vouches that it is UTF-8) as text at `index` without
+    /// copying it, runs the statement as ``run()`` does and unbinds it, so that no pointer
+    /// to the bytes outlives the call: for the change log's bodies, a copy of each was a
+    /// malloc and a memcpy per change.
+    package func run(bindingText utf8: [UInt8], at index: Int32) throws {
+        try utf8.withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { text in
+                if let start = text.baseAddress {
+                    // SQLITE_STATIC (nil): SQLite reads the bytes in place while the statement runs.
+                    sqlite3_bind_text(statement, index, start, Int32(text.count), nil)
+                } else {
+                    sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                }
+                defer { sqlite3_bind_null(statement, index) }
+                try run()
+            }
+        }
     }
 
     /// Runs the statement to completion and resets it; a failure is GRDB's

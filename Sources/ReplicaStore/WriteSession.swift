@@ -127,8 +127,7 @@ final class WriteSession {
         insert.bind(3, Int64(change.dot.counter))
         insert.bind(4, change.record.table)
         insert.bind(5, change.record.id)
-        insert.bind(6, utf8: body ?? ChangeV1.encode(change))
-        try insert.run()
+        try insert.run(bindingText: body ?? ChangeV1.encode(change), at: 6)
         let key = change.record
         let slot = try slot(key)
         slot.arrivals.append(next)
