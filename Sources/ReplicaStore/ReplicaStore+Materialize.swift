@@ -62,9 +62,9 @@ extension ReplicaStore {
         let upsert: FastStatement
         /// The row's rowid, and whether binding 2–4 (title, description, address) changes
         /// what the search index holds for it while it has no note yet.
-        let searchLookup: FastStatement
+        private let searchLookup: FastStatement
         /// Notes what the index holds for row `?1` (before its searched columns change).
-        let noteIndexed: FastStatement
+        private let noteIndexed: FastStatement
         /// Notes the row just inserted as not indexed.
         let noteNew: FastStatement
 
@@ -83,6 +83,28 @@ extension ReplicaStore {
                 """, in: db)
             noteNew = try FastStatement(
                 "INSERT INTO search_pending (case_rowid, indexed) VALUES (last_insert_rowid(), 0)", in: db)
+        }
+
+        /// The search index's note (v10-search-notes-by-the-writer), before case `id`'s
+        /// searched columns are written with these values: what the index holds for the
+        /// row, noted when the values change it and the row has no note yet (the first
+        /// change since the index was last brought up to date). Returns whether the row
+        /// exists; a new row is noted with ``noteNew`` once it has its rowid.
+        func noteBeforeWriting(_ id: String, title: String?, description: String?, address: String?) throws -> Bool {
+            searchLookup.clear()
+            searchLookup.bind(1, id)
+            searchLookup.bind(2, title)
+            searchLookup.bind(3, description)
+            searchLookup.bind(4, address)
+            guard try searchLookup.step() else { return false }
+            let (rowid, changesSearchedText) = (searchLookup.integer(0), searchLookup.integer(1) != 0)
+            searchLookup.reset()
+            if changesSearchedText {
+                noteIndexed.clear()
+                noteIndexed.bind(1, rowid)
+                try noteIndexed.run()
+            }
+            return true
         }
     }
 
@@ -113,27 +135,8 @@ extension ReplicaStore {
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.
         let statements = try kept ?? CaseRowStatements(in: db)
-        // The search index's note (v10-search-notes-by-the-writer): what the index holds
-        // for an existing row, noted before its searched columns change (only the first
-        // time since the index was last brought up to date); a new row is noted as not
-        // indexed once it has its rowid.
         let (title, description, address) = (text(winners["title"]), text(winners["description"]), text(winners["address"]))
-        let lookup = statements.searchLookup
-        lookup.clear()
-        lookup.bind(1, key.id)
-        lookup.bind(2, title)
-        lookup.bind(3, description)
-        lookup.bind(4, address)
-        let exists = try lookup.step()
-        if exists {
-            let (rowid, changesSearchedText) = (lookup.integer(0), lookup.integer(1) != 0)
-            lookup.reset()
-            if changesSearchedText {
-                statements.noteIndexed.clear()
-                statements.noteIndexed.bind(1, rowid)
-                try statements.noteIndexed.run()
-            }
-        }
+        let exists = try statements.noteBeforeWriting(key.id, title: title, description: description, address: address)
         let upsert = statements.upsert
         upsert.clear()
         var index: Int32 = 1

@@ -196,15 +196,7 @@ extension ReplicaStore {
             }
         }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
-        // The search index's note of what it holds, before the searched text goes
-        // (v10-search-notes-by-the-writer).
-        try db.execute(
-            sql: """
-                INSERT INTO search_pending (case_rowid, indexed, old_title, old_description, old_address)
-                    SELECT rowid, 1, title, description, address FROM cases
-                    WHERE id = ? AND (title IS NOT NULL OR description IS NOT NULL OR address IS NOT NULL)
-                        AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = cases.rowid)
-                """, arguments: [id])
+        _ = try CaseRowStatements(in: db).noteBeforeWriting(id, title: nil, description: nil, address: nil)
         try db.execute(
             sql: """
                 UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,

@@ -50,6 +50,12 @@ final class WriteSession {
         return made
     }
     private var caseRow: ReplicaStore.CaseRowStatements?
+    private func caseRowStatements() throws -> ReplicaStore.CaseRowStatements {
+        if let kept = caseRow { return kept }
+        let made = try ReplicaStore.CaseRowStatements(in: db)
+        caseRow = made
+        return made
+    }
     private static let insertChangeSQL = "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)"
 
     /// The record as this transaction sees it (read from the file at most once).
@@ -160,8 +166,7 @@ final class WriteSession {
                 try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
             }
             if store.materializes {
-                if key.table == "cases" && caseRow == nil { caseRow = try ReplicaStore.CaseRowStatements(in: db) }
-                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? caseRow : nil)
+                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? caseRowStatements() : nil)
             }
         }
         if let clock { try store.saveClock(clock, in: db) }

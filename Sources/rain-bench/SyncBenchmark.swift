@@ -255,6 +255,14 @@ struct SyncBenchmark: AsyncParsableCommand {
                 zip(batch.changes, batch.bodies).map { (replica: $0.dot.replica.rawValue, counter: Int64($0.dot.counter), body: $1) }
             }
         }
+        // One raw SQLite baseline on a fresh file: the time of `write` (closing untimed).
+        func timeRaw(_ file: String, _ write: (RawSQLite) throws -> Void) throws -> Double {
+            let raw = try RawSQLite(path: folder + "/\(file).sqlite", synchronous: "FULL")
+            defer { raw.close() }
+            let start = ContinuousClock.now
+            try write(raw)
+            return seconds(ContinuousClock.now - start)
+        }
         for run in 0..<runs {
             let mergePath = folder + "/merge-\(run).sqlite"
             let storage = try SQLiteCentralStorage.open(at: mergePath)
@@ -275,22 +283,11 @@ struct SyncBenchmark: AsyncParsableCommand {
             raws.append(seconds(ContinuousClock.now - rawStart))
             rawCPU.append(Self.processCPU() - rawCPUStart)
             raw.close()
-            let final = try RawSQLite(path: folder + "/final-\(run).sqlite", synchronous: "FULL")
-            let finalStart = ContinuousClock.now
-            _ = try final.writeMergedState(merged)
-            finals.append(seconds(ContinuousClock.now - finalStart))
-            final.close()
-            let floor = try RawSQLite(path: folder + "/floor-\(run).sqlite", synchronous: "FULL")
-            let floorStart = ContinuousClock.now
-            let logged = try floor.writeLogAndMergedState(log: log, rows: merged)
-            floors.append(seconds(ContinuousClock.now - floorStart))
-            floor.close()
+            finals.append(try timeRaw("final-\(run)") { _ = try $0.writeMergedState(merged) })
+            var logged = 0
+            floors.append(try timeRaw("floor-\(run)") { logged = try $0.writeLogAndMergedState(log: log, rows: merged) })
             guard logged == changes else { throw RawSQLite.Failure.sqlite("the change log floor wrote \(logged) of \(changes) changes") }
-            let logOnly = try RawSQLite(path: folder + "/log-\(run).sqlite", synchronous: "FULL")
-            let logStart = ContinuousClock.now
-            _ = try logOnly.writeLogAndMergedState(log: log, rows: merged.map { _ in [] })
-            logs.append(seconds(ContinuousClock.now - logStart))
-            logOnly.close()
+            logs.append(try timeRaw("log-\(run)") { _ = try $0.writeLogAndMergedState(log: log, rows: merged.map { _ in [] }) })
         }
         let merge = median(merges)
         let rawTime = median(raws)

@@ -87,14 +87,8 @@ import Testing
         let changes = core.allChanges
         let folder = TemporaryFolder()
         let path = folder.file("replica.sqlite")
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        let queue = try DatabaseQueue(path: path)
-        try ReplicaMigrations.migrator().migrate(queue, upTo: "v7-restore")
+        let queue = try olderReplicaFile(path, upTo: "v7-restore", replica: "r-local")
         try queue.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r-local', 'HSM', '李娜', '7F', 0)"
-            )
             // Arrival order reversed against the dots, so that keeping it is visible.
             for (index, change) in changes.reversed().enumerated() {
                 try db.execute(
@@ -146,18 +140,12 @@ import Testing
         try store.write(["title": .text("楼道堆放杂物"), "description": .text("三楼楼道长期堆放纸箱"), "address": .text("幸福里3栋")], to: first)
         try store.write(["title": .text("路灯不亮"), "address": .text("北苑路口")], to: second)
         #expect(try store.pendingSearchCount() == 2)
-        func indexIsExact() throws -> Bool {
-            try DatabaseQueue(path: store.path).write { db in
-                try db.execute(sql: "INSERT INTO cases_fts (cases_fts, rank) VALUES ('integrity-check', 1)")
-                return true
-            }
-        }
         // Exact before the index catches up (a file another process is writing), and after.
         #expect(try store.search("堆放纸箱", limit: 50, updatingIndex: false).map(\.id) == ["c1"])
         #expect(try store.pendingSearchCount() == 2)
         #expect(try store.search("堆放纸箱").map(\.id) == ["c1"])
         #expect(try store.pendingSearchCount() == 0)
-        #expect(try indexIsExact())
+        #expect(try searchIndexIsExact(store.path))
 
         // An edit: the old words leave the index, the new ones come in.
         try store.write(["title": .text("楼道杂物已清理")], to: first)
@@ -168,15 +156,15 @@ import Testing
         #expect(try store.search("100%", limit: 50, updatingIndex: false).isEmpty, "LIKE wildcards in the text are literal")
         #expect(try store.search("堆放杂物").isEmpty)
         #expect(try store.search("再次堆放").map(\.id) == ["c1"])
-        #expect(try indexIsExact())
+        #expect(try searchIndexIsExact(store.path))
 
         // A row deleted while indexed, and one deleted while its edit is pending.
         try store.write(["address": .text("南苑路口")], to: second)
         try DatabaseQueue(path: store.path).write { db in try db.execute(sql: "DELETE FROM cases WHERE id = 'c2'") }
-        #expect(try indexIsExact())
+        #expect(try searchIndexIsExact(store.path))
         try DatabaseQueue(path: store.path).write { db in try db.execute(sql: "DELETE FROM cases WHERE id = 'c1'") }
         #expect(try store.pendingSearchCount() == 0)
-        #expect(try indexIsExact())
+        #expect(try searchIndexIsExact(store.path))
         #expect(try store.search("楼道").isEmpty)
 
         // Many cases: chunked, every one indexed once.
@@ -185,7 +173,7 @@ import Testing
         #expect(try store.updateSearchIndex(chunk: 100) { reported.append($0) } == 250)
         #expect(reported == [100, 200, 250])
         #expect(try store.search("井盖松动", limit: 1_000).count == 250)
-        #expect(try indexIsExact())
+        #expect(try searchIndexIsExact(store.path))
     }
 
     /// Every writer of a case row notes it for the search index itself
@@ -197,12 +185,6 @@ import Testing
         let writer = try ReplicaStore.create(at: folder.file("writer.sqlite"), office: "HSM", staff: "李娜")
         let reader = try ReplicaStore.create(at: folder.file("reader.sqlite"), office: "HSM", staff: "王五")
         let offices = [writer.identity.replica: "HSM"]
-        func indexIsExact(_ path: String) throws -> Bool {
-            try DatabaseQueue(path: path).write { db in
-                try db.execute(sql: "INSERT INTO cases_fts (cases_fts, rank) VALUES ('integrity-check', 1)")
-                return true
-            }
-        }
         let first = RecordKey(table: "cases", id: "c1")
         let second = RecordKey(table: "cases", id: "c2")
         try reader.applyPulled(
@@ -214,7 +196,7 @@ import Testing
         #expect(try reader.search("堆放纸箱", limit: 50, updatingIndex: false).map(\.id) == ["c1"])
         #expect(try reader.search("北苑路口").map(\.id) == ["c2"])
         #expect(try reader.pendingSearchCount() == 0)
-        #expect(try indexIsExact(reader.path))
+        #expect(try searchIndexIsExact(reader.path))
 
         // Pulled edits: the first keeps what the index holds; a field it does not
         // search leaves no note.
@@ -227,7 +209,7 @@ import Testing
         #expect(try reader.pendingSearchCount() == 1)
         #expect(try reader.search("堆放杂物", limit: 50, updatingIndex: false).isEmpty, "a stale index entry is not trusted")
         #expect(try reader.search("再次堆放").map(\.id) == ["c1"])
-        #expect(try indexIsExact(reader.path))
+        #expect(try searchIndexIsExact(reader.path))
 
         // Purged as they leave the jurisdiction: c1 while indexed, c2 with an edit pending.
         try reader.applyPulled([try writer.write(["address": .text("南苑路口")], to: second)], cursor: "v1.6", offices: offices)
@@ -238,19 +220,12 @@ import Testing
         }
         #expect(try reader.search("楼道").isEmpty)
         #expect(try reader.pendingSearchCount() == 0)
-        #expect(try indexIsExact(reader.path))
+        #expect(try searchIndexIsExact(reader.path))
 
         // A file the v9 triggers noted: an edit of an indexed case and a new case, then
         // the migration. The triggers go (but the delete trigger); the notes are kept.
         let old = folder.file("v9.sqlite")
-        _ = FileManager.default.createFile(atPath: old, contents: nil, attributes: [.posixPermissions: 0o600])
-        let queue = try DatabaseQueue(path: old)
-        try ReplicaMigrations.migrator().migrate(queue, upTo: "v1-replica")
-        try queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r1', 'HSM', '李娜', '7F', 0)")
-            try db.execute(sql: "INSERT INTO cases (id, number, title, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', 'received')")
-        }
+        let queue = try firstReleaseFile(old)
         try ReplicaMigrations.migrator().migrate(queue, upTo: "v9-search-later")
         try queue.write { db in
             try db.execute(sql: "UPDATE cases SET title = '楼道杂物已清理' WHERE id = 'c1'")
@@ -266,7 +241,7 @@ import Testing
         #expect(try migrated.search("堆放杂物", limit: 50, updatingIndex: false).isEmpty)
         #expect(try migrated.search("杂物已清理").map(\.id) == ["c1"])
         #expect(try migrated.search("井盖松动").map(\.id) == ["c2"])
-        #expect(try indexIsExact(old))
+        #expect(try searchIndexIsExact(old))
     }
 
     /// A store that materialises no rows (the central server's) keeps no values in its

@@ -8,6 +8,39 @@ import Testing
 
 @testable import ReplicaStore
 
+/// A replica file as an older release left it: migrated up to `migration`, with the
+/// replica's own row and nothing else.
+func olderReplicaFile(_ path: String, upTo migration: String, replica: String = "r1") throws -> DatabaseQueue {
+    _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+    let queue = try DatabaseQueue(path: path)
+    try ReplicaMigrations.migrator().migrate(queue, upTo: migration)
+    try queue.write { db in
+        try db.execute(
+            sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, ?, 'HSM', '李娜', '7F', 0)",
+            arguments: [replica])
+    }
+    return queue
+}
+
+/// A replica file as the first release wrote it: only `v1-replica`, with one case.
+func firstReleaseFile(_ path: String) throws -> DatabaseQueue {
+    let queue = try olderReplicaFile(path, upTo: "v1-replica")
+    try queue.write { db in
+        try db.execute(
+            sql: "INSERT INTO cases (id, number, title, phone, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', '13812345678', 'received')")
+    }
+    return queue
+}
+
+/// FTS5's own integrity check of the file's search index against the case rows: true,
+/// or an error naming the damage.
+func searchIndexIsExact(_ path: String) throws -> Bool {
+    try DatabaseQueue(path: path).write { db in
+        try db.execute(sql: "INSERT INTO cases_fts (cases_fts, rank) VALUES ('integrity-check', 1)")
+        return true
+    }
+}
+
 /// A fresh folder per test, removed afterwards.
 final class TemporaryFolder {
     let path: String
@@ -83,20 +116,6 @@ final class TemporaryFolder {
             }
             #expect(error.description.contains("newer version of rain"))
         }
-    }
-
-    /// A replica file as the first release wrote it: only `v1-replica`, with one case.
-    func firstReleaseFile(_ path: String) throws -> DatabaseQueue {
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        let queue = try DatabaseQueue(path: path)
-        try ReplicaMigrations.migrator().migrate(queue, upTo: "v1-replica")
-        try queue.write { db in
-            try db.execute(
-                sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, 'r1', 'HSM', '李娜', '7F', 0)")
-            try db.execute(
-                sql: "INSERT INTO cases (id, number, title, phone, status) VALUES ('c1', 'HSM-1', '楼道堆放杂物', '13812345678', 'received')")
-        }
-        return queue
     }
 
     @Test func theFirstMigrationCreatesTheDocumentedTables() throws {
