@@ -196,13 +196,75 @@ extension ReplicaStore {
             }
         }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
-        _ = try CaseRowStatements(in: db).noteBeforeWriting(id, title: nil, description: nil, address: nil)
+        // The row's text leaves the search index now, not at its next catch-up: a note for
+        // later would copy it into `search_pending`. What the index holds for the row is its
+        // note's old text when noted as indexed, nothing when noted as new, else its current
+        // text. The index's older segments may still hold it: `scrub_due` (v11).
+        if try db.tableExists("cases_fts") {
+            try db.execute(
+                sql: """
+                    INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                    SELECT 'delete', p.case_rowid, p.old_title, p.old_description, p.old_address
+                        FROM cases c JOIN search_pending p ON p.case_rowid = c.rowid WHERE c.id = ?1 AND p.indexed = 1
+                    UNION ALL
+                    SELECT 'delete', c.rowid, c.title, c.description, c.address FROM cases c
+                        WHERE c.id = ?1 AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = c.rowid)
+                    """, arguments: [id])
+        }
+        try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid IN (SELECT rowid FROM cases WHERE id = ?)", arguments: [id])
         try db.execute(
             sql: """
                 UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
                     answer = NULL, conflicts = 0, moved_at = ?
                 WHERE id = ?
                 """, arguments: [now, id])
+        if try db.tableExists("cases_fts") {
+            // The row stays, so the index holds it as it now is: no text (an external-content
+            // index keeps an entry for every row of its table).
+            try db.execute(
+                sql: "INSERT INTO cases_fts (rowid, title, description, address) SELECT rowid, NULL, NULL, NULL FROM cases WHERE id = ?",
+                arguments: [id])
+        }
+        try db.execute(sql: "UPDATE sync_state SET scrub_due = 1 WHERE singleton = 1")
+    }
+
+    /// Whether a purge has happened since its leftovers were last scrubbed.
+    public func scrubDue() throws(ReplicaStoreError) -> Bool {
+        try read("cannot read the sync state") { db in
+            try Bool.fetchOne(db, sql: "SELECT scrub_due FROM sync_state WHERE singleton = 1") ?? false
+        }
+    }
+
+    /// Removes every copy of purged residents' data that a purge's transaction could not
+    /// (§9.6): the full-text index's segments are merged into one, dropping what deletions
+    /// only marked (`secure_delete` zeroes the freed pages), and the write-ahead log is
+    /// checkpointed into the file and truncated to nothing, taking the older frames with
+    /// it. Nothing to do unless a purge happened since the last scrub; `rain sync` runs it
+    /// at its end and ``close()`` when an interrupted sync left it due.
+    ///
+    /// - Complexity: rewrites the whole full-text index (a second or two for 10,000 cases
+    ///   on this machine kind); purges are rare and scrubbed once per sync.
+    /// - Throws: ``ReplicaStoreError/database(_:_:)``, also when another process holds the
+    ///   file open so that its log cannot be truncated (the scrub stays due).
+    public func scrubPurged() throws(ReplicaStoreError) {
+        guard try scrubDue() else { return }
+        try write("cannot scrub the purged cases from the search index") { db in
+            if try db.tableExists("cases_fts") { try db.execute(sql: "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')") }
+        }
+        try checkpointTruncating()
+        try write("cannot save the sync state") { db in try db.execute(sql: "UPDATE sync_state SET scrub_due = 0 WHERE singleton = 1") }
+        // The flag's own write is in the log again: truncate once more (nothing of a
+        // resident's in it, but a clean file is what the scrub promises).
+        try checkpointTruncating()
+    }
+
+    private func checkpointTruncating() throws(ReplicaStoreError) {
+        do {
+            // SQLITE_BUSY (thrown) when another connection reads or writes meanwhile.
+            try queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            throw .database("cannot truncate the write-ahead log", ReplicaStore.describe(error))
+        }
     }
 
     /// Notes a completed sync.

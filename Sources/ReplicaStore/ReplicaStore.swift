@@ -52,25 +52,49 @@ public final class ReplicaStore: Sendable {
         self.materializes = materializes
     }
 
+    /// How every connection to a replica or server file is tuned — in one place, so that
+    /// rain-bench's raw-SQLite baseline is tuned exactly alike (`RawSQLite`).
+    public enum Tuning {
+        /// The page size of a new file (an existing one keeps its own): a merge's rows and
+        /// index entries take a quarter of the page splits and B-tree descents of 4 KiB.
+        public static let pageSize = 16_384
+        /// `PRAGMA synchronous`: FULL, so that a committed change survives a power cut, not
+        /// only a crash (nothing recorded offline may be lost).
+        public static let synchronous = "FULL"
+        /// The page cache, in KiB: a merge touches pages all over the indexes, and with
+        /// SQLite's 2 MiB default it re-read them from the file for every batch (an upper
+        /// bound, allocated as used).
+        public static let cacheKiB = 65_536
+        /// Write-ahead log bytes between automatic checkpoints: 64 MiB instead of 4 MiB
+        /// copies a page rewritten by several transactions once.
+        public static let checkpointBytes = 64 * 1024 * 1024
+        /// `PRAGMA secure_delete`: deleted content is overwritten with zeros, never left
+        /// in free space — a purged case's residents' data must be gone from the file's
+        /// bytes (README, Security). Set, not left to how this system's SQLite was built.
+        public static let secureDelete = true
+
+        /// The statements that apply these settings to a connection, given the page size
+        /// the file ended up with (`PRAGMA page_size` after the first three).
+        public static func statements(journal: Bool = true) -> [String] {
+            (journal ? ["PRAGMA page_size = \(pageSize)", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)"] : [])
+                + ["PRAGMA cache_size = -\(cacheKiB)", "PRAGMA secure_delete = \(secureDelete ? "ON" : "OFF")"]
+        }
+
+        /// `PRAGMA wal_autocheckpoint` for a file of `pageSize`-byte pages.
+        public static func autocheckpoint(pageSize: Int) -> String {
+            "PRAGMA wal_autocheckpoint = \(checkpointBytes / max(pageSize, 512))"
+        }
+    }
+
     static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // WAL: readers never block the writer. FULL: a committed change survives a
-            // power cut, not only a crash (nothing recorded offline may be lost).
-            // 16 KiB pages for a new file (an existing one keeps its own): a merge's rows
-            // and index entries take a quarter of the page splits and B-tree descents.
-            try db.execute(sql: "PRAGMA page_size = 16384")
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // A merge touches pages all over the indexes: with SQLite's 2 MiB default cache
-            // it re-read them from the file for every batch (64 MiB is an upper bound,
-            // allocated as used). Checkpoints every 64 MiB of WAL instead of 4 MiB copy a
-            // page rewritten by several transactions once.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // WAL: readers never block the writer. The rest: `Tuning`.
+            for statement in Tuning.statements() { try db.execute(sql: statement) }
             let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(64 * 1024 * 1024 / max(pageSize, 512))")
+            try db.execute(sql: Tuning.autocheckpoint(pageSize: pageSize))
         }
         return configuration
     }
@@ -260,6 +284,16 @@ public final class ReplicaStore: Sendable {
         } catch let error as DatabaseError {
             throw ReplicaStoreError.database(what, ReplicaStore.describe(error))
         }
+    }
+
+    /// Closes the file: what a purge left is scrubbed first (``scrubPurged()``), then
+    /// SQLite checkpoints the write-ahead log into the file and removes it, so that no
+    /// `-wal` file (with older copies of pages) stays behind. Best effort: another
+    /// process with the file open keeps its log until it closes. The store cannot be
+    /// used afterwards.
+    public func close() {
+        try? scrubPurged()
+        try? queue.close()
     }
 
     /// `PRAGMA integrity_check`: "ok" for a healthy file.

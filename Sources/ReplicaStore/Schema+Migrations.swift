@@ -316,6 +316,14 @@ enum ReplicaMigrations {
                     DROP TRIGGER IF EXISTS cases_search_update;
                     """)
         }
+        migrator.registerMigration("v11-scrub-after-purge") { db in
+            // A purge (§9.6) removes a case's residents' data in the pull's transaction, but
+            // copies can survive it: the full-text index's older segments (until they are
+            // merged) and the write-ahead log's older frames. `scrub_due` says a purge has
+            // happened since they were last scrubbed (`ReplicaStore.scrubPurged`), so an
+            // interrupted sync's scrub is done by the next process that closes the file.
+            try db.execute(sql: "ALTER TABLE sync_state ADD COLUMN scrub_due INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator.migrator
     }
 

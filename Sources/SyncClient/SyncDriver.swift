@@ -164,6 +164,10 @@ public struct SyncDriver: Sendable {
                 session.resume(now: .now)
             case .finished(let summary):
                 try store.finishSync()
+                // Purged residents' data out of the search index's old segments and the
+                // write-ahead log (§9.6). Not fatal: another process holding the file open
+                // keeps it due, and the last `rain` process to close the file scrubs it.
+                try? store.scrubPurged()
                 return SyncReport(
                     sent: summary.sent, received: summary.received, conflicts: try store.conflicts().count, bytesSent: summary.bytesSent,
                     bytesReceived: summary.bytesReceived, requests: summary.requests, withheld: try store.withheldChanges().count)

@@ -129,6 +129,9 @@ public protocol CentralStorage: Sendable {
     func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage
     /// Whether storage answers (for `GET /healthz`).
     func checkHealth() throws(ServerError)
+    /// Closes the storage when the server stops gracefully (SQLite checkpoints its
+    /// write-ahead log into the file and removes it). Nothing may use it afterwards.
+    func close()
 }
 
 extension CentralStorage {

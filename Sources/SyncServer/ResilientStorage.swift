@@ -128,4 +128,11 @@ public final class ResilientStorage: CentralStorage {
     public func checkHealth() throws(ServerError) {
         try run { storage throws(ServerError) in try storage.checkHealth() }
     }
+
+    public func close() {
+        current.withLock { state in
+            state.storage?.close()
+            state.storage = nil
+        }
+    }
 }

@@ -941,6 +941,10 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
+    public func close() {
+        store.close()
+    }
+
     public func checkHealth() throws(ServerError) {
         // Healthy means able to take a push: a database opened read-only (its disk came
         // back read-only) is not, though it still answers reads.

@@ -27,6 +27,31 @@ public struct W1Workload: Sendable {
     public var conflictFinal: [String: [Int: String]] = [:]
 
     public var replicaCount: Int { inserts.count }
+
+    /// Every case's final W1 row by id, what a correct merge must hold: the dump's (`F`
+    /// lines) when read from one, else each replica's creates with its own updates applied
+    /// in order (W1's replicas update only their own cases, so no two writes meet).
+    public var expectedFinalRows: [String: Row] {
+        if !finalRows.isEmpty { return finalRows }
+        var rows: [String: Row] = [:]
+        for replica in inserts.indices {
+            for row in inserts[replica] { rows[row[0]] = row }
+            for update in updates[replica] { rows[update.id]?[update.field] = update.value }
+        }
+        return rows
+    }
+
+    /// W1c's winners by id and field index: the dump's last-writer-wins reference (`Y`
+    /// lines), else the same rule applied here — the last write in replica order (later
+    /// replicas write later, so their clocks are later too).
+    public var expectedConflictWinners: [String: [Int: String]] {
+        if !conflictFinal.isEmpty { return conflictFinal }
+        var winners: [String: [Int: String]] = [:]
+        for writes in conflictWrites {
+            for write in writes { winners[write.id, default: [:]][write.field] = write.value }
+        }
+        return winners
+    }
     public var changeCount: Int { inserts.reduce(0) { $0 + $1.count } + updates.reduce(0) { $0 + $1.count } }
 
     /// Reads a TSV dump (`H`, `I`, `U`, `F`, `X`, `Y` lines).

@@ -1,9 +1,10 @@
 // libFuzzer target: the change-batch decoder and validator (`Protocol/PROTOCOL.md` §7).
 //
 // Every input is decoded as a push body. A refused one must be refused with an error
-// that names where; an accepted one must survive the round trip — its canonical
-// encoding decodes to the same changes and encodes to the same bytes — and merge into
-// a replica state without trapping. Any other outcome aborts, which libFuzzer records.
+// that names where and why; an accepted one must survive the round trip — its canonical
+// encoding decodes to the same changes and encodes to the same bytes — and merge into a
+// fresh replica state without an error, each dot once, and again without a change. Any
+// other outcome aborts, which libFuzzer records.
 //
 //   swift build --product fuzz-batch -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 //   .build-fuzz/debug/fuzz-batch Fuzz/corpus/batch -max_total_time=60
@@ -22,8 +23,14 @@ func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     do {
         changes = try ChangeBatchV1.decode(bytes)
     } catch {
-        if error.message.isEmpty || error.code.isEmpty {
-            fail("refused without saying why: \(error)")
+        // "where: why" (PROTOCOL.md §7.2): a place ("$", "protocol", "changes[3].dot.counter")
+        // and a reason, both non-empty; a JSON syntax error's byte offset inside the input.
+        let parts = error.message.split(separator: ": ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[0].contains("\n"), !error.code.isEmpty else {
+            fail("refused without saying where and why: \(error.message)")
+        }
+        if case .malformedJSON(let syntax) = error, syntax.offset < 0 || syntax.offset > bytes.count {
+            fail("refused at byte \(syntax.offset) of a \(bytes.count)-byte input: \(error.message)")
         }
         return 0
     }
@@ -37,8 +44,25 @@ func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard again == changes, ChangeBatchV1.encode(again) == canonical else {
         fail("the canonical encoding does not round-trip")
     }
+    // An accepted batch merges: whatever the merge would refuse of a batch alone, the
+    // validator must have refused first (a push would fail after validation otherwise).
+    // Each distinct dot applies once; a repeat is a duplicate.
     var state = ReplicaState()
-    _ = try? state.apply(batch: changes)
+    let summary: ApplySummary
+    do {
+        summary = try state.apply(batch: changes)
+    } catch {
+        fail("an accepted batch does not merge: \(error)")
+    }
+    let distinct = Set(changes.map(\.dot)).count
+    guard summary == ApplySummary(applied: distinct, duplicates: changes.count - distinct) else {
+        fail("an accepted batch of \(changes.count) changes (\(distinct) dots) merged as \(summary)")
+    }
+    // Merged again, nothing changes.
+    let merged = state
+    guard (try? state.apply(batch: changes)) == ApplySummary(applied: 0, duplicates: changes.count), state == merged else {
+        fail("an accepted batch is not idempotent")
+    }
     return 0
 }
 

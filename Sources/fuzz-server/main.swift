@@ -2,11 +2,13 @@ import Foundation
 // libFuzzer target: the server's request handling, end to end over loopback HTTP.
 //
 // A real `rain-server` application (Hummingbird, the embedded SQLite storage in a
-// temporary folder, two enrolled replicas) runs in this process; each input becomes
+// temporary folder, three enrolled replicas) runs in this process; each input becomes
 // one HTTP request — its first byte picks the endpoint, the rest is the body (or the
 // query, or the whole raw request). Any 5xx answer, or no answer at all to a
 // well-formed request, aborts, which libFuzzer records: a client's mistake must always
-// get a 4xx.
+// get a 4xx. A push the server accepts must come back, change for change and byte for
+// byte, when the district pulls everything. The database is reset to the same starting
+// file before every input, so that a finding replays alone.
 //
 //   swift build --product fuzz-server -Xswiftc -sanitize=fuzzer --scratch-path .build-fuzz
 //   .build-fuzz/debug/fuzz-server Fuzz/corpus/server -max_total_time=60
@@ -27,18 +29,39 @@ import Synchronization
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-fuzz-server-\(getpid())").path
 try? FileManager.default.removeItem(atPath: folder)
 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
-let now = ReplicaStore.nowMillis()
-_ = try storage.addOffice(code: "HSD", name: "区", level: .district, parent: nil, now: now)
-_ = try storage.addOffice(code: "JD1", name: "街道", level: .street, parent: "HSD", now: now)
-_ = try storage.addOffice(code: "HSM", name: "社区", level: .community, parent: "JD1", now: now)
-func enrolled(_ replica: String) throws -> String {
-    let token = try storage.issueToken(office: "HSM", lifetime: 3_600_000, now: now).token
-    return try storage.enrol(EnrolRequestV1(token: token, replica: ReplicaID(replica), staff: "测试"), now: now).credential
+// The starting file: the office tree and three replicas, made once and copied before
+// every input.
+let template = folder + "/template.sqlite"
+let live = folder + "/central.sqlite"
+let (credentialA, credentialB, credentialDistrict) = try { () throws -> (String, String, String) in
+    let storage = try SQLiteCentralStorage.open(at: template)
+    defer { storage.close() }
+    let now = ReplicaStore.nowMillis()
+    _ = try storage.addOffice(code: "HSD", name: "区", level: .district, parent: nil, now: now)
+    _ = try storage.addOffice(code: "JD1", name: "街道", level: .street, parent: "HSD", now: now)
+    _ = try storage.addOffice(code: "HSM", name: "社区", level: .community, parent: "JD1", now: now)
+    func enrolled(_ replica: String, office: String) throws -> String {
+        let token = try storage.issueToken(office: office, lifetime: 3_600_000_000, now: now).token
+        return try storage.enrol(EnrolRequestV1(token: token, replica: ReplicaID(replica), staff: "测试"), now: now).credential
+    }
+    // `ra`: pushes and pulls; `rb`: asks for re-issues (which retire it, so apart from
+    // `ra`); `rd`: the district, which reads back what was pushed.
+    return (try enrolled("ra", office: "HSM"), try enrolled("rb", office: "HSM"), try enrolled("rd", office: "HSD"))
+}()
+// Reopened after each reset (ResilientStorage opens on first use after `close`).
+let storage = ResilientStorage { _ throws(ServerError) in try SQLiteCentralStorage.open(at: live, create: false) }
+
+/// Puts the starting file back: whatever the last input did is gone.
+func reset() {
+    storage.close()
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: live + suffix) }
+    do {
+        try FileManager.default.copyItem(atPath: template, toPath: live)
+    } catch {
+        fail("cannot reset the database: \(error)")
+    }
 }
-// `ra`: pushes and pulls; `rb`: asks for re-issues (which retire it, so apart from `ra`).
-let credentialA = try enrolled("ra")
-let credentialB = try enrolled("rb")
+reset()
 
 var logger = Logger(label: "fuzz-server")
 logger.logLevel = .critical
@@ -50,12 +73,17 @@ Task.detached { try await app.runService() }
 while port.withLock({ $0 }) == 0 { usleep(10_000) }
 let serverPort = UInt16(port.withLock { $0 })
 
-/// Sends `request` on a new connection and returns the answer's status (nil: none).
+/// Sends `request` on a new connection and returns the answer (nil: none).
 /// A raw request may be incomplete: the sending side is closed after it, so that the
 /// server sees its end instead of waiting for more.
 nonisolated(unsafe) var lastProblem = ""
 
-func exchange(_ request: [UInt8], raw: Bool) -> Int? {
+struct Answer {
+    let status: Int
+    let body: [UInt8]
+}
+
+func exchange(_ request: [UInt8], raw: Bool) -> Answer? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -94,8 +122,31 @@ func exchange(_ request: [UInt8], raw: Bool) -> Int? {
         answer.append(contentsOf: buffer[0..<count])
     }
     // "HTTP/1.1 200 OK"
-    guard answer.count >= 12, answer.starts(with: Array("HTTP/1.1 ".utf8)) else { return nil }
-    return Int(String(decoding: answer[9..<12], as: UTF8.self))
+    guard answer.count >= 12, answer.starts(with: Array("HTTP/1.1 ".utf8)),
+        let status = Int(String(decoding: answer[9..<12], as: UTF8.self))
+    else { return nil }
+    return Answer(status: status, body: body(of: answer))
+}
+
+/// The body of a whole answer (`Connection: close`): after the head, de-chunked when sent
+/// in chunks.
+func body(of answer: [UInt8]) -> [UInt8] {
+    let separator = Array("\r\n\r\n".utf8)
+    guard let end = (0...(max(answer.count - 4, 0))).first(where: { answer[$0..<min($0 + 4, answer.count)].elementsEqual(separator) })
+    else { return [] }
+    let head = String(decoding: answer[..<end], as: UTF8.self).lowercased()
+    var rest = Array(answer[(end + 4)...])
+    guard head.contains("transfer-encoding: chunked") else { return rest }
+    var body: [UInt8] = []
+    while let line = rest.firstIndex(of: 0x0A),
+        let size = Int(String(decoding: rest[..<line], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), size > 0
+    {
+        let start = line + 1
+        guard start + size <= rest.count else { break }
+        body += rest[start..<(start + size)]
+        rest = Array(rest[min(start + size + 2, rest.count)...])
+    }
+    return body
 }
 
 func request(_ method: String, _ target: String, credential: String?, body: [UInt8]) -> [UInt8] {
@@ -122,14 +173,53 @@ func check(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case 4: (raw, bytes) = (false, request("POST", "/rekey", credential: credentialA, body: rest))
     default: (raw, bytes) = (true, rest)
     }
-    let status = exchange(bytes, raw: raw)
-    if let status, status >= 500 {
-        fail("the server answered \(status) to a client's request")
+    reset()
+    let answer = exchange(bytes, raw: raw)
+    if let answer, answer.status >= 500 {
+        fail("the server answered \(answer.status) to a client's request")
     }
-    if status == nil, !raw {
+    if answer == nil, !raw {
         fail("the server did not answer a well-formed request (\(lastProblem)): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
     }
+    if selector % 6 == 0, let answer, answer.status == 200 { checkKept(pushed: rest, answer: answer) }
     return 0
+}
+
+/// An accepted push is held whole: the district pulls back every change it carried,
+/// byte for byte in canonical form, and the answer counted them.
+func checkKept(pushed: [UInt8], answer: Answer) {
+    let changes: [Change]
+    do {
+        changes = try ChangeBatchV1.decode(pushed)
+    } catch {
+        fail("the server accepted a push the validator refuses: \(error.message)")
+    }
+    let sent = Set(changes.map(ChangeV1.encode))
+    guard let response = try? PushResponseV1.decode(answer.body), response.accepted + response.duplicates == changes.count,
+        response.accepted == sent.count
+    else {
+        fail(
+            "a push of \(changes.count) changes (\(sent.count) distinct) was answered \(String(decoding: answer.body.prefix(300), as: UTF8.self))"
+        )
+    }
+    var pulled: [[UInt8]] = []
+    var after = ""
+    for _ in 0..<100 {
+        let target = "/changes?limit=10000" + (after.isEmpty ? "" : "&after=" + after)
+        guard let page = exchange(request("GET", target, credential: credentialDistrict, body: []), raw: false), page.status == 200,
+            let decoded = try? PullResponseV1.decode(page.body)
+        else {
+            fail("the district cannot pull back an accepted push (\(lastProblem))")
+        }
+        pulled += decoded.changes.map(ChangeV1.encode)
+        after = decoded.cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? decoded.cursor
+        if !decoded.more { break }
+    }
+    guard pulled.count == sent.count, Set(pulled) == sent else {
+        fail(
+            "pushed \(sent.count) distinct changes, the district pulled back \(pulled.count), \(Set(pulled) == sent ? "the same" : "others")"
+        )
+    }
 }
 
 atexit { try? FileManager.default.removeItem(atPath: folder) }

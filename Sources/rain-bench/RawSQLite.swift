@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import ReplicaStore
 import TestSupport
 
 /// The raw-SQLite baseline: W1's writes through prepared statements, one transaction
@@ -17,14 +18,26 @@ struct RawSQLite {
 
     private var db: OpaquePointer?
 
-    /// Opens `path` (":memory:" for an in-memory database) with the given pragmas.
-    /// With `fullText`, the table gets the same trigram FTS5 index (and triggers) as a
-    /// replica's `cases`, so that only the cost of change capture differs.
-    init(path: String, synchronous: String = "NORMAL", fullText: Bool = false) throws {
+    /// Opens `path` (":memory:" for an in-memory database) tuned exactly as a replica or
+    /// server file is (`ReplicaStore.Tuning`: page size, WAL, `synchronous`, cache,
+    /// checkpoint interval, `secure_delete`), so that a ratio compares the work done, not
+    /// the settings. With `fullText`, the table gets the same trigram FTS5 index (and
+    /// triggers) as a replica's `cases`, so that only the cost of change capture differs.
+    ///
+    /// `RAIN_BENCH_RAW=untuned` opens it as before issue 14 (WAL and `synchronous` only;
+    /// `synchronous=NORMAL` for the core benchmark's file), to print the old ratios beside
+    /// the new in one run.
+    init(path: String, fullText: Bool = false, untunedSynchronous: String = "FULL") throws {
         guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure.sqlite("cannot open \(path)") }
-        if path != ":memory:" {
-            try exec("PRAGMA journal_mode=WAL")
-            try exec("PRAGMA synchronous=\(synchronous)")
+        let file = path != ":memory:"
+        if Self.untuned {
+            if file {
+                try exec("PRAGMA journal_mode=WAL")
+                try exec("PRAGMA synchronous=\(untunedSynchronous)")
+            }
+        } else {
+            for statement in ReplicaStore.Tuning.statements(journal: file) { try exec(statement) }
+            if file { try exec(ReplicaStore.Tuning.autocheckpoint(pageSize: ReplicaStore.Tuning.pageSize)) }
         }
         let columns = W1Workload.fields.map { $0 == "id" ? "id TEXT PRIMARY KEY" : "\($0) TEXT" }.joined(separator: ", ")
         try exec("CREATE TABLE cases (\(columns))")
@@ -42,6 +55,16 @@ struct RawSQLite {
                 END;
                 """)
         }
+    }
+
+    /// Whether the baseline runs as before issue 14 (`RAIN_BENCH_RAW=untuned`).
+    static let untuned = ProcessInfo.processInfo.environment["RAIN_BENCH_RAW"] == "untuned"
+
+    /// What the baseline's settings are, for the printed tables.
+    static var settings: String {
+        untuned
+            ? "untuned as before: WAL, synchronous only"
+            : "tuned as the store: \(ReplicaStore.Tuning.pageSize / 1024) KiB pages, WAL, synchronous=\(ReplicaStore.Tuning.synchronous), \(ReplicaStore.Tuning.cacheKiB / 1024) MiB cache, checkpoint every \(ReplicaStore.Tuning.checkpointBytes >> 20) MiB, secure_delete"
     }
 
     func close() {
@@ -146,8 +169,11 @@ struct RawSQLite {
         }
     }
 
-    /// Replays every W1 write; returns the number of rows at the end.
-    func replay(_ workload: W1Workload) throws -> Int {
+    /// Replays every W1 write, each replica's creates and updates in `transactions` (2:
+    /// one each, as WORKLOAD.md's replicas write them; 1: one for both, as the server's
+    /// merge commits a replica's batch); returns the number of rows at the end.
+    func replay(_ workload: W1Workload, transactionsPerReplica transactions: Int = 2) throws -> Int {
+        precondition(transactions == 1 || transactions == 2, "replay: one or two transactions per replica")
         let insert = try prepareInsert()
         let updates = try W1Workload.fields.map { try prepare("UPDATE cases SET \($0) = ?1 WHERE id = ?2") }
         defer {
@@ -157,8 +183,10 @@ struct RawSQLite {
         for replica in 0..<workload.replicaCount {
             try exec("BEGIN")
             for row in workload.inserts[replica] { try insertRow(row, with: insert) }
-            try exec("COMMIT")
-            try exec("BEGIN")
+            if transactions == 2 {
+                try exec("COMMIT")
+                try exec("BEGIN")
+            }
             for update in workload.updates[replica] {
                 let statement = updates[update.field]
                 sqlite3_bind_text(statement, 1, update.value, -1, Self.transient)
@@ -168,9 +196,28 @@ struct RawSQLite {
             }
             try exec("COMMIT")
         }
-        let count = try prepare("SELECT count(*) FROM cases")
+        return try count("cases")
+    }
+
+    /// `SELECT count(*)` of a table: what a baseline wrote, checked by its caller.
+    func count(_ table: String) throws -> Int {
+        let count = try prepare("SELECT count(*) FROM \(table)")
         defer { sqlite3_finalize(count) }
-        sqlite3_step(count)
+        guard sqlite3_step(count) == SQLITE_ROW else { throw Failure.sqlite(String(cString: sqlite3_errmsg(db))) }
         return Int(sqlite3_column_int64(count, 0))
+    }
+
+    /// The final rows it holds, by id (for checking a baseline's result).
+    func rows() throws -> [String: [String]] {
+        let select = try prepare("SELECT * FROM cases")
+        defer { sqlite3_finalize(select) }
+        var rows: [String: [String]] = [:]
+        while sqlite3_step(select) == SQLITE_ROW {
+            let row = (0..<Int32(W1Workload.fields.count)).map { column in
+                sqlite3_column_text(select, column).map { String(cString: $0) } ?? ""
+            }
+            rows[row[0]] = row
+        }
+        return rows
     }
 }

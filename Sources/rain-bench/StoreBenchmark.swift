@@ -56,16 +56,27 @@ struct StoreBenchmark: ParsableCommand {
                 try replica.write(batch: updates.map { (fields: $0.0, record: $0.1) })
             }.1
             storeWithoutIndex.append(capture)
-            store.append(capture + (try timed { try replica.updateSearchIndex() }.1))
-            let baseline = try RawSQLite(path: folder + "/raw-\(run).sqlite", synchronous: "FULL")
+            var indexedCases = 0
+            store.append(capture + (try timed { indexedCases = try replica.updateSearchIndex() }.1))
+            // Checked after the clock stops: the store's rows, its index, the baselines' rows.
+            try check(replica, against: workload, "the capture's store")
+            guard indexedCases == workload.inserts[0].count, try replica.search(String(workload.inserts[0][0][3].prefix(5))).count > 0
+            else { throw ValidationError("the capture's search index holds \(indexedCases) cases") }
+            replica.close()
+            let baseline = try RawSQLite(path: folder + "/raw-\(run).sqlite")
             raw.append(try timed { _ = try baseline.replay(workload) }.1)
-            baseline.close()
-            let indexed = try RawSQLite(path: folder + "/raw-fts-\(run).sqlite", synchronous: "FULL", fullText: true)
+            let indexed = try RawSQLite(path: folder + "/raw-fts-\(run).sqlite", fullText: true)
             rawFullText.append(try timed { _ = try indexed.replay(workload) }.1)
+            guard try baseline.rows() == workload.expectedFinalRows, try indexed.rows() == workload.expectedFinalRows,
+                try indexed.count("cases_fts") == workload.inserts[0].count
+            else { throw ValidationError("a raw SQLite baseline does not hold W1's final rows") }
+            baseline.close()
             indexed.close()
         }
         let changes = workload.changeCount
-        print("W1 capture, one replica (\(changes) writes: 500 creates in one transaction, 2,000 updates in another), median of \(runs):")
+        print(
+            "W1 capture, one replica (\(changes) writes: 500 creates in one transaction, 2,000 updates in another; the store's index update one more; raw SQLite \(RawSQLite.settings)), median of \(runs):"
+        )
         printTable(
             ["", "seconds", "writes/s"],
             [
@@ -134,15 +145,24 @@ struct StoreBenchmark: ParsableCommand {
             }
             if !batch.isEmpty { try many.write(batch: batch) }
         }
+        guard try many.caseCount() == cases else { throw ValidationError("the store holds \(try many.caseCount()) of \(cases) cases") }
         let probe = String(generated.inserts[0][cases / 2][3].prefix(4))
+        // A phone tail some case has (the middle case's), so that the lookup must find it.
+        let tail = String(generated.inserts[0][cases / 2][6].suffix(4))
         var list: [Double] = []
         var find: [Double] = []
         var phone: [Double] = []
         var found = 0
+        var listed = 0
+        var phones = 0
         for _ in 0..<runs {
-            list.append(try timed { _ = try many.cases(CaseFilter(limit: 50)) }.1 * 1000)
+            list.append(try timed { listed = try many.cases(CaseFilter(limit: 50)).count }.1 * 1000)
             find.append(try timed { found = try many.search(probe).count }.1 * 1000)
-            phone.append(try timed { _ = try many.search("5678") }.1 * 1000)
+            phone.append(try timed { phones = try many.search(tail).count }.1 * 1000)
+            // A fast answer must be a right one: every query found what it had to.
+            guard listed == min(cases, 50), found > 0, phones > 0 else {
+                throw ValidationError("list gave \(listed) cases, find \(found) hits for \(probe), the phone tail \(phones)")
+            }
         }
         print("\(cases) cases written in \(format(fill, 1)) s (\(rate(cases, fill)) cases/s); file \(fileSize(path)) MiB")
         printTable(
@@ -150,7 +170,7 @@ struct StoreBenchmark: ParsableCommand {
             [
                 ["list: newest 50", format(median(list), 2)],
                 ["find: a 4-character Chinese substring (\(found) hits)", format(median(find), 2)],
-                ["find: a phone tail", format(median(phone), 2)],
+                ["find: a phone tail (\(phones) hits)", format(median(phone), 2)],
             ])
         if FileManager.default.isExecutableFile(atPath: rain) {
             var listProcess: [Double] = []

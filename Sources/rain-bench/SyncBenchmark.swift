@@ -182,12 +182,14 @@ struct SyncBenchmark: AsyncParsableCommand {
         let index = seconds(ContinuousClock.now - indexStart)
         let rawIndex: Double
         do {
-            let raw = try RawSQLite(path: folder + "/raw-index.sqlite", synchronous: "FULL")
+            let raw = try RawSQLite(path: folder + "/raw-index.sqlite")
             _ = try raw.writeMergedState(RawSQLite.mergedState(workload))
             let start = ContinuousClock.now
             try raw.indexFullText()
             rawIndex = seconds(ContinuousClock.now - start)
+            let rows = try raw.count("cases_fts")
             raw.close()
+            guard rows == workload.expectedFinalRows.count else { throw ValidationError("raw SQLite indexed \(rows) rows") }
         }
         let expectedPull = workload.changeCount - produced[0].count
         guard report.received == expectedPull else {
@@ -213,6 +215,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         guard conflicts.count == fieldCount, conflicts.allSatisfy({ $0.siblings.count == replicaIDs.count }) else {
             throw ValidationError("W1c: \(conflicts.count) conflicts listed at replica 0, expected \(fieldCount)")
         }
+        _ = try checkW1cWinners(conflicts.map { ($0.record.id, $0.field, $0.winner.value) }, workload)
         let rss = Self.peakRSS(of: server.process.processIdentifier)
         return SyncFigures(
             push: push, pull: pull, index: index, rawIndex: rawIndex, w1c: w1c, pushedBytes: pushedBytes,
@@ -249,6 +252,12 @@ struct SyncBenchmark: AsyncParsableCommand {
         var floors: [Double] = []
         var logs: [Double] = []
         let merged = RawSQLite.mergedState(workload)
+        let expected = workload.expectedFinalRows
+        // Commits on each side, printed beside each ratio: the merge commits once per pushed
+        // batch; the replay once per replica (its creates and updates together), like the
+        // baselines writing the merged state and the log — or, untuned as before, twice.
+        let mergeCommits = decoded.reduce(0) { $0 + $1.count }
+        let rawReplayCommits = workload.replicaCount * (RawSQLite.untuned ? 2 : 1)
         // The change log as the server receives it: each replica's dots and canonical bodies.
         let log = decoded.map { batches in
             batches.flatMap { batch in
@@ -257,7 +266,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         }
         // One raw SQLite baseline on a fresh file: the time of `write` (closing untimed).
         func timeRaw(_ file: String, _ write: (RawSQLite) throws -> Void) throws -> Double {
-            let raw = try RawSQLite(path: folder + "/\(file).sqlite", synchronous: "FULL")
+            let raw = try RawSQLite(path: folder + "/\(file).sqlite")
             defer { raw.close() }
             let start = ContinuousClock.now
             try write(raw)
@@ -276,44 +285,64 @@ struct SyncBenchmark: AsyncParsableCommand {
             }
             merges.append(seconds(ContinuousClock.now - mergeStart))
             mergeCPU.append(Self.processCPU() - cpuStart)
-            let raw = try RawSQLite(path: folder + "/raw-\(run).sqlite", synchronous: "FULL")
+            // Checked after the clock stops: every change held, every case's final value.
+            try check(storage.store, against: workload, "the merge's store")
+            storage.close()
+            let raw = try RawSQLite(path: folder + "/raw-\(run).sqlite")
             let rawStart = ContinuousClock.now
             let rawCPUStart = Self.processCPU()
-            _ = try raw.replay(workload)
+            let replayed = try raw.replay(workload, transactionsPerReplica: rawReplayCommits / workload.replicaCount)
             raws.append(seconds(ContinuousClock.now - rawStart))
             rawCPU.append(Self.processCPU() - rawCPUStart)
+            let replayedRows = try raw.rows()
             raw.close()
-            finals.append(try timeRaw("final-\(run)") { _ = try $0.writeMergedState(merged) })
+            guard replayed == expected.count, replayedRows == expected else {
+                throw RawSQLite.Failure.sqlite("the replay holds \(replayed) rows, not W1's final state")
+            }
+            var written = 0
+            finals.append(try timeRaw("final-\(run)") { written = try $0.writeMergedState(merged) })
+            guard written == expected.count else { throw RawSQLite.Failure.sqlite("the merged state wrote \(written) rows") }
             var logged = 0
             floors.append(try timeRaw("floor-\(run)") { logged = try $0.writeLogAndMergedState(log: log, rows: merged) })
             guard logged == changes else { throw RawSQLite.Failure.sqlite("the change log floor wrote \(logged) of \(changes) changes") }
-            logs.append(try timeRaw("log-\(run)") { _ = try $0.writeLogAndMergedState(log: log, rows: merged.map { _ in [] }) })
+            logged = 0
+            logs.append(try timeRaw("log-\(run)") { logged = try $0.writeLogAndMergedState(log: log, rows: merged.map { _ in [] }) })
+            guard logged == changes else { throw RawSQLite.Failure.sqlite("the change log wrote \(logged) of \(changes) changes") }
         }
         let merge = median(merges)
         let rawTime = median(raws)
         print(
             "\nThe server's merge alone (in process, same storage, no HTTP: decoding and canonical bodies made beforehand, as the request's task does) against raw SQLite writing the same rows"
                 + (runs > 1 ? ", median of \(runs) alternating runs:" : ":"))
+        print("raw SQLite \(RawSQLite.settings); every result checked against W1's final state")
+        let replicaCommits = "\(workload.replicaCount)"
         printTable(
-            ["", "seconds", "changes/s"],
+            ["", "seconds", "changes/s", "commits"],
             [
-                ["rain-server storage: change log and merge state (WAL, FULL)", format(merge), rate(changes, merge)],
-                ["raw SQLite: every W1 write replayed on plain rows, no change log (WAL, FULL)", format(rawTime), rate(changes, rawTime)],
+                ["rain-server storage: change log and merge state", format(merge), rate(changes, merge), "\(mergeCommits)"],
                 [
-                    "raw SQLite: only W1's merged state, 10,000 final rows (WAL, FULL)", format(median(finals)),
-                    rate(changes, median(finals)),
+                    "raw SQLite: every W1 write replayed on plain rows, no change log", format(rawTime), rate(changes, rawTime),
+                    "\(rawReplayCommits)",
                 ],
                 [
-                    "raw SQLite: only W1's change log, the 50,000 bodies as rows, no index (WAL, FULL)", format(median(logs)),
-                    rate(changes, median(logs)),
+                    "raw SQLite: only W1's merged state, 10,000 final rows", format(median(finals)), rate(changes, median(finals)),
+                    replicaCommits,
                 ],
                 [
-                    "raw SQLite: W1's change log and its merged state (WAL, FULL)", format(median(floors)),
-                    rate(changes, median(floors)),
+                    "raw SQLite: only W1's change log, the 50,000 bodies as rows, no index", format(median(logs)),
+                    rate(changes, median(logs)), replicaCommits,
+                ],
+                [
+                    "raw SQLite: W1's change log and its merged state", format(median(floors)), rate(changes, median(floors)),
+                    replicaCommits,
                 ],
             ])
-        print("server merge rate / raw SQLite replay rate: \(format(rawTime / merge, 3)) (target ≥ 0.5)")
-        print("server merge rate / raw SQLite merged-state write rate: \(format(median(finals) / merge, 3))")
+        print(
+            "server merge rate / raw SQLite replay rate: \(format(rawTime / merge, 3)) (target ≥ 0.5; commits \(mergeCommits) vs \(rawReplayCommits))"
+        )
+        print(
+            "server merge rate / raw SQLite merged-state write rate: \(format(median(finals) / merge, 3)) (commits \(mergeCommits) vs \(replicaCommits))"
+        )
         // What any design that keeps every change could reach on that second reading:
         // writing the log and the state, with no merging at all.
         print(
@@ -371,20 +400,6 @@ struct SyncBenchmark: AsyncParsableCommand {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         }
         return nil
-    }
-
-    /// Replica 0 holds every case with the merged values (the dump's final rows, when given).
-    func check(_ store: ReplicaStore, against workload: W1Workload) throws {
-        let cases = try store.caseCount()
-        let expected = workload.inserts.reduce(0) { $0 + $1.count }
-        guard cases == expected else { throw ValidationError("replica 0 holds \(cases) cases, expected \(expected)") }
-        for (id, row) in workload.finalRows {
-            guard let record = try store.record(RecordKey(table: "cases", id: id)) else { throw ValidationError("case \(id) missing") }
-            for index in 1..<row.count
-            where record.value(of: W1Workload.fields[index], table: "cases", schema: store.schema) != .text(row[index]) {
-                throw ValidationError("replica 0 differs from the dump at \(id).\(W1Workload.fields[index])")
-            }
-        }
     }
 
     func conflictWrites(_ workload: W1Workload, central: ReplicaState, replicas: [ReplicaID]) throws -> [[Change]] {

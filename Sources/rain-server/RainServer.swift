@@ -123,6 +123,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(path))\n".utf8))
         }
         try await app.runService()
+        storage.close()
         logger.info("stopped")
     }
 }

@@ -75,7 +75,11 @@ enum HighWater {
     }
 
     static func flush() {
-        tracked.withLock { $0 }?.recordHighWater(in: directory)
+        guard let store = tracked.withLock({ $0 }) else { return }
+        store.recordHighWater(in: directory)
+        // Swift runs no deinitialiser at exit: without this the connection stayed open
+        // until the process died, and its write-ahead log stayed beside the file.
+        store.close()
     }
 }
 

@@ -214,7 +214,7 @@ import Testing
         // Purged as they leave the jurisdiction: c1 while indexed, c2 with an edit pending.
         try reader.applyPulled([try writer.write(["address": .text("南苑路口")], to: second)], cursor: "v1.6", offices: offices)
         try reader.applyPulled([], cursor: "v1.7", offices: offices, purge: [first, second])
-        #expect(try reader.pendingSearchCount() == 2)
+        #expect(try reader.pendingSearchCount() == 0, "a purge takes a case out of the index at once (v11)")
         for words in ["再次堆放", "北苑路口", "南苑路口", "堆放纸箱"] {
             #expect(try reader.search(words, limit: 50, updatingIndex: false).isEmpty, "\(words)")
         }

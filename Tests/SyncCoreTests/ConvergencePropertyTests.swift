@@ -100,6 +100,19 @@ import Testing
             #expect(try merge(merge(a, b), c) == merge(a, merge(b, c)), "associative, \(context)")
             #expect(try merge(a, a) == a, "idempotent, \(context)")
             #expect(try merge(merge(a, b), b) == merge(a, b), "idempotent after merge, \(context)")
+            // `merge` sends only what the left side lacks, so the two lines above re-apply
+            // nothing: deliver everything again, shuffled, to the state that holds it.
+            var random = SeededRandom(seed: seed)
+            var again = a
+            let everything = a.missing(for: VersionVector())
+            #expect(!everything.isEmpty, "\(context)")
+            #expect(try again.apply(batch: everything.shuffled(using: &random)) == ApplySummary(applied: 0, duplicates: everything.count))
+            #expect(again == a, "idempotent on redelivery, \(context)")
+            var both = try merge(a, b)
+            let before = both
+            let fromB = b.missing(for: VersionVector())
+            #expect(try both.apply(batch: fromB.shuffled(using: &random)) == ApplySummary(applied: 0, duplicates: fromB.count))
+            #expect(both == before, "idempotent after merge on redelivery, \(context)")
         }
     }
 

@@ -71,7 +71,9 @@ import Testing
         // Once held, a different change with the same dot is refused too.
         try state.apply(good)
         #expect(throws: SyncCoreError.conflictingDuplicate(Dot(office, 1))) { try state.apply(forged) }
+        let held = state
         #expect(try state.apply(batch: [good, good]) == ApplySummary(applied: 0, duplicates: 2))
+        #expect(state == held, "a redelivery changes nothing")
     }
 
     @Test func resolveCoversEverySiblingAndWritesTheRoundOfAWorkflow() throws {

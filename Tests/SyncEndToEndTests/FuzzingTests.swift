@@ -23,7 +23,7 @@ import Testing
 
     @Test func eachFuzzerRunsABoundedTimeAndFindsNothing() throws {
         let seconds = ProcessInfo.processInfo.environment["RAIN_FUZZ_SECONDS"] ?? "20"
-        let run = try execute("/bin/sh", [Self.packageRoot + "/scripts/fuzz.sh", seconds], in: Self.packageRoot)
+        let run = try execute("/bin/bash", [Self.packageRoot + "/scripts/fuzz.sh", seconds], in: Self.packageRoot)
         #expect(run.status == 0, "the fuzzers found a problem:\n\(run.stdout.suffix(4_000))\n\(run.stderr.suffix(2_000))")
         for target in ["fuzz-batch", "fuzz-server"] {
             #expect(run.stdout.contains("\(target): \(seconds)s"), "\(target) did not run:\n\(run.stdout.suffix(2_000))")

@@ -2,17 +2,15 @@ import Foundation
 import GRDB
 import ReplicaStore
 import SyncCore
+import TestSupport
 import Testing
 
-/// Every text stored anywhere in a replica file: change log, tables, merge state, events.
-func replicaContents(_ path: String) throws -> String {
-    try DatabaseQueue(path: path).read { db in
-        let changes = try String.fetchAll(db, sql: "SELECT body FROM changes").joined(separator: "\n")
-        let cases = try Row.fetchAll(db, sql: "SELECT * FROM cases").map { $0.description }.joined(separator: "\n")
-        let versions = try ReplicaStore.mergeStateText(at: path)
-        let events = try Row.fetchAll(db, sql: "SELECT * FROM case_events").map { $0.description }.joined(separator: "\n")
-        return changes + cases + versions + events
-    }
+/// Which trigrams of `texts` the search index's shadow table (`cases_fts_data`) holds,
+/// read from its blocks' bytes: what a purge must leave nowhere in the file.
+func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
+    let blocks = try DatabaseQueue(path: path).read { db in try Data.fetchAll(db, sql: "SELECT block FROM cases_fts_data") }
+    let bytes = blocks.reduce(into: Data()) { $0.append($1) }
+    return texts.flatMap(FileResidue.trigrams(of:)).filter { bytes.range(of: Data($0.utf8)) != nil }
 }
 
 /// Two streets, three communities and the district on one server: what each replica file
@@ -45,19 +43,20 @@ func replicaContents(_ path: String) throws -> String {
         #expect(try deployment.numbers(yy) == [c])
         #expect(try deployment.numbers(street) == [a, b].sorted())
         #expect(try deployment.numbers(district) == [a, b, c].sorted())
-        // Inspected with SQL: no other community's resident anywhere in the file.
+        // Read as raw bytes (the file, its log, anything beside it): no other community's
+        // resident anywhere; each community's own residents found, which shows the scan works.
         let residents = [
             "HSM": ["欧阳和盛", "13911110001", "和盛路1号"], "XQ": ["司马新桥", "13911110002", "新桥路2号"],
             "YY": ["诸葛渔业", "13911110003", "渔业路3号"],
         ]
         for (path, own) in [(hsm, "HSM"), (xq, "XQ"), (yy, "YY")] {
-            let text = try replicaContents(path)
+            let text = try FileResidue(of: path)
             for (office, data) in residents where office != own {
                 for item in data { #expect(!text.contains(item), "\(own)'s replica holds \(office)'s \(item)") }
             }
             for item in residents[own] ?? [] { #expect(text.contains(item)) }
         }
-        let streetText = try replicaContents(street)
+        let streetText = try FileResidue(of: street)
         for item in residents["YY"] ?? [] { #expect(!streetText.contains(item), "JD1's replica holds JD2's resident") }
 
         // An escalation to the street keeps the case where it was seen, with its history.
@@ -173,7 +172,9 @@ func replicaContents(_ path: String) throws -> String {
         #expect(reassign.status == 0, "\(reassign.stderr)")
         try deployment.sync(street)
         let received = try deployment.sync(xq)
-        #expect(received["received"] as? Int ?? 0 >= 4, "the case, its note, the reassignment and its event: \(received)")
+        #expect(
+            received["received"] as? Int == 5,
+            "the case, its note, HSM's refused reassignment's event, the street's reassignment and its event: \(received)")
         #expect(try deployment.numbers(xq) == [number])
         let shown = try deployment.show(number, xq, reveal: true)
         #expect(shown.contains("欧阳和盛") && shown.contains("13911110001") && shown.contains("\"XQ\""))
@@ -181,10 +182,20 @@ func replicaContents(_ path: String) throws -> String {
         #expect(try deployment.rain(["case", "note", number, "新桥已接手"], db: xq).status == 0)
         #expect(try deployment.sync(xq)["sent"] as? Int == 2, "the note and the reveal's audit event")
 
-        // The old community keeps the number and status, and no resident's data.
+        // The old community keeps the number and status, and no resident's data: in no
+        // table, and in no byte of its file, its write-ahead log or anything beside it.
+        // First what the scan must find while HSM still holds the case: every value, and
+        // the search index's trigrams of the title and address (its shadow tables).
+        let planted = ["欧阳和盛", "13911110001", "和盛路1号", "楼道堆放杂物", "已电话联系欧阳和盛"]
+        let held = try FileResidue(of: hsm)
+        #expect(held.found(planted) == planted, "the byte scan finds what HSM holds")
+        let indexed = try indexedTrigrams(of: ["和盛路1号", "楼道堆放杂物"], in: hsm)
+        #expect(indexed.count >= 2, "the search index held the case's trigrams: \(indexed)")
         try deployment.sync(hsm)
-        let left = try replicaContents(hsm)
-        for item in ["欧阳和盛", "13911110001", "和盛路1号", "新桥已接手"] { #expect(!left.contains(item), "HSM still holds \(item)") }
+        let left = try FileResidue(of: hsm)
+        #expect(left.files == ["hsm.sqlite"], "no write-ahead log or other file left once rain exited: \(left.files)")
+        #expect(left.found(planted + indexed + ["新桥已接手"]).isEmpty, "HSM's file still holds \(left.found(planted + indexed))")
+        #expect(try count(hsm, "SELECT count(*) FROM search_pending WHERE old_title IS NOT NULL OR old_address IS NOT NULL") == 0)
         let list = try #require(try deployment.rain(["case", "list", "--json"], db: hsm).json as? [[String: Any]])
         #expect(list.count == 1 && list.first?["number"] as? String == number)
         let moved = try DatabaseQueue(path: hsm).read { db in try Int64.fetchOne(db, sql: "SELECT moved_at FROM cases") }
@@ -238,11 +249,11 @@ func replicaContents(_ path: String) throws -> String {
         #expect(try deployment.numbers(newStreet) == [number])
         let shown = try deployment.show(number, newStreet, reveal: true)
         #expect(shown.contains("司马新桥") && shown.contains("已上门"))
-        let left = try DatabaseQueue(path: oldStreet).read { db in
-            (try String.fetchAll(db, sql: "SELECT body FROM changes").joined()
-                + (try ReplicaStore.mergeStateText(at: oldStreet)))
-        }
-        #expect(!left.contains("司马新桥") && !left.contains("13911110002"), "the old street keeps the resident")
+        // The old street's file, byte for byte (with its log and anything beside it); the
+        // new street's, to show the scan finds them.
+        let left = try FileResidue(of: oldStreet)
+        #expect(left.found(["司马新桥", "13911110002", "已上门"]).isEmpty, "the old street keeps the resident: \(left.files)")
+        #expect(try FileResidue(of: newStreet).found(["司马新桥", "13911110002", "已上门"]).count == 3)
         // The new street works the case; the community sees it.
         #expect(try deployment.rain(["case", "note", number, "东湖街道已知悉"], db: newStreet).status == 0)
         try deployment.sync(newStreet)

@@ -66,6 +66,7 @@ import Testing
             cursor = page.cursor
             if !page.more { break }
         }
+        try store.scrubPurged()
     }
 
     struct SyncLoop: Error {}
@@ -82,7 +83,7 @@ import Testing
         for scope in scopes {
             let id: String = scope["record_id"]
             guard let record = try store.record(RecordKey(table: "cases", id: id)) else { continue }
-            let values = ["number", "title", "status", "office", "citizen_name"].reduce(into: [String: String]()) {
+            let values = ["number", "title", "status", "office", "citizen_name", "phone"].reduce(into: [String: String]()) {
                 $0[$1] = record.value(of: $1, table: "cases", schema: store.schema)?.text ?? "∅"
             }
             result[id] = (scope["community"], scope["handling"], values)
@@ -94,13 +95,36 @@ import Testing
         try DatabaseQueue(path: path).read { db in
             var result: [String: [String: String]] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT id, number, title, status, office, citizen_name FROM cases WHERE moved_at IS NULL AND title IS NOT NULL")
-            {
-                result[row["id"]] = ["number", "title", "status", "office", "citizen_name"].reduce(into: [String: String]()) {
+                db,
+                sql: "SELECT id, number, title, status, office, citizen_name, phone FROM cases WHERE moved_at IS NULL AND title IS NOT NULL"
+            ) {
+                result[row["id"]] = ["number", "title", "status", "office", "citizen_name", "phone"].reduce(into: [String: String]()) {
                     $0[$1] = (row[$1] as String?) ?? "∅"
                 }
             }
             return result
+        }
+    }
+
+    /// What the schedules did, so that a run whose steps all fell through (or whose moves
+    /// were all refused) cannot pass for one that tested purges.
+    struct Tally {
+        var created = 0
+        var edited = 0
+        var reassigned = 0
+        var escalated = 0
+        var refusedMoves = 0
+        /// Case rows left behind with their residents' data purged, over every replica.
+        var purged = 0
+        /// Residents' values checked absent from a replica's bytes, and present.
+        var checkedAbsent = 0
+        var checkedPresent = 0
+
+        static func + (a: Tally, b: Tally) -> Tally {
+            Tally(
+                created: a.created + b.created, edited: a.edited + b.edited, reassigned: a.reassigned + b.reassigned,
+                escalated: a.escalated + b.escalated, refusedMoves: a.refusedMoves + b.refusedMoves, purged: a.purged + b.purged,
+                checkedAbsent: a.checkedAbsent + b.checkedAbsent, checkedPresent: a.checkedPresent + b.checkedPresent)
         }
     }
 
@@ -109,22 +133,30 @@ import Testing
         let schedules = environment["RAIN_SCOPE_SCHEDULES"].flatMap(Int.init) ?? 25
         var seeds = SeededRandom(seed: environment["RAIN_SCOPE_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max))
         let fixed = environment["RAIN_SCOPE_SEED"].flatMap(UInt64.init)
+        var total = Tally()
         for _ in 0..<(fixed == nil ? schedules : 1) {
             let seed = fixed ?? seeds.next()
             do {
-                try run(seed: seed)
+                let tally = try run(seed: seed)
+                #expect(tally.created > 0, "schedule \(seed) made no case")
+                total = total + tally
             } catch {
                 Issue.record("schedule \(seed) failed: \(error); replay: RAIN_SCOPE_SEED=\(seed) swift test --filter ScopedConvergence")
                 return
             }
         }
+        // Over the run, every kind of step happened and purges were checked byte by byte.
+        guard fixed == nil else { return }
+        #expect(total.edited > 0 && total.reassigned > 0 && total.escalated > 0, "\(total)")
+        #expect(total.purged > 0 && total.checkedAbsent > 0 && total.checkedPresent > 0, "\(total)")
     }
 
     struct Divergence: Error, CustomStringConvertible {
         let description: String
     }
 
-    func run(seed: UInt64) throws {
+    func run(seed: UInt64) throws -> Tally {
+        var tally = Tally()
         var random = SeededRandom(seed: seed)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-scope-\(seed)-\(UUID().uuidString.prefix(6))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -156,22 +188,38 @@ import Testing
             case 0, 1:
                 _ = try replica.store.newCase(
                     NewCase(
-                        kind: .help, category: "社会救助", title: "案件\(step)", citizenName: "居民\(step)",
+                        // Fixed width: no name is a prefix of another (the byte scan below).
+                        kind: .help, category: "社会救助", title: "案件\(step)", citizenName: "居民\(String(format: "%03d", step))甲",
                         phone: "1391111\(String(format: "%04d", step))"))
+                tally.created += 1
                 trace.append("\(step): \(replica.caller.office) new")
             case 2 where !known.isEmpty:
                 let row = known[Int(random.next() % UInt64(known.count))]
                 _ = try replica.store.editCase(row.id, fields: ["title": "改\(step)"])
+                tally.edited += 1
                 trace.append("\(step): \(replica.caller.office) edit \(row.number ?? "")")
             case 3 where !known.isEmpty && replica.caller.office.hasPrefix("JD"):
                 let row = known[Int(random.next() % UInt64(known.count))]
                 _ = try replica.store.reassign(row.id, to: communities[Int(random.next() % UInt64(communities.count))], reason: "调整")
+                tally.reassigned += 1
                 trace.append("\(step): \(replica.caller.office) reassign \(row.number ?? "")")
             case 4 where !known.isEmpty:
                 let row = known[Int(random.next() % UInt64(known.count))]
-                _ = try? replica.store.move(row.id, .verify)
-                _ = try? replica.store.move(row.id, .escalate, text: "上报", office: random.chance(0.5) ? "JD1" : "JD2")
-                trace.append("\(step): \(replica.caller.office) escalate \(row.number ?? "")")
+                // Only the workflow may refuse (a case already verified, or handled at the top);
+                // any other error fails the schedule.
+                do {
+                    _ = try replica.store.move(row.id, .verify)
+                } catch is CaseDomainError {
+                    tally.refusedMoves += 1
+                }
+                do {
+                    _ = try replica.store.move(row.id, .escalate, text: "上报", office: random.chance(0.5) ? "JD1" : "JD2")
+                    tally.escalated += 1
+                    trace.append("\(step): \(replica.caller.office) escalate \(row.number ?? "")")
+                } catch let error as CaseDomainError {
+                    tally.refusedMoves += 1
+                    trace.append("\(step): \(replica.caller.office) escalate \(row.number ?? "") refused: \(error)")
+                }
             default:
                 try Self.sync(replica, central)
                 trace.append("\(step): \(replica.caller.office) sync")
@@ -198,18 +246,43 @@ import Testing
                 throw Divergence(
                     description: "\(office.code) differs on \(id): \(row) vs \(expected[id]?.row ?? [:])\n" + trace.joined(separator: "\n"))
             }
-            // No trace of any other case's resident in the file.
-            let text = try DatabaseQueue(path: replica.store.path).read { db in
-                try String.fetchAll(db, sql: "SELECT body FROM changes").joined()
-                    + (try ReplicaStore.mergeStateText(at: replica.store.path))
+            tally.purged += try DatabaseQueue(path: replica.store.path).read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM cases WHERE moved_at IS NOT NULL") ?? 0
             }
-            for (id, value) in server where expected[id] == nil && !withheld.contains(id) {
-                if let name = value.row["citizen_name"], name != "∅", text.contains(name + "\"") {
-                    // An own change not yet accepted may still name it; none is pending after two rounds.
-                    throw Divergence(
-                        description: "\(office.code) holds \(name) of a case outside its jurisdiction\n" + trace.joined(separator: "\n"))
+        }
+        // No trace of any other case's resident in any byte of the file or beside it, once
+        // closed as `rain` closes it (no write-ahead log left); each case it holds, found.
+        for replica in replicas {
+            guard let office = Self.offices.first(where: { $0.code == replica.caller.office }) else { continue }
+            let children = Set(Self.offices.filter { $0.parent == office.code }.map(\.code))
+            let scope = OfficeScope(office: office.code, level: office.level, communities: children)
+            let withheld = Set(try replica.store.withheldChanges().filter { $0.table == "cases" }.map(\.record))
+            replica.store.close()
+            let bytes = try FileResidue(of: replica.store.path)
+            guard bytes.files.count == 1 else {
+                throw Divergence(description: "\(office.code)'s file left \(bytes.files) once closed\n" + trace.joined(separator: "\n"))
+            }
+            for (id, value) in server where !withheld.contains(id) {
+                let residents = [value.row["citizen_name"], value.row["phone"]].compactMap { $0 }.filter { $0 != "∅" }
+                let inScope = scope.covers(RecordScope(community: value.community, handling: value.handling))
+                for resident in residents {
+                    if inScope {
+                        guard bytes.contains(resident) else {
+                            throw Divergence(description: "\(office.code)'s bytes lack its own case's \(resident): the scan is blind")
+                        }
+                        tally.checkedPresent += 1
+                    } else {
+                        // An own change not yet accepted may still name it; none is pending after two rounds.
+                        guard !bytes.contains(resident) else {
+                            throw Divergence(
+                                description: "\(office.code) holds \(resident) of a case outside its jurisdiction\n"
+                                    + trace.joined(separator: "\n"))
+                        }
+                        tally.checkedAbsent += 1
+                    }
                 }
             }
         }
+        return tally
     }
 }
