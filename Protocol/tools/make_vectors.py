@@ -464,6 +464,8 @@ invalid("28-bad-record-id", "A record id with a space.",
         obj=batch(with_(a1, ["record", "id"], "case 1")))
 invalid("29-context-counter-zero", "A context entry of 0 (absent entries are omitted, never 0).",
         "changes[0].context.rb: must be ≥ 1", obj=batch(change("ra", 1, {"title": "x"}, {"rb": 0})))
+invalid("33-empty-key", "A member whose key is empty: the path names it as \"\" rather than nothing.",
+        "\"\": unknown field", obj={"changes": [], "protocol": 1, "": True})
 invalid("30-not-an-object", "The body is a JSON array.", "$: must be an object, not an array", text="[]")
 invalid("32-protocol-not-an-integer", "A protocol version that is not an integer is malformed, not merely unsupported.",
         "protocol: must be an integer version", text='{"changes":[],"protocol":1.5}')

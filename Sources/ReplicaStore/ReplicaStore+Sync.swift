@@ -1,3 +1,4 @@
+import CSQLite
 import GRDB
 public import SyncCore
 import SyncProtocol
@@ -225,13 +226,19 @@ extension ReplicaStore {
                 sql: "INSERT INTO cases_fts (rowid, title, description, address) SELECT rowid, NULL, NULL, NULL FROM cases WHERE id = ?",
                 arguments: [id])
         }
-        try db.execute(sql: "UPDATE sync_state SET scrub_due = 1 WHERE singleton = 1")
+        // A count, not a flag: a scrub clears only the purges it saw (another process may
+        // purge while it runs).
+        try db.execute(sql: "UPDATE sync_state SET scrub_due = scrub_due + 1 WHERE singleton = 1")
     }
 
     /// Whether a purge has happened since its leftovers were last scrubbed.
     public func scrubDue() throws(ReplicaStoreError) -> Bool {
+        try purgesSinceScrub() > 0
+    }
+
+    private func purgesSinceScrub() throws(ReplicaStoreError) -> Int64 {
         try read("cannot read the sync state") { db in
-            try Bool.fetchOne(db, sql: "SELECT scrub_due FROM sync_state WHERE singleton = 1") ?? false
+            try Int64.fetchOne(db, sql: "SELECT scrub_due FROM sync_state WHERE singleton = 1") ?? 0
         }
     }
 
@@ -242,28 +249,32 @@ extension ReplicaStore {
     /// it. Nothing to do unless a purge happened since the last scrub; `rain sync` runs it
     /// at its end and ``close()`` when an interrupted sync left it due.
     ///
+    /// - Parameter waiting: whether to wait (the busy timeout) for another process that
+    ///   holds the file; without, a busy file fails at once and the scrub stays due.
     /// - Complexity: rewrites the whole full-text index (a second or two for 10,000 cases
     ///   on this machine kind); purges are rare and scrubbed once per sync.
     /// - Throws: ``ReplicaStoreError/database(_:_:)``, also when another process holds the
     ///   file open so that its log cannot be truncated (the scrub stays due).
-    public func scrubPurged() throws(ReplicaStoreError) {
-        guard try scrubDue() else { return }
-        try write("cannot scrub the purged cases from the search index") { db in
-            if try db.tableExists("cases_fts") { try db.execute(sql: "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')") }
-        }
-        try checkpointTruncating()
-        try write("cannot save the sync state") { db in try db.execute(sql: "UPDATE sync_state SET scrub_due = 0 WHERE singleton = 1") }
-        // The flag's own write is in the log again: truncate once more (nothing of a
-        // resident's in it, but a clean file is what the scrub promises).
-        try checkpointTruncating()
-    }
-
-    private func checkpointTruncating() throws(ReplicaStoreError) {
+    public func scrubPurged(waiting: Bool = true) throws(ReplicaStoreError) {
+        let seen = try purgesSinceScrub()
+        guard seen > 0 else { return }
         do {
-            // SQLITE_BUSY (thrown) when another connection reads or writes meanwhile.
-            try queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try queue.writeWithoutTransaction { db in
+                if !waiting { sqlite3_busy_timeout(db.sqliteConnection, 0) }
+                defer { if !waiting { sqlite3_busy_timeout(db.sqliteConnection, Self.busyTimeoutMilliseconds) } }
+                try db.inTransaction {
+                    if try db.tableExists("cases_fts") { try db.execute(sql: "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')") }
+                    return .commit
+                }
+                // SQLITE_BUSY (thrown) when another connection reads or writes meanwhile.
+                _ = try db.checkpoint(.truncate)
+                try db.execute(sql: "UPDATE sync_state SET scrub_due = 0 WHERE singleton = 1 AND scrub_due = ?", arguments: [seen])
+                // That write is in the log again: truncate once more (nothing of a
+                // resident's in it, but a clean file is what the scrub promises).
+                _ = try db.checkpoint(.truncate)
+            }
         } catch {
-            throw .database("cannot truncate the write-ahead log", ReplicaStore.describe(error))
+            throw .database("cannot scrub what the purged cases left", ReplicaStore.describe(error))
         }
     }
 

@@ -86,10 +86,13 @@ public final class ReplicaStore: Sendable {
         }
     }
 
+    /// How long a connection waits for another process's lock before failing.
+    static let busyTimeoutMilliseconds: Int32 = 10_000
+
     static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
         configuration.prepareDatabase { db in
             // WAL: readers never block the writer. The rest: `Tuning`.
             for statement in Tuning.statements() { try db.execute(sql: statement) }
@@ -292,7 +295,8 @@ public final class ReplicaStore: Sendable {
     /// process with the file open keeps its log until it closes. The store cannot be
     /// used afterwards.
     public func close() {
-        try? scrubPurged()
+        // Never waits for another process: a busy file keeps the scrub due for the next.
+        try? scrubPurged(waiting: false)
         try? queue.close()
     }
 

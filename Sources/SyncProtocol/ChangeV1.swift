@@ -132,7 +132,7 @@ public enum ChangeV1 {
         var fields: [String: Value] = [:]
         fields.reserveCapacity(fieldMembers.count)
         for member in fieldMembers {
-            let fieldName = try name(.string(member.key), at: path() + ".fields." + JSONParser.printable(member.key))
+            let fieldName = try name(.string(member.key), at: path() + ".fields." + JSONParser.pathKey(member.key))
             fields[fieldName] = try decodeValue(member.value, at: path() + ".fields." + fieldName)
         }
 
@@ -145,11 +145,11 @@ public enum ChangeV1 {
         }
         var context = VersionVector()
         for member in contextMembers {
-            let entryReplica = try replicaID(.string(member.key), at: path() + ".context." + JSONParser.printable(member.key))
-            let entryCounter = try Self.counter(member.value, at: path() + ".context." + JSONParser.printable(member.key))
+            let entryReplica = try replicaID(.string(member.key), at: path() + ".context." + JSONParser.pathKey(member.key))
+            let entryCounter = try Self.counter(member.value, at: path() + ".context." + JSONParser.pathKey(member.key))
             if entryReplica == replica, entryCounter >= counter {
                 throw .invalid(
-                    path: path() + ".context." + JSONParser.printable(member.key),
+                    path: path() + ".context." + JSONParser.pathKey(member.key),
                     reason: "must be < the change's own counter \(counter) (a change cannot be in its own past)")
             }
             context.advance(entryReplica, to: entryCounter)
@@ -322,7 +322,7 @@ struct Members {
             throw .invalid(path: where_.isEmpty ? "$" : where_, reason: "must be an object, not \(json.typeName)")
         }
         for member in members where !keys.contains(member.key) {
-            throw .invalid(path: Members.join(path(), JSONParser.printable(member.key)), reason: "unknown field")
+            throw .invalid(path: Members.join(path(), JSONParser.pathKey(member.key)), reason: "unknown field")
         }
         self.members = members
     }

@@ -384,6 +384,13 @@ public struct JSONParser {
         let cleaned = String(String.UnicodeScalarView(key.unicodeScalars.filter { $0.value >= 0x20 }))
         return cleaned.count > 40 ? String(cleaned.prefix(40)) + "…" : cleaned
     }
+
+    /// A key as a step of an error's path (`Protocol/PROTOCOL.md` §7.2): ``printable(_:)``,
+    /// or `""` when nothing printable is left, so that the path never names nothing.
+    static func pathKey(_ key: String) -> String {
+        let shown = printable(key)
+        return shown.isEmpty ? "\"\"" : shown
+    }
 }
 
 /// Writes canonical JSON (`Protocol/PROTOCOL.md` §7): no whitespace, object keys in

@@ -130,9 +130,11 @@ public final class ResilientStorage: CentralStorage {
     }
 
     public func close() {
-        current.withLock { state in
-            state.storage?.close()
-            state.storage = nil
+        // Taken out under the lock, closed outside it (closing checkpoints: file I/O).
+        let storage = current.withLock { state in
+            defer { state.storage = nil }
+            return state.storage
         }
+        storage?.close()
     }
 }

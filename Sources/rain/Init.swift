@@ -49,6 +49,8 @@ struct Init: AsyncParsableCommand {
         try await runningAsync(global) {
             let store = try ReplicaStore.create(
                 at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces))
+            // Closed on the way out: no write-ahead log left beside the new file.
+            defer { store.close() }
             let out = global.output
             var enrolled: String?
             if let server, let token {

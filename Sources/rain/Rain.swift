@@ -67,11 +67,18 @@ enum HighWater {
 
     /// Raises the mark of `store` when the process exits, however it exits (but killed).
     static func track(_ store: ReplicaStore) {
-        let first = tracked.withLock { current in
+        let replaced = tracked.withLock { current in
             defer { current = store }
-            return current == nil
+            return current
         }
-        if first { atexit { HighWater.flush() } }
+        if let replaced {
+            // A store replaced (a recovery reopens the file): its mark first, then closed,
+            // or its connection would keep the write-ahead log beside the file.
+            replaced.recordHighWater(in: directory)
+            replaced.close()
+        } else {
+            atexit { HighWater.flush() }
+        }
     }
 
     static func flush() {

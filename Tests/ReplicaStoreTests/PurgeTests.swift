@@ -31,6 +31,10 @@ import Testing
         id: "c-later", name: "司马爨籲", phone: "13900005678", address: "鬱讟灩巷6号", title: "爨籲家停电",
         description: "司马爨籲家鬱讟灩停电两天", note: "已上门看望司马爨籲")
 
+    static let third = Resident(
+        id: "c-fresh", name: "令狐鼗鼙", phone: "13900009999", address: "鼯鼷鼹巷9号", title: "鼗鼙家漏电",
+        description: "令狐鼗鼙家鼯鼷鼹漏电", note: "已联系令狐鼗鼙")
+
     /// The changes that write `resident`'s case and a note on it, written by `writer`.
     func changes(of resident: Resident, by writer: ReplicaStore) throws -> [Change] {
         [
@@ -47,8 +51,11 @@ import Testing
         ]
     }
 
-    /// Trigrams of the title, description and address that the search index's shadow table holds in
-    /// its blocks' bytes (the positive control: what the scan must no longer find).
+    /// Trigrams of the title, description and address that the search index's shadow
+    /// table holds whole in its blocks' bytes (the positive control: what the scan must no
+    /// longer find). FTS5 stores terms prefix-compressed, so only the trigrams written out
+    /// in full are found — a subset, required non-empty; the rest of the index is covered
+    /// by FTS5's own integrity check against the rows.
     func indexedTrigrams(of resident: Resident, in path: String) throws -> [String] {
         let blocks = try DatabaseQueue(path: path).read { db in try Data.fetchAll(db, sql: "SELECT block FROM cases_fts_data") }
         let bytes = blocks.reduce(into: Data()) { $0.append($1) }
@@ -89,6 +96,9 @@ import Testing
         try office?.applyPulled([], cursor: "v1.3", offices: offices, purge: [RecordKey(table: "cases", id: Self.first.id)])
         #expect(try office?.scrubDue() == true)
         #expect(try office?.pendingSearchCount() == 0, "nothing of the purged case waits in search_pending")
+        // The negative control: before the scrub, copies remain (the log's older frames,
+        // the index's older segments) — what the scrub is for.
+        #expect(!(try FileResidue(of: path)).found(Self.first.planted + indexed).isEmpty, "nothing left to scrub: the test is blind")
         office = nil
         let reopened = try ReplicaStore.open(at: path)
         #expect(try reopened.scrubDue() == true)
@@ -112,6 +122,22 @@ import Testing
         let open = try FileResidue(of: path)
         #expect(open.found(Self.second.planted + later).isEmpty, "left behind while open: \(open.found(Self.second.planted + later))")
         #expect(try store.search("路灯不亮2").count == 11 && store.search(Self.second.address).isEmpty)
+        #expect(try searchIndexIsExact(path))
+
+        // A case that arrives and leaves before the index ever held it (its note says "not
+        // indexed"): purged alike, and the index stays exact.
+        let third = try changes(of: Self.third, by: writer)
+        try store.applyPulled(third, cursor: "v1.6", offices: offices)
+        #expect(try store.pendingSearchCount() == 1)
+        try store.applyPulled([], cursor: "v1.7", offices: offices, purge: [RecordKey(table: "cases", id: Self.third.id)])
+        #expect(try store.pendingSearchCount() == 0)
+        try store.scrubPurged()
+        #expect(try FileResidue(of: path).found(Self.third.planted).isEmpty)
+        #expect(try searchIndexIsExact(path))
+        // A purged case that comes back (the server sends its whole history again): indexed
+        // as any case.
+        #expect(try store.applyPulled(third, cursor: "v1.8", offices: offices).applied == third.count)
+        #expect(try store.search(Self.third.address).map(\.id) == [Self.third.id])
         #expect(try searchIndexIsExact(path))
         let moved = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(db, sql: "SELECT number FROM cases WHERE moved_at IS NOT NULL AND title IS NULL ORDER BY number")

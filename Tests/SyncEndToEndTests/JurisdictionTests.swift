@@ -195,7 +195,6 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         let left = try FileResidue(of: hsm)
         #expect(left.files == ["hsm.sqlite"], "no write-ahead log or other file left once rain exited: \(left.files)")
         #expect(left.found(planted + indexed + ["新桥已接手"]).isEmpty, "HSM's file still holds \(left.found(planted + indexed))")
-        #expect(try count(hsm, "SELECT count(*) FROM search_pending WHERE old_title IS NOT NULL OR old_address IS NOT NULL") == 0)
         let list = try #require(try deployment.rain(["case", "list", "--json"], db: hsm).json as? [[String: Any]])
         #expect(list.count == 1 && list.first?["number"] as? String == number)
         let moved = try DatabaseQueue(path: hsm).read { db in try Int64.fetchOne(db, sql: "SELECT moved_at FROM cases") }

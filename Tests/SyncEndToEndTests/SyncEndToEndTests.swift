@@ -172,8 +172,17 @@ import Testing
 
     @Test func aServerStoppedWithSIGTERMDuringASyncLosesNothingItAcknowledged() throws {
         let deployment = try Deployment()
-        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        // Through a proxy that delays every exchange (at least 0.1 s a batch, 10 s for the
+        // hundred), so that the server is stopped mid-sync whatever the machine's load.
+        let port = try #require(deployment.server.url.split(separator: ":").last.flatMap { UInt16($0) })
+        let proxy = try FaultProxy(upstreamPort: port)
+        defer { proxy.close() }
+        let a = deployment.scratch.file("a.sqlite")
+        let enrolled = try deployment.rain(
+            ["init", "--office", "HSM", "--staff", "张三", "--server", proxy.url, "--token", try deployment.token("HSM")], db: a)
+        try #require(enrolled.status == 0, "\(enrolled.stderr)")
         try writeCases(a, count: 2_000, prefix: "T")
+        proxy.setStanding(.delay(milliseconds: 50))
         // A sync in flight, in small batches; the server is stopped gracefully under it.
         let sync = Process()
         sync.executableURL = URL(fileURLWithPath: Built.rain)
@@ -210,6 +219,7 @@ import Testing
         #expect(deployment.server.log.contains("stopped"))
         #expect(!FileManager.default.fileExists(atPath: deployment.server.db + "-wal"), "the server left its write-ahead log")
         try deployment.server.start()
+        proxy.setStanding(nil)
         let replicas = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
         let holds = try #require(replicas.first?["holds"] as? Int)
         #expect(UInt64(holds) == acked, "the server lost an acknowledged batch, or applied one it did not answer, on SIGTERM")

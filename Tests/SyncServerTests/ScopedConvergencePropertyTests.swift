@@ -145,8 +145,9 @@ import Testing
                 return
             }
         }
-        // Over the run, every kind of step happened and purges were checked byte by byte.
-        guard fixed == nil else { return }
+        // Over the run, every kind of step happened and purges were checked byte by byte
+        // (a replay of one seed, or a handful of schedules, may lack some by chance).
+        guard fixed == nil, schedules >= 10 else { return }
         #expect(total.edited > 0 && total.reassigned > 0 && total.escalated > 0, "\(total)")
         #expect(total.purged > 0 && total.checkedAbsent > 0 && total.checkedPresent > 0, "\(total)")
     }
