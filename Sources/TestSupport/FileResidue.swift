@@ -8,7 +8,7 @@ import Foundation
 public struct FileResidue: Sendable {
     /// The database file and the files beside it that were read, by name.
     public let files: [String]
-    private let bytes: [UInt8]
+    private let bytes: Data
 
     /// Reads `path` and its companions now.
     ///
@@ -18,11 +18,11 @@ public struct FileResidue: Sendable {
         let folder = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(name) }.sorted()
-        var bytes: [UInt8] = []
+        var bytes = Data()
         for file in names {
-            bytes += try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)))
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)))
             // A value split across two files is not one value.
-            bytes += [0, 0, 0, 0]
+            bytes.append(contentsOf: [0, 0, 0, 0])
         }
         self.files = names
         self.bytes = bytes
@@ -30,16 +30,11 @@ public struct FileResidue: Sendable {
 
     /// Whether the UTF-8 bytes of `text` occur anywhere in the files.
     public func contains(_ text: String) -> Bool {
-        let needle = Array(text.utf8)
-        guard !needle.isEmpty, needle.count <= bytes.count else { return false }
-        let first = needle[0]
-        var index = 0
-        let last = bytes.count - needle.count
-        while index <= last {
-            if bytes[index] == first, bytes[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
+        let needle = Data(text.utf8)
+        guard !needle.isEmpty else { return false }
+        // Foundation's search (built optimised): megabytes per value, many values per
+        // test, in debug builds.
+        return bytes.range(of: needle) != nil
     }
 
     /// The values of `texts` found in the files.
