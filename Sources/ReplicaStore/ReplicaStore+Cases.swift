@@ -339,21 +339,7 @@ extension ReplicaStore {
                 let rowids = try Int64.fetchAll(
                     db.cachedStatement(sql: "SELECT case_rowid FROM search_pending ORDER BY case_rowid LIMIT ?"), arguments: [chunk])
                 guard let last = rowids.last, let first = rowids.first else { return 0 }
-                // What the index holds for these rows goes; their current values come in.
-                let range: StatementArguments = [first, last]
-                try db.execute(
-                    sql: """
-                        INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
-                        SELECT 'delete', case_rowid, old_title, old_description, old_address
-                        FROM search_pending WHERE case_rowid BETWEEN ? AND ? AND indexed = 1
-                        """, arguments: range)
-                try db.execute(
-                    sql: """
-                        INSERT INTO cases_fts (rowid, title, description, address)
-                        SELECT c.rowid, c.title, c.description, c.address
-                        FROM search_pending p CROSS JOIN cases c ON c.rowid = p.case_rowid WHERE p.case_rowid BETWEEN ? AND ?
-                        """, arguments: range)
-                try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid BETWEEN ? AND ?", arguments: range)
+                try Self.indexNoted(from: first, to: last, in: db)
                 return rowids.count
             }
             if count == 0 { break }
@@ -361,6 +347,26 @@ extension ReplicaStore {
             progress(done)
         }
         return done
+    }
+
+    /// Brings the index up to date for the noted cases whose rowids are in `first...last`:
+    /// what it holds for them (their notes say) goes, their current values come in, their
+    /// notes go.
+    static func indexNoted(from first: Int64, to last: Int64, in db: Database) throws {
+        let range: StatementArguments = [first, last]
+        try db.execute(
+            sql: """
+                INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
+                SELECT 'delete', case_rowid, old_title, old_description, old_address
+                FROM search_pending WHERE case_rowid BETWEEN ? AND ? AND indexed = 1
+                """, arguments: range)
+        try db.execute(
+            sql: """
+                INSERT INTO cases_fts (rowid, title, description, address)
+                SELECT c.rowid, c.title, c.description, c.address
+                FROM search_pending p CROSS JOIN cases c ON c.rowid = p.case_rowid WHERE p.case_rowid BETWEEN ? AND ?
+                """, arguments: range)
+        try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid BETWEEN ? AND ?", arguments: range)
     }
 
     static func phoneTail(_ text: String) -> String {

@@ -197,34 +197,19 @@ extension ReplicaStore {
             }
         }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
-        // The row's text leaves the search index now, not at its next catch-up: a note for
-        // later would copy it into `search_pending`. What the index holds for the row is its
-        // note's old text when noted as indexed, nothing when noted as new, else its current
-        // text. The index's older segments may still hold it: `scrub_due` (v11).
-        if try db.tableExists("cases_fts") {
-            try db.execute(
-                sql: """
-                    INSERT INTO cases_fts (cases_fts, rowid, title, description, address)
-                    SELECT 'delete', p.case_rowid, p.old_title, p.old_description, p.old_address
-                        FROM cases c JOIN search_pending p ON p.case_rowid = c.rowid WHERE c.id = ?1 AND p.indexed = 1
-                    UNION ALL
-                    SELECT 'delete', c.rowid, c.title, c.description, c.address FROM cases c
-                        WHERE c.id = ?1 AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = c.rowid)
-                    """, arguments: [id])
-        }
-        try db.execute(sql: "DELETE FROM search_pending WHERE case_rowid IN (SELECT rowid FROM cases WHERE id = ?)", arguments: [id])
+        _ = try CaseRowStatements(in: db).noteBeforeWriting(id, title: nil, description: nil, address: nil)
         try db.execute(
             sql: """
                 UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
                     answer = NULL, conflicts = 0, moved_at = ?
                 WHERE id = ?
                 """, arguments: [now, id])
-        if try db.tableExists("cases_fts") {
-            // The row stays, so the index holds it as it now is: no text (an external-content
-            // index keeps an entry for every row of its table).
-            try db.execute(
-                sql: "INSERT INTO cases_fts (rowid, title, description, address) SELECT rowid, NULL, NULL, NULL FROM cases WHERE id = ?",
-                arguments: [id])
+        // The index catches up with the row now, not at its next catch-up: until then its
+        // note would keep the old text in `search_pending`. The index's older segments may
+        // still hold it: `scrub_due` (v11).
+        if try db.tableExists("cases_fts"), let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM cases WHERE id = ?", arguments: [id])
+        {
+            try Self.indexNoted(from: rowid, to: rowid, in: db)
         }
         // A count, not a flag: a scrub clears only the purges it saw (another process may
         // purge while it runs).

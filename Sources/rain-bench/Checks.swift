@@ -29,16 +29,7 @@ extension ParsableCommand {
     func verifyW1(_ central: ReplicaState, _ workload: W1Workload) throws {
         guard central.changeCount == workload.changeCount else { throw ValidationError("central holds \(central.changeCount) changes") }
         guard central.conflicts().isEmpty else { throw ValidationError("W1 has no concurrency, yet conflicts were listed") }
-        let expected = workload.expectedFinalRows
-        guard expected.count == workload.inserts.reduce(0, { $0 + $1.count }) else {
-            throw ValidationError("W1's expected rows: \(expected.count)")
-        }
-        for (id, row) in expected {
-            let key = RecordKey(table: "cases", id: id)
-            for index in 1..<row.count where central.value(W1Workload.fields[index], of: key) != .text(row[index]) {
-                throw ValidationError("W1 final state differs from the expected row at \(id).\(W1Workload.fields[index])")
-            }
-        }
+        try checkFinalRows(workload, "the central state") { key, field in central.value(field, of: key) }
     }
 
     /// `store` holds every W1 change and every case with its final values (the dump's
@@ -48,20 +39,26 @@ extension ParsableCommand {
         guard changes == workload.changeCount else {
             throw ValidationError("\(what) holds \(changes) changes, W1 has \(workload.changeCount)")
         }
+        if store.materializes {
+            let cases = try store.caseCount()
+            let expected = workload.inserts.reduce(0) { $0 + $1.count }
+            guard cases == expected else { throw ValidationError("\(what) holds \(cases) cases, expected \(expected)") }
+        }
+        try checkFinalRows(workload, what) { key, field in
+            guard let record = try store.record(key) else { throw ValidationError("\(what): case \(key.id) missing") }
+            return record.value(of: field, table: key.table, schema: store.schema)
+        }
+    }
+
+    /// Every field of every case W1 created, as `value` reads it, equals its final row.
+    private func checkFinalRows(_ workload: W1Workload, _ what: String, value: (RecordKey, String) throws -> Value?) throws {
         let expected = workload.expectedFinalRows
         guard expected.count == workload.inserts.reduce(0, { $0 + $1.count }) else {
             throw ValidationError("W1's expected rows: \(expected.count)")
         }
-        if store.materializes {
-            let cases = try store.caseCount()
-            guard cases == expected.count else { throw ValidationError("\(what) holds \(cases) cases, expected \(expected.count)") }
-        }
         for (id, row) in expected {
-            guard let record = try store.record(RecordKey(table: "cases", id: id)) else {
-                throw ValidationError("\(what): case \(id) missing")
-            }
-            for index in 1..<row.count
-            where record.value(of: W1Workload.fields[index], table: "cases", schema: store.schema) != .text(row[index]) {
+            let key = RecordKey(table: "cases", id: id)
+            for index in 1..<row.count where try value(key, W1Workload.fields[index]) != .text(row[index]) {
                 throw ValidationError("\(what) differs from W1's final state at \(id).\(W1Workload.fields[index])")
             }
         }
