@@ -271,12 +271,12 @@ extension ReplicaStore {
     }
 
     static let loadStateSQL = "SELECT state FROM merge_state WHERE tbl = ? AND record_id = ?"
-    /// ``saveStateSQL`` with the central server's scope columns (`central-v6-scope-in-state`);
-    /// a record keeps the case it was first given.
+    /// ``saveStateSQL`` with the central server's scope columns (`central-v7-scopes-by-kind`);
+    /// a record keeps the parent it was first given.
     static let saveStateWithScopeSQL = """
-        INSERT INTO merge_state (tbl, record_id, state, conflicts, community, handling, case_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO merge_state (tbl, record_id, state, conflicts, scope, parent) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (tbl, record_id) DO UPDATE SET state = excluded.state, conflicts = excluded.conflicts,
-            community = excluded.community, handling = excluded.handling, case_id = coalesce(merge_state.case_id, excluded.case_id)
+            scope = excluded.scope, parent = coalesce(merge_state.parent, excluded.parent)
         """
     static let saveStateSQL = """
         INSERT INTO merge_state (tbl, record_id, state, conflicts) VALUES (?, ?, ?, ?)
@@ -304,9 +304,8 @@ extension ReplicaStore {
         upsert.bind(3, blob: state)
         upsert.bind(4, Int64(conflicts))
         if let scope {
-            upsert.bind(5, scope.community)
-            upsert.bind(6, scope.handling)
-            upsert.bind(7, scope.caseID)
+            upsert.bind(5, scope.scope)
+            upsert.bind(6, scope.parent)
         }
         try upsert.run()
     }
@@ -347,17 +346,15 @@ extension ReplicaStore {
 
 }
 
-/// Where a record belongs, kept by the central server in its merge-state row: its
-/// community and handling office, and for a case event its case (a case's own id for a
-/// case).
+/// Where a record belongs, kept by the central server in its merge-state row: its scope
+/// in stored form (the server's `RecordScope.encoded`) and, for a child record, its
+/// parent's id. The store only writes them: it knows no kind's scope.
 package struct StateScope: Sendable, Equatable {
-    package var community: String?
-    package var handling: String?
-    package var caseID: String?
+    package var scope: String?
+    package var parent: String?
 
-    package init(community: String?, handling: String?, caseID: String?) {
-        self.community = community
-        self.handling = handling
-        self.caseID = caseID
+    package init(scope: String?, parent: String?) {
+        self.scope = scope
+        self.parent = parent
     }
 }

@@ -115,11 +115,13 @@ public final class ReplicaStore: Sendable {
         schema: Schema = .timelyRain,
         deadlines: DeadlinePolicy = DeadlinePolicy()
     ) throws(ReplicaStoreError) -> ReplicaStore {
-        try create(at: path, office: office, staff: staff, replica: replica, now: now, schema: schema, deadlines: deadlines, extra: [])
+        try create(
+            at: path, office: office, staff: staff, replica: replica, now: now, schema: schema, deadlines: deadlines,
+            migrator: ReplicaMigrations.migrator())
     }
 
-    /// ``create(at:office:staff:replica:now:schema:deadlines:)`` with migrations of
-    /// the embedding program's own (the central server's tables).
+    /// ``create(at:office:staff:replica:now:schema:deadlines:)`` with a migrator of the
+    /// embedding program's own (the central server's list, `CentralMigrations`).
     package static func create(
         at path: String,
         office: String,
@@ -128,7 +130,7 @@ public final class ReplicaStore: Sendable {
         now: Int64,
         schema: Schema,
         deadlines: DeadlinePolicy,
-        extra: [ExtraMigration],
+        migrator: DatabaseMigrator,
         materializes: Bool = true
     ) throws(ReplicaStoreError) -> ReplicaStore {
         let manager = FileManager.default
@@ -148,7 +150,7 @@ public final class ReplicaStore: Sendable {
         }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration())
-            try ReplicaMigrations.migrator(extra: extra).migrate(queue)
+            try migrator.migrate(queue)
             let identity = ReplicaIdentity(
                 replica: replica, office: office, staff: staff, tag: CaseNumber.tag(for: replica), createdAt: now)
             try queue.write { db in
@@ -173,15 +175,15 @@ public final class ReplicaStore: Sendable {
         schema: Schema = .timelyRain,
         deadlines: DeadlinePolicy = DeadlinePolicy()
     ) throws(ReplicaStoreError) -> ReplicaStore {
-        try open(at: path, schema: schema, deadlines: deadlines, extra: [])
+        try open(at: path, schema: schema, deadlines: deadlines, migrator: ReplicaMigrations.migrator())
     }
 
-    /// ``open(at:schema:deadlines:)`` with migrations of the embedding program's own.
+    /// ``open(at:schema:deadlines:)`` with a migrator of the embedding program's own.
     package static func open(
         at path: String,
         schema: Schema,
         deadlines: DeadlinePolicy,
-        extra: [ExtraMigration],
+        migrator: DatabaseMigrator,
         materializes: Bool = true
     ) throws(ReplicaStoreError) -> ReplicaStore {
         guard FileManager.default.fileExists(atPath: path) else { throw .noReplica(path: path) }
@@ -196,7 +198,6 @@ public final class ReplicaStore: Sendable {
             throw .database("cannot open the replica file \(path)", ReplicaStore.describe(error))
         }
         do {
-            let migrator = ReplicaMigrations.migrator(extra: extra)
             let superseded = try queue.read { db in try migrator.hasBeenSuperseded(db) }
             if superseded { throw ReplicaStoreError.newerVersion(path: path) }
             try migrator.migrate(queue)

@@ -4,11 +4,18 @@ import SyncCore
 
 /// The replica file's schema, as versioned migrations. A migration that has shipped is
 /// never edited: changes come as new migrations (README, "Replica file").
-enum ReplicaMigrations {
-    /// The replica's migrations, then `extra` ones (the central server's tables, which
-    /// live in the central replica file only).
-    static func migrator(extra: [ExtraMigration] = []) -> DatabaseMigrator {
-        var migrator = Registrar(extra: extra)
+package enum ReplicaMigrations {
+    /// A migrator for a replica file: every step, in order.
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for step in steps { migrator.registerMigration(step.name, migrate: step.migrate) }
+        return migrator
+    }
+
+    /// The replica's migrations, in order. The central server's file began as a replica
+    /// file and runs the steps it needs by name in its own list (`CentralMigrations`).
+    package static let steps: [MigrationStep] = {
+        var migrator = StepList()
         migrator.registerMigration("v1-replica") { db in
             // This replica's identity and clocks: exactly one row.
             try db.execute(
@@ -324,35 +331,37 @@ enum ReplicaMigrations {
             // interrupted sync's scrub is done by the next process that closes the file.
             try db.execute(sql: "ALTER TABLE sync_state ADD COLUMN scrub_due INTEGER NOT NULL DEFAULT 0")
         }
-        return migrator.migrator
+        return migrator.steps
+    }()
+
+    /// The step named `name`.
+    package static func step(_ name: String) -> MigrationStep {
+        guard let step = steps.first(where: { $0.name == name }) else { preconditionFailure("no replica migration \(name)") }
+        return step
     }
 
-    /// Registers the replica's migrations in order, each embedding program's migration
-    /// right after the replica migration it follows: a fresh file is then migrated in the
-    /// same order as a file that grew version by version.
-    struct Registrar {
-        var migrator = DatabaseMigrator()
-        let extra: [ExtraMigration]
+    /// Collects the steps in the order they are registered.
+    struct StepList {
+        var steps: [MigrationStep] = []
 
         mutating func registerMigration(_ name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
-            migrator.registerMigration(name, migrate: migrate)
-            for later in extra where later.follows == name { migrator.registerMigration(later.name, migrate: later.migrate) }
+            steps.append(MigrationStep(name: name, migrate: migrate))
         }
     }
 }
 
-/// A migration of the embedding program's own (the central server's tables), registered
-/// right after the replica migration it `follows`.
-package struct ExtraMigration: Sendable {
+/// One versioned migration: its identifier (never changed once shipped) and its work.
+package struct MigrationStep: Sendable {
     package let name: String
-    /// The replica migration this one was written after (`v7-restore` for the central
-    /// server's first four, which shipped when that was the replica's last).
-    package let follows: String
     package let migrate: @Sendable (Database) throws -> Void
 
-    package init(name: String, follows: String = "v7-restore", migrate: @escaping @Sendable (Database) throws -> Void) {
+    package init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
         self.name = name
-        self.follows = follows
         self.migrate = migrate
+    }
+
+    /// Registers the step with `migrator`.
+    package func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration(name, migrate: migrate)
     }
 }

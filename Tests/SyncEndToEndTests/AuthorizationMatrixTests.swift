@@ -18,8 +18,9 @@ import Testing
                 ("changes", "SELECT count(*) FROM changes"), ("merge_state", "SELECT count(*) FROM merge_state"),
                 (
                     "scopes",
-                    "SELECT count(*) FROM merge_state WHERE community IS NOT NULL OR handling IS NOT NULL OR case_id IS NOT NULL"
-                ), ("replicas", "SELECT count(*) FROM replicas"),
+                    "SELECT count(*) FROM merge_state WHERE scope IS NOT NULL OR parent IS NOT NULL"
+                ), ("listings", "SELECT count(*) FROM scope_log"), ("moves", "SELECT count(*) FROM scope_moves"),
+                ("replicas", "SELECT count(*) FROM replicas"),
                 ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
                 ("credentials", "SELECT group_concat(secret_sha256) FROM replicas"),
             ] {

@@ -77,7 +77,7 @@ import Testing
         // state are what every replica's rows must show.
         let store = try SQLiteCentralStorage.open(at: path, create: false).store
         let scopes = try DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "SELECT record_id, community, handling FROM merge_state WHERE tbl = 'cases' AND case_id IS NOT NULL")
+            try Row.fetchAll(db, sql: "SELECT record_id, scope FROM merge_state WHERE tbl = 'cases' AND scope IS NOT NULL")
         }
         var result: [String: (community: String?, handling: String?, row: [String: String])] = [:]
         for scope in scopes {
@@ -86,7 +86,9 @@ import Testing
             let values = ["number", "title", "status", "office", "citizen_name", "phone"].reduce(into: [String: String]()) {
                 $0[$1] = record.value(of: $1, table: "cases", schema: store.schema)?.text ?? "∅"
             }
-            result[id] = (scope["community"], scope["handling"], values)
+            // A case's scope by position: its community, then its handling office.
+            let offices = RecordScope(encoded: scope["scope"])?.offices ?? []
+            result[id] = (offices.first ?? nil, offices.count > 1 ? offices[1] : nil, values)
         }
         return result
     }
@@ -232,8 +234,8 @@ import Testing
         for replica in replicas {
             guard let office = Self.offices.first(where: { $0.code == replica.caller.office }) else { continue }
             let children = Set(Self.offices.filter { $0.parent == office.code }.map(\.code))
-            let scope = OfficeScope(office: office.code, level: office.level, communities: children)
-            let expected = server.filter { scope.covers(RecordScope(community: $0.value.community, handling: $0.value.handling)) }
+            let scope = OfficeScope(office: office.code, level: office.level, children: children)
+            let expected = server.filter { scope.covers(RecordScope([$0.value.community, $0.value.handling])) }
             // A change the server refused stays applied where it was written (the replica
             // keeps it and lists it): those cases may differ there, by design.
             let withheld = Set(try replica.store.withheldChanges().filter { $0.table == "cases" }.map(\.record))
@@ -256,7 +258,7 @@ import Testing
         for replica in replicas {
             guard let office = Self.offices.first(where: { $0.code == replica.caller.office }) else { continue }
             let children = Set(Self.offices.filter { $0.parent == office.code }.map(\.code))
-            let scope = OfficeScope(office: office.code, level: office.level, communities: children)
+            let scope = OfficeScope(office: office.code, level: office.level, children: children)
             let withheld = Set(try replica.store.withheldChanges().filter { $0.table == "cases" }.map(\.record))
             replica.store.close()
             let bytes = try FileResidue(of: replica.store.path)
@@ -265,7 +267,7 @@ import Testing
             }
             for (id, value) in server where !withheld.contains(id) {
                 let residents = [value.row["citizen_name"], value.row["phone"]].compactMap { $0 }.filter { $0 != "∅" }
-                let inScope = scope.covers(RecordScope(community: value.community, handling: value.handling))
+                let inScope = scope.covers(RecordScope([value.community, value.handling]))
                 for resident in residents {
                     if inScope {
                         guard bytes.contains(resident) else {

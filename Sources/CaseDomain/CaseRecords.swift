@@ -1,0 +1,55 @@
+public import SyncCore
+
+/// The first record kind: cases, their events and the audit of reveals — tables, fields,
+/// merge rules and scope, declared once (DESIGN §8). `Protocol/kinds/cases.md` describes
+/// the same; a test compares the two.
+public enum CaseRecords {
+    /// The tables of the `cases` kind.
+    public static let kind = RecordKind(
+        name: "cases",
+        tables: [
+            TableDeclaration(
+                "cases", kind: .mutable, scope: .fields(["community", "office"]),
+                fields: [
+                    FieldDeclaration("number", .text, required: true, "the case number minted offline (`YH-…`, §8.1)"),
+                    FieldDeclaration("kind", .text, required: true, "complaint, consultation, help or suggestion"),
+                    FieldDeclaration("category", .text, required: true, "one of the district's categories"),
+                    FieldDeclaration("title", .text, required: true, "what the case is about (≤ 600 bytes)"),
+                    FieldDeclaration("description", .text, "details (personal data)"),
+                    FieldDeclaration("citizen_name", .text, "the resident's name (personal data)"),
+                    FieldDeclaration("phone", .text, "the resident's mainland mobile number (personal data)"),
+                    FieldDeclaration("address", .text, "where (personal data)"),
+                    FieldDeclaration(
+                        "status", .text, required: true, rule: .workflow(stages: Schema.caseStages, roundField: "round"),
+                        "received, verifying, handling, replied or closed"),
+                    FieldDeclaration(
+                        "round", .integer, required: true, rule: .maximum, "the workflow round: 1, and one more per reopening"),
+                    FieldDeclaration("level", .text, required: true, "community, street or district: who handles it"),
+                    FieldDeclaration("office", .text, required: true, "the handling office's code (scope)"),
+                    FieldDeclaration("community", .text, required: true, "the community office the case belongs to (scope, its home)"),
+                    FieldDeclaration("answer", .text, "the reply to the resident"),
+                    FieldDeclaration("rating", .integer, "the resident's rating, 1 to 5"),
+                    FieldDeclaration("created_at", .timestamp, required: true, "when it was received"),
+                    FieldDeclaration("closed_at", .timestamp, "when it was closed"),
+                ]),
+            TableDeclaration(
+                "case_events", kind: .appendOnly, scope: .parent(table: "cases", field: "case_id"),
+                fields: [
+                    FieldDeclaration("case_id", .text, required: true, "the case's record id (scope)"),
+                    FieldDeclaration(
+                        "type", .text, required: true,
+                        "note, visit, verify, handle, reply, close, escalate, reopen, rate, reassign or merge-resolution"),
+                    FieldDeclaration("text", .text, "what was noted or replied"),
+                    FieldDeclaration("score", .integer, "a rating's score, 1 to 5"),
+                    FieldDeclaration("at", .timestamp, required: true, "when"),
+                ]),
+            TableDeclaration(
+                "audit_events", kind: .appendOnly, scope: .parent(table: "cases", field: "case_id"),
+                fields: [
+                    FieldDeclaration("case_id", .text, required: true, "the case whose personal data was shown (scope)"),
+                    FieldDeclaration("action", .text, required: true, "reveal"),
+                    FieldDeclaration("command", .text, required: true, "the command that showed it"),
+                    FieldDeclaration("at", .timestamp, required: true, "when"),
+                ]),
+        ])
+}

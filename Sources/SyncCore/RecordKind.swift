@@ -1,0 +1,121 @@
+/// How a record's scope — the offices whose subtree may read and write it — follows from
+/// the record's own fields (`Protocol/PROTOCOL.md` §9.6, DESIGN §8).
+///
+/// A rule is data, not code: the server applies it to kinds it was not built with, and a
+/// client written from `Protocol/` alone can tell where a record will belong.
+public enum ScopeRule: Hashable, Sendable {
+    /// The record's scope is the values of these text fields, each an office code, in this
+    /// order; the first is the record's **home** (a case: `community`, then `office`). A
+    /// field a change leaves out keeps its value; a field never written takes the first
+    /// written value among the others (a case recorded before `community` existed belongs
+    /// to the office that recorded it).
+    case fields([String])
+    /// The record belongs where its parent does: the record of `table` whose id is this
+    /// record's `field` (a case event: its case, named by `case_id`). Fixed when the record
+    /// is created; it follows its parent when the parent moves.
+    case parent(table: String, field: String)
+    /// No scope of its own: only the district reads and writes it (a table no kind
+    /// declares).
+    case district
+}
+
+/// One field of a record kind's table, as `Protocol/` describes it.
+public struct FieldDeclaration: Hashable, Sendable {
+    /// The JSON value type a writer gives the field (`Protocol/PROTOCOL.md` §2.4).
+    public enum ValueType: String, Hashable, Sendable {
+        case text, integer, bool, timestamp
+    }
+
+    public let name: String
+    public let type: ValueType
+    /// Whether a change creating a record must write the field.
+    public let required: Bool
+    /// How concurrent values merge.
+    public let rule: FieldRule
+    /// One line for `Protocol/`.
+    public let summary: String
+
+    public init(_ name: String, _ type: ValueType, required: Bool = false, rule: FieldRule = .lastWriterWins, _ summary: String) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.rule = rule
+        self.summary = summary
+    }
+}
+
+/// One table of a record kind: what its records are, their fields and their scope.
+public struct TableDeclaration: Hashable, Sendable {
+    public let name: String
+    public let kind: TableKind
+    public let fields: [FieldDeclaration]
+    public let scope: ScopeRule
+
+    public init(_ name: String, kind: TableKind, scope: ScopeRule, fields: [FieldDeclaration]) {
+        self.name = name
+        self.kind = kind
+        self.scope = scope
+        self.fields = fields
+    }
+
+    /// The table's merge rules: every field whose rule is not last-writer-wins.
+    public var schema: TableSchema {
+        TableSchema(
+            kind: kind,
+            rules: Dictionary(
+                fields.filter { $0.rule != .lastWriterWins }.map { ($0.name, $0.rule) }, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// The fields that decide the scope.
+    public var scopeFields: [String] {
+        switch scope {
+        case .fields(let names): names
+        case .parent(_, let field): [field]
+        case .district: []
+        }
+    }
+}
+
+/// A kind of record (cases, suggestions, policies, …): its tables, declared in one place
+/// by the module that owns it. The generic store and the server know a kind only through
+/// this declaration.
+public struct RecordKind: Hashable, Sendable {
+    /// The kind's name (`cases`).
+    public let name: String
+    public let tables: [TableDeclaration]
+
+    public init(name: String, tables: [TableDeclaration]) {
+        self.name = name
+        self.tables = tables
+    }
+}
+
+extension Schema {
+    /// The merge rules of every table of `kinds`.
+    public init(kinds: [RecordKind]) {
+        self.init(tables: Dictionary(kinds.flatMap(\.tables).map { ($0.name, $0.schema) }, uniquingKeysWith: { first, _ in first }))
+    }
+}
+
+/// The scope rules of a set of kinds, by table: what the server asks to decide who may
+/// read and write a record.
+public struct ScopeRules: Sendable {
+    private let rules: [String: ScopeRule]
+
+    public init(kinds: [RecordKind]) {
+        rules = Dictionary(kinds.flatMap(\.tables).map { ($0.name, $0.scope) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The rule of `table`: ``ScopeRule/district`` for a table no kind declares.
+    public func rule(for table: String) -> ScopeRule {
+        rules[table] ?? .district
+    }
+
+    /// The tables whose records belong where a record of `table` does.
+    public func children(of table: String) -> [String] {
+        rules.compactMap { name, rule in
+            if case .parent(let parent, _) = rule, parent == table { return name }
+            return nil
+        }.sorted()
+    }
+}

@@ -1,0 +1,132 @@
+public import SyncCore
+
+/// Where a record belongs (`Protocol/PROTOCOL.md` §9.6): the office codes its kind's
+/// ``ScopeRule`` gives, in the order of the rule's fields (a case: its community, then
+/// its handling office). The first is the record's home. A child record (a case event)
+/// carries its parent's.
+public struct RecordScope: Hashable, Sendable {
+    /// The codes by position; nil where the field was never written.
+    public var offices: [String?]
+
+    public init(_ offices: [String?]) {
+        self.offices = offices
+    }
+
+    /// The first office: the record's home (a case's community).
+    public var home: String? { offices.first ?? nil }
+
+    /// The codes written.
+    public var codes: [String] { offices.compactMap { $0 } }
+
+    /// The stored form: the codes by position, separated by commas, empty where unwritten.
+    /// (Office codes are letters and digits.)
+    public var encoded: String { offices.map { $0 ?? "" }.joined(separator: ",") }
+
+    /// A stored form read back; nil for nil.
+    public init?(encoded: String?) {
+        guard let encoded else { return nil }
+        offices = encoded.split(separator: ",", omittingEmptySubsequences: false).map { $0.isEmpty ? nil : String($0) }
+    }
+
+    /// The scope a change gives its record under `rule`, from the record's scope before it
+    /// (nil for a record the server has not seen, or one without a scope) and, for a child
+    /// record, its parent's scope by id. Nil: the record has no scope (the district's only).
+    public static func after(_ change: Change, rule: ScopeRule, before: RecordScope?, parent: (String) -> RecordScope?) -> RecordScope? {
+        switch rule {
+        case .fields(let names):
+            var values = before?.offices ?? []
+            if values.count < names.count { values += Array(repeating: nil, count: names.count - values.count) }
+            for (position, name) in names.enumerated() {
+                if case .text(let code)? = change.fields[name] { values[position] = code }
+            }
+            // A field never written takes the first written among the others.
+            let first = values.first { $0 != nil } ?? nil
+            guard let first else { return before }
+            return RecordScope(values.map { $0 ?? first })
+        case .parent(_, let field):
+            if let before { return before }
+            if case .text(let id)? = change.fields[field] { return parent(id) }
+            return nil
+        case .district:
+            return before
+        }
+    }
+}
+
+/// A record's scope with the parent office of each of its codes as the office tree had
+/// it at one moment: a move recorded then is judged by the tree of then, not of now.
+public struct PlacedScope: Hashable, Sendable {
+    public var entries: [(code: String, parent: String?)]
+
+    public init(_ scope: RecordScope, parent: (String) -> String?) {
+        entries = scope.codes.map { ($0, parent($0)) }
+    }
+
+    /// The stored form: `code/parent` pairs separated by commas (`HSM/JD1,JD1/HSD`).
+    public var encoded: String { entries.map { $0.code + "/" + ($0.parent ?? "") }.joined(separator: ",") }
+
+    public init(encoded: String) {
+        entries = encoded.split(separator: ",").map { pair in
+            let parts = pair.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), parts.count > 1 && !parts[1].isEmpty ? String(parts[1]) : nil)
+        }
+    }
+
+    public static func == (lhs: PlacedScope, rhs: PlacedScope) -> Bool { lhs.encoded == rhs.encoded }
+    public func hash(into hasher: inout Hasher) { hasher.combine(encoded) }
+}
+
+/// What one office may read and write (`Protocol/PROTOCOL.md` §9.6): a record whose scope
+/// names the office or one of its child offices (a community its own records; a street
+/// its communities' and those sent to it); the district everything. Records with no
+/// scope are the district's only.
+public struct OfficeScope: Hashable, Sendable {
+    public var office: String
+    public var level: OfficeLevel
+    /// The codes of the office's child offices (a street's communities).
+    public var children: Set<String>
+
+    public init(office: String, level: OfficeLevel, children: Set<String> = []) {
+        self.office = office
+        self.level = level
+        self.children = children
+    }
+
+    /// Whether a record with this scope is the office's to read and to write.
+    public func covers(_ scope: RecordScope?) -> Bool {
+        if level == .district { return true }
+        guard let scope else { return false }
+        return scope.offices.contains { code in code == office || code.map(children.contains) == true }
+    }
+
+    /// ``covers(_:)`` with each code's parent as the office tree had it when `scope` was
+    /// recorded.
+    public func covers(_ scope: PlacedScope) -> Bool {
+        if level == .district { return true }
+        return scope.entries.contains { $0.code == office || $0.parent == office }
+    }
+
+    /// Whether the office may write a change that moves its record from `before` to
+    /// `after`: it must cover the record before (or, for a new record, after) and after;
+    /// and only an office above community level (a street, the district) may change a
+    /// record's home (move a case to another community), within its scope.
+    public func mayWrite(before: RecordScope?, after: RecordScope?) -> Bool {
+        guard covers(before ?? after) else { return false }
+        if let before, let after, before.home != after.home {
+            return level != .community && covers(after)
+        }
+        return covers(after)
+    }
+
+    /// The offices under which a change to a record of this scope is listed for pulls:
+    /// each code and its parent, so that a community finds its records under its own code
+    /// and a street under its own (the district reads the whole log).
+    public static func listing(_ scope: RecordScope, parent: (String) -> String?) -> Set<String> {
+        var offices: Set<String> = []
+        for code in scope.codes {
+            offices.insert(code)
+            if let above = parent(code) { offices.insert(above) }
+        }
+        return offices
+    }
+}

@@ -1,0 +1,241 @@
+import GRDB
+import ReplicaStore
+import SyncCore
+
+/// The server database's schema: its own linear list of versioned migrations, never
+/// edited once shipped (README, "Server database"). The file began as a replica file — the
+/// change log and merge state the merge writes, beside the replica's own tables, left
+/// empty — so the list starts with the replica's steps it shipped with, then the server's,
+/// in the order every existing file ran them.
+enum CentralMigrations {
+    /// Every step, in order.
+    static let order: [String] = [
+        "v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore",
+        "central-v1", "central-v2-rekey", "central-v3-scope", "central-v4-reissue",
+        "v8-compact-storage", "v9-search-later", "central-v5-no-rows", "central-v6-scope-in-state",
+        "v10-search-notes-by-the-writer", "v11-scrub-after-purge",
+        "central-v7-scopes-by-kind",
+    ]
+
+    /// A migrator for the server's database.
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for name in order {
+            (central.first { $0.name == name } ?? ReplicaMigrations.step(name)).register(in: &migrator)
+        }
+        return migrator
+    }
+
+    /// The server's own steps, by name.
+    static let central: [MigrationStep] = [
+        MigrationStep(name: "central-v1") { db in
+            try db.execute(
+                sql: """
+                    -- The office tree: district → street → community.
+                    CREATE TABLE offices (
+                        code TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        level TEXT NOT NULL CHECK (level IN ('district', 'street', 'community')),
+                        parent TEXT REFERENCES offices (code),
+                        created_at INTEGER NOT NULL
+                    ) STRICT;
+
+                    -- One-time enrolment tokens: `id.secret`, only the secret's SHA-256 kept.
+                    CREATE TABLE enrolment_tokens (
+                        id TEXT PRIMARY KEY,
+                        office TEXT NOT NULL REFERENCES offices (code),
+                        secret_sha256 TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        used_at INTEGER,
+                        used_by TEXT
+                    ) STRICT;
+
+                    -- Enrolled replicas: the credential is `replica.secret`, only the secret's
+                    -- SHA-256 kept.
+                    CREATE TABLE replicas (
+                        id TEXT PRIMARY KEY,
+                        office TEXT NOT NULL REFERENCES offices (code),
+                        staff TEXT NOT NULL,
+                        secret_sha256 TEXT NOT NULL,
+                        enrolled_at INTEGER NOT NULL,
+                        revoked_at INTEGER,
+                        last_seen_at INTEGER
+                    ) STRICT;
+
+                    -- The server never searches case text: no full-text index to keep up
+                    -- while it merges every office's changes.
+                    DROP TRIGGER cases_fts_insert;
+                    DROP TRIGGER cases_fts_update;
+                    DROP TRIGGER cases_fts_delete;
+                    DROP TABLE cases_fts;
+                    """)
+        },
+        MigrationStep(name: "central-v2-rekey") { db in
+            // A rotated credential's predecessor stays valid until the new one is first
+            // used, so that a client that dies before saving the new one is not locked out.
+            try db.execute(sql: "ALTER TABLE replicas ADD COLUMN previous_secret_sha256 TEXT")
+        },
+        MigrationStep(name: "central-v3-scope") { db in
+            try db.execute(sql: "ALTER TABLE offices ADD COLUMN retired_at INTEGER")
+            try db.execute(
+                sql: """
+                    -- Where each record belongs (Protocol/PROTOCOL.md §9.6): its community and its
+                    -- handling office; a case event carries its case's scope and id.
+                    CREATE TABLE record_scope (
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        community TEXT,
+                        handling TEXT,
+                        case_id TEXT,
+                        PRIMARY KEY (tbl, record_id)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX record_scope_by_case ON record_scope (case_id) WHERE case_id IS NOT NULL;
+                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id)
+                        SELECT 'cases', id, office, office, id FROM cases;
+                    INSERT INTO record_scope (tbl, record_id, community, handling, case_id)
+                        SELECT 'case_events', e.id, s.community, s.handling, e.case_id
+                        FROM case_events e JOIN record_scope s ON s.tbl = 'cases' AND s.record_id = e.case_id;
+
+                    -- Changes refused as outside their writer's scope: their counters count as
+                    -- held, so the writer's later changes are not stuck behind them.
+                    -- Every change of a case's scope, in order: a pull uses them to send a case
+                    -- entering the caller's jurisdiction with its whole history, and to tell the
+                    -- caller to purge one that left it.
+                    -- `old_parent`/`new_parent`: the street of the case's community before and
+                    -- after (they differ when the community itself moved to another street).
+                    CREATE TABLE scope_moves (
+                        seq INTEGER PRIMARY KEY,
+                        record_id TEXT NOT NULL,
+                        old_community TEXT,
+                        old_handling TEXT,
+                        new_community TEXT,
+                        new_handling TEXT,
+                        old_parent TEXT,
+                        new_parent TEXT
+                    ) STRICT;
+
+                    CREATE TABLE refused_dots (
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        refused_at INTEGER NOT NULL,
+                        PRIMARY KEY (replica, counter)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+        },
+        MigrationStep(name: "central-v4-reissue") { db in
+            // Restored replicas (Protocol/PROTOCOL.md §9.8): a replica re-issued under a fresh
+            // id names its successor, the successor its predecessor; `used_at` is when a
+            // credential was first used (a predecessor works until its successor is used).
+            // A refused change's digest lets a re-issue tell it from a different change
+            // that reuses its dot.
+            try db.execute(
+                sql: """
+                    ALTER TABLE replicas ADD COLUMN superseded_by TEXT;
+                    ALTER TABLE replicas ADD COLUMN predecessor TEXT;
+                    ALTER TABLE replicas ADD COLUMN used_at INTEGER;
+                    ALTER TABLE refused_dots ADD COLUMN body_sha256 TEXT;
+                    """)
+        },
+        MigrationStep(name: "central-v5-no-rows") { db in
+            // The server keeps the change log and the merge state, not current rows:
+            // nothing here reads `cases` or `case_events`, and keeping them cost a third of
+            // every merge. The tables stay (empty) so that the replica schema is whole.
+            try db.execute(
+                sql: """
+                    DELETE FROM case_events;
+                    DELETE FROM cases;
+                    """)
+        },
+        MigrationStep(name: "central-v6-scope-in-state") { db in
+            // A record's scope lives in its merge-state row, which every merge rewrites
+            // anyway: `record_scope`, keyed by random record ids, had most of its pages
+            // rewritten by every large batch (a third of the merge's WAL writes in W1).
+            // `case_id`: a case event's case (its scope follows the case); a case's own id.
+            try db.execute(
+                sql: """
+                    ALTER TABLE merge_state ADD COLUMN community TEXT;
+                    ALTER TABLE merge_state ADD COLUMN handling TEXT;
+                    ALTER TABLE merge_state ADD COLUMN case_id TEXT;
+                    UPDATE merge_state SET community = s.community, handling = s.handling, case_id = s.case_id
+                        FROM record_scope s WHERE s.tbl = merge_state.tbl AND s.record_id = merge_state.record_id;
+                    CREATE INDEX merge_state_by_case ON merge_state (case_id) WHERE case_id IS NOT NULL AND tbl <> 'cases';
+                    DROP TABLE record_scope;
+                    """)
+        },
+        MigrationStep(name: "central-v7-scopes-by-kind") { db in
+            // Scopes stop naming a case's fields (DESIGN §8): a record's scope is the office
+            // codes its kind's scope rule gives, stored in order (`RecordScope.encoded`), and a
+            // child record names its parent (`parent`, was `case_id`; NULL for a record
+            // that is not a child). Moves keep each code with its parent office of the
+            // time (`PlacedScope`). `scope_log` lists every change under the offices that
+            // may read it, so that a pull reads only what its caller may receive (§9.5).
+            try db.execute(
+                sql: """
+                    DROP INDEX merge_state_by_case;
+                    ALTER TABLE merge_state ADD COLUMN scope TEXT;
+                    ALTER TABLE merge_state RENAME COLUMN case_id TO parent;
+                    UPDATE merge_state SET scope = coalesce(community, handling) || ',' || coalesce(handling, community)
+                        WHERE community IS NOT NULL OR handling IS NOT NULL;
+                    UPDATE merge_state SET parent = NULL WHERE parent = record_id;
+                    ALTER TABLE merge_state DROP COLUMN community;
+                    ALTER TABLE merge_state DROP COLUMN handling;
+                    CREATE INDEX merge_state_by_parent ON merge_state (parent) WHERE parent IS NOT NULL;
+
+                    CREATE TABLE scope_moves_v7 (
+                        seq INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        record_id TEXT NOT NULL,
+                        old_scope TEXT NOT NULL,
+                        new_scope TEXT NOT NULL
+                    ) STRICT;
+
+                    CREATE TABLE scope_log (
+                        office TEXT NOT NULL,
+                        arrived INTEGER NOT NULL,
+                        PRIMARY KEY (office, arrived)
+                    ) STRICT, WITHOUT ROWID;
+                    """)
+            var parents: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT code, parent FROM offices WHERE parent IS NOT NULL") {
+                parents[row["code"]] = row["parent"]
+            }
+            let insertMove = try db.makeStatement(
+                sql: "INSERT INTO scope_moves_v7 (seq, tbl, record_id, old_scope, new_scope) VALUES (?, 'cases', ?, ?, ?)")
+            for move in try Row.fetchAll(db, sql: "SELECT * FROM scope_moves ORDER BY seq") {
+                func placed(_ community: String?, _ handling: String?, _ communityParent: String?) -> String {
+                    var entries: [String] = []
+                    if let community { entries.append(community + "/" + (communityParent ?? "")) }
+                    if let handling {
+                        entries.append(handling + "/" + ((handling == community ? communityParent : parents[handling]) ?? ""))
+                    }
+                    return entries.joined(separator: ",")
+                }
+                try insertMove.execute(arguments: [
+                    move["seq"] as Int64, move["record_id"] as String,
+                    placed(move["old_community"], move["old_handling"], move["old_parent"]),
+                    placed(move["new_community"], move["new_handling"], move["new_parent"]),
+                ])
+            }
+            try db.execute(sql: "DROP TABLE scope_moves; ALTER TABLE scope_moves_v7 RENAME TO scope_moves")
+            // Every change of a scoped record, listed under the offices its record's scope
+            // gives now.
+            let insertListing = try db.makeStatement(sql: "INSERT OR IGNORE INTO scope_log (office, arrived) VALUES (?, ?)")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT c.arrived, s.scope FROM changes c JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id
+                    WHERE s.scope IS NOT NULL ORDER BY c.arrived
+                    """)
+            while let row = try rows.next() {
+                guard let scope = RecordScope(encoded: row["scope"]) else { continue }
+                let arrived: Int64 = row["arrived"]
+                for office in OfficeScope.listing(scope, parent: { parents[$0] }).sorted() {
+                    try insertListing.execute(arguments: [office, arrived])
+                }
+            }
+        },
+    ]
+}
