@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .library(name: "CaseDomain", targets: ["CaseDomain"]),
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
+        .library(name: "CaseStore", targets: ["CaseStore"]),
         .executable(name: "rain", targets: ["rain"]),
         .executable(name: "rain-server", targets: ["rain-server"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
@@ -47,12 +48,22 @@ let package = Package(
         ),
         // The case domain: kinds, categories, workflow, deadlines, case numbers, masking.
         .target(name: "CaseDomain", dependencies: ["SyncCore"], swiftSettings: upcoming),
-        // The office's replica: one SQLite file (GRDB), migrations, the change log, field
-        // versions, and the materialised `cases` and `case_events` tables.
+        // The generic replicated store: one SQLite file (GRDB), migrations, the change log,
+        // merge state, atomic local writes, idempotent batch apply, sync position, purge and
+        // restore; each record kind's readable rows through its `RecordProjection`. Names no
+        // kind's table or field. (CaseDomain: case numbers, which restore keeps minting.)
         .target(
             name: "ReplicaStore",
             // CSQLite: the merge's two hottest statements bind and step through SQLite's C API.
             dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
+        // The `cases` kind on top of the store: its projection (rows, due dates, full-text
+        // search), commands (new, edit, workflow moves, notes, ratings, reassign), queries
+        // and the report.
+        .target(
+            name: "CaseStore",
+            dependencies: ["SyncCore", "CaseDomain", "ReplicaStore", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         // The central server's library: routes, authentication, enrolment, push and pull
@@ -78,7 +89,7 @@ let package = Package(
         .target(
             name: "SyncClient",
             dependencies: [
-                "SyncCore", "SyncProtocol", "ReplicaStore",
+                "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "rain",
             dependencies: [
-                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "SyncClient",
+                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -102,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "rain-server",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol",
+                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +129,8 @@ let package = Package(
         .executableTarget(
             name: "fuzz-server",
             dependencies: [
-                "FuzzSupport", "SyncCore", "SyncProtocol", "SyncServer", "ReplicaStore", .product(name: "Logging", package: "swift-log"),
+                "FuzzSupport", "SyncCore", "SyncProtocol", "SyncServer", "ReplicaStore", "CaseStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: upcoming
@@ -128,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "rain-bench",
             dependencies: [
-                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "SyncServer", "SyncClient",
+                "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "CaseStore", "SyncServer", "SyncClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -138,13 +150,14 @@ let package = Package(
         // End to end: the built `rain` on real replica files.
         .testTarget(
             name: "RainCLITests",
-            dependencies: ["ReplicaStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ReplicaStore", "CaseStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: [
-                "ReplicaStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "ReplicaStore", "CaseStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
         ),
@@ -152,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "SyncEndToEndTests",
             dependencies: [
-                "ReplicaStore", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "ReplicaStore", "CaseStore", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -162,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore", "TestSupport", "CaseDomain",
+                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport", "CaseDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],

@@ -256,7 +256,7 @@ extension ReplicaStore {
 
     /// A stored `merge_state.state` with every value, those of a state stored without
     /// them read from the changes their dots name.
-    func decodeState(_ bytes: [UInt8], of key: RecordKey, in db: Database) throws -> (record: SyncCore.Record, arrivals: [Int64]) {
+    package func decodeState(_ bytes: [UInt8], of key: RecordKey, in db: Database) throws -> (record: SyncCore.Record, arrivals: [Int64]) {
         var changes: [Dot: Change] = [:]
         let decoded = try MergeStateCodec.decode(bytes) { dot, field in
             if let known = changes[dot] { return known.fields[field] }

@@ -216,6 +216,8 @@ extension ReplicaStore {
     /// The same file opened again (after ``completeRecovery(successor:credential:same:now:)``
     /// changed its identity).
     public func reopened() throws(ReplicaStoreError) -> ReplicaStore {
-        try ReplicaStore.open(at: path, schema: schema, deadlines: deadlines)
+        try ReplicaStore.open(
+            at: path, schema: schema, projections: projections.all, migrator: ReplicaMigrations.migrator(projections.all),
+            materializes: materializes)
     }
 }

@@ -119,19 +119,14 @@ extension ReplicaStore {
         }
     }
 
-    /// Own changes the server refused, with the case number when the record is a case.
+    /// Own changes the server refused, each with what a person knows its record by (a
+    /// case's number; its projection's ``RecordProjection/label(of:in:)``).
     public func withheldChanges() throws(ReplicaStoreError) -> [(counter: UInt64, table: String, record: String, number: String?)] {
         try read("cannot read the refused changes") { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT w.counter, w.tbl, w.record_id, c.number FROM withheld w
-                    LEFT JOIN cases c ON c.id = w.record_id OR c.id = (SELECT case_id FROM case_events WHERE id = w.record_id)
-                    ORDER BY w.counter
-                    """
-            ).map { row in
+            try Row.fetchAll(db, sql: "SELECT counter, tbl, record_id FROM withheld ORDER BY counter").map { row in
                 let counter: Int64 = row["counter"]
-                return (UInt64(counter), row["tbl"], row["record_id"], row["number"])
+                let key = RecordKey(table: row["tbl"], id: row["record_id"])
+                return (UInt64(counter), key.table, key.id, try self.projections.owner(of: key.table)?.label(of: key, in: db))
             }
         }
     }
@@ -157,7 +152,7 @@ extension ReplicaStore {
     ) throws(ReplicaStoreError) -> ApplySummary {
         if let bodies { precondition(bodies.count == changes.count, "applyPulled: one body per change") }
         return try write("cannot apply the pulled changes") { db in
-            for key in purge where key.table == "cases" { try self.purge(caseID: key.id, in: db, now: now) }
+            for key in purge { try self.purge(key, in: db, now: now) }
             let summary = try self.apply(changes, bodies: bodies, in: db, now: now)
             try db.execute(sql: "UPDATE sync_state SET cursor = ? WHERE singleton = 1", arguments: [cursor])
             for (replica, office) in offices {
@@ -168,13 +163,15 @@ extension ReplicaStore {
         }
     }
 
-    /// Removes a case that left this office's jurisdiction (§9.6): its changes (but own
-    /// ones the server has not acknowledged), merge state, events and residents' data;
-    /// its number and status stay, marked `moved_at`.
-    func purge(caseID id: String, in db: Database, now: Int64) throws {
+    /// Removes a record that left this office's jurisdiction (§9.6), with its dependents
+    /// (a case's events): their changes (but own ones the server has not acknowledged) and
+    /// merge state here, their rows through their projection. A record of a kind this
+    /// store has no projection for is not purged (it has no rows to show, and its merge
+    /// state stays until a later release knows the kind).
+    func purge(_ record: RecordKey, in db: Database, now: Int64) throws {
+        guard let projection = projections.owner(of: record.table) else { return }
         let acked = try syncState(in: db).acked
-        let events = try String.fetchAll(db, sql: "SELECT id FROM case_events WHERE case_id = ?", arguments: [id])
-        for key in [RecordKey(table: "cases", id: id)] + events.map({ RecordKey(table: "case_events", id: $0) }) {
+        for key in [record] + (try projection.dependents(of: record, in: db)) {
             // Own changes the server has not acknowledged stay, still listed as the record's
             // (an empty merge state with their arrivals), to be pushed.
             var kept: [Int64] = []
@@ -196,21 +193,7 @@ extension ReplicaStore {
                 try saveRecord(SyncCore.Record(), key: key, arrivals: kept, in: db)
             }
         }
-        try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [id])
-        _ = try CaseRowStatements(in: db).noteBeforeWriting(id, title: nil, description: nil, address: nil)
-        try db.execute(
-            sql: """
-                UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
-                    answer = NULL, conflicts = 0, moved_at = ?
-                WHERE id = ?
-                """, arguments: [now, id])
-        // The index catches up with the row now, not at its next catch-up: until then its
-        // note would keep the old text in `search_pending`. The index's older segments may
-        // still hold it: `scrub_due` (v11).
-        if try db.tableExists("cases_fts"), let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM cases WHERE id = ?", arguments: [id])
-        {
-            try Self.indexNoted(from: rowid, to: rowid, in: db)
-        }
+        try projection.purgeRows(of: record, now: now, in: db)
         // A count, not a flag: a scrub clears only the purges it saw (another process may
         // purge while it runs).
         try db.execute(sql: "UPDATE sync_state SET scrub_due = scrub_due + 1 WHERE singleton = 1")
@@ -228,8 +211,9 @@ extension ReplicaStore {
     }
 
     /// Removes every copy of purged residents' data that a purge's transaction could not
-    /// (§9.6): the full-text index's segments are merged into one, dropping what deletions
-    /// only marked (`secure_delete` zeroes the freed pages), and the write-ahead log is
+    /// (§9.6): each projection scrubs its own (a full-text index's segments are merged into
+    /// one, dropping what deletions only marked; `secure_delete` zeroes the freed pages),
+    /// and the write-ahead log is
     /// checkpointed into the file and truncated to nothing, taking the older frames with
     /// it. Nothing to do unless a purge happened since the last scrub; `rain sync` runs it
     /// at its end and ``close()`` when an interrupted sync left it due.
@@ -248,7 +232,7 @@ extension ReplicaStore {
                 if !waiting { sqlite3_busy_timeout(db.sqliteConnection, 0) }
                 defer { if !waiting { sqlite3_busy_timeout(db.sqliteConnection, Self.busyTimeoutMilliseconds) } }
                 try db.inTransaction {
-                    if try db.tableExists("cases_fts") { try db.execute(sql: "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')") }
+                    for projection in self.projections.all { try projection.scrub(in: db) }
                     return .commit
                 }
                 // SQLITE_BUSY (thrown) when another connection reads or writes meanwhile.
@@ -259,7 +243,7 @@ extension ReplicaStore {
                 _ = try db.checkpoint(.truncate)
             }
         } catch {
-            throw .database("cannot scrub what the purged cases left", ReplicaStore.describe(error))
+            throw .database("cannot scrub what the purged records left", ReplicaStore.describe(error))
         }
     }
 

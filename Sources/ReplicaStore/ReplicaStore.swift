@@ -1,4 +1,4 @@
-public import CaseDomain
+import CaseDomain
 import Foundation
 public import GRDB
 public import SyncCore
@@ -16,12 +16,14 @@ public struct ReplicaIdentity: Hashable, Sendable {
 }
 
 /// An office's replica: one SQLite file (WAL, foreign keys on, a busy timeout) holding
-/// the change log, the merge state of every field and the materialised tables
-/// (`cases`, `case_events`). Every local write and its change commit in one
-/// transaction; a batch of remote changes is applied in one transaction, idempotently.
+/// the change log, the merge state of every field, the sync position, and the readable
+/// rows of each record kind, written by the kind's ``RecordProjection``. Every local
+/// write and its change commit in one transaction; a batch of remote changes is applied
+/// in one transaction, idempotently.
 ///
 /// The merge itself is `SyncCore`'s: this type only loads the records a change touches,
-/// lets the core apply it, and stores the result.
+/// lets the core apply it, stores the result and hands it to the projection of its
+/// table. It names no kind's table or field.
 public final class ReplicaStore: Sendable {
     /// The file.
     public let path: String
@@ -30,11 +32,11 @@ public final class ReplicaStore: Sendable {
     public let identity: ReplicaIdentity
     /// Merge rules.
     public let schema: Schema
-    /// Deadlines for the materialised `due_date`.
-    public let deadlines: DeadlinePolicy
-    /// Whether writes keep the current-state tables (`cases`, `case_events`). Every
-    /// office's replica does; the central server's file does not (nothing there reads
-    /// them: it keeps the change log and the merge state only).
+    /// The kinds' projections, by table.
+    let projections: Projections
+    /// Whether writes keep the readable rows (the projections'). Every office's replica
+    /// does; the central server's file does not (nothing there reads them: it keeps the
+    /// change log and the merge state only).
     package let materializes: Bool
     /// Whether the merge state keeps each sibling's value: a store that materialises no
     /// rows (the central server) leaves them in the change log (`MergeStateCodec`
@@ -42,14 +44,20 @@ public final class ReplicaStore: Sendable {
     package var keepsValues: Bool { materializes }
 
     private init(
-        path: String, queue: DatabaseQueue, identity: ReplicaIdentity, schema: Schema, deadlines: DeadlinePolicy, materializes: Bool
+        path: String, queue: DatabaseQueue, identity: ReplicaIdentity, schema: Schema, projections: [any RecordProjection],
+        materializes: Bool
     ) {
         self.path = path
         self.queue = queue
         self.identity = identity
         self.schema = schema
-        self.deadlines = deadlines
+        self.projections = Projections(projections)
         self.materializes = materializes
+    }
+
+    /// The projection of the kind that owns `table`, if this store has one.
+    public func projection(of table: String) -> (any RecordProjection)? {
+        projections.owner(of: table)
     }
 
     /// How every connection to a replica or server file is tuned — in one place, so that
@@ -112,16 +120,16 @@ public final class ReplicaStore: Sendable {
         staff: String,
         replica: ReplicaID = ReplicaStore.newReplicaID(),
         now: Int64 = ReplicaStore.nowMillis(),
-        schema: Schema = .timelyRain,
-        deadlines: DeadlinePolicy = DeadlinePolicy()
+        projections: [any RecordProjection]
     ) throws(ReplicaStoreError) -> ReplicaStore {
         try create(
-            at: path, office: office, staff: staff, replica: replica, now: now, schema: schema, deadlines: deadlines,
-            migrator: ReplicaMigrations.migrator())
+            at: path, office: office, staff: staff, replica: replica, now: now, schema: Schema(kinds: projections.map(\.kind)),
+            projections: projections, migrator: ReplicaMigrations.migrator(projections))
     }
 
-    /// ``create(at:office:staff:replica:now:schema:deadlines:)`` with a migrator of the
-    /// embedding program's own (the central server's list, `CentralMigrations`).
+    /// ``create(at:office:staff:replica:now:projections:)`` with merge rules and a
+    /// migrator of the embedding program's own (the central server's list,
+    /// `CentralMigrations`).
     package static func create(
         at path: String,
         office: String,
@@ -129,7 +137,7 @@ public final class ReplicaStore: Sendable {
         replica: ReplicaID,
         now: Int64,
         schema: Schema,
-        deadlines: DeadlinePolicy,
+        projections: [any RecordProjection],
         migrator: DatabaseMigrator,
         materializes: Bool = true
     ) throws(ReplicaStoreError) -> ReplicaStore {
@@ -159,7 +167,7 @@ public final class ReplicaStore: Sendable {
                     arguments: [replica.rawValue, office, staff, identity.tag, now])
             }
             return ReplicaStore(
-                path: path, queue: queue, identity: identity, schema: schema, deadlines: deadlines, materializes: materializes)
+                path: path, queue: queue, identity: identity, schema: schema, projections: projections, materializes: materializes)
         } catch {
             try? manager.removeItem(atPath: path)
             throw .cannotCreate(path: path, reason: ReplicaStore.describe(error))
@@ -170,19 +178,18 @@ public final class ReplicaStore: Sendable {
     ///
     /// - Throws: ``ReplicaStoreError/noReplica(path:)``, ``ReplicaStoreError/notAReplica(path:reason:)``,
     ///   ``ReplicaStoreError/newerVersion(path:)``.
-    public static func open(
-        at path: String,
-        schema: Schema = .timelyRain,
-        deadlines: DeadlinePolicy = DeadlinePolicy()
-    ) throws(ReplicaStoreError) -> ReplicaStore {
-        try open(at: path, schema: schema, deadlines: deadlines, migrator: ReplicaMigrations.migrator())
+    public static func open(at path: String, projections: [any RecordProjection]) throws(ReplicaStoreError) -> ReplicaStore {
+        try open(
+            at: path, schema: Schema(kinds: projections.map(\.kind)), projections: projections,
+            migrator: ReplicaMigrations.migrator(projections))
     }
 
-    /// ``open(at:schema:deadlines:)`` with a migrator of the embedding program's own.
+    /// ``open(at:projections:)`` with merge rules and a migrator of the embedding
+    /// program's own.
     package static func open(
         at path: String,
         schema: Schema,
-        deadlines: DeadlinePolicy,
+        projections: [any RecordProjection],
         migrator: DatabaseMigrator,
         materializes: Bool = true
     ) throws(ReplicaStoreError) -> ReplicaStore {
@@ -209,7 +216,7 @@ public final class ReplicaStore: Sendable {
             }
             guard let identity else { throw ReplicaStoreError.notAReplica(path: path, reason: "the file holds no replica identity") }
             return ReplicaStore(
-                path: path, queue: queue, identity: identity, schema: schema, deadlines: deadlines, materializes: materializes)
+                path: path, queue: queue, identity: identity, schema: schema, projections: projections, materializes: materializes)
         } catch let error as ReplicaStoreError {
             throw error
         } catch let error as DatabaseError
@@ -272,7 +279,7 @@ public final class ReplicaStore: Sendable {
 
     /// Runs `body` in one write transaction; SQLite errors become
     /// ``ReplicaStoreError/database(_:_:)``, every other error passes through.
-    func transaction<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    package func transaction<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.write(body)
         } catch let error as DatabaseError {
@@ -282,7 +289,7 @@ public final class ReplicaStore: Sendable {
 
     /// Runs `body` in a read transaction; SQLite errors become
     /// ``ReplicaStoreError/database(_:_:)``, every other error passes through.
-    func reading<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    package func reading<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.read(body)
         } catch let error as DatabaseError {

@@ -1,14 +1,18 @@
 import Foundation
-package import GRDB
+public import GRDB
 import SyncCore
 
 /// The replica file's schema, as versioned migrations. A migration that has shipped is
-/// never edited: changes come as new migrations (README, "Replica file").
+/// never edited: changes come as new migrations (README, "Replica file"). The steps up
+/// to v11 shipped before record kinds had migrations of their own, so they also create
+/// the first kind's tables (cases); a kind's new tables come from its projection's
+/// migrations, registered after these.
 package enum ReplicaMigrations {
-    /// A migrator for a replica file: every step, in order.
-    static func migrator() -> DatabaseMigrator {
+    /// A migrator for a replica file: every step of the store, in order, then each
+    /// projection's own.
+    package static func migrator(_ projections: [any RecordProjection] = []) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        for step in steps { migrator.registerMigration(step.name, migrate: step.migrate) }
+        for step in steps + projections.flatMap(\.migrations) { step.register(in: &migrator) }
         return migrator
     }
 
@@ -351,17 +355,17 @@ package enum ReplicaMigrations {
 }
 
 /// One versioned migration: its identifier (never changed once shipped) and its work.
-package struct MigrationStep: Sendable {
-    package let name: String
-    package let migrate: @Sendable (Database) throws -> Void
+public struct MigrationStep: Sendable {
+    public let name: String
+    public let migrate: @Sendable (Database) throws -> Void
 
-    package init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
+    public init(name: String, migrate: @escaping @Sendable (Database) throws -> Void) {
         self.name = name
         self.migrate = migrate
     }
 
     /// Registers the step with `migrator`.
-    package func register(in migrator: inout DatabaseMigrator) {
+    public func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration(name, migrate: migrate)
     }
 }

@@ -1,5 +1,5 @@
-import GRDB
-import SyncCore
+package import GRDB
+package import SyncCore
 import SyncProtocol
 
 /// The writes of one transaction. Each record is loaded once, merged in memory by
@@ -7,7 +7,7 @@ import SyncProtocol
 /// ``finish()``; the change log row of every change is written at once (chains may
 /// need to look changes up). Counter, clock and arrival order are kept in memory and
 /// saved at the end.
-final class WriteSession {
+package final class WriteSession {
     let store: ReplicaStore
     let db: Database
     // One slot per touched record, found with one hash of its key per change, and a
@@ -36,7 +36,7 @@ final class WriteSession {
     private var counter: UInt64?
     private var clock: HybridLogicalClock?
 
-    init(store: ReplicaStore, db: Database) {
+    package init(store: ReplicaStore, db: Database) {
         self.store = store
         self.db = db
     }
@@ -49,13 +49,8 @@ final class WriteSession {
         statements[slot] = made
         return made
     }
-    private var caseRow: ReplicaStore.CaseRowStatements?
-    private func caseRowStatements() throws -> ReplicaStore.CaseRowStatements {
-        if let kept = caseRow { return kept }
-        let made = try ReplicaStore.CaseRowStatements(in: db)
-        caseRow = made
-        return made
-    }
+    // What the projections keep for the rest of the transaction.
+    private lazy var projectionContext = ProjectionContext(db: db, schema: store.schema)
     private static let insertChangeSQL = "INSERT INTO changes (arrived, replica, counter, tbl, record_id, body) VALUES (?, ?, ?, ?, ?, ?)"
 
     /// The record as this transaction sees it (read from the file at most once).
@@ -105,7 +100,7 @@ final class WriteSession {
     }
 
     /// A local write of `fields` to `key` (`Protocol/PROTOCOL.md` §3.3).
-    func local(_ fields: [String: Value], to key: RecordKey, now: Int64) throws -> Change {
+    package func local(_ fields: [String: Value], to key: RecordKey, now: Int64) throws -> Change {
         let change = try LocalWrite.change(
             fields, to: key, current: try record(key), schema: store.schema, by: store.identity.replica,
             counter: try nextCounter(), author: store.identity.staff, at: try tick(now: now))
@@ -154,7 +149,7 @@ final class WriteSession {
     }
 
     /// Stores every touched record and its row, and the clock.
-    func finish() throws {
+    package func finish() throws {
         for slot in order {
             guard let record = slot.record else { continue }
             let key = slot.key
@@ -165,8 +160,8 @@ final class WriteSession {
             } else {
                 try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
             }
-            if store.materializes {
-                try store.materialize(record, key: key, in: db, using: key.table == "cases" ? caseRowStatements() : nil)
+            if store.materializes, let projection = store.projections.owner(of: key.table) {
+                try projection.materialize(record, key: key, in: projectionContext)
             }
         }
         if let clock { try store.saveClock(clock, in: db) }

@@ -1,3 +1,4 @@
+import CaseStore
 import Foundation
 // libFuzzer target: the server's request handling, end to end over loopback HTTP.
 //

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaseStore
 import ReplicaStore
 import SyncCore
 import TestSupport

@@ -106,7 +106,8 @@ struct PullCostBenchmark: ParsableCommand {
     }
 
     static func replica(_ community: String) -> ReplicaID {
-        ReplicaID(String((community.unicodeScalars.map { String($0.value, radix: 16) }.joined() + String(repeating: "0", count: 32)).prefix(32)))
+        ReplicaID(
+            String((community.unicodeScalars.map { String($0.value, radix: 16) }.joined() + String(repeating: "0", count: 32)).prefix(32)))
     }
 
     /// New cases of the caller's community, one change each.

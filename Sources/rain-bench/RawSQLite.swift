@@ -1,4 +1,5 @@
 import CSQLite
+import CaseStore
 import Foundation
 import ReplicaStore
 import TestSupport

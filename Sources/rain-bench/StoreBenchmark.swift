@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaseStore
 import Foundation
 import ReplicaStore
 import SyncCore

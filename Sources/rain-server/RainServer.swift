@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaseDomain
 import Foundation
 import Hummingbird
 import Logging
@@ -92,6 +93,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
     @Option(help: "A PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "A record kind to serve beside the built-in ones: its declaration (Protocol/kinds/*.json format). Repeatable.",
+            valueName: "file"))
+    var kind: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
@@ -106,9 +112,29 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let path = database.path
+        // The kinds served: the built-in ones, then those declared in files (their merge
+        // rules and scopes; a table declared twice is refused).
+        var kinds = [CaseRecords.kind]
+        for file in kind {
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read the kind declaration \(file) (--kind)")
+            }
+            do {
+                let declared = try KindDeclarationV1.decode(Array(bytes))
+                let known = Set(kinds.flatMap { $0.tables.map(\.name) })
+                if let twice = declared.tables.first(where: { known.contains($0.name) }) {
+                    throw ValidationError("cannot serve the kind in \(file): table \(twice.name) is already declared (--kind)")
+                }
+                kinds.append(declared)
+            } catch let invalid as KindDeclarationV1.Invalid {
+                throw ValidationError("cannot serve the kind in \(file): \(invalid) (--kind)")
+            }
+        }
         // The server comes up even when its database cannot be opened yet (a read-only or
         // missing disk): it answers 503 until the database opens, then serves.
-        let storage = ResilientStorage { create throws(ServerError) in try SQLiteCentralStorage.open(at: path, create: create) }
+        let storage = ResilientStorage { [kinds] create throws(ServerError) in
+            try SQLiteCentralStorage.open(at: path, create: create, kinds: kinds)
+        }
         if let problem = storage.prepare() {
             logger.error(
                 "storage unavailable", metadata: ["error": .string(problem.message), "cause": .string(problem.cause ?? "unknown")])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseDomain
+import CaseStore
 import Foundation
 import ReplicaStore
 import SyncClient

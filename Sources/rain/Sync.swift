@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseDomain
+import CaseStore
 import Foundation
 import ReplicaStore
 import SyncClient
@@ -48,28 +49,16 @@ struct ConnectionOptions: ParsableArguments {
 func enrol(_ store: ReplicaStore, server: String, token: String, connection: ConnectionOptions, language: Language) async throws
     -> EnrolResponseV1
 {
-    let zh = language == .zh
-    let ca = try connection.caCertificates()
-    let transport = try HTTPTransport(server: server, credential: nil, caCertificates: ca, insecure: connection.insecure)
-    let answer: EnrolResponseV1
     do {
-        answer = try await transport.enrol(EnrolRequestV1(token: token, replica: store.identity.replica, staff: store.identity.staff))
-        await transport.shutdown()
-    } catch {
-        await transport.shutdown()
-        throw error
-    }
-    guard answer.office == store.identity.office, answer.replica == store.identity.replica else {
+        return try await Enrolment.enrol(
+            store, server: server, token: token, caCertificates: try connection.caCertificates(), insecure: connection.insecure)
+    } catch let mismatch as Enrolment.WrongOffice {
         throw CommandFailure(
-            message: zh
-                ? "无法登记：该登记码属于 \(answer.office)，而本副本属于 \(store.identity.office)；请向区管理员索取 \(store.identity.office) 的登记码"
-                : "cannot enrol: the token is for office \(answer.office), this replica belongs to \(store.identity.office); ask for a token of \(store.identity.office)",
+            message: language == .zh
+                ? "无法登记：该登记码属于 \(mismatch.token)，而本副本属于 \(mismatch.replica)；请向区管理员索取 \(mismatch.replica) 的登记码"
+                : "cannot enrol: the token is for office \(mismatch.token), this replica belongs to \(mismatch.replica); ask for a token of \(mismatch.replica)",
             code: 7)
     }
-    try store.saveEnrolment(
-        server: transport.server, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level,
-        caCertificates: ca, insecure: connection.insecure)
-    return answer
 }
 
 struct Enrol: AsyncParsableCommand {
@@ -363,27 +352,12 @@ struct Rekey: AsyncParsableCommand {
         try await runningAsync(global) {
             let store = try global.open()
             let out = global.output
-            let state = try store.syncState()
-            guard let server = state.server, let credential = state.credential else {
+            do {
+                try await Enrolment.rekey(store)
+            } catch is Enrolment.NotEnrolled {
                 throw CommandFailure(
                     message: out.text("本副本尚未登记到服务器；无凭据可轮换", "this replica is not enrolled; there is no credential to rotate"), code: 2)
             }
-            let transport = try HTTPTransport(
-                server: server, credential: credential, caCertificates: state.caCertificates, insecure: state.insecure)
-            let answer: RekeyResponseV1
-            do {
-                answer = try await transport.rekey()
-                await transport.shutdown()
-            } catch {
-                await transport.shutdown()
-                throw error
-            }
-            try store.saveCredential(answer.credential)
-            // Use it once at once, so that the old credential stops working now.
-            let check = try HTTPTransport(
-                server: server, credential: answer.credential, caCertificates: state.caCertificates, insecure: state.insecure)
-            _ = try? await check.pull(after: "", limit: 1, maximumBytes: 1)
-            await check.shutdown()
             print(out.text("已轮换本副本的凭据；旧凭据已失效", "rotated this replica's credential; the old one no longer works"))
         }
     }

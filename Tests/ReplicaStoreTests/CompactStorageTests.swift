@@ -6,6 +6,7 @@ import SyncProtocol
 import TestSupport
 import Testing
 
+@testable import CaseStore
 @testable import ReplicaStore
 
 /// Migrations v8 (binary merge state, the change log in arrival order) and v9 (the search
@@ -272,7 +273,7 @@ import Testing
         let path = folder.file("central.sqlite")
         let made = try ReplicaStore.create(
             at: path, office: "HSD", staff: "server", replica: ReplicaStore.newReplicaID(), now: 0, schema: .timelyRain,
-            deadlines: DeadlinePolicy(), migrator: ReplicaMigrations.migrator(), materializes: false)
+            projections: [], migrator: ReplicaMigrations.migrator(), materializes: false)
         _ = try made.applyPulled(Array(changes.prefix(2)), cursor: "c.2", offices: [:])
         func formats() throws -> [String: UInt8] {
             try DatabaseQueue(path: path).read { db in
@@ -299,7 +300,7 @@ import Testing
                 arguments: [Data(MergeStateCodec.encode(try #require(try second.record(key)), arrivals: bare.arrivals))])
         }
         let central = try ReplicaStore.open(
-            at: path, schema: .timelyRain, deadlines: DeadlinePolicy(), migrator: ReplicaMigrations.migrator(), materializes: false)
+            at: path, schema: .timelyRain, projections: [], migrator: ReplicaMigrations.migrator(), materializes: false)
         #expect(try central.record(key) == second.record(key), "a state with values is read as it is")
         _ = try central.applyPulled(Array(changes.dropFirst(2)), cursor: "c.4", offices: [:])
         #expect(try formats() == ["c1": 2, "c2": 2])

@@ -5,6 +5,7 @@ import SyncCore
 import TestSupport
 import Testing
 
+@testable import CaseStore
 @testable import ReplicaStore
 
 /// A case that leaves the office's jurisdiction leaves no byte of its residents' data

@@ -6,6 +6,7 @@ import SyncProtocol
 import TestSupport
 import Testing
 
+@testable import CaseStore
 @testable import ReplicaStore
 
 /// A replica file as an older release left it: migrated up to `migration`, with the

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CaseStore
 import Foundation
 import GRDB
 import NIOCore

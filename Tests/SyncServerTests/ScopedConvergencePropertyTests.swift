@@ -1,4 +1,5 @@
 import CaseDomain
+import CaseStore
 import Foundation
 import GRDB
 import ReplicaStore

@@ -41,14 +41,14 @@ public final class SQLiteCentralStorage: CentralStorage {
             if FileManager.default.fileExists(atPath: path) {
                 return SQLiteCentralStorage(
                     store: try ReplicaStore.open(
-                        at: path, schema: schema, deadlines: DeadlinePolicy(), migrator: CentralMigrations.migrator(), materializes: false),
+                        at: path, schema: schema, projections: [], migrator: CentralMigrations.migrator(), materializes: false),
                     kinds: kinds)
             }
             guard create else { throw ServerError.unavailable("cannot open the server database: no file (\(path))") }
             return SQLiteCentralStorage(
                 store: try ReplicaStore.create(
                     at: path, office: "central", staff: "rain-server", replica: ReplicaStore.newReplicaID(), now: ReplicaStore.nowMillis(),
-                    schema: schema, deadlines: DeadlinePolicy(), migrator: CentralMigrations.migrator(), materializes: false),
+                    schema: schema, projections: [], migrator: CentralMigrations.migrator(), materializes: false),
                 kinds: kinds)
         } catch let error as ServerError {
             throw error

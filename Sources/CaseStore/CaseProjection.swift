@@ -1,6 +1,97 @@
-import CaseDomain
-import GRDB
-import SyncCore
+public import CaseDomain
+public import GRDB
+public import ReplicaStore
+public import SyncCore
+
+/// The `cases` kind's rows in a replica (DESIGN §8): `cases` (one row per case, with its
+/// due date and search note), `case_events`, and the full-text index over a case's title,
+/// description and address. The generic store calls it for every record of the kind's
+/// tables it merges; its tables were created by the replica's first migrations (v1–v11).
+public struct CaseProjection: RecordProjection {
+    /// Deadlines for the materialised `due_date`.
+    public let deadlines: DeadlinePolicy
+
+    public init(deadlines: DeadlinePolicy = DeadlinePolicy()) {
+        self.deadlines = deadlines
+    }
+
+    public var kind: RecordKind { CaseRecords.kind }
+
+    public func materialize(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {
+        switch key.table {
+        case "cases":
+            let statements = try context.kept("cases.rows") { try CaseRowStatements(in: context.db) }
+            try materializeCase(record, key: key, schema: context.schema, using: statements)
+        case "case_events": try materializeEvent(record, key: key, in: context)
+        default: break  // audit_events: read from the merge state (`reveals(ofCase:)`)
+        }
+    }
+
+    /// A case's events leave with it.
+    public func dependents(of key: RecordKey, in db: Database) throws -> [RecordKey] {
+        guard key.table == "cases" else { return [] }
+        return try String.fetchAll(db, sql: "SELECT id FROM case_events WHERE case_id = ?", arguments: [key.id])
+            .map { RecordKey(table: "case_events", id: $0) }
+    }
+
+    /// A case that left: its events and residents' data go; its number and status stay,
+    /// marked `moved_at`. The search index catches up with the row at once (its note
+    /// would keep the old text in `search_pending` until the next catch-up); its older
+    /// segments may still hold it until ``scrub(in:)``.
+    public func purgeRows(of key: RecordKey, now: Int64, in db: Database) throws {
+        guard key.table == "cases" else { return }
+        try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [key.id])
+        _ = try CaseRowStatements(in: db).noteBeforeWriting(key.id, title: nil, description: nil, address: nil)
+        try db.execute(
+            sql: """
+                UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
+                    answer = NULL, conflicts = 0, moved_at = ?
+                WHERE id = ?
+                """, arguments: [now, key.id])
+        if try db.tableExists("cases_fts"),
+            let rowid = try Int64.fetchOne(db, sql: "SELECT rowid FROM cases WHERE id = ?", arguments: [key.id])
+        {
+            try ReplicaStore.indexNoted(from: rowid, to: rowid, in: db)
+        }
+    }
+
+    /// Merges the full-text index's segments into one, dropping what deletions only marked.
+    public func scrub(in db: Database) throws {
+        if try db.tableExists("cases_fts") { try db.execute(sql: "INSERT INTO cases_fts (cases_fts) VALUES ('optimize')") }
+    }
+
+    /// A case's number; an event's or a reveal's, its case's.
+    public func label(of key: RecordKey, in db: Database) throws -> String? {
+        if key.table == "cases" {
+            return try String.fetchOne(db, sql: "SELECT number FROM cases WHERE id = ?", arguments: [key.id])
+        }
+        return try String.fetchOne(
+            db, sql: "SELECT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.id = ?", arguments: [key.id])
+    }
+}
+
+extension ReplicaStore {
+    /// Creates an office's replica file holding cases (``CaseProjection``).
+    public static func create(
+        at path: String, office: String, staff: String, replica: ReplicaID = ReplicaStore.newReplicaID(),
+        now: Int64 = ReplicaStore.nowMillis(), deadlines: DeadlinePolicy = DeadlinePolicy(), also: [any RecordProjection] = []
+    ) throws(ReplicaStoreError) -> ReplicaStore {
+        try create(
+            at: path, office: office, staff: staff, replica: replica, now: now, projections: [CaseProjection(deadlines: deadlines)] + also)
+    }
+
+    /// Opens an office's replica file holding cases, migrating it to this version's schema.
+    public static func open(at path: String, deadlines: DeadlinePolicy = DeadlinePolicy(), also: [any RecordProjection] = [])
+        throws(ReplicaStoreError) -> ReplicaStore
+    {
+        try open(at: path, projections: [CaseProjection(deadlines: deadlines)] + also)
+    }
+
+    /// The deadlines the cases' due dates are computed with.
+    public var deadlines: DeadlinePolicy {
+        (projection(of: "cases") as? CaseProjection)?.deadlines ?? DeadlinePolicy()
+    }
+}
 
 /// The columns of the materialised tables (documented in README, "Replica file").
 enum MaterialisedColumns {
@@ -12,20 +103,7 @@ enum MaterialisedColumns {
     static let eventInteger = ["score", "at"]
 }
 
-extension ReplicaStore {
-    /// Writes the record's current values (the winners of the merge) into its table's
-    /// row. Tables other than `cases` and `case_events` keep only their merge state.
-    func materialize(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: CaseRowStatements? = nil) throws {
-        switch key.table {
-        case "cases": try materializeCase(record, key: key, in: db, using: kept)
-        case "case_events": try materializeEvent(record, key: key, in: db)
-        default: break
-        }
-    }
-
-    private func winner(_ record: SyncCore.Record, _ field: String, table: String) -> Sibling? {
-        record.register(field)?.winner(under: schema.rule(table: table, field: field))
-    }
+extension CaseProjection {
 
     /// A winner as a text column.
     private func text(_ value: Value?) -> String? {
@@ -50,7 +128,7 @@ extension ReplicaStore {
     }
 
     // Built once: the upsert of a case row, every materialised column by position.
-    private static let caseColumns =
+    static let caseColumns =
         ["id"] + MaterialisedColumns.caseText + MaterialisedColumns.caseInteger + ["due_date", "updated_at", "conflicts", "moved_at"]
     static let caseUpsert =
         "INSERT INTO cases (\(caseColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: caseColumns.count).joined(separator: ", "))) "
@@ -58,7 +136,7 @@ extension ReplicaStore {
 
     /// The statements that write a case row and its search note, prepared once for a
     /// transaction that writes many.
-    struct CaseRowStatements {
+    final class CaseRowStatements {
         let upsert: FastStatement
         /// The row's rowid, and whether binding 2–4 (title, description, address) changes
         /// what the search index holds for it while it has no note yet.
@@ -69,7 +147,7 @@ extension ReplicaStore {
         let noteNew: FastStatement
 
         init(in db: Database) throws {
-            upsert = try FastStatement(ReplicaStore.caseUpsert, in: db)
+            upsert = try FastStatement(CaseProjection.caseUpsert, in: db)
             searchLookup = try FastStatement(
                 """
                 SELECT c.rowid, (c.title IS NOT ?2 OR c.description IS NOT ?3 OR c.address IS NOT ?4)
@@ -108,7 +186,7 @@ extension ReplicaStore {
         }
     }
 
-    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, in db: Database, using kept: CaseRowStatements?) throws {
+    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, schema: Schema, using statements: CaseRowStatements) throws {
         var latest: UInt64 = 0
         var conflicts: Int64 = 0
         // One pass over the registers: winners, the latest time, the conflicts.
@@ -134,7 +212,6 @@ extension ReplicaStore {
         // Bound through SQLite's C API (`FastStatement`): this runs for every case a
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.
-        let statements = try kept ?? CaseRowStatements(in: db)
         let (title, description, address) = (text(winners["title"]), text(winners["description"]), text(winners["address"]))
         let exists = try statements.noteBeforeWriting(key.id, title: title, description: description, address: address)
         let upsert = statements.upsert
@@ -169,7 +246,9 @@ extension ReplicaStore {
         if !exists { try statements.noteNew.run() }
     }
 
-    private func materializeEvent(_ record: SyncCore.Record, key: RecordKey, in db: Database) throws {
+    private func materializeEvent(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {
+        let db = context.db
+        func winner(_ record: SyncCore.Record, _ field: String, table: String) -> Sibling? { context.winner(record, field, table: table) }
         var columns = ["id"]
         var values: [(any DatabaseValueConvertible)?] = [key.id]
         for name in MaterialisedColumns.eventText {

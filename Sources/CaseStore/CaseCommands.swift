@@ -1,6 +1,7 @@
 public import CaseDomain
 import Foundation
 public import GRDB
+public import ReplicaStore
 public import SyncCore
 
 /// A case as the materialised `cases` table holds it.
@@ -352,7 +353,7 @@ extension ReplicaStore {
     /// Brings the index up to date for the noted cases whose rowids are in `first...last`:
     /// what it holds for them (their notes say) goes, their current values come in, their
     /// notes go.
-    static func indexNoted(from first: Int64, to last: Int64, in db: Database) throws {
+    package static func indexNoted(from first: Int64, to last: Int64, in db: Database) throws {
         let range: StatementArguments = [first, last]
         try db.execute(
             sql: """
