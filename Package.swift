@@ -146,7 +146,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
+        .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(
             name: "RainCLITests",
@@ -165,8 +165,9 @@ let package = Package(
         .testTarget(
             name: "SyncEndToEndTests",
             dependencies: [
-                "ReplicaStore", "CaseStore", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                "ReplicaStore", "CaseStore", "SyncClient", "SyncCore", "SyncProtocol", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: upcoming

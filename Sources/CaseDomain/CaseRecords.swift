@@ -11,7 +11,9 @@ public enum CaseRecords {
             TableDeclaration(
                 "cases", kind: .mutable, scope: .fields(["community", "office"]),
                 fields: [
-                    FieldDeclaration("number", .text, required: true, "the case number minted offline (`YH-…`, §8.1)"),
+                    FieldDeclaration(
+                        "number", .text, required: true,
+                        "the case number minted offline: office, local date and minute, the replica's tag (`HSM-20261126-1432-K7Q`)"),
                     FieldDeclaration("kind", .text, required: true, "complaint, consultation, help or suggestion"),
                     FieldDeclaration("category", .text, required: true, "one of the district's categories"),
                     FieldDeclaration("title", .text, required: true, "what the case is about (≤ 600 bytes)"),
@@ -38,7 +40,7 @@ public enum CaseRecords {
                     FieldDeclaration("case_id", .text, required: true, "the case's record id (scope)"),
                     FieldDeclaration(
                         "type", .text, required: true,
-                        "note, visit, verify, handle, reply, close, escalate, reopen, rate, reassign or merge-resolution"),
+                        "note, visit, verify, handle, reply, close, escalate, reopen, rating or reassign"),
                     FieldDeclaration("text", .text, "what was noted or replied"),
                     FieldDeclaration("score", .integer, "a rating's score, 1 to 5"),
                     FieldDeclaration("at", .timestamp, required: true, "when"),

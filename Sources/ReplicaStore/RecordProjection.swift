@@ -10,7 +10,7 @@ public protocol RecordProjection: Sendable {
     /// The kind: its tables, fields, merge rules and scope.
     var kind: RecordKind { get }
     /// The kind's own tables, as versioned migrations run after the store's, in order.
-    /// Identifiers are the kind's (`notices-v1`), never reused or edited once shipped.
+    /// Identifiers are the kind's (`suggestions-v1`), never reused or edited once shipped.
     var migrations: [MigrationStep] { get }
     /// Writes `record`'s current values — the winners of its merge — into its rows.
     func materialize(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws
@@ -62,6 +62,11 @@ public final class ProjectionContext {
     /// The winner of `field` under the schema's rule, or nil.
     public func winner(_ record: SyncCore.Record, _ field: String, table: String) -> Sibling? {
         record.register(field)?.winner(under: schema.rule(table: table, field: field))
+    }
+
+    /// The winning value of `field`, or nil when never written.
+    public func value(_ record: SyncCore.Record, _ field: String, table: String) -> Value? {
+        record.value(of: field, table: table, schema: schema)
     }
 }
 

@@ -6,7 +6,7 @@ public import SyncCore
 /// `rain-server serve --kind FILE` reads to serve a kind it was not built with.
 ///
 /// ```json
-/// {"kind": "notices", "tables": [{"name": "notices", "records": "mutable",
+/// {"kind": "bulletins", "tables": [{"name": "bulletins", "records": "mutable",
 ///   "scope": {"fields": ["office"]},
 ///   "fields": [{"name": "office", "type": "text", "required": true, "merge": "last-writer-wins", "summary": "…"}]}]}
 /// ```
@@ -73,7 +73,11 @@ public enum KindDeclarationV1 {
                 required = value
             }
             let rule = try decodeRule(member["merge"], at + ".merge")
-            let summary = try member["summary"].map { value throws(Invalid) in try string(value, at + ".summary") } ?? ""
+            var summary = ""
+            if let value = member["summary"] {
+                guard case .string(let text) = value else { throw Invalid(path: at + ".summary", reason: "must be a string") }
+                summary = text
+            }
             fields.append(FieldDeclaration(fieldName, type, required: required, rule: rule, summary))
         }
         let names = Set(fields.map(\.name))

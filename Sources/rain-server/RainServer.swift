@@ -21,7 +21,7 @@ struct RainServer: AsyncParsableCommand {
             Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
             or replica; 4 already exists, or still in use (an office with cases).
             """,
-        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self]
+        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self, KindCommand.self]
     )
 
     /// Parses and runs; usage errors exit with 2, like `rain`.
@@ -151,6 +151,33 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
         storage.close()
         logger.info("stopped")
+    }
+}
+
+// MARK: - Kinds
+
+struct KindCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kind",
+        abstract: "Print a built-in record kind's declaration (tables, fields, merge rules, scope) as JSON.",
+        discussion: """
+            The format of Protocol/kinds/*.json and of `serve --kind FILE`. Without a name,
+            lists the built-in kinds.
+            """
+    )
+
+    @Argument(help: "The kind's name (e.g. cases).") var name: String?
+
+    func run() throws {
+        let kinds = [CaseRecords.kind]
+        guard let name else {
+            for kind in kinds { print(kind.name + "\t" + kind.tables.map(\.name).joined(separator: ", ")) }
+            return
+        }
+        guard let kind = kinds.first(where: { $0.name == name }) else {
+            throw ValidationError("no built-in kind \(name): the built-in kinds are \(kinds.map(\.name).joined(separator: ", "))")
+        }
+        print(KindDeclarationV1.encode(kind), terminator: "")
     }
 }
 
