@@ -119,4 +119,33 @@ import Testing
         // `rain` refuses to open the central file as its replica (it has the server's tables).
         #expect(throws: ReplicaStoreError.self) { try ReplicaStore.open(at: path) }
     }
+
+    /// A push both out of scope and with a gap is answered `out_of_scope` (§9.1: the
+    /// rules' order), listing what was refused; pushed again without it, the gap is 409.
+    @Test func outOfScopeWinsOverAGap() throws {
+        let storage = try storageWithOffices()
+        _ = try storage.addOffice(code: "XQ", name: "新桥社区", level: .community, parent: "JD1", now: now)
+        let caller = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
+        func change(_ counter: UInt64, community: String) -> Change {
+            Change(
+                dot: Dot(caller.replica, counter), record: RecordKey(table: "cases", id: "c\(counter)"),
+                fields: ["community": .text(community), "office": .text(community), "title": .text("案件")], context: VersionVector(),
+                hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "李娜")
+        }
+        // Counter 1 is missing (a gap) and counter 3 is another community's.
+        do {
+            _ = try storage.push([change(2, community: "HSM"), change(3, community: "XQ")], from: caller, now: now)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.code == "out_of_scope" && error.status == 403)
+            #expect(error.refused.map(\.counter) == [3])
+        }
+        do {
+            _ = try storage.push([change(2, community: "HSM")], from: caller, now: now)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.code == "gap" && error.status == 409)
+        }
+        #expect(try storage.push([change(1, community: "HSM"), change(2, community: "HSM")], from: caller, now: now).holds == 3)
+    }
 }
