@@ -164,3 +164,28 @@ public enum Workflow {
         guard status == .replied || status == .closed else { throw .ratingBeforeReply(status) }
     }
 }
+
+/// What a case event records (`case_events.type`): a workflow move, a note, a site visit,
+/// a rating or a reassignment.
+public enum CaseEventType {
+    /// The type as staff read it; a type this release does not know (written by a newer
+    /// one) is shown as it is.
+    public static func label(_ type: String, _ language: Language) -> String {
+        if let action = CaseAction(rawValue: type) { return action.label(language) }
+        guard language == .zh else { return type }
+        switch type {
+        case "note": return "备注"
+        case "visit": return "上门走访"
+        case "rating": return "评价"
+        case "reassign": return "转办"
+        default: return type
+        }
+    }
+}
+
+/// How an office of a level is called: 社区, 街道, 区 — or, before the server has said
+/// (an offline replica), the neutral "office".
+public func officeLabel(level: String?, _ language: Language) -> String {
+    if let level = level.flatMap(HandlingLevel.init(rawValue:)) { return level.label(language) }
+    return language == .zh ? "单位" : "office"
+}

@@ -271,7 +271,7 @@ struct ShowCase: ParsableCommand {
                 out.table(
                     [out.text("时间", "time"), out.text("事项", "event"), out.text("人员", "by"), out.text("内容", "text")],
                     events.map {
-                        [formatTime($0.at), $0.type ?? "", $0.author ?? "", ($0.score.map { "\($0)★ " } ?? "") + ($0.text ?? "")]
+                        [formatTime($0.at), $0.type.map { CaseEventType.label($0, out.language) } ?? "", $0.author ?? "", ($0.score.map { "\($0)★ " } ?? "") + ($0.text ?? "")]
                     })
             }
             if history {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseStore
+import CaseDomain
 import Foundation
 import ReplicaStore
 import SyncCore
@@ -74,9 +75,10 @@ struct Init: AsyncParsableCommand {
                         ])))
             } else {
                 print(out.text("已创建副本：\(store.path)", "created the replica: \(store.path)"))
+                let officeKind = officeLabel(level: try store.syncState().officeLevel, .zh)
                 print(
                     out.text(
-                        "副本编号 \(store.identity.replica.rawValue) · 社区 \(store.identity.office) · 工作人员 \(store.identity.staff)",
+                        "副本编号 \(store.identity.replica.rawValue) · \(officeKind) \(store.identity.office) · 工作人员 \(store.identity.staff)",
                         "replica \(store.identity.replica.rawValue) · office \(store.identity.office) · staff \(store.identity.staff)"))
                 if let server, let enrolled {
                     print(out.text("已登记到 \(server)（\(enrolled)）；用 rain sync 同步", "enrolled with \(server) (\(enrolled)); run rain sync"))
@@ -128,7 +130,7 @@ struct Status: ParsableCommand {
             } else {
                 let out = global.output
                 print(out.text("副本：", "replica: ") + store.identity.replica.rawValue)
-                print(out.text("社区：", "office:  ") + store.identity.office)
+                print(out.text("\(officeLabel(level: sync.officeLevel, .zh))：", "office:  ") + store.identity.office)
                 print(out.text("人员：", "staff:   ") + store.identity.staff)
                 print(out.text("文件：", "file:    ") + store.path)
                 print(out.text("案件：\(cases)", "cases:   \(cases)"))

@@ -110,7 +110,8 @@ struct GlobalOptions: ParsableArguments {
 
     var language: Language {
         if let lang { return lang == "en" ? .en : .zh }
-        let environment = ProcessInfo.processInfo.environment
+        // POSIX: an empty LC_ALL is as if unset, and LANG then decides.
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         return Language(locale: environment["LC_ALL"] ?? environment["LANG"])
     }
 
