@@ -97,6 +97,9 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // What `rain` and `rain-server` both print: display width of CJK text, tables, JSON
+        // output, local time. Standard library only.
+        .target(name: "ConsoleText", swiftSettings: upcoming),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
@@ -104,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "rain",
             dependencies: [
-                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient",
+                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -113,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "rain-server",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain",
+                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +149,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "ConsoleTextTests", dependencies: ["ConsoleText", "CaseDomain"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(

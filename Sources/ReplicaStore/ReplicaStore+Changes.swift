@@ -88,25 +88,17 @@ extension ReplicaStore {
         try write("cannot apply the changes") { db in try self.apply(changes, in: db, now: now) }
     }
 
-    /// Applies `changes` inside the caller's transaction (see ``apply(batch:now:)``).
-    package func apply(_ changes: [Change], in db: Database, now: Int64) throws -> ApplySummary {
-        try apply(changes, bodies: nil, in: db, now: now)
-    }
-
-    /// ``apply(_:in:now:)`` with each change's canonical encoding made beforehand
-    /// (`bodies[i]` is `ChangeV1.encode(changes[i])`), so that the transaction only
-    /// writes it.
-    package func apply(_ changes: [Change], bodies: [[UInt8]]?, in db: Database, now: Int64) throws -> ApplySummary {
-        var none: [RecordKey: StateScope] = [:]
-        return try apply(changes, bodies: bodies, in: db, now: now, scopes: &none)
-    }
-
-    /// ``apply(_:bodies:in:now:)`` that also stores `scopes` in the merge-state rows of
-    /// the records it writes (the central server's columns, `central-v6-scope-in-state`),
-    /// removing each one it stored: what is left belongs to records the batch did not
-    /// write.
+    /// Applies `changes` inside the caller's transaction (see ``apply(batch:now:)``): the
+    /// one entry point of every merge — a push on the server, a pulled page, a batch.
+    ///
+    /// - Parameters:
+    ///   - bodies: each change's canonical encoding made beforehand (`bodies[i]` is
+    ///     `ChangeV1.encode(changes[i])`), so that the transaction only writes it.
+    ///   - scopes: scopes to store in the merge-state rows of the records written (the
+    ///     central server's columns); each one stored is removed, so that what is left
+    ///     belongs to records the batch did not write.
     package func apply(
-        _ changes: [Change], bodies: [[UInt8]]?, in db: Database, now: Int64, scopes: inout [RecordKey: StateScope]
+        _ changes: [Change], bodies: [[UInt8]]? = nil, in db: Database, now: Int64, scopes: StateScopes? = nil
     ) throws -> ApplySummary {
         var summary = ApplySummary()
         var fresh: [(change: Change, body: [UInt8]?)] = []
@@ -161,7 +153,6 @@ extension ReplicaStore {
             try session.observe(change.hlc, now: now)
         }
         try session.finish()
-        scopes = session.scopes
         summary.applied = fresh.count
         return summary
     }
@@ -356,5 +347,14 @@ package struct StateScope: Sendable, Equatable {
     package init(scope: String?, parent: String?) {
         self.scope = scope
         self.parent = parent
+    }
+}
+
+/// The scopes a merge stores, by record; each stored one is removed.
+package final class StateScopes {
+    package var byRecord: [RecordKey: StateScope]
+
+    package init(_ byRecord: [RecordKey: StateScope]) {
+        self.byRecord = byRecord
     }
 }

@@ -31,7 +31,7 @@ package final class WriteSession {
     private var order: [Slot] = []
     /// Scopes to store with the records' merge state (the central server's); each one
     /// stored is removed.
-    var scopes: [RecordKey: StateScope] = [:]
+    var scopes: StateScopes?
     private var arrived: Int64?
     private var counter: UInt64?
     private var clock: HybridLogicalClock?
@@ -153,7 +153,7 @@ package final class WriteSession {
         for slot in order {
             guard let record = slot.record else { continue }
             let key = slot.key
-            if let scope = scopes.removeValue(forKey: key) {
+            if let scope = scopes?.byRecord.removeValue(forKey: key) {
                 try store.saveRecord(
                     record, key: key, arrivals: slot.arrivals, in: db, using: statement(3, ReplicaStore.saveStateWithScopeSQL), scope: scope
                 )

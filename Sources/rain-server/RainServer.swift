@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseDomain
+import ConsoleText
 import Foundation
 import Hummingbird
 import Logging
@@ -413,7 +414,7 @@ struct RevokeReplica: AsyncParsableCommand {
     func run() throws {
         let replica = try database.open().revoke(replica: ReplicaID(id), now: ReplicaStoreTime.now())
         if json {
-            print(JSONText.render(replicaJSON(replica)))
+            print(JSONOut.render(replicaJSON(replica)))
         } else {
             print("replica \(replica.id) of \(replica.office) revoked")
         }
@@ -472,61 +473,25 @@ struct ImportChanges: AsyncParsableCommand {
 
 // MARK: - Output
 
-/// Minimal JSON output for the administration commands.
-indirect enum JSONText: CustomStringConvertible {
-    case string(String)
-    case integer(Int64)
-    case null
-    case array([JSONText])
-    case object([(String, JSONText)])
+/// The administration commands' `--json` output (ConsoleText's, as `rain` prints it).
+typealias JSONText = JSONOut.Node
 
-    var description: String { Self.render(self) }
+extension JSONOut.Node {
+    static var null: JSONOut.Node { .string(nil) }
+}
 
-    static func render(_ node: JSONText) -> String {
-        switch node {
-        case .string(let text):
-            var writer = CanonicalJSONWriter()
-            writer.string(text)
-            return String(decoding: writer.bytes, as: UTF8.self)
-        case .integer(let number): return String(number)
-        case .null: return "null"
-        case .array(let items): return "[" + items.map(render).joined(separator: ",") + "]"
-        case .object(let members): return "{" + members.map { render(.string($0.0)) + ":" + render($0.1) }.joined(separator: ",") + "}"
-        }
-    }
+/// Prints a JSON node on one line.
+func print(_ node: JSONOut.Node) {
+    Swift.print(JSONOut.render(node))
 }
 
 func printTable(_ header: [String], _ rows: [[String]]) {
-    let all = [header] + rows
-    var widths = [Int](repeating: 0, count: header.count)
-    for row in all { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], displayWidth(cell)) } }
-    for row in all {
-        print(
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - displayWidth(cell))
-            }.joined(separator: "  "))
-    }
-}
-
-/// East Asian wide characters take two columns.
-func displayWidth(_ text: String) -> Int {
-    text.unicodeScalars.reduce(0) { width, scalar in
-        let value = scalar.value
-        let wide =
-            (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
-            || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
-            || (0xFFE0...0xFFE6).contains(value)
-        return width + (wide ? 2 : 1)
-    }
+    for line in tableLines(header, rows) { Swift.print(line) }
 }
 
 enum ReplicaStoreTime {
     static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
-    static func format(_ millis: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
+    /// China Standard Time, as `rain` prints it (not the machine's time zone).
+    static func format(_ millis: Int64) -> String { LocalTime.format(millis) }
 }

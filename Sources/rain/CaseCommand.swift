@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseDomain
 import CaseStore
+import ConsoleText
 import Foundation
 import ReplicaStore
 import SyncCore
@@ -51,11 +52,7 @@ struct CaseView {
 }
 
 func formatTime(_ millis: Int64?) -> String {
-    guard let millis else { return "" }
-    let date = CivilDate(epochMillis: millis)
-    let local = millis + 8 * 3_600_000
-    let minutes = Int((local % 86_400_000 + 86_400_000) % 86_400_000 / 60_000)
-    return "\(date) " + String(format: "%02d:%02d", minutes / 60, minutes % 60)
+    millis.map(LocalTime.format) ?? ""
 }
 
 func printCases(_ rows: [CaseRow], global: GlobalOptions, json: Bool, reveal: Bool) throws {
@@ -271,7 +268,10 @@ struct ShowCase: ParsableCommand {
                 out.table(
                     [out.text("时间", "time"), out.text("事项", "event"), out.text("人员", "by"), out.text("内容", "text")],
                     events.map {
-                        [formatTime($0.at), $0.type.map { CaseEventType.label($0, out.language) } ?? "", $0.author ?? "", ($0.score.map { "\($0)★ " } ?? "") + ($0.text ?? "")]
+                        [
+                            formatTime($0.at), $0.type.map { CaseEventType.label($0, out.language) } ?? "", $0.author ?? "",
+                            ($0.score.map { "\($0)★ " } ?? "") + ($0.text ?? ""),
+                        ]
                     })
             }
             if history {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CaseDomain
 import CaseStore
+import ConsoleText
 import Foundation
 import ReplicaStore
 import SyncCore

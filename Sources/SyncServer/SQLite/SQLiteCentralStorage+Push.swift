@@ -133,10 +133,11 @@ extension SQLiteCentralStorage {
             if let was = record.original, case .fields = scopes.rule(for: record.key.table) { moved.append((record.key, was, value)) }
         }
         let lastArrived = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
-        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: &stored)
+        let scopesLeft = StateScopes(stored)
+        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: scopesLeft)
         // A record the batch changed always has its merge state written above; this is
         // for safety only (a scope is never dropped).
-        for (key, scope) in stored {
+        for (key, scope) in scopesLeft.byRecord {
             try db.cachedStatement(
                 sql: "UPDATE merge_state SET scope = ?, parent = coalesce(parent, ?) WHERE tbl = ? AND record_id = ?"
             ).execute(arguments: [scope.scope, scope.parent, key.table, key.id])
