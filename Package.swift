@@ -84,12 +84,12 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // The office client's transport: the sync session driven over HTTP
-        // (AsyncHTTPClient) against a replica file.
+        // The office client's side of the protocol: enrolment and rekey, the sync session
+        // driven over HTTP (AsyncHTTPClient) against a replica file. Knows no record kind.
         .target(
             name: "SyncClient",
             dependencies: [
-                "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore",
+                "SyncCore", "SyncProtocol", "ReplicaStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -174,6 +174,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            // Files an earlier release wrote, read by UpgradeTests from the source tree.
+            exclude: ["Fixtures"],
             swiftSettings: upcoming
         ),
         // The central server's storage in process, and Protocol/openapi.yaml against the routes.

@@ -350,9 +350,15 @@ package struct StateScope: Sendable, Equatable {
     }
 }
 
-/// The scopes a merge stores, by record; each stored one is removed.
+/// The scopes a merge stores, by record (each stored one is removed), and what it
+/// logged: the central server lists each logged change under the offices that may read
+/// it without reading the log back.
 package final class StateScopes {
     package var byRecord: [RecordKey: StateScope]
+    /// Whether to note what the merge logs (``logged``).
+    package var notesLogged = false
+    /// Each change the merge logged, in arrival order (when ``notesLogged``).
+    package var logged: [(arrived: Int64, record: RecordKey)] = []
 
     package init(_ byRecord: [RecordKey: StateScope]) {
         self.byRecord = byRecord

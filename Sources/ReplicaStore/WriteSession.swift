@@ -130,6 +130,7 @@ package final class WriteSession {
         insert.bind(5, change.record.id)
         try insert.run(bindingText: body ?? ChangeV1.encode(change), at: 6)
         let key = change.record
+        if let scopes, scopes.notesLogged { scopes.logged.append((next, key)) }
         let slot = try slot(key)
         slot.arrivals.append(next)
         if slot.record == nil { slot.record = SyncCore.Record() }

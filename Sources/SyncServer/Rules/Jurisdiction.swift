@@ -34,6 +34,9 @@ public struct RecordScope: Hashable, Sendable {
     public static func after(_ change: Change, rule: ScopeRule, before: RecordScope?, parent: (String) -> RecordScope?) -> RecordScope? {
         switch rule {
         case .fields(let names):
+            // The usual case of a record without a scope and a change naming none: nothing
+            // to build.
+            if before == nil, !names.contains(where: { change.fields[$0] != nil }) { return nil }
             var values = before?.offices ?? []
             if values.count < names.count { values += Array(repeating: nil, count: names.count - values.count) }
             for (position, name) in names.enumerated() {
@@ -119,14 +122,14 @@ public struct OfficeScope: Hashable, Sendable {
     }
 
     /// The offices under which a change to a record of this scope is listed for pulls:
-    /// each code and its parent, so that a community finds its records under its own code
-    /// and a street under its own (the district reads the whole log).
-    public static func listing(_ scope: RecordScope, parent: (String) -> String?) -> Set<String> {
-        var offices: Set<String> = []
-        for code in scope.codes {
-            offices.insert(code)
-            if let above = parent(code) { offices.insert(above) }
-        }
+    /// each code once. A community reads its own listing; a street its own and its
+    /// communities' (the district reads the whole log).
+    public static func listing(_ scope: RecordScope) -> [String] {
+        var offices: [String] = []
+        for code in scope.codes where !offices.contains(code) { offices.append(code) }
         return offices
     }
+
+    /// The listings this office reads: its own, and its child offices'.
+    public var listings: [String] { [office] + children.sorted() }
 }

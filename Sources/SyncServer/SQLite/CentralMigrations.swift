@@ -220,8 +220,8 @@ enum CentralMigrations {
                 ])
             }
             try db.execute(sql: "DROP TABLE scope_moves; ALTER TABLE scope_moves_v7 RENAME TO scope_moves")
-            // Every change of a scoped record, listed under the offices its record's scope
-            // gives now.
+            // Every change of a scoped record, listed under each office its record's scope
+            // names now.
             let insertListing = try db.makeStatement(sql: "INSERT OR IGNORE INTO scope_log (office, arrived) VALUES (?, ?)")
             let rows = try Row.fetchCursor(
                 db,
@@ -232,7 +232,7 @@ enum CentralMigrations {
             while let row = try rows.next() {
                 guard let scope = RecordScope(encoded: row["scope"]) else { continue }
                 let arrived: Int64 = row["arrived"]
-                for office in OfficeScope.listing(scope, parent: { parents[$0] }).sorted() {
+                for office in OfficeScope.listing(scope) {
                     try insertListing.execute(arguments: [office, arrived])
                 }
             }

@@ -72,39 +72,30 @@ extension SQLiteCentralStorage {
             }
             // Scan in arrival order (a causal order, §9.5), skipping the caller's own
             // changes, until the page is full or nothing is left. The district reads the
-            // whole log; another office only the changes listed under its code
-            // (`scope_log`), so that a pull costs what the caller may receive, not what
-            // every other office wrote. Each is checked against its record's scope now: a
-            // record that left the caller's jurisdiction since is not sent (§9.6).
-            // Through SQLite's C API, and a row's body is read only when it is sent.
-            let scan = try FastStatement(
-                office.level == .district
-                    ? "SELECT c.arrived, c.replica, c.body FROM changes c WHERE c.arrived > ?1 ORDER BY c.arrived"
-                    : """
-                    SELECT c.arrived, c.replica, c.body, s.scope
-                    FROM scope_log l JOIN changes c ON c.arrived = l.arrived
-                    LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id
-                    WHERE l.office = ?2 AND l.arrived > ?1 ORDER BY l.arrived
-                    """, in: db)
-            scan.bind(1, position)
-            if office.level != .district { scan.bind(2, office.office) }
+            // whole log; another office only the changes listed under its code and its
+            // child offices' (`scope_log`), merged in arrival order, so that a pull costs
+            // what the caller may receive, not what every other office wrote. Each is
+            // checked against its record's scope now: a record that left the caller's
+            // jurisdiction since is not sent (§9.6). Through SQLite's C API; a body is read
+            // only when it is sent.
             let own = Array(caller.replica.rawValue.utf8)
-            while !full, try scan.step() {
-                let arrived = scan.integer(0)
-                let visible = office.level == .district || office.covers(RecordScope(encoded: scan.text(3)))
-                if visible, !sent.contains(arrived), !scan.textEquals(1, own) {
-                    let body = scan.bytes(2)
+            var scan = try ChangeScan(office: office, after: position, in: db)
+            while let arrived = try scan.next() {
+                if !sent.contains(arrived), let change = try scan.change(), !change.textEquals(1, own),
+                    office.level == .district || office.covers(RecordScope(encoded: change.text(3)))
+                {
+                    let body = change.bytes(2)
                     if !bodies.isEmpty, bodies.count >= limit || bytes + body.count > maximumBytes {
                         full = true
-                        scan.reset()
                         break
                     }
                     bytes += body.count + 1
                     bodies.append(body)
-                    writers.insert(ReplicaID(scan.text(1) ?? ""))
+                    writers.insert(ReplicaID(change.text(1) ?? ""))
                 }
                 position = arrived
             }
+            scan.finish()
             // Everything up to the latest change has been offered when the page is not full.
             if !full { position = latest }
             var offices: [ReplicaID: String] = [:]
@@ -119,5 +110,81 @@ extension SQLiteCentralStorage {
                 bodies: bodies, cursor: PullCursor(arrived: position, moves: movesDone).text, more: full,
                 holds: try self.holds(caller.replica, in: db), offices: offices, purge: purge)
         }
+    }
+}
+
+/// The changes a pull may send, in arrival order after a position: the whole log for
+/// the district; for another office, the merge of its listings (its own and its child
+/// offices', `scope_log`), each read in arrival order, a change listed twice (under a
+/// community and its street) offered once.
+struct ChangeScan {
+    private var listings: [(statement: FastStatement, next: Int64?)] = []
+    private let log: FastStatement?
+    private let lookup: FastStatement
+    private var last: Int64 = .min
+    private var current: Int64?
+
+    init(office: OfficeScope, after position: Int64, in db: Database) throws {
+        lookup = try FastStatement(
+            """
+            SELECT c.arrived, c.replica, c.body, s.scope
+            FROM changes c LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id WHERE c.arrived = ?
+            """, in: db)
+        if office.level == .district {
+            log = try FastStatement("SELECT arrived FROM changes WHERE arrived > ? ORDER BY arrived", in: db)
+            log?.bind(1, position)
+            return
+        }
+        log = nil
+        for (index, code) in office.listings.enumerated() {
+            // One SQL text per listing: a FastStatement is the connection's cached
+            // statement for its text, and the listings are stepped side by side.
+            let statement = try FastStatement(
+                "SELECT arrived FROM scope_log WHERE office = ? AND arrived > ? ORDER BY arrived -- listing \(index)", in: db)
+            statement.bind(1, code)
+            statement.bind(2, position)
+            listings.append((statement, try statement.step() ? statement.integer(0) : nil))
+        }
+    }
+
+    /// The next change's arrival number, or nil when none is left.
+    mutating func next() throws -> Int64? {
+        if let log {
+            current = try log.step() ? log.integer(0) : nil
+            return current
+        }
+        while true {
+            var lowest: Int?
+            for index in listings.indices {
+                guard let next = listings[index].next else { continue }
+                if lowest.map({ next < listings[$0].next! }) ?? true { lowest = index }
+            }
+            guard let index = lowest, let arrived = listings[index].next else {
+                current = nil
+                return nil
+            }
+            listings[index].next = try listings[index].statement.step() ? listings[index].statement.integer(0) : nil
+            if arrived == last { continue }
+            last = arrived
+            current = arrived
+            return arrived
+        }
+    }
+
+    /// The current change: its row (1 replica, 2 body, 3 its record's scope now), or nil
+    /// when its log row is gone (a purged record's).
+    func change() throws -> FastStatement? {
+        guard let current else { return nil }
+        lookup.reset()
+        lookup.clear()
+        lookup.bind(1, current)
+        return try lookup.step() ? lookup : nil
+    }
+
+    /// Releases the statements.
+    func finish() {
+        log?.reset()
+        lookup.reset()
+        for listing in listings { listing.statement.reset() }
     }
 }

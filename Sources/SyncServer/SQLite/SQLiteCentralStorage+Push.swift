@@ -77,30 +77,39 @@ extension SQLiteCentralStorage {
         var refused: [ServerError.Refused] = []
         var fresh: [UInt64] = []
         fresh.reserveCapacity(changes.count)
+        // The rule of the table of the change before (a batch is mostly one table's).
+        var ruleTable = ""
+        var rule = ScopeRule.district
         for change in changes {
             // Held already (a replay): every counter up to `holds` is held, but refused ones.
             // `apply` compares it with what is held; its scope was judged when it came.
             if change.dot.counter <= holds, !refusedBefore.contains(change.dot.counter) { continue }
             let index = try entry(change.record)
-            let before = touched[index].current
-            let rule = scopes.rule(for: change.record.table)
-            var lookupError: (any Error)?
-            let after = RecordScope.after(change, rule: rule, before: before) { id in
-                guard case .parent(let table, _) = rule else { return nil }
-                do { return touched[try entry(RecordKey(table: table, id: id))].current } catch {
-                    lookupError = error
-                    return nil
-                }
+            if ruleTable != change.record.table {
+                ruleTable = change.record.table
+                rule = scopes.rule(for: ruleTable)
             }
-            if let lookupError { throw lookupError }
+            let before = touched[index].current
+            let after: RecordScope?
+            if case .parent(let table, let field) = rule {
+                // A child: its parent's scope, looked up (and kept) like any record's.
+                var lookupError: (any Error)?
+                after = RecordScope.after(change, rule: rule, before: before) { id in
+                    do { return touched[try entry(RecordKey(table: table, id: id))].current } catch {
+                        lookupError = error
+                        return nil
+                    }
+                }
+                if let lookupError { throw lookupError }
+                if touched[index].parent == nil, case .text(let parent)? = change.fields[field] { touched[index].parent = parent }
+            } else {
+                after = RecordScope.after(change, rule: rule, before: before) { _ in nil }
+            }
             guard office.mayWrite(before: before, after: after) else {
                 refused.append(ServerError.Refused(table: change.record.table, record: change.record.id, counter: change.dot.counter))
                 continue
             }
-            touched[index].current = after
-            if case .parent(_, let field) = rule, touched[index].parent == nil, case .text(let parent)? = change.fields[field] {
-                touched[index].parent = parent
-            }
+            if after != before { touched[index].current = after }
             fresh.append(change.dot.counter)
         }
         if !refused.isEmpty {
@@ -132,49 +141,48 @@ extension SQLiteCentralStorage {
             stored[record.key] = StateScope(scope: value.encoded, parent: record.parent)
             if let was = record.original, case .fields = scopes.rule(for: record.key.table) { moved.append((record.key, was, value)) }
         }
-        let lastArrived = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(arrived), 0) FROM changes")) ?? 0
-        let scopesLeft = StateScopes(stored)
-        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: scopesLeft)
+        let bookkeeping = StateScopes(stored)
+        // Only changes of records with a scope are listed (the district reads the log).
+        bookkeeping.notesLogged = touched.contains { $0.current != nil }
+        let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: bookkeeping)
         // A record the batch changed always has its merge state written above; this is
         // for safety only (a scope is never dropped).
-        for (key, scope) in scopesLeft.byRecord {
+        for (key, scope) in bookkeeping.byRecord {
             try db.cachedStatement(
                 sql: "UPDATE merge_state SET scope = ?, parent = coalesce(parent, ?) WHERE tbl = ? AND record_id = ?"
             ).execute(arguments: [scope.scope, scope.parent, key.table, key.id])
         }
-        let parents = try Self.officeParents(in: db)
         // A record's children follow it; its move is recorded for pulls (§9.6).
-        for (key, was, value) in moved {
-            for child in scopes.children(of: key.table) {
-                try db.cachedStatement(sql: "UPDATE merge_state SET scope = ? WHERE parent = ? AND tbl = ?")
-                    .execute(arguments: [value.encoded, key.id, child])
+        if !moved.isEmpty {
+            let parents = try Self.officeParents(in: db)
+            for (key, was, value) in moved {
+                for child in scopes.children(of: key.table) {
+                    try db.cachedStatement(sql: "UPDATE merge_state SET scope = ? WHERE parent = ? AND tbl = ?")
+                        .execute(arguments: [value.encoded, key.id, child])
+                }
+                try db.cachedStatement(sql: "INSERT INTO scope_moves (tbl, record_id, old_scope, new_scope) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [
+                        key.table, key.id, PlacedScope(was) { parents[$0] }.encoded, PlacedScope(value) { parents[$0] }.encoded,
+                    ])
             }
-            try db.cachedStatement(sql: "INSERT INTO scope_moves (tbl, record_id, old_scope, new_scope) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [
-                    key.table, key.id, PlacedScope(was) { parents[$0] }.encoded, PlacedScope(value) { parents[$0] }.encoded,
-                ])
         }
-        // Each change just logged, listed under the offices that may read it (§9.5): a
-        // pull reads only its caller's listing.
-        if summary.applied > 0 {
-            let logged = try FastStatement("SELECT arrived, tbl, record_id FROM changes WHERE arrived > ? ORDER BY arrived", in: db)
-            let list = try FastStatement("INSERT OR IGNORE INTO scope_log (office, arrived) VALUES (?, ?)", in: db)
+        // Each change just logged, listed under the offices its record's scope names
+        // (§9.5): a pull reads only its caller's listings.
+        if !bookkeeping.logged.isEmpty {
+            let list = try FastStatement("INSERT INTO scope_log (office, arrived) VALUES (?, ?)", in: db)
             var listing: [RecordKey: [String]] = [:]
-            logged.bind(1, lastArrived)
-            while try logged.step() {
-                let key = RecordKey(table: logged.text(1) ?? "", id: logged.text(2) ?? "")
+            for (arrived, key) in bookkeeping.logged {
                 let offices: [String]
                 if let known = listing[key] {
                     offices = known
                 } else {
-                    let scope = position[key].flatMap { touched[$0].current }
-                    offices = scope.map { OfficeScope.listing($0) { parents[$0] }.sorted() } ?? []
+                    offices = position[key].flatMap { touched[$0].current }.map { OfficeScope.listing($0) } ?? []
                     listing[key] = offices
                 }
                 for office in offices {
                     list.clear()
                     list.bind(1, office)
-                    list.bind(2, logged.integer(0))
+                    list.bind(2, arrived)
                     try list.run()
                 }
             }
