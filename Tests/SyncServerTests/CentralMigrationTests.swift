@@ -66,6 +66,40 @@ import Testing
         return central
     }
 
+    /// A case handled by a community of another street than its own: the street of the
+    /// handling community covers it from central-v7 on, so the migration records the move
+    /// and that street receives the case's history at its next pull.
+    @Test func theSeventhMigrationSendsAWidenedScopeItsHistory() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/central.sqlite"
+        var central: SQLiteCentralStorage? = try populatedServer(path)
+        _ = try central?.addOffice(code: "JD2", name: "东湖街道", level: .street, parent: "HSD", now: now)
+        _ = try central?.addOffice(code: "YY", name: "园艺社区", level: .community, parent: "JD2", now: now)
+        let writer = Caller(replica: ReplicaID("abcdabcdabcdabcdabcdabcdabcdabcd"), office: "HSD")
+        let cross = Change(
+            dot: Dot(writer.replica, 1), record: RecordKey(table: "cases", id: "cross"),
+            fields: ["community": .text("YY"), "office": .text("HSM"), "title": .text("跨街道办理")], context: VersionVector(),
+            hlc: HLC(wall: UInt64(now) - 1_000), author: "区员工")
+        _ = try central?.push([cross], from: writer, now: now)
+        let latest = try DatabaseQueue(path: path).read { db in try Int64.fetchOne(db, sql: "SELECT max(arrived) FROM changes") ?? 0 }
+        central?.close()
+        central = nil
+        try Self.revertToCentralV6(path)
+        // JD1 had pulled everything the old rule gave it: not the cross case.
+        central = try SQLiteCentralStorage.open(at: path)
+        let moves = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT record_id, old_scope, new_scope FROM scope_moves").map {
+                [$0["record_id"], $0["old_scope"], $0["new_scope"]] as [String?]
+            }
+        }
+        #expect(moves == [["cross", "YY/JD2,HSM/", "YY/JD2,HSM/JD1"]])
+        let street = Caller(replica: ReplicaID("beefbeefbeefbeefbeefbeefbeefbeef"), office: "JD1")
+        let page = try #require(try central?.pull(for: street, after: "v1.\(latest).0", limit: 100, maximumBytes: 1 << 20, now: now))
+        let received = try ChangeBatchV1.decode(ChangeBatchV1.encode(canonicalBodies: page.bodies))
+        #expect(received.map(\.record.id) == ["cross"])
+    }
+
     /// central-v7 stores scopes by the kinds' rules: every scope, parent, listing and move
     /// of a file central-v6 left is kept, and each office still pulls exactly its own.
     @Test func theSeventhMigrationKeepsEveryScopeAndListsTheLog() throws {

@@ -148,4 +148,27 @@ import Testing
         }
         #expect(try storage.push([change(1, community: "HSM"), change(2, community: "HSM")], from: caller, now: now).holds == 3)
     }
+
+    /// A record first written with no scope (the district's only) and given one later
+    /// enters that scope with its whole history: its first change, listed nowhere, is
+    /// sent too.
+    @Test func aRecordGivenItsFirstScopeLaterArrivesWhole() throws {
+        let storage = try storageWithOffices()
+        let district = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSD")
+        let reader = Caller(replica: ReplicaID("fedcba9876543210fedcba9876543210"), office: "HSM")
+        let key = RecordKey(table: "cases", id: "c1")
+        let untouched = try storage.pull(for: reader, after: "", limit: 100, maximumBytes: 1 << 20, now: now).cursor
+        func change(_ counter: UInt64, _ fields: [String: Value]) -> Change {
+            Change(
+                dot: Dot(district.replica, counter), record: key, fields: fields,
+                context: counter == 1 ? VersionVector() : VersionVector([district.replica: counter - 1]),
+                hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "区员工")
+        }
+        _ = try storage.push([change(1, ["title": .text("待分派的案件"), "status": .text("received")])], from: district, now: now)
+        #expect(try storage.pull(for: reader, after: untouched, limit: 100, maximumBytes: 1 << 20, now: now).bodies.isEmpty)
+        _ = try storage.push([change(2, ["community": .text("HSM"), "office": .text("HSM")])], from: district, now: now)
+        let page = try storage.pull(for: reader, after: untouched, limit: 100, maximumBytes: 1 << 20, now: now)
+        let received = try ChangeBatchV1.decode(ChangeBatchV1.encode(canonicalBodies: page.bodies))
+        #expect(received.map(\.dot.counter) == [1, 2], "the creating change came with the one that gave the scope")
+    }
 }

@@ -220,6 +220,27 @@ enum CentralMigrations {
                 ])
             }
             try db.execute(sql: "DROP TABLE scope_moves; ALTER TABLE scope_moves_v7 RENAME TO scope_moves")
+            // A street now covers a case handled by one of its communities even when the
+            // case's own community is another street's (the rule asks every code of the
+            // scope, where it asked the community's street only): recorded as a move, so
+            // that the street receives the case's history at its next pull.
+            let levels = Dictionary(
+                try Row.fetchAll(db, sql: "SELECT code, level FROM offices").map { ($0["code"] as String, $0["level"] as String) },
+                uniquingKeysWith: { first, _ in first })
+            let widened = try db.makeStatement(sql: "INSERT INTO scope_moves (tbl, record_id, old_scope, new_scope) VALUES (?, ?, ?, ?)")
+            for row in try Row.fetchAll(
+                db, sql: "SELECT tbl, record_id, scope FROM merge_state WHERE parent IS NULL AND scope IS NOT NULL ORDER BY tbl, record_id")
+            {
+                guard let scope = RecordScope(encoded: row["scope"]), scope.offices.count == 2,
+                    let home = scope.offices[0], let handling = scope.offices[1], handling != home,
+                    levels[handling] == "community", parents[handling] != parents[home]
+                else { continue }
+                let homePlaced = home + "/" + (parents[home] ?? "")
+                try widened.execute(arguments: [
+                    row["tbl"] as String, row["record_id"] as String, homePlaced + "," + handling + "/",
+                    homePlaced + "," + handling + "/" + (parents[handling] ?? ""),
+                ])
+            }
             // Every change of a scoped record, listed under each office its record's scope
             // names now.
             let insertListing = try db.makeStatement(sql: "INSERT OR IGNORE INTO scope_log (office, arrived) VALUES (?, ?)")

@@ -131,7 +131,8 @@ struct ChangeScan {
             FROM changes c LEFT JOIN merge_state s ON s.tbl = c.tbl AND s.record_id = c.record_id WHERE c.arrived = ?
             """, in: db)
         if office.level == .district {
-            log = try FastStatement("SELECT arrived FROM changes WHERE arrived > ? ORDER BY arrived", in: db)
+            // The row itself: no lookup (nor scope: the district covers every record).
+            log = try FastStatement("SELECT arrived, replica, body FROM changes WHERE arrived > ? ORDER BY arrived", in: db)
             log?.bind(1, position)
             return
         }
@@ -171,10 +172,11 @@ struct ChangeScan {
         }
     }
 
-    /// The current change: its row (1 replica, 2 body, 3 its record's scope now), or nil
-    /// when its log row is gone (a purged record's).
+    /// The current change: its row (1 replica, 2 body, 3 its record's scope now — not for
+    /// the district's scan), or nil when its log row is gone (a purged record's).
     func change() throws -> FastStatement? {
         guard let current else { return nil }
+        if let log { return log }
         lookup.reset()
         lookup.clear()
         lookup.bind(1, current)

@@ -53,6 +53,8 @@ extension SQLiteCentralStorage {
         struct Touched {
             let key: RecordKey
             let original: RecordScope?
+            /// Whether the server held the record before this batch (with or without a scope).
+            let existed: Bool
             var current: RecordScope?
             var parent: String?
         }
@@ -66,11 +68,12 @@ extension SQLiteCentralStorage {
             lookup.bind(1, key.table)
             lookup.bind(2, key.id)
             var found: RecordScope?
-            if try lookup.step() {
+            let existed = try lookup.step()
+            if existed {
                 found = RecordScope(encoded: lookup.text(0))
                 lookup.reset()
             }
-            touched.append(Touched(key: key, original: found, current: found))
+            touched.append(Touched(key: key, original: found, existed: existed, current: found))
             position[key] = touched.count - 1
             return touched.count - 1
         }
@@ -139,7 +142,13 @@ extension SQLiteCentralStorage {
         for record in touched {
             guard let value = record.current, record.original != value else { continue }
             stored[record.key] = StateScope(scope: value.encoded, parent: record.parent)
-            if let was = record.original, case .fields = scopes.rule(for: record.key.table) { moved.append((record.key, was, value)) }
+            // A record held before whose scope changes — or that gets its first scope (its
+            // earlier changes are listed nowhere) — moves: whoever it enters gets its history.
+            guard record.existed else { continue }
+            switch scopes.rule(for: record.key.table) {
+            case .fields, .parent: moved.append((record.key, record.original ?? RecordScope([]), value))
+            case .district: break
+            }
         }
         let bookkeeping = StateScopes(stored)
         // Only changes of records with a scope are listed (the district reads the log).
