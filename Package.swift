@@ -98,8 +98,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         // What `rain` and `rain-server` both print: display width of CJK text, tables, JSON
-        // output, local time. Standard library only.
-        .target(name: "ConsoleText", swiftSettings: upcoming),
+        // output, local time (the civil date: CaseDomain's).
+        .target(name: "ConsoleText", dependencies: ["CaseDomain"], swiftSettings: upcoming),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),

@@ -1,5 +1,7 @@
-/// What `rain` and `rain-server` both print, in one place: display width of CJK text,
-/// aligned tables, `--json` output and local time.
+// What `rain` and `rain-server` both print, in one place: display width of CJK text,
+// aligned tables, `--json` output and local time.
+
+import CaseDomain
 
 /// Terminal columns `text` takes: two for East Asian wide characters (and emoji), none
 /// for combining marks and zero-width spaces, one otherwise.
@@ -39,35 +41,14 @@ public func tableLines(_ header: [String], _ rows: [[String]]) -> [String] {
 /// Local time as offices read it: China Standard Time (UTC+8, no daylight saving), the
 /// time case numbers are minted in — whatever the machine's time zone.
 public enum LocalTime {
-    /// UTC+8, in milliseconds.
-    public static let offsetMillis: Int64 = 8 * 3_600_000
-
-    /// `YYYY-MM-DD HH:MM` for milliseconds since the epoch.
+    /// `YYYY-MM-DD HH:MM` for milliseconds since the epoch (the date: `CivilDate`'s).
     public static func format(_ millis: Int64) -> String {
-        let local = millis + offsetMillis
-        let day = local >= 0 ? local / 86_400_000 : (local - 86_399_999) / 86_400_000
-        let minutes = Int((local - day * 86_400_000) / 60_000)
-        let (year, month, date) = civil(days: day)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(date, 2)) \(pad(minutes / 60, 2)):\(pad(minutes % 60, 2))"
+        let local = millis + 8 * 3_600_000
+        let minutes = Int((local % 86_400_000 + 86_400_000) % 86_400_000 / 60_000)
+        return "\(CivilDate(epochMillis: millis)) \(pad(minutes / 60)):\(pad(minutes % 60))"
     }
 
-    /// The proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's civil_from_days).
-    static func civil(days: Int64) -> (year: Int, month: Int, day: Int) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0)), Int(month), Int(day))
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-    }
+    private static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }
 
 /// JSON for `--json` output: deterministic, keys in the order given, one line.

@@ -88,6 +88,4 @@ struct Projections: Sendable {
     func owner(of table: String) -> (any RecordProjection)? {
         byTable[table].map { all[$0] }
     }
-
-    var kinds: [RecordKind] { all.map(\.kind) }
 }

@@ -110,8 +110,8 @@ public enum KindDeclarationV1 {
         switch value {
         case .string("last-writer-wins")?: return .lastWriterWins
         case .string("maximum")?: return .maximum
-        case .object?:
-            let members = try object(value!, path, allowed: ["workflow"])
+        case .object(let members)?:
+            let members = try object(.object(members), path, allowed: ["workflow"])
             guard let workflow = members["workflow"] else { throw Invalid(path: path + ".workflow", reason: "is required") }
             let inner = try object(workflow, path + ".workflow", allowed: ["stages", "round"])
             guard case .array(let list)? = inner["stages"], !list.isEmpty else {
@@ -187,18 +187,8 @@ public enum KindDeclarationV1 {
     }
 
     private static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        var writer = CanonicalJSONWriter()
+        writer.string(text)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

@@ -239,7 +239,7 @@ struct AddOffice: AsyncParsableCommand {
                 ]))
         } else {
             print(
-                "office \(office.code) (\(office.name), \(office.level.rawValue)) added; enrolment token, valid until \(ReplicaStoreTime.format(issued.expiresAt)):"
+                "office \(office.code) (\(office.name), \(office.level.rawValue)) added; enrolment token, valid until \(LocalTime.format(issued.expiresAt)):"
             )
             print(issued.token)
         }
@@ -295,7 +295,7 @@ struct IssueToken: AsyncParsableCommand {
                     ("office", .string(issued.office)), ("token", .string(issued.token)), ("expires_at", .integer(issued.expiresAt)),
                 ]))
         } else {
-            print("enrolment token for \(issued.office), valid until \(ReplicaStoreTime.format(issued.expiresAt)):")
+            print("enrolment token for \(issued.office), valid until \(LocalTime.format(issued.expiresAt)):")
             print(issued.token)
         }
     }
@@ -391,8 +391,8 @@ struct ListReplicas: AsyncParsableCommand {
             ["replica", "office", "staff", "enrolled", "last seen", "changes", "state"],
             replicas.map {
                 [
-                    $0.id.rawValue, $0.office, $0.staff, ReplicaStoreTime.format($0.enrolledAt),
-                    $0.lastSeenAt.map(ReplicaStoreTime.format) ?? "-",
+                    $0.id.rawValue, $0.office, $0.staff, LocalTime.format($0.enrolledAt),
+                    $0.lastSeenAt.map(LocalTime.format) ?? "-",
                     String($0.holds),
                     $0.revokedAt != nil ? "revoked" : $0.supersededBy.map { "re-issued as " + $0.rawValue } ?? "active",
                 ]
@@ -491,7 +491,4 @@ func printTable(_ header: [String], _ rows: [[String]]) {
 
 enum ReplicaStoreTime {
     static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
-
-    /// China Standard Time, as `rain` prints it (not the machine's time zone).
-    static func format(_ millis: Int64) -> String { LocalTime.format(millis) }
 }
