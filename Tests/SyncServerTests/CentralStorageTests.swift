@@ -171,4 +171,60 @@ import Testing
         let received = try ChangeBatchV1.decode(ChangeBatchV1.encode(canonicalBodies: page.bodies))
         #expect(received.map(\.dot.counter) == [1, 2], "the creating change came with the one that gave the scope")
     }
+
+    /// A pull pages through its caller's listing runs from any position: a page may end
+    /// inside a run, a change listed under a community and its street is sent once, and
+    /// another community's changes between them are skipped.
+    @Test func pullsPageThroughListingRunsFromAnyPosition() throws {
+        let storage = try storageWithOffices()
+        _ = try storage.addOffice(code: "XQ", name: "新桥社区", level: .community, parent: "JD1", now: now)
+        let district = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSD")
+        var counter: UInt64 = 0
+        var written: [(id: String, offices: [String])] = []
+        func change(_ id: String, _ community: String, handling: String) -> Change {
+            counter += 1
+            written.append((id, [community, handling]))
+            return Change(
+                dot: Dot(district.replica, counter), record: RecordKey(table: "cases", id: id + "-\(counter)"),
+                fields: ["community": .text(community), "office": .text(handling), "title": .text("案件")],
+                context: VersionVector(), hlc: HLC(wall: UInt64(now) - 10_000 + counter), author: "区员工")
+        }
+        // Three batches: HSM's, then interleaved HSM / XQ / escalated to JD1, then XQ's.
+        _ = try storage.push((0..<7).map { _ in change("h", "HSM", handling: "HSM") }, from: district, now: now)
+        var mixed: [Change] = []
+        for index in 0..<9 {
+            switch index % 3 {
+            case 0: mixed.append(change("h", "HSM", handling: "HSM"))
+            case 1: mixed.append(change("x", "XQ", handling: "XQ"))
+            default: mixed.append(change("e", "HSM", handling: "JD1"))
+            }
+        }
+        _ = try storage.push(mixed, from: district, now: now)
+        _ = try storage.push((0..<4).map { _ in change("x", "XQ", handling: "XQ") }, from: district, now: now)
+        for (office, replica) in [("HSM", "fedcba9876543210fedcba9876543210"), ("JD1", "abcdefabcdefabcdefabcdefabcdefab")] {
+            let caller = Caller(replica: ReplicaID(replica), office: office)
+            let expected = written.enumerated().filter { _, record in
+                office == "JD1" || record.offices.contains(office)
+            }.map { UInt64($0.offset + 1) }
+            for limit in [1, 2, 3, 5, 100] {
+                var cursor = ""
+                var received: [UInt64] = []
+                for _ in 0..<100 {
+                    let page = try storage.pull(for: caller, after: cursor, limit: limit, maximumBytes: 1 << 20, now: now)
+                    received += try ChangeBatchV1.decode(ChangeBatchV1.encode(canonicalBodies: page.bodies)).map(\.dot.counter)
+                    #expect(page.bodies.count <= limit)
+                    cursor = page.cursor
+                    if !page.more { break }
+                }
+                #expect(received == expected, "\(office), pages of \(limit)")
+            }
+        }
+        // The first batch is one run, not seven rows.
+        let runs = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT office, first, last FROM scope_log WHERE office = 'HSM' ORDER BY last").map {
+                [$0["first"], $0["last"]] as [Int64]
+            }
+        }
+        #expect(runs.first == [1, 7])
+    }
 }

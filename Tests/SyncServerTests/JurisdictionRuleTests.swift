@@ -92,6 +92,58 @@ import Testing
     }
 }
 
+/// The listing of changes under offices as runs of consecutive numbers, pure.
+@Suite struct ListingRunsTests {
+    typealias Run = ListingRuns.Run
+
+    @Test func aBatchOfOneOfficesRecordsIsOneRun() {
+        var runs = ListingRuns()
+        for arrived in Int64(11)...Int64(20) { runs.list(arrived, under: ["HSM"]) }
+        #expect(runs.takeClosed().isEmpty, "nothing ended yet")
+        #expect(runs.finish() == [Run(office: "HSM", first: 11, last: 20)])
+        #expect(runs.finish().isEmpty, "finish leaves nothing behind")
+    }
+
+    @Test func aNumberNotListedUnderAnOfficeEndsItsRun() {
+        var runs = ListingRuns()
+        runs.list(1, under: ["HSM"])
+        runs.list(2, under: ["HSM", "JD1"])  // escalated: listed under its street too
+        runs.list(3, under: ["XQ"])
+        runs.list(4, under: ["HSM"])
+        runs.list(6, under: ["HSM"])  // 5 is not listed at all (a record without a scope)
+        #expect(runs.takeClosed() == [Run(office: "HSM", first: 1, last: 2), Run(office: "HSM", first: 4, last: 4)])
+        #expect(
+            runs.finish() == [
+                Run(office: "JD1", first: 2, last: 2), Run(office: "XQ", first: 3, last: 3), Run(office: "HSM", first: 6, last: 6),
+            ])
+    }
+
+    /// Every number listed under an office is in exactly one of its runs, whatever the
+    /// interleaving.
+    @Test func runsHoldExactlyTheNumbersListed() {
+        var generator = SystemRandomNumberGenerator()
+        let offices = ["HSM", "XQ", "JD1"]
+        for _ in 0..<50 {
+            var runs = ListingRuns()
+            var listed: [String: [Int64]] = [:]
+            var collected: [Run] = []
+            for arrived in Int64(1)...Int64(200) where Int.random(in: 0..<5, using: &generator) > 0 {
+                let under = offices.filter { _ in Bool.random(using: &generator) }
+                for office in under { listed[office, default: []].append(arrived) }
+                runs.list(arrived, under: under)
+                collected += runs.takeClosed()
+            }
+            collected += runs.finish()
+            var expanded: [String: [Int64]] = [:]
+            for run in collected.sorted(by: { $0.first < $1.first }) {
+                #expect(run.first <= run.last)
+                expanded[run.office, default: []] += Array(run.first...run.last)
+            }
+            #expect(expanded == listed)
+        }
+    }
+}
+
 /// The gap rule and the pull position, pure (both backends decide with them).
 @Suite struct SequencingRuleTests {
     @Test(

@@ -192,10 +192,14 @@ enum CentralMigrations {
                         new_scope TEXT NOT NULL
                     ) STRICT;
 
+                    -- Runs of consecutive changes listed under one office (`ListingRuns`):
+                    -- one row per push and office, not per change. Runs of one office never
+                    -- overlap, so ordered by `last` they are ordered by `first`.
                     CREATE TABLE scope_log (
                         office TEXT NOT NULL,
-                        arrived INTEGER NOT NULL,
-                        PRIMARY KEY (office, arrived)
+                        first INTEGER NOT NULL,
+                        last INTEGER NOT NULL,
+                        PRIMARY KEY (office, last)
                     ) STRICT, WITHOUT ROWID;
                     """)
             var parents: [String: String] = [:]
@@ -243,7 +247,11 @@ enum CentralMigrations {
             }
             // Every change of a scoped record, listed under each office its record's scope
             // names now.
-            let insertListing = try db.makeStatement(sql: "INSERT OR IGNORE INTO scope_log (office, arrived) VALUES (?, ?)")
+            let insertRun = try db.makeStatement(sql: "INSERT INTO scope_log (office, first, last) VALUES (?, ?, ?)")
+            var runs = ListingRuns()
+            func write(_ done: [ListingRuns.Run]) throws {
+                for run in done { try insertRun.execute(arguments: [run.office, run.first, run.last]) }
+            }
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
@@ -252,11 +260,10 @@ enum CentralMigrations {
                     """)
             while let row = try rows.next() {
                 guard let scope = RecordScope(encoded: row["scope"]) else { continue }
-                let arrived: Int64 = row["arrived"]
-                for office in OfficeScope.listing(scope) {
-                    try insertListing.execute(arguments: [office, arrived])
-                }
+                runs.list(row["arrived"], under: OfficeScope.listing(scope))
+                try write(runs.takeClosed())
             }
+            try write(runs.finish())
         },
     ]
 }

@@ -115,16 +115,19 @@ extension SQLiteCentralStorage {
 
 /// The changes a pull may send, in arrival order after a position: the whole log for
 /// the district; for another office, the merge of its listings (its own and its child
-/// offices', `scope_log`), each read in arrival order, a change listed twice (under a
-/// community and its street) offered once.
+/// offices' runs, `scope_log`), each read in arrival order, a change listed twice (under
+/// a community and its street) offered once.
 struct ChangeScan {
-    private var listings: [(statement: FastStatement, next: Int64?)] = []
+    /// A listing's runs, and the next number of its current run (nil when none is left).
+    private var listings: [(statement: FastStatement, next: Int64?, last: Int64)] = []
     private let log: FastStatement?
     private let lookup: FastStatement
+    private let position: Int64
     private var last: Int64 = .min
     private var current: Int64?
 
     init(office: OfficeScope, after position: Int64, in db: Database) throws {
+        self.position = position
         lookup = try FastStatement(
             """
             SELECT c.arrived, c.replica, c.body, s.scope
@@ -139,12 +142,25 @@ struct ChangeScan {
         log = nil
         for (index, code) in office.listings.enumerated() {
             // One SQL text per listing: a FastStatement is the connection's cached
-            // statement for its text, and the listings are stepped side by side.
+            // statement for its text, and the listings are stepped side by side. Runs
+            // ending after the position, in order (the first may begin before it).
             let statement = try FastStatement(
-                "SELECT arrived FROM scope_log WHERE office = ? AND arrived > ? ORDER BY arrived -- listing \(index)", in: db)
+                "SELECT first, last FROM scope_log WHERE office = ? AND last > ? ORDER BY last -- listing \(index)", in: db)
             statement.bind(1, code)
             statement.bind(2, position)
-            listings.append((statement, try statement.step() ? statement.integer(0) : nil))
+            listings.append((statement, nil, 0))
+            try nextRun(index)
+        }
+    }
+
+    /// Moves listing `index` to its next run.
+    private mutating func nextRun(_ index: Int) throws {
+        let statement = listings[index].statement
+        if try statement.step() {
+            listings[index].next = max(statement.integer(0), position + 1)
+            listings[index].last = statement.integer(1)
+        } else {
+            listings[index].next = nil
         }
     }
 
@@ -164,7 +180,11 @@ struct ChangeScan {
                 current = nil
                 return nil
             }
-            listings[index].next = try listings[index].statement.step() ? listings[index].statement.integer(0) : nil
+            if arrived < listings[index].last {
+                listings[index].next = arrived + 1
+            } else {
+                try nextRun(index)
+            }
             if arrived == last { continue }
             last = arrived
             current = arrived

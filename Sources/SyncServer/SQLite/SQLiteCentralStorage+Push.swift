@@ -176,9 +176,10 @@ extension SQLiteCentralStorage {
             }
         }
         // Each change just logged, listed under the offices its record's scope names
-        // (§9.5): a pull reads only its caller's listings.
+        // (§9.5), as runs: a pull reads only its caller's listings, and a batch of one
+        // office's records is one row, not one per change.
         if !bookkeeping.logged.isEmpty {
-            let list = try FastStatement("INSERT INTO scope_log (office, arrived) VALUES (?, ?)", in: db)
+            var runs = ListingRuns()
             var listing: [RecordKey: [String]] = [:]
             for (arrived, key) in bookkeeping.logged {
                 let offices: [String]
@@ -188,12 +189,11 @@ extension SQLiteCentralStorage {
                     offices = position[key].flatMap { touched[$0].current }.map { OfficeScope.listing($0) } ?? []
                     listing[key] = offices
                 }
-                for office in offices {
-                    list.clear()
-                    list.bind(1, office)
-                    list.bind(2, arrived)
-                    try list.run()
-                }
+                runs.list(arrived, under: offices)
+            }
+            for run in runs.finish() {
+                try db.cachedStatement(sql: "INSERT INTO scope_log (office, first, last) VALUES (?, ?, ?)")
+                    .execute(arguments: [run.office, run.first, run.last])
             }
         }
         try db.execute(sql: "UPDATE replicas SET last_seen_at = ? WHERE id = ?", arguments: [now, caller.replica.rawValue])
