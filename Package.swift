@@ -51,11 +51,12 @@ let package = Package(
         // The generic replicated store: one SQLite file (GRDB), migrations, the change log,
         // merge state, atomic local writes, idempotent batch apply, sync position, purge and
         // restore; each record kind's readable rows through its `RecordProjection`. Names no
-        // kind's table or field. (CaseDomain: case numbers, which restore keeps minting.)
+        // kind's table or field; a kind's rule errors and minted numbers reach it through
+        // SyncCore's `RecordRuleError` and the projection's `isMinted`.
         .target(
             name: "ReplicaStore",
             // CSQLite: the merge's two hottest statements bind and step through SQLite's C API.
-            dependencies: ["SyncCore", "SyncProtocol", "CaseDomain", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SyncCore", "SyncProtocol", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         // The `cases` kind on top of the store: its projection (rows, due dates, full-text

@@ -1,5 +1,7 @@
+public import SyncCore
+
 /// Why the case domain refused something. Messages never contain residents' data.
-public enum CaseDomainError: Error, Hashable, Sendable, CustomStringConvertible {
+public enum CaseDomainError: RecordRuleError, Hashable {
     /// A move the workflow does not allow from the case's state; `legal` are the moves it does.
     case illegalMove(action: CaseAction, status: CaseStatus, level: HandlingLevel, legal: [CaseAction])
     /// A move that needs a reason got none.

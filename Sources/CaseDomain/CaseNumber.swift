@@ -19,7 +19,7 @@ public import SyncCore
 /// resident holds is ever issued again.
 public struct CaseNumber: Hashable, Sendable, CustomStringConvertible {
     /// Letters and digits that cannot be misread: 2–9 and A–Z without I, L, O.
-    public static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+    public static let alphabet = ReplicaID.tagAlphabet
 
     public let office: String
     public let date: CivilDate
@@ -38,19 +38,7 @@ public struct CaseNumber: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The replica's tag: three characters of ``alphabet`` derived from its id.
-    public static func tag(for replica: ReplicaID) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in replica.rawValue.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        var tag = ""
-        for _ in 0..<3 {
-            tag.append(alphabet[Int(hash % UInt64(alphabet.count))])
-            hash /= UInt64(alphabet.count)
-        }
-        return tag
-    }
+    public static func tag(for replica: ReplicaID) -> String { replica.tag }
 
     public var description: String {
         let hour = minute / 60

@@ -68,6 +68,13 @@ public struct CaseProjection: RecordProjection {
         return try String.fetchOne(
             db, sql: "SELECT c.number FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.id = ?", arguments: [key.id])
     }
+
+    /// Case numbers are ordered by ``CaseNumberMinter/isAfter(_:_:)``.
+    public func isMinted(_ number: String, after other: String?) -> Bool? {
+        guard let minted = CaseNumber(parsing: number) else { return nil }
+        guard let other = other.flatMap(CaseNumber.init(parsing:)) else { return true }
+        return CaseNumberMinter.isAfter(minted, other)
+    }
 }
 
 extension ReplicaStore {

@@ -28,6 +28,12 @@ public protocol RecordProjection: Sendable {
     /// What a person knows the record by (a case's number), for lists of refused changes;
     /// nil when none.
     func label(of key: RecordKey, in db: Database) throws -> String?
+    /// For a kind that mints numbers for people (a case's 受理编号, kept by the store as
+    /// the replica's last number): whether `number` was minted after `other` by the same
+    /// replica — true when `other` is nil or not one of the kind's numbers; nil when
+    /// `number` is not. A replica found behind its high-water mark (an old copy put
+    /// back) raises its last number by it, so that no number handed out is minted again.
+    func isMinted(_ number: String, after other: String?) -> Bool?
 }
 
 extension RecordProjection {
@@ -36,6 +42,7 @@ extension RecordProjection {
     public func purgeRows(of key: RecordKey, now: Int64, in db: Database) throws {}
     public func scrub(in db: Database) throws {}
     public func label(of key: RecordKey, in db: Database) throws -> String? { nil }
+    public func isMinted(_ number: String, after other: String?) -> Bool? { nil }
 }
 
 /// What a projection is given to write a record's rows: the transaction's database, the
@@ -87,5 +94,13 @@ struct Projections: Sendable {
     /// The projection that owns `table`, if any.
     func owner(of table: String) -> (any RecordProjection)? {
         byTable[table].map { all[$0] }
+    }
+
+    /// ``RecordProjection/isMinted(_:after:)`` of the first kind that knows `number`.
+    func isMinted(_ number: String, after other: String?) -> Bool? {
+        for projection in all {
+            if let answer = projection.isMinted(number, after: other) { return answer }
+        }
+        return nil
     }
 }

@@ -1,6 +1,5 @@
-import CaseDomain
 import Foundation
-public import GRDB
+package import GRDB
 public import SyncCore
 import SyncProtocol
 

@@ -1,4 +1,3 @@
-import CaseDomain
 import Foundation
 import GRDB
 public import SyncCore
@@ -28,7 +27,7 @@ extension ReplicaStore {
     // MARK: Noticing a restore on this machine
 
     /// The high-water file of this replica in `directory`: the highest own counter and the
-    /// last case number this machine has seen the replica reach. It lives outside the
+    /// last number (a case's) this machine has seen the replica mint. It lives outside the
     /// replica's folder so that copying an old file back does not bring it back too.
     public func highWaterPath(in directory: String) -> String {
         directory + "/" + identity.replica.rawValue
@@ -54,10 +53,7 @@ extension ReplicaStore {
         }
         guard let mark else { return (restoredAt != nil, false) }
         let behind = mark.counter > own && restoredAt == nil
-        let minted = mark.number.flatMap(CaseNumber.init(parsing:))
-        let raise =
-            minted.map { minted in lastText.flatMap(CaseNumber.init(parsing:)).map { CaseNumberMinter.isAfter(minted, $0) } ?? true }
-            ?? false
+        let raise = mark.number.flatMap { projections.isMinted($0, after: lastText) } ?? false
         guard behind || raise else { return (restoredAt != nil, false) }
         try write("cannot note the restore") { db in
             if behind {
@@ -84,12 +80,8 @@ extension ReplicaStore {
         let path = highWaterPath(in: directory)
         let old = Self.readHighWater(path)
         var best = number
-        if let oldNumber = old?.number, let oldParsed = CaseNumber(parsing: oldNumber) {
-            if let parsed = number.flatMap(CaseNumber.init(parsing:)), CaseNumberMinter.isAfter(parsed, oldParsed) {
-                best = number
-            } else {
-                best = oldNumber
-            }
+        if let oldNumber = old?.number, projections.isMinted(oldNumber, after: nil) != nil {
+            best = number.flatMap { projections.isMinted($0, after: oldNumber) } == true ? number : oldNumber
         }
         let top = max(counter, old?.counter ?? 0)
         if let old, old.counter == top, old.number == best { return }
@@ -187,7 +179,7 @@ extension ReplicaStore {
             try session.finish()
             try db.execute(
                 sql: "UPDATE replica SET replica_id = ?, tag = ? WHERE singleton = 1",
-                arguments: [successor.rawValue, CaseNumber.tag(for: successor)])
+                arguments: [successor.rawValue, successor.tag])
             try db.execute(
                 sql: "UPDATE sync_state SET credential = ?, acked = 0, successor = NULL, restored_at = NULL WHERE singleton = 1",
                 arguments: [credential])

@@ -1,6 +1,5 @@
-import CaseDomain
 import Foundation
-public import GRDB
+package import GRDB
 public import SyncCore
 import SyncProtocol
 
@@ -160,7 +159,7 @@ public final class ReplicaStore: Sendable {
             let queue = try DatabaseQueue(path: path, configuration: configuration())
             try migrator.migrate(queue)
             let identity = ReplicaIdentity(
-                replica: replica, office: office, staff: staff, tag: CaseNumber.tag(for: replica), createdAt: now)
+                replica: replica, office: office, staff: staff, tag: replica.tag, createdAt: now)
             try queue.write { db in
                 try db.execute(
                     sql: "INSERT INTO replica (singleton, replica_id, office, staff, tag, created_at) VALUES (1, ?, ?, ?, ?, ?)",
@@ -259,8 +258,8 @@ public final class ReplicaStore: Sendable {
             throw error
         } catch let error as SyncCoreError {
             throw .sync(error)
-        } catch let error as CaseDomainError {
-            throw .domain(error)
+        } catch let error as any RecordRuleError {
+            throw .rule(error)
         } catch {
             throw .database(what, ReplicaStore.describe(error))
         }

@@ -1,6 +1,4 @@
-public import CaseDomain
 public import SyncCore
-public import SyncProtocol
 
 /// Why the replica store refused or failed. Messages never contain residents' data.
 public enum ReplicaStoreError: Error, CustomStringConvertible, Sendable {
@@ -16,8 +14,8 @@ public enum ReplicaStoreError: Error, CustomStringConvertible, Sendable {
     case cannotCreate(path: String, reason: String)
     /// A change was refused by the sync core.
     case sync(SyncCoreError)
-    /// A rule of the case domain refused the operation.
-    case domain(CaseDomainError)
+    /// A record kind's rule refused the operation (an illegal move of a case).
+    case rule(any RecordRuleError)
     /// A stored value could not be read back (table, where).
     case corrupt(String)
     /// SQLite failed (what failed, SQLite's message).
@@ -31,7 +29,7 @@ public enum ReplicaStoreError: Error, CustomStringConvertible, Sendable {
         case .newerVersion(let path): "cannot open the replica: it was written by a newer version of rain; upgrade rain (\(path))"
         case .cannotCreate(let path, let reason): "cannot create the replica: \(reason) (\(path))"
         case .sync(let error): error.description
-        case .domain(let error): error.description
+        case .rule(let error): error.description
         case .corrupt(let place): "cannot read the replica: stored data is damaged (\(place))"
         case .database(let what, let message): "\(what): \(message)"
         }

@@ -102,3 +102,25 @@ func fnv1a(_ text: String, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
     }
     return hash
 }
+
+extension ReplicaID {
+    /// Letters and digits that cannot be misread: 2–9 and A–Z without I, L, O.
+    public static let tagAlphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+
+    /// The replica's tag in the numbers it mints for people (a case's 受理编号): three
+    /// characters of ``tagAlphabet`` derived from its id (FNV-1a), so that two replicas
+    /// of one office mint different numbers without asking anyone.
+    public var tag: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        var tag = ""
+        for _ in 0..<3 {
+            tag.append(Self.tagAlphabet[Int(hash % UInt64(Self.tagAlphabet.count))])
+            hash /= UInt64(Self.tagAlphabet.count)
+        }
+        return tag
+    }
+}

@@ -42,3 +42,8 @@ public enum SyncCoreError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// An error a record kind's rules raise inside a store's transaction (an illegal move of a
+/// case): the store passes it on whole, as `ReplicaStoreError.rule`, for the caller to
+/// describe in its own words.
+public protocol RecordRuleError: Error, CustomStringConvertible, Sendable {}

@@ -212,7 +212,7 @@ func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
             return (zh ? "无法打开副本：文件不是及时雨副本或已损坏（\(path)）" : error.description, 5)
         case .newerVersion(let path):
             return (zh ? "无法打开副本：它由更新版本的 rain 写入，请升级 rain（\(path)）" : error.description, 5)
-        case .domain(let domain): return describe(domain, language)
+        case .rule(let rule): return describe(rule, language)
         default: return (error.description, 1)
         }
     case let error as SyncClientError:

@@ -80,8 +80,6 @@ import Testing
         #expect(street.covers(placed) && community.covers(placed) && district.covers(placed))
         let elsewhere = OfficeScope(office: "JD2", level: .street, children: ["YY", "HSM"])
         #expect(!elsewhere.covers(placed), "JD2 holds HSM now, but did not when the move was recorded")
-        #expect(OfficeScope.listing(scope("HSM", "JD1")) == ["HSM", "JD1"])
-        #expect(OfficeScope.listing(scope("YY", "YY")) == ["YY"], "each code once")
         #expect(street.listings == ["JD1", "HSM", "XQ"] && community.listings == ["HSM"])
     }
 
@@ -111,11 +109,13 @@ import Testing
         runs.list(3, under: ["XQ"])
         runs.list(4, under: ["HSM"])
         runs.list(6, under: ["HSM"])  // 5 is not listed at all (a record without a scope)
-        #expect(runs.takeClosed() == [Run(office: "HSM", first: 1, last: 2), Run(office: "HSM", first: 4, last: 4)])
+        runs.list(7, under: ["HSM", "HSM", nil])  // a code named twice is listed once
         #expect(
-            runs.finish() == [
-                Run(office: "JD1", first: 2, last: 2), Run(office: "XQ", first: 3, last: 3), Run(office: "HSM", first: 6, last: 6),
+            Set(runs.takeClosed()) == [
+                Run(office: "HSM", first: 1, last: 2), Run(office: "JD1", first: 2, last: 2), Run(office: "XQ", first: 3, last: 3),
+                Run(office: "HSM", first: 4, last: 4),
             ])
+        #expect(runs.finish() == [Run(office: "HSM", first: 6, last: 7)])
     }
 
     /// Every number listed under an office is in exactly one of its runs, whatever the

@@ -12,6 +12,19 @@ public struct RecordScope: Hashable, Sendable {
         self.offices = offices
     }
 
+    /// `scope` with every one of `count` positions written (a field never written takes
+    /// the first written), unchanged — without a copy — when it already is.
+    init(whole scope: RecordScope, count: Int) {
+        guard scope.offices.count < count || scope.offices.contains(where: { $0 == nil }),
+            let first = scope.offices.first(where: { $0 != nil }) ?? nil
+        else {
+            self = scope
+            return
+        }
+        let padded = scope.offices + Array(repeating: nil, count: max(count - scope.offices.count, 0))
+        self.init(padded.map { $0 ?? first })
+    }
+
     /// The first office: the record's home (a case's community).
     public var home: String? { offices.first ?? nil }
 
@@ -34,14 +47,18 @@ public struct RecordScope: Hashable, Sendable {
     public static func after(_ change: Change, rule: ScopeRule, before: RecordScope?, parent: (String) -> RecordScope?) -> RecordScope? {
         switch rule {
         case .fields(let names):
-            // The usual case of a record without a scope and a change naming none: nothing
-            // to build.
-            if before == nil, !names.contains(where: { change.fields[$0] != nil }) { return nil }
-            var values = before?.offices ?? []
-            if values.count < names.count { values += Array(repeating: nil, count: names.count - values.count) }
+            // The usual case, a change naming no scope field, builds nothing: a stored
+            // scope is already whole (every position filled).
+            var values: [String?]?
             for (position, name) in names.enumerated() {
-                if case .text(let code)? = change.fields[name] { values[position] = code }
+                guard case .text(let code)? = change.fields[name] else { continue }
+                if values == nil {
+                    values = before?.offices ?? []
+                    if values!.count < names.count { values! += Array(repeating: nil, count: names.count - values!.count) }
+                }
+                values![position] = code
             }
+            guard let values else { return before.map { RecordScope(whole: $0, count: names.count) } }
             // A field never written takes the first written among the others.
             let first = values.first { $0 != nil } ?? nil
             guard let first else { return before }
@@ -121,15 +138,9 @@ public struct OfficeScope: Hashable, Sendable {
         return covers(after)
     }
 
-    /// The offices under which a change to a record of this scope is listed for pulls:
-    /// each code once. A community reads its own listing; a street its own and its
-    /// communities' (the district reads the whole log).
-    public static func listing(_ scope: RecordScope) -> [String] {
-        var offices: [String] = []
-        for code in scope.codes where !offices.contains(code) { offices.append(code) }
-        return offices
-    }
-
-    /// The listings this office reads: its own, and its child offices'.
+    /// The listings this office reads (`ListingRuns`: a change is listed under each
+    /// code of its record's scope): its own, and its child offices'. A community reads
+    /// its own listing; a street its own and its communities' (the district reads the
+    /// whole log).
     public var listings: [String] { [office] + children.sorted() }
 }

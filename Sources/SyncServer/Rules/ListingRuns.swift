@@ -16,39 +16,55 @@ public struct ListingRuns: Sendable {
         }
     }
 
-    /// Each office's run still open (it grows while the next number is listed under it).
-    private var open: [String: Run] = [:]
+    // A run can only grow while every number is listed under its office, so the open
+    // runs are exactly those holding the previous number: a record names a few offices
+    // (a case two), and a short array beats hashing office codes for every change.
+    private var open: [Run] = []
+    private var previous: Int64 = .min
     /// Runs a later number has ended.
     private var closed: [Run] = []
 
     public init() {}
 
-    /// Lists change `arrived` under `offices`. Numbers come in increasing order.
-    public mutating func list(_ arrived: Int64, under offices: [String]) {
-        for office in offices {
-            if let run = open[office] {
-                if run.last + 1 == arrived {
-                    open[office]?.last = arrived
-                    continue
-                }
-                closed.append(run)
+    /// Lists change `arrived` under `offices` (a record scope's codes by position: a
+    /// code named twice is listed once, an unwritten one not at all). Numbers come in
+    /// increasing order.
+    public mutating func list(_ arrived: Int64, under offices: [String?]) {
+        let follows = previous != .min && arrived == previous + 1
+        previous = arrived
+        // Runs listed again grow and move to the front; the others end.
+        var kept = 0
+        for index in open.indices {
+            if follows, offices.contains(open[index].office) {
+                open[index].last = arrived
+                open.swapAt(index, kept)
+                kept += 1
+            } else {
+                closed.append(open[index])
             }
-            open[office] = Run(office: office, first: arrived, last: arrived)
+        }
+        open.removeSubrange(kept...)
+        for (position, office) in offices.enumerated() {
+            guard let office, !offices[..<position].contains(office), !open[..<kept].contains(where: { $0.office == office }) else {
+                continue
+            }
+            open.append(Run(office: office, first: arrived, last: arrived))
         }
     }
 
     /// The runs that later numbers have ended, taken out (so that a long listing is
     /// written as it goes).
     public mutating func takeClosed() -> [Run] {
-        defer { closed = [] }
+        defer { closed.removeAll(keepingCapacity: true) }
         return closed
     }
 
     /// Every run left, the open ones closed; nothing is left afterwards.
     public mutating func finish() -> [Run] {
-        let runs = closed + open.values.sorted { ($0.first, $0.office) < ($1.first, $1.office) }
+        let runs = closed + open
         closed = []
-        open = [:]
+        open = []
+        previous = .min
         return runs
     }
 }

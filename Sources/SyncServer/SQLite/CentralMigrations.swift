@@ -260,7 +260,7 @@ enum CentralMigrations {
                     """)
             while let row = try rows.next() {
                 guard let scope = RecordScope(encoded: row["scope"]) else { continue }
-                runs.list(row["arrived"], under: OfficeScope.listing(scope))
+                runs.list(row["arrived"], under: scope.offices)
                 try write(runs.takeClosed())
             }
             try write(runs.finish())

@@ -80,6 +80,10 @@ extension SQLiteCentralStorage {
         var refused: [ServerError.Refused] = []
         var fresh: [UInt64] = []
         fresh.reserveCapacity(changes.count)
+        // The entry of each fresh change's record, in order: what the merge logs is these
+        // changes (less repeats), in this order.
+        var freshEntries: [Int] = []
+        freshEntries.reserveCapacity(changes.count)
         // The rule of the table of the change before (a batch is mostly one table's).
         var ruleTable = ""
         var rule = ScopeRule.district
@@ -114,6 +118,7 @@ extension SQLiteCentralStorage {
             }
             if after != before { touched[index].current = after }
             fresh.append(change.dot.counter)
+            freshEntries.append(index)
         }
         if !refused.isEmpty {
             let list = refused.prefix(20).map { "\($0.table)/\($0.record)" }.joined(separator: ", ")
@@ -180,16 +185,14 @@ extension SQLiteCentralStorage {
         // office's records is one row, not one per change.
         if !bookkeeping.logged.isEmpty {
             var runs = ListingRuns()
-            var listing: [RecordKey: [String]] = [:]
+            // Found by walking the fresh changes alongside (the listing depends on the
+            // record only, so any entry of the same record answers); by hash otherwise.
+            var walk = 0
             for (arrived, key) in bookkeeping.logged {
-                let offices: [String]
-                if let known = listing[key] {
-                    offices = known
-                } else {
-                    offices = position[key].flatMap { touched[$0].current }.map { OfficeScope.listing($0) } ?? []
-                    listing[key] = offices
-                }
-                runs.list(arrived, under: offices)
+                while walk < freshEntries.count, touched[freshEntries[walk]].key != key { walk += 1 }
+                let entry = walk < freshEntries.count ? freshEntries[walk] : position[key]
+                runs.list(arrived, under: entry.flatMap { touched[$0].current }?.offices ?? [])
+                if walk >= freshEntries.count { walk = 0 }
             }
             for run in runs.finish() {
                 try db.cachedStatement(sql: "INSERT INTO scope_log (office, first, last) VALUES (?, ?, ?)")

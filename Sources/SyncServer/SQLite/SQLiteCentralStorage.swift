@@ -108,7 +108,7 @@ public final class SQLiteCentralStorage: CentralStorage {
                 )
             }
             return .badRequest("invalid", "\(what): \(core.description)")
-        case .domain(let domain): return .badRequest("invalid", "\(what): \(domain.description)")
+        case .rule(let rule): return .badRequest("invalid", "\(what): \(rule.description)")
         case .database(_, let reason):
             // Say which of the usual storage failures it is; the details go to the log.
             let why =
