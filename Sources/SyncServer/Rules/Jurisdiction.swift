@@ -58,11 +58,12 @@ public struct RecordScope: Hashable, Sendable {
                 }
                 values![position] = code
             }
-            guard let values else { return before.map { RecordScope(whole: $0, count: names.count) } }
-            // A field never written takes the first written among the others.
-            let first = values.first { $0 != nil } ?? nil
-            guard let first else { return before }
-            return RecordScope(values.map { $0 ?? first })
+            guard var values else { return before.map { RecordScope(whole: $0, count: names.count) } }
+            // A field never written takes the first written among the others (in place:
+            // this runs for every new record of a batch).
+            guard let first = values.first(where: { $0 != nil }) ?? nil else { return before }
+            for position in values.indices where values[position] == nil { values[position] = first }
+            return RecordScope(values)
         case .parent(_, let field):
             if let before { return before }
             if case .text(let id)? = change.fields[field] { return parent(id) }

@@ -194,11 +194,13 @@ enum CentralMigrations {
 
                     -- Runs of consecutive changes listed under one office (`ListingRuns`):
                     -- one row per push and office, not per change. Runs of one office never
-                    -- overlap, so ordered by `last` they are ordered by `first`.
+                    -- overlap, so ordered by `last` they are ordered by `first`. The key's
+                    -- columns come first: SQLite 3.40's integrity check misreads a NOT NULL
+                    -- column declared between a WITHOUT ROWID table's key columns.
                     CREATE TABLE scope_log (
                         office TEXT NOT NULL,
-                        first INTEGER NOT NULL,
                         last INTEGER NOT NULL,
+                        first INTEGER NOT NULL,
                         PRIMARY KEY (office, last)
                     ) STRICT, WITHOUT ROWID;
                     """)

@@ -1,4 +1,3 @@
-import CaseDomain
 import Foundation
 import GRDB
 import GRDBSQLite
