@@ -63,6 +63,7 @@ import Testing
 
     @Test(arguments: [
         ("HSM,JD1", [Optional("HSM"), "JD1"]), ("HSM,", ["HSM", nil]), (",JD1", [nil, "JD1"]), ("A", ["A"]),
+        ("A,,B", ["A", nil, "B"]), (",,", [nil, nil, nil]), ("", [nil]), ("社区一,JD1", ["社区一", "JD1"]),
     ])
     func aScopeIsStoredByPosition(encoded: String, offices: [String?]) {
         #expect(RecordScope(encoded: encoded) == RecordScope(offices))

@@ -38,7 +38,16 @@ public struct RecordScope: Hashable, Sendable {
     /// A stored form read back; nil for nil.
     public init?(encoded: String?) {
         guard let encoded else { return nil }
-        offices = encoded.split(separator: ",", omittingEmptySubsequences: false).map { $0.isEmpty ? nil : String($0) }
+        // One array, built in place: a push reads one for every record it touches.
+        var offices: [String?] = []
+        offices.reserveCapacity(2)
+        var start = encoded.utf8.startIndex
+        for index in encoded.utf8.indices where encoded.utf8[index] == UInt8(ascii: ",") {
+            offices.append(start == index ? nil : String(encoded[start..<index]))
+            start = encoded.utf8.index(after: index)
+        }
+        offices.append(start == encoded.utf8.endIndex ? nil : String(encoded[start...]))
+        self.offices = offices
     }
 
     /// The scope a change gives its record under `rule`, from the record's scope before it
@@ -53,8 +62,13 @@ public struct RecordScope: Hashable, Sendable {
             for (position, name) in names.enumerated() {
                 guard case .text(let code)? = change.fields[name] else { continue }
                 if values == nil {
-                    values = before?.offices ?? []
-                    if values!.count < names.count { values! += Array(repeating: nil, count: names.count - values!.count) }
+                    if let before, before.offices.count >= names.count {
+                        values = before.offices
+                    } else {
+                        var fresh = [String?](repeating: nil, count: names.count)
+                        for (position, code) in (before?.offices ?? []).enumerated() { fresh[position] = code }
+                        values = fresh
+                    }
                 }
                 values![position] = code
             }

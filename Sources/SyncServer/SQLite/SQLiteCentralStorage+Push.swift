@@ -186,8 +186,14 @@ extension SQLiteCentralStorage {
             var runs = ListingRuns()
             // Found by walking the fresh changes alongside (the listing depends on the
             // record only, so any entry of the same record answers); by hash otherwise.
+            // When every fresh change was logged (no repeat in the batch), one to one.
+            if bookkeeping.logged.count == freshEntries.count {
+                for ((arrived, _), entry) in zip(bookkeeping.logged, freshEntries) {
+                    runs.list(arrived, under: touched[entry].current?.offices ?? [])
+                }
+            }
             var walk = 0
-            for (arrived, key) in bookkeeping.logged {
+            for (arrived, key) in bookkeeping.logged where bookkeeping.logged.count != freshEntries.count {
                 while walk < freshEntries.count, touched[freshEntries[walk]].key != key { walk += 1 }
                 let entry = walk < freshEntries.count ? freshEntries[walk] : position[key]
                 runs.list(arrived, under: entry.flatMap { touched[$0].current }?.offices ?? [])
