@@ -132,7 +132,9 @@ extension ReplicaStore {
                 fresh.append((change, bodies?[position]))
                 continue
             }
-            if change.dot.counter <= writer.fresh, let earlier = fresh.first(where: { $0.change.dot == change.dot })?.change {
+            // At or below what is held or came earlier: compared with the batch so far (a
+            // counter refused before and sent twice is below what is held, not stored).
+            if let earlier = fresh.first(where: { $0.change.dot == change.dot })?.change {
                 if earlier != change { throw SyncCoreError.conflictingDuplicate(change.dot) }
                 summary.duplicates += 1
                 continue

@@ -111,11 +111,7 @@ extension ReplicaID {
     /// characters of ``tagAlphabet`` derived from its id (FNV-1a), so that two replicas
     /// of one office mint different numbers without asking anyone.
     public var tag: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in rawValue.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
+        var hash = fnv1a(rawValue)
         var tag = ""
         for _ in 0..<3 {
             tag.append(Self.tagAlphabet[Int(hash % UInt64(Self.tagAlphabet.count))])

@@ -227,4 +227,23 @@ import Testing
         }
         #expect(runs.first == [1, 7])
     }
+
+    /// A counter refused before and sent again twice in one batch, below what the writer
+    /// holds since: applied once, the repeat counted as a duplicate.
+    @Test func aRefusedCounterSentTwiceIsAppliedOnce() throws {
+        let storage = try storageWithOffices()
+        _ = try storage.addOffice(code: "XQ", name: "新桥社区", level: .community, parent: "JD1", now: now)
+        let caller = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
+        func change(_ counter: UInt64, community: String) -> Change {
+            Change(
+                dot: Dot(caller.replica, counter), record: RecordKey(table: "cases", id: "c\(counter)"),
+                fields: ["community": .text(community), "office": .text(community), "title": .text("案件")], context: VersionVector(),
+                hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "李娜")
+        }
+        _ = try storage.push([change(1, community: "HSM"), change(2, community: "HSM")], from: caller, now: now)
+        #expect(throws: ServerError.self) { try storage.push([change(3, community: "XQ")], from: caller, now: now) }
+        #expect(try storage.push((4...6).map { change($0, community: "HSM") }, from: caller, now: now).holds == 6)
+        let again = try storage.push([change(3, community: "HSM"), change(3, community: "HSM")], from: caller, now: now)
+        #expect(again.accepted == 1 && again.duplicates == 1 && again.holds == 6)
+    }
 }

@@ -193,7 +193,7 @@ enum CentralMigrations {
                     ) STRICT;
 
                     -- Runs of consecutive changes listed under one office (`ListingRuns`):
-                    -- one row per push and office, not per change. Runs of one office never
+                    -- one row per run (a push of one office's records is one), not per change. Runs of one office never
                     -- overlap, so ordered by `last` they are ordered by `first`. The key's
                     -- columns come first: SQLite 3.40's integrity check misreads a NOT NULL
                     -- column declared between a WITHOUT ROWID table's key columns.

@@ -1,0 +1,147 @@
+public import SyncCore
+
+/// What a push decides before it writes (`Protocol/PROTOCOL.md` §9.4, §9.6), pure: which
+/// changes are new, whether each is within its writer's jurisdiction, the scope every
+/// record it touches has afterwards, which records move, and (once the merge has logged
+/// the changes) under which offices each is listed. Every backend runs it: the storage
+/// only looks up the scopes it asks for and writes what it answers.
+public struct PushPlan: Sendable {
+    /// A record the batch touches or whose scope it reads (a child's parent).
+    public struct Touched: Sendable {
+        public let key: RecordKey
+        /// Its scope before the batch (nil: none, or a record the server has not seen).
+        public let original: RecordScope?
+        /// Whether the server held the record before this batch.
+        public let existed: Bool
+        /// Its scope after the changes judged so far.
+        public var current: RecordScope?
+        /// A child record's parent id, as its first change names it.
+        public var parent: String?
+    }
+
+    /// What the storage holds of a record before the batch.
+    public struct Stored: Sendable {
+        public var existed: Bool
+        public var scope: RecordScope?
+
+        public init(existed: Bool, scope: RecordScope?) {
+            self.existed = existed
+            self.scope = scope
+        }
+    }
+
+    public private(set) var touched: [Touched] = []
+    private var position: [RecordKey: Int] = [:]
+    /// The counters of the new changes (not held yet, or refused before and sent again).
+    public private(set) var fresh: [UInt64] = []
+    /// The entry of each fresh change's record, in the order of `fresh`.
+    public private(set) var freshEntries: [Int] = []
+    /// The new changes outside the writer's jurisdiction.
+    public private(set) var refused: [ServerError.Refused] = []
+
+    /// Judges `changes` of a writer at `office` that the server holds up to `holds`
+    /// (less `refusedBefore`), asking `lookup` once for each record it needs.
+    public init(
+        _ changes: [Change], holds: UInt64, refusedBefore: Set<UInt64>, office: OfficeScope, scopes: ScopeRules,
+        lookup: (RecordKey) throws -> Stored
+    ) throws {
+        fresh.reserveCapacity(changes.count)
+        freshEntries.reserveCapacity(changes.count)
+        // The rule of the table of the change before (a batch is mostly one table's).
+        var ruleTable = ""
+        var rule = ScopeRule.district
+        for change in changes {
+            // Held already (a replay): its scope was judged when it came.
+            if change.dot.counter <= holds, !refusedBefore.contains(change.dot.counter) { continue }
+            let index = try entry(change.record, lookup)
+            if ruleTable != change.record.table {
+                ruleTable = change.record.table
+                rule = scopes.rule(for: ruleTable)
+            }
+            let before = touched[index].current
+            let after: RecordScope?
+            if case .parent(let table, let field) = rule {
+                // A child: its parent's scope, looked up (and kept) like any record's.
+                var lookupError: (any Error)?
+                after = RecordScope.after(change, rule: rule, before: before) { id in
+                    do { return touched[try entry(RecordKey(table: table, id: id), lookup)].current } catch {
+                        lookupError = error
+                        return nil
+                    }
+                }
+                if let lookupError { throw lookupError }
+                if touched[index].parent == nil, case .text(let parent)? = change.fields[field] { touched[index].parent = parent }
+            } else {
+                after = RecordScope.after(change, rule: rule, before: before) { _ in nil }
+            }
+            guard office.mayWrite(before: before, after: after) else {
+                refused.append(ServerError.Refused(table: change.record.table, record: change.record.id, counter: change.dot.counter))
+                continue
+            }
+            if after != before { touched[index].current = after }
+            fresh.append(change.dot.counter)
+            freshEntries.append(index)
+        }
+    }
+
+    private mutating func entry(_ key: RecordKey, _ lookup: (RecordKey) throws -> Stored) throws -> Int {
+        if let known = position[key] { return known }
+        let stored = try lookup(key)
+        touched.append(Touched(key: key, original: stored.scope, existed: stored.existed, current: stored.scope))
+        position[key] = touched.count - 1
+        return touched.count - 1
+    }
+
+    /// A record whose scope the batch changed, and whether it moved: a record held
+    /// before whose scope changes — or that gets its first scope (its earlier changes
+    /// are listed nowhere) — moves, and whoever it enters gets its history.
+    public struct Rescoped: Sendable {
+        public var key: RecordKey
+        public var was: RecordScope?
+        public var scope: RecordScope
+        public var parent: String?
+        public var moved: Bool
+    }
+
+    /// Every touched record whose scope is new or changed (a record whose scope was only
+    /// read is unchanged).
+    public func rescoped(scopes: ScopeRules) -> [Rescoped] {
+        touched.compactMap { record in
+            guard let value = record.current, record.original != value else { return nil }
+            let moves: Bool
+            switch scopes.rule(for: record.key.table) {
+            case .fields, .parent: moves = record.existed
+            case .district: moves = false
+            }
+            return Rescoped(key: record.key, was: record.original, scope: value, parent: record.parent, moved: moves)
+        }
+    }
+
+    /// Whether any change of the batch is to a record with a scope (only those are
+    /// listed: the district reads the whole log).
+    public var listsAny: Bool { touched.contains { $0.current != nil } }
+
+    /// The listing runs of the changes the merge logged, `logged` in arrival order:
+    /// each fresh change (less repeats of one in the batch), in the order of `fresh`.
+    public func listing(_ logged: [(arrived: Int64, record: RecordKey)]) -> [ListingRuns.Run] {
+        var runs = ListingRuns()
+        if logged.count == freshEntries.count {
+            // One to one (no repeat in the batch).
+            for ((arrived, key), entry) in zip(logged, freshEntries) {
+                assert(touched[entry].key == key, "the merge logged a change the plan did not judge new")
+                runs.list(arrived, under: touched[entry].current?.offices ?? [])
+            }
+            return runs.finish()
+        }
+        // Found by walking the fresh changes alongside (the listing depends on the record
+        // only, so any entry of the same record answers); by hash otherwise.
+        var walk = 0
+        for (arrived, key) in logged {
+            while walk < freshEntries.count, touched[freshEntries[walk]].key != key { walk += 1 }
+            let entry = walk < freshEntries.count ? freshEntries[walk] : position[key]
+            runs.list(arrived, under: entry.flatMap { touched[$0].current }?.offices ?? [])
+            if walk >= freshEntries.count { walk = 0 }
+        }
+        return runs.finish()
+    }
+}
