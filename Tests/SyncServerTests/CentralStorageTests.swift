@@ -27,6 +27,17 @@ import Testing
         return storage
     }
 
+    /// A community replica of HSM that writes cases.
+    let hsmWriter = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
+
+    /// HSM's new case `c<counter>`, its community and handling office `community`.
+    func caseChange(_ counter: UInt64, community: String) -> Change {
+        Change(
+            dot: Dot(hsmWriter.replica, counter), record: RecordKey(table: "cases", id: "c\(counter)"),
+            fields: ["community": .text(community), "office": .text(community), "title": .text("案件")], context: VersionVector(),
+            hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "李娜")
+    }
+
     func enrolment(_ token: String, replica: String = "0123456789abcdef0123456789abcdef") -> EnrolRequestV1 {
         EnrolRequestV1(token: token, replica: ReplicaID(replica), staff: "张三")
     }
@@ -125,13 +136,8 @@ import Testing
     @Test func outOfScopeWinsOverAGap() throws {
         let storage = try storageWithOffices()
         _ = try storage.addOffice(code: "XQ", name: "新桥社区", level: .community, parent: "JD1", now: now)
-        let caller = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
-        func change(_ counter: UInt64, community: String) -> Change {
-            Change(
-                dot: Dot(caller.replica, counter), record: RecordKey(table: "cases", id: "c\(counter)"),
-                fields: ["community": .text(community), "office": .text(community), "title": .text("案件")], context: VersionVector(),
-                hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "李娜")
-        }
+        let caller = hsmWriter
+        func change(_ counter: UInt64, community: String) -> Change { caseChange(counter, community: community) }
         // Counter 1 is missing (a gap) and counter 3 is another community's.
         do {
             _ = try storage.push([change(2, community: "HSM"), change(3, community: "XQ")], from: caller, now: now)
@@ -233,13 +239,8 @@ import Testing
     @Test func aRefusedCounterSentTwiceIsAppliedOnce() throws {
         let storage = try storageWithOffices()
         _ = try storage.addOffice(code: "XQ", name: "新桥社区", level: .community, parent: "JD1", now: now)
-        let caller = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
-        func change(_ counter: UInt64, community: String) -> Change {
-            Change(
-                dot: Dot(caller.replica, counter), record: RecordKey(table: "cases", id: "c\(counter)"),
-                fields: ["community": .text(community), "office": .text(community), "title": .text("案件")], context: VersionVector(),
-                hlc: HLC(wall: UInt64(now) - 1_000 + counter), author: "李娜")
-        }
+        let caller = hsmWriter
+        func change(_ counter: UInt64, community: String) -> Change { caseChange(counter, community: community) }
         _ = try storage.push([change(1, community: "HSM"), change(2, community: "HSM")], from: caller, now: now)
         #expect(throws: ServerError.self) { try storage.push([change(3, community: "XQ")], from: caller, now: now) }
         #expect(try storage.push((4...6).map { change($0, community: "HSM") }, from: caller, now: now).holds == 6)
