@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Tests only: reading and validating Protocol/openapi.yaml.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -85,6 +86,21 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The central server's storage on PostgreSQL (postgres-nio): its own migrations, the
+        // same pure push plan and SyncCore merge as the embedded storage, and the locking
+        // that lets several server processes share one database. Apart from SyncServer so
+        // that the fuzz builds and the office client never compile a PostgreSQL driver.
+        .target(
+            name: "CentralPostgres",
+            dependencies: [
+                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The office client's side of the protocol: enrolment and rekey, the sync session
         // driven over HTTP (AsyncHTTPClient) against a replica file. Knows no record kind.
         .target(
@@ -117,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "rain-server",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
+                "SyncServer", "CentralPostgres", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

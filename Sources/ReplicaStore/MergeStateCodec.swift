@@ -1,4 +1,4 @@
-import SyncCore
+package import SyncCore
 
 /// The binary form of a record's merge state kept in `merge_state.state` (migration
 /// `v8-compact-storage`): every field's siblings and context, and every writer's chain.
@@ -29,7 +29,7 @@ import SyncCore
 /// and every value is in the change its sibling's dot names, in the change log. Leaving
 /// them out makes the server's merge state a quarter of the bytes and keeps residents'
 /// data in one place there.
-enum MergeStateCodec {
+package enum MergeStateCodec {
     static let format: UInt8 = 1
     static let formatWithoutValues: UInt8 = 2
 
@@ -38,7 +38,7 @@ enum MergeStateCodec {
     /// The stored form of `record`; `arrivals` ascending. `conflicts` counts the
     /// fields with more than one value that `lists` says are listed as conflicts;
     /// without `values`, format 2.
-    static func encode(
+    package static func encode(
         _ record: SyncCore.Record, arrivals: [Int64], conflicts: inout Int, values: Bool = true,
         lists: (String) -> Bool = { _ in true }
     ) -> [UInt8] {
@@ -194,7 +194,7 @@ enum MergeStateCodec {
 
     /// The record stored as `bytes` and its arrival numbers, a format 2 state's values
     /// `.null`: enough to merge into, not to show.
-    static func decode(_ bytes: [UInt8]) -> (record: SyncCore.Record, arrivals: [Int64])? {
+    package static func decode(_ bytes: [UInt8]) -> (record: SyncCore.Record, arrivals: [Int64])? {
         decode(bytes) { _, _ in nil }
     }
 

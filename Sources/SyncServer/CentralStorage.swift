@@ -24,6 +24,15 @@ public struct Office: Sendable, Hashable {
     public var createdAt: Int64
     /// When the office was retired (nil while active).
     public var retiredAt: Int64? = nil
+
+    public init(code: String, name: String, level: OfficeLevel, parent: String?, createdAt: Int64, retiredAt: Int64? = nil) {
+        self.code = code
+        self.name = name
+        self.level = level
+        self.parent = parent
+        self.createdAt = createdAt
+        self.retiredAt = retiredAt
+    }
 }
 
 /// An enrolled replica, as the administrator sees it (never its secret).
@@ -39,6 +48,21 @@ public struct EnrolledReplica: Sendable, Hashable {
     /// The replica it was re-issued from, or as, after a restore (§9.8).
     public var predecessor: ReplicaID? = nil
     public var supersededBy: ReplicaID? = nil
+
+    public init(
+        id: ReplicaID, office: String, staff: String, enrolledAt: Int64, revokedAt: Int64?, lastSeenAt: Int64?, holds: UInt64,
+        predecessor: ReplicaID? = nil, supersededBy: ReplicaID? = nil
+    ) {
+        self.id = id
+        self.office = office
+        self.staff = staff
+        self.enrolledAt = enrolledAt
+        self.revokedAt = revokedAt
+        self.lastSeenAt = lastSeenAt
+        self.holds = holds
+        self.predecessor = predecessor
+        self.supersededBy = supersededBy
+    }
 }
 
 /// A new one-time enrolment token: shown once, stored only as a hash.
@@ -46,6 +70,12 @@ public struct IssuedToken: Sendable, Hashable {
     public var office: String
     public var token: String
     public var expiresAt: Int64
+
+    public init(office: String, token: String, expiresAt: Int64) {
+        self.office = office
+        self.token = token
+        self.expiresAt = expiresAt
+    }
 }
 
 /// The replica a request was authenticated as.
@@ -77,6 +107,15 @@ public struct PullPage: Sendable {
     /// Cases that left the caller's jurisdiction: to be purged from its replica.
     public var purge: [RecordKey] = []
 
+    public init(bodies: [[UInt8]], cursor: String, more: Bool, holds: UInt64, offices: [ReplicaID: String], purge: [RecordKey] = []) {
+        self.bodies = bodies
+        self.cursor = cursor
+        self.more = more
+        self.holds = holds
+        self.offices = offices
+        self.purge = purge
+    }
+
     /// The response body (`Protocol/PROTOCOL.md` §9.5).
     public func encode() -> [UInt8] {
         PullResponseV1.encode(canonicalBodies: bodies, cursor: cursor, more: more, holds: holds, offices: offices, purge: purge)
@@ -93,50 +132,50 @@ public protocol CentralStorage: Sendable {
     // MARK: Administration
 
     /// Registers an office.
-    func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office
+    func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) async throws(ServerError) -> Office
     /// Moves an office under another parent; a community's cases change street with it.
-    func moveOffice(code: String, parent: String, now: Int64) throws(ServerError) -> Office
+    func moveOffice(code: String, parent: String, now: Int64) async throws(ServerError) -> Office
     /// Retires an office with no active office under it and no case: its replicas are
     /// revoked and its unused tokens stop working.
-    func retireOffice(code: String, now: Int64) throws(ServerError) -> Office
+    func retireOffice(code: String, now: Int64) async throws(ServerError) -> Office
     /// Every office, by code.
-    func offices() throws(ServerError) -> [Office]
+    func offices() async throws(ServerError) -> [Office]
     /// A new one-time enrolment token for `office`, valid until `now + lifetime` (ms).
-    func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken
+    func issueToken(office: String, lifetime: Int64, now: Int64) async throws(ServerError) -> IssuedToken
     /// Every enrolled replica.
-    func replicas() throws(ServerError) -> [EnrolledReplica]
+    func replicas() async throws(ServerError) -> [EnrolledReplica]
     /// Revokes a replica's credential: its very next request is refused.
-    func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica
+    func revoke(replica: ReplicaID, now: Int64) async throws(ServerError) -> EnrolledReplica
 
     // MARK: Sync
 
     /// Exchanges a one-time token for a replica credential.
-    func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1
+    func enrol(_ request: EnrolRequestV1, now: Int64) async throws(ServerError) -> EnrolResponseV1
     /// The replica a credential belongs to; 401 when missing, malformed, wrong or revoked.
-    func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller
+    func authenticate(credential: String?, now: Int64) async throws(ServerError) -> Caller
     /// A new credential for the caller (`Protocol/PROTOCOL.md` §9.2); the one in use
     /// stays valid until the new one is first used.
-    func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String
+    func rekey(_ caller: Caller, now: Int64) async throws(ServerError) -> String
     /// Re-issues a restored replica under the fresh id it names (`Protocol/PROTOCOL.md`
     /// §9.8): registers the id for the caller's office, compares the digests with the
     /// caller's changes the server holds, and answers the new credential.
-    func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1
+    func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) async throws(ServerError) -> ReissueResponseV1
     /// Applies a pushed batch in one transaction (`Protocol/PROTOCOL.md` §9.4).
     /// `bodies`, when given, are the changes' canonical encodings, one per change, made
     /// before the transaction (on the request's task) so that it only writes them.
-    func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1
+    func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) async throws(ServerError) -> PushResponseV1
     /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).
-    func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage
+    func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) async throws(ServerError) -> PullPage
     /// Whether storage answers (for `GET /healthz`).
-    func checkHealth() throws(ServerError)
+    func checkHealth() async throws(ServerError)
     /// Closes the storage when the server stops gracefully (SQLite checkpoints its
     /// write-ahead log into the file and removes it). Nothing may use it afterwards.
-    func close()
+    func close() async
 }
 
 extension CentralStorage {
     /// ``push(_:bodies:from:now:)`` encoding the changes inside the transaction.
-    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
-        try push(changes, bodies: nil, from: caller, now: now)
+    public func push(_ changes: [Change], from caller: Caller, now: Int64) async throws(ServerError) -> PushResponseV1 {
+        try await push(changes, bodies: nil, from: caller, now: now)
     }
 }

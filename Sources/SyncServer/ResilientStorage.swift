@@ -2,7 +2,9 @@ public import SyncCore
 public import SyncProtocol
 import Synchronization
 
-/// A ``CentralStorage`` that outlives its database's bad days: it opens the database
+/// The embedded SQLite storage as the server runs it: its blocking work runs on a
+/// dispatch queue, off the cooperative threads that answer requests, and it outlives
+/// its database's bad days: it opens the database
 /// when first needed, answers 503 (with the cause in the log) while it cannot — a
 /// read-only or missing disk when the server starts — and opens it again after a
 /// failure that reopening cures (the file turned read-only, vanished or failed with an
@@ -10,12 +12,12 @@ import Synchronization
 /// restart. A full disk needs no reopening: the next write after space returns
 /// succeeds.
 public final class ResilientStorage: CentralStorage {
-    private let opener: @Sendable (_ create: Bool) throws(ServerError) -> any CentralStorage
-    private let current = Mutex<(storage: (any CentralStorage)?, opened: Bool)>((nil, false))
+    private let opener: @Sendable (_ create: Bool) throws(ServerError) -> SQLiteCentralStorage
+    private let current = Mutex<(storage: SQLiteCentralStorage?, opened: Bool)>((nil, false))
 
     /// - Parameter open: opens the storage; `create` is true until it has opened once
     ///   (a database that was there must never be replaced by a new empty one).
-    public init(open: @escaping @Sendable (_ create: Bool) throws(ServerError) -> any CentralStorage) {
+    public init(open: @escaping @Sendable (_ create: Bool) throws(ServerError) -> SQLiteCentralStorage) {
         opener = open
     }
 
@@ -31,10 +33,10 @@ public final class ResilientStorage: CentralStorage {
         }
     }
 
-    private func storage() throws(ServerError) -> any CentralStorage {
+    private func storage() throws(ServerError) -> SQLiteCentralStorage {
         let (known, opened) = current.withLock { ($0.storage, $0.opened) }
         if let known { return known }
-        let fresh: any CentralStorage
+        let fresh: SQLiteCentralStorage
         do {
             fresh = try opener(!opened)
         } catch {
@@ -59,77 +61,88 @@ public final class ResilientStorage: CentralStorage {
 
     /// Runs `body` on the storage; after a failure that reopening may cure, the next call
     /// opens the database again.
-    private func run<T>(_ body: (any CentralStorage) throws(ServerError) -> T) throws(ServerError) -> T {
+    private func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteCentralStorage) throws(ServerError) -> T) async throws(ServerError)
+        -> T
+    {
+        try await offload { () throws(ServerError) in try self.runNow(body) }
+    }
+
+    private func runNow<T>(_ body: (SQLiteCentralStorage) throws(ServerError) -> T) throws(ServerError) -> T {
         let storage = try storage()
         do {
             return try body(storage)
         } catch {
             if error.status == 503, let cause = error.cause, StorageFailure(cause: cause).curedByReopening {
-                current.withLock { state in if state.storage as AnyObject? === storage as AnyObject { state.storage = nil } }
+                current.withLock { state in if state.storage === storage { state.storage = nil } }
             }
             throw error
         }
     }
 
-    public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office {
-        try run { storage throws(ServerError) in try storage.addOffice(code: code, name: name, level: level, parent: parent, now: now) }
+    public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) async throws(ServerError) -> Office {
+        try await run { storage throws(ServerError) in try storage.addOffice(code: code, name: name, level: level, parent: parent, now: now) }
     }
 
-    public func moveOffice(code: String, parent: String, now: Int64) throws(ServerError) -> Office {
-        try run { storage throws(ServerError) in try storage.moveOffice(code: code, parent: parent, now: now) }
+    public func moveOffice(code: String, parent: String, now: Int64) async throws(ServerError) -> Office {
+        try await run { storage throws(ServerError) in try storage.moveOffice(code: code, parent: parent, now: now) }
     }
 
-    public func retireOffice(code: String, now: Int64) throws(ServerError) -> Office {
-        try run { storage throws(ServerError) in try storage.retireOffice(code: code, now: now) }
+    public func retireOffice(code: String, now: Int64) async throws(ServerError) -> Office {
+        try await run { storage throws(ServerError) in try storage.retireOffice(code: code, now: now) }
     }
 
-    public func offices() throws(ServerError) -> [Office] {
-        try run { storage throws(ServerError) in try storage.offices() }
+    public func offices() async throws(ServerError) -> [Office] {
+        try await run { storage throws(ServerError) in try storage.offices() }
     }
 
-    public func issueToken(office: String, lifetime: Int64, now: Int64) throws(ServerError) -> IssuedToken {
-        try run { storage throws(ServerError) in try storage.issueToken(office: office, lifetime: lifetime, now: now) }
+    public func issueToken(office: String, lifetime: Int64, now: Int64) async throws(ServerError) -> IssuedToken {
+        try await run { storage throws(ServerError) in try storage.issueToken(office: office, lifetime: lifetime, now: now) }
     }
 
-    public func replicas() throws(ServerError) -> [EnrolledReplica] {
-        try run { storage throws(ServerError) in try storage.replicas() }
+    public func replicas() async throws(ServerError) -> [EnrolledReplica] {
+        try await run { storage throws(ServerError) in try storage.replicas() }
     }
 
-    public func revoke(replica: ReplicaID, now: Int64) throws(ServerError) -> EnrolledReplica {
-        try run { storage throws(ServerError) in try storage.revoke(replica: replica, now: now) }
+    public func revoke(replica: ReplicaID, now: Int64) async throws(ServerError) -> EnrolledReplica {
+        try await run { storage throws(ServerError) in try storage.revoke(replica: replica, now: now) }
     }
 
-    public func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1 {
-        try run { storage throws(ServerError) in try storage.enrol(request, now: now) }
+    public func enrol(_ request: EnrolRequestV1, now: Int64) async throws(ServerError) -> EnrolResponseV1 {
+        try await run { storage throws(ServerError) in try storage.enrol(request, now: now) }
     }
 
-    public func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller {
-        try run { storage throws(ServerError) in try storage.authenticate(credential: credential, now: now) }
+    public func authenticate(credential: String?, now: Int64) async throws(ServerError) -> Caller {
+        try await run { storage throws(ServerError) in try storage.authenticate(credential: credential, now: now) }
     }
 
-    public func rekey(_ caller: Caller, now: Int64) throws(ServerError) -> String {
-        try run { storage throws(ServerError) in try storage.rekey(caller, now: now) }
+    public func rekey(_ caller: Caller, now: Int64) async throws(ServerError) -> String {
+        try await run { storage throws(ServerError) in try storage.rekey(caller, now: now) }
     }
 
-    public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1 {
-        try run { storage throws(ServerError) in try storage.reissue(request, from: caller, now: now) }
+    public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) async throws(ServerError) -> ReissueResponseV1 {
+        try await run { storage throws(ServerError) in try storage.reissue(request, from: caller, now: now) }
     }
 
-    public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
-        try run { storage throws(ServerError) in try storage.push(changes, bodies: bodies, from: caller, now: now) }
+    public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) async throws(ServerError) -> PushResponseV1 {
+        try await run { storage throws(ServerError) in try storage.push(changes, bodies: bodies, from: caller, now: now) }
     }
 
-    public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) throws(ServerError) -> PullPage {
-        try run { storage throws(ServerError) in
+    public func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) async throws(ServerError) -> PullPage {
+        try await run { storage throws(ServerError) in
             try storage.pull(for: caller, after: after, limit: limit, maximumBytes: maximumBytes, now: now)
         }
     }
 
-    public func checkHealth() throws(ServerError) {
-        try run { storage throws(ServerError) in try storage.checkHealth() }
+    public func checkHealth() async throws(ServerError) {
+        try await run { storage throws(ServerError) in try storage.checkHealth() }
     }
 
-    public func close() {
+    public func close() async {
+        try? await offload { () throws(ServerError) in self.closeNow() }
+    }
+
+    /// ``close()`` on the caller's thread (for a caller outside any task).
+    public func closeNow() {
         // Taken out under the lock, closed outside it (closing checkpoints: file I/O).
         let storage = current.withLock { state in
             defer { state.storage = nil }

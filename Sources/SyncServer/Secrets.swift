@@ -3,25 +3,25 @@ import SyncProtocol
 /// Enrolment tokens and replica credentials: `<id>.<secret>`, where the secret is 256
 /// random bits in hex. The server keeps only SHA-256 of the secret, finds the row by
 /// the id, and compares digests in constant time (`Protocol/PROTOCOL.md` §9.2).
-enum Secrets {
+package enum Secrets {
     /// 32 random bytes as 64 lower-case hex digits.
-    static func randomSecret() -> String {
+    package static func randomSecret() -> String {
         var generator = SystemRandomNumberGenerator()
         return hex((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// A short random id (12 hex digits) for a token.
-    static func randomTokenID() -> String {
+    package static func randomTokenID() -> String {
         var generator = SystemRandomNumberGenerator()
         return hex((0..<6).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
-    static func digest(_ secret: String) -> String {
+    package static func digest(_ secret: String) -> String {
         SHA256Hex.digest(Array(secret.utf8))
     }
 
     /// Splits `<id>.<secret>` at its last dot; nil when malformed.
-    static func split(_ text: String) -> (id: String, secret: String)? {
+    package static func split(_ text: String) -> (id: String, secret: String)? {
         guard let dot = text.lastIndex(of: "."), dot != text.startIndex else { return nil }
         let id = String(text[..<dot])
         let secret = String(text[text.index(after: dot)...])
@@ -32,7 +32,7 @@ enum Secrets {
     }
 
     /// Whether `secret` hashes to `storedDigest`, in time independent of where they differ.
-    static func matches(_ secret: String, storedDigest: String) -> Bool {
+    package static func matches(_ secret: String, storedDigest: String) -> Bool {
         let computed = Array(digest(secret).utf8)
         let stored = Array(storedDigest.utf8)
         guard computed.count == stored.count else { return false }
@@ -41,7 +41,7 @@ enum Secrets {
         return difference == 0
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)

@@ -112,7 +112,7 @@ struct SyncHandlers: Sendable {
     let maximumBodyBytes: Int
 
     func health() async throws -> Response {
-        try await offload { () throws(ServerError) in try storage.checkHealth() }
+        try await storage.checkHealth()
         return json(200, Array("{\"status\":\"ok\"}".utf8))
     }
 
@@ -125,7 +125,7 @@ struct SyncHandlers: Sendable {
             throw ServerError(protocolError: error, what: "cannot enrol")
         }
         let now = ReplicaStore.nowMillis()
-        let response = try await offload { () throws(ServerError) in try storage.enrol(enrolment, now: now) }
+        let response = try await storage.enrol(enrolment, now: now)
         context.logger.info("enrolled", metadata: ["replica": .string(response.replica.rawValue), "office": .string(response.office)])
         return json(200, response.encode())
     }
@@ -133,7 +133,7 @@ struct SyncHandlers: Sendable {
     func rekey(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let now = ReplicaStore.nowMillis()
-        let credential = try await offload { () throws(ServerError) in try storage.rekey(caller, now: now) }
+        let credential = try await storage.rekey(caller, now: now)
         context.logger.info("rekeyed", metadata: ["replica": .string(caller.replica.rawValue)])
         return json(200, RekeyResponseV1(credential: credential).encode())
     }
@@ -148,7 +148,7 @@ struct SyncHandlers: Sendable {
             throw ServerError(protocolError: error, what: "cannot re-issue the replica")
         }
         let now = ReplicaStore.nowMillis()
-        let response = try await offload { () throws(ServerError) in try storage.reissue(reissue, from: caller, now: now) }
+        let response = try await storage.reissue(reissue, from: caller, now: now)
         context.logger.notice(
             "reissued",
             metadata: [
@@ -171,9 +171,7 @@ struct SyncHandlers: Sendable {
         // parallel), so that the one writer's transaction only writes them.
         let bodies = changes.map(ChangeV1.encode)
         let now = ReplicaStore.nowMillis()
-        let response = try await offload { () throws(ServerError) in
-            try storage.push(changes, bodies: bodies, from: caller, now: now)
-        }
+        let response = try await storage.push(changes, bodies: bodies, from: caller, now: now)
         Failpoint.hit("server-after-commit")
         context.logger.info(
             "push",
@@ -199,9 +197,7 @@ struct SyncHandlers: Sendable {
         let bytes = try Self.bounded(
             query.get("max_bytes"), name: "max_bytes", default: TransportV1.defaultPageBytes, maximum: TransportV1.maximumPageBytes)
         let now = ReplicaStore.nowMillis()
-        let page = try await offload { () throws(ServerError) in
-            try storage.pull(for: caller, after: after, limit: limit, maximumBytes: bytes, now: now)
-        }
+        let page = try await storage.pull(for: caller, after: after, limit: limit, maximumBytes: bytes, now: now)
         context.logger.info(
             "pull", metadata: ["replica": .string(caller.replica.rawValue), "changes": .stringConvertible(page.bodies.count)])
         return json(200, page.encode())
@@ -230,8 +226,7 @@ struct SyncHandlers: Sendable {
             credential = String(header.dropFirst("Bearer ".count))
         }
         let now = ReplicaStore.nowMillis()
-        let found = credential
-        let caller = try await offload { () throws(ServerError) in try storage.authenticate(credential: found, now: now) }
+        let caller = try await storage.authenticate(credential: credential, now: now)
         if let successor = caller.supersededBy, !superseded {
             throw ServerError.conflict(
                 "replica_superseded",

@@ -54,7 +54,7 @@ let storage = ResilientStorage { _ throws(ServerError) in try SQLiteCentralStora
 
 /// Puts the starting file back: whatever the last input did is gone.
 func reset() {
-    storage.close()
+    storage.closeNow()
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: live + suffix) }
     do {
         try FileManager.default.copyItem(atPath: template, toPath: live)

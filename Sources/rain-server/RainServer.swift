@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseDomain
+import CentralPostgres
 import ConsoleText
 import Foundation
 import Hummingbird
@@ -15,9 +16,11 @@ struct RainServer: AsyncParsableCommand {
         commandName: "rain-server",
         abstract: "TimelyRain (及时雨) central server: enrols offices and merges every replica's changes.",
         discussion: """
-            The database is --db PATH, else $RAIN_SERVER_DB, else ./rain-central.sqlite
-            (created with mode 0600 when missing). The administration commands work on
-            the same file while the server runs.
+            The database is --db PATH_OR_URL, else $RAIN_SERVER_DB, else
+            ./rain-central.sqlite: a file path is SQLite (created with mode 0600 when
+            missing), a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL is PostgreSQL
+            (several servers may share it). The administration commands work on the same
+            database while servers run.
 
             Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
             or replica; 4 already exists, or still in use (an office with cases).
@@ -56,22 +59,41 @@ struct RainServer: AsyncParsableCommand {
     }
 }
 
-/// `--db` and `--json`, taken by every command.
+/// `--db`, taken by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "The server database (default: $RAIN_SERVER_DB, else ./rain-central.sqlite).")
+    @Option(
+        help: ArgumentHelp(
+            "The server database: a file path (SQLite) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require&pool=N] (default: $RAIN_SERVER_DB, else ./rain-central.sqlite).",
+            valueName: "path-or-url"))
     var db: String?
 
-    var path: String {
+    var text: String {
         if let db { return db }
         if let value = ProcessInfo.processInfo.environment["RAIN_SERVER_DB"], !value.isEmpty { return value }
         return "rain-central.sqlite"
     }
 
-    /// Opens the database; administration commands create it too, so that offices can
-    /// be added before the first `serve`.
-    func open() throws -> SQLiteCentralStorage {
-        try SQLiteCentralStorage.open(at: path)
+    /// Where the database is; a bad URL is a usage error naming what is wrong.
+    func location() throws -> DatabaseLocation {
+        do {
+            return try DatabaseLocation(parsing: text)
+        } catch {
+            throw ValidationError(error.message + (db == nil ? " ($RAIN_SERVER_DB)" : " (--db)"))
+        }
     }
+
+    /// Runs `body` on the database, closing it afterwards; administration commands create
+    /// it too, so that offices can be added before the first `serve`.
+    func with<T>(_ body: (any CentralStorage) async throws -> T) async throws -> T {
+        try await CentralDatabase.with(try location(), kinds: [CaseRecords.kind], logger: adminLogger(), body)
+    }
+}
+
+/// The administration commands log nothing below warnings (their output is the answer).
+func adminLogger() -> Logger {
+    var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
+    logger.logLevel = .warning
+    return logger
 }
 
 struct Serve: AsyncParsableCommand {
@@ -112,7 +134,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let path = database.path
+        let location = try database.location()
         // The kinds served: the built-in ones, then those declared in files (their merge
         // rules and scopes; a table declared twice is refused).
         var kinds = [CaseRecords.kind]
@@ -132,14 +154,36 @@ struct Serve: AsyncParsableCommand {
             }
         }
         // The server comes up even when its database cannot be opened yet (a read-only or
-        // missing disk): it answers 503 until the database opens, then serves.
-        let storage = ResilientStorage { [kinds] create throws(ServerError) in
-            try SQLiteCentralStorage.open(at: path, create: create, kinds: kinds)
+        // missing disk, a PostgreSQL still starting): it answers 503 until the database
+        // opens, then serves.
+        let storage: any CentralStorage
+        let problem: ServerError?
+        switch location {
+        case .sqlite(let path):
+            let resilient = ResilientStorage { [kinds] create throws(ServerError) in
+                try SQLiteCentralStorage.open(at: path, create: create, kinds: kinds)
+            }
+            problem = resilient.prepare()
+            storage = resilient
+        case .postgres(let postgres):
+            let shared = PostgresCentralStorage(location: postgres, kinds: kinds, logger: logger)
+            do {
+                try await shared.prepare()
+                problem = nil
+            } catch {
+                problem = error
+            }
+            storage = shared
         }
-        if let problem = storage.prepare() {
+        if let problem {
             logger.error(
                 "storage unavailable", metadata: ["error": .string(problem.message), "cause": .string(problem.cause ?? "unknown")])
         }
+        let shown: String =
+            switch location {
+            case .sqlite(let path): path
+            case .postgres(let postgres): postgres.description
+            }
         let host = host
         let scheme = tlsCert == nil ? "http" : "https"
         let tls = tlsCert.flatMap { certificate in tlsKey.map { (certificate: certificate, key: $0) } }
@@ -147,10 +191,10 @@ struct Serve: AsyncParsableCommand {
             storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes, tls: tls), logger: logger
         ) { port in
             // Unbuffered: a supervisor or a test waits for this line on a pipe.
-            FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(path))\n".utf8))
+            FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))
         }
         try await app.runService()
-        storage.close()
+        await storage.close()
         logger.info("stopped")
     }
 }
@@ -227,11 +271,12 @@ struct AddOffice: AsyncParsableCommand {
         }
     }
 
-    func run() throws {
-        let storage = try database.open()
+    func run() async throws {
         let now = ReplicaStoreTime.now()
-        let office = try storage.addOffice(code: code, name: name, level: OfficeLevel(rawValue: level)!, parent: parent, now: now)
-        let issued = try storage.issueToken(office: office.code, lifetime: token.lifetime, now: now)
+        let (office, issued) = try await database.with { storage in
+            let office = try await storage.addOffice(code: code, name: name, level: OfficeLevel(rawValue: level)!, parent: parent, now: now)
+            return (office, try await storage.issueToken(office: office.code, lifetime: token.lifetime, now: now))
+        }
         if json {
             print(
                 JSONText.object([
@@ -252,8 +297,8 @@ struct ListOffices: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print an array of offices as JSON.") var json = false
 
-    func run() throws {
-        let offices = try database.open().offices()
+    func run() async throws {
+        let offices = try await database.with { try await $0.offices() }
         if json {
             print(
                 JSONText.array(
@@ -287,8 +332,8 @@ struct IssueToken: AsyncParsableCommand {
     @OptionGroup var token: TokenOptions
     @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
 
-    func run() throws {
-        let issued = try database.open().issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now())
+    func run() async throws {
+        let issued = try await database.with { try await $0.issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now()) }
         if json {
             print(
                 JSONText.object([
@@ -316,8 +361,8 @@ struct MoveOffice: AsyncParsableCommand {
     @Option(help: "The new parent office's code.") var parent: String
     @Flag(help: "Print the office as JSON.") var json = false
 
-    func run() throws {
-        let office = try database.open().moveOffice(code: code, parent: parent, now: ReplicaStoreTime.now())
+    func run() async throws {
+        let office = try await database.with { try await $0.moveOffice(code: code, parent: parent, now: ReplicaStoreTime.now()) }
         if json {
             print(JSONText.object([("code", .string(office.code)), ("parent", office.parent.map(JSONText.string) ?? .null)]))
         } else {
@@ -341,8 +386,8 @@ struct RetireOffice: AsyncParsableCommand {
     @Argument(help: "The office code.") var code: String
     @Flag(help: "Print the office as JSON.") var json = false
 
-    func run() throws {
-        let office = try database.open().retireOffice(code: code, now: ReplicaStoreTime.now())
+    func run() async throws {
+        let office = try await database.with { try await $0.retireOffice(code: code, now: ReplicaStoreTime.now()) }
         if json {
             print(JSONText.object([("code", .string(office.code)), ("retired", .string("true"))]))
         } else {
@@ -377,8 +422,8 @@ struct ListReplicas: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print an array of replicas as JSON.") var json = false
 
-    func run() throws {
-        let replicas = try database.open().replicas()
+    func run() async throws {
+        let replicas = try await database.with { try await $0.replicas() }
         if json {
             print(JSONText.array(replicas.map(replicaJSON)))
             return
@@ -411,8 +456,8 @@ struct RevokeReplica: AsyncParsableCommand {
     @Argument(help: "The replica id (`rain-server replica list`).") var id: String
     @Flag(help: "Print the replica as JSON.") var json = false
 
-    func run() throws {
-        let replica = try database.open().revoke(replica: ReplicaID(id), now: ReplicaStoreTime.now())
+    func run() async throws {
+        let replica = try await database.with { try await $0.revoke(replica: ReplicaID(id), now: ReplicaStoreTime.now()) }
         if json {
             print(JSONOut.render(replicaJSON(replica)))
         } else {
@@ -438,7 +483,7 @@ struct ImportChanges: AsyncParsableCommand {
     @Argument(help: "The file written by `rain export --pending FILE`.") var file: String
     @Flag(help: "Print {\"replica\", \"accepted\", \"duplicates\"} as JSON.") var json = false
 
-    func run() throws {
+    func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ServerError(status: 400, code: "invalid", message: "cannot import: cannot read the file (\(file))")
         }
@@ -452,13 +497,16 @@ struct ImportChanges: AsyncParsableCommand {
             print(json ? "{\"replica\":null,\"accepted\":0,\"duplicates\":0}" : "nothing to import")
             return
         }
-        let storage = try database.open()
-        guard let enrolled = try storage.replicas().first(where: { $0.id == replica }) else {
-            throw ServerError(
-                status: 404, code: "not_found",
-                message: "cannot import: the changes were written by replica \(replica), which was never enrolled here")
+        let (enrolled, answer) = try await database.with { storage in
+            guard let enrolled = try await storage.replicas().first(where: { $0.id == replica }) else {
+                throw ServerError(
+                    status: 404, code: "not_found",
+                    message: "cannot import: the changes were written by replica \(replica), which was never enrolled here")
+            }
+            return (
+                enrolled, try await storage.push(changes, from: Caller(replica: replica, office: enrolled.office), now: ReplicaStoreTime.now())
+            )
         }
-        let answer = try storage.push(changes, from: Caller(replica: replica, office: enrolled.office), now: ReplicaStoreTime.now())
         if json {
             print(
                 JSONText.object([

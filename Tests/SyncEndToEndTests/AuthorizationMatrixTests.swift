@@ -35,8 +35,8 @@ import Testing
         }
     }
 
-    @Test func everyEndpointRefusesEveryBadCredentialAndWritesNothing() async throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func everyEndpointRefusesEveryBadCredentialAndWritesNothing(_ backend: Backend) async throws {
+        let deployment = try Deployment(backend: backend)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let revoked = try deployment.replica("revoked", office: "HSM", staff: "王五")

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import ReplicaStore
 import SyncCore
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -176,19 +177,49 @@ final class ServerProcess: @unchecked Sendable {
     deinit { kill9() }
 }
 
+/// Which database the server under test runs on.
+enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// A new database of this kind: a file in `scratch`, or a database of its own on the
+    /// test PostgreSQL server (``TestPostgres``).
+    func database(in scratch: Scratch) throws -> String {
+        switch self {
+        case .sqlite: scratch.file("central.sqlite")
+        case .postgres: try TestPostgres.createDatabase()
+        }
+    }
+}
+
 /// Offices and replicas on one server, driven through the built `rain`.
 final class Deployment: @unchecked Sendable {
     let scratch: Scratch
     let server: ServerProcess
+    let backend: Backend
 
-    /// - Parameter serverDB: where the server's database lives (default: the scratch folder).
-    init(serverDB: ((Scratch) throws -> String)? = nil) throws {
+    /// - Parameters:
+    ///   - backend: the server's database (default: SQLite, in the scratch folder).
+    ///   - serverDB: where an SQLite server's database lives instead.
+    init(backend: Backend = .sqlite, serverDB: ((Scratch) throws -> String)? = nil) throws {
         scratch = try Scratch()
-        server = try ServerProcess(folder: scratch.path, db: try serverDB?(scratch) ?? scratch.file("central.sqlite"))
-        try #require(server.admin(["office", "add", "HSD", "--name", "和盛区", "--level", "district"]).status == 0)
-        try #require(server.admin(["office", "add", "JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD"]).status == 0)
-        try #require(server.admin(["office", "add", "HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1"]).status == 0)
-        try #require(server.admin(["office", "add", "XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1"]).status == 0)
+        self.backend = backend
+        let db = try serverDB?(scratch) ?? backend.database(in: scratch)
+        server = try ServerProcess(folder: scratch.path, db: db)
+        for office in [
+            ["HSD", "--name", "和盛区", "--level", "district"], ["JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD"],
+            ["HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1"],
+            ["XQ", "--name", "新桥社区", "--level", "community", "--parent", "JD1"],
+        ] {
+            let run = try server.admin(["office", "add"] + office)
+            try #require(run.status == 0, "\(run.stderr)")
+        }
+    }
+
+    deinit {
+        server.kill9()
+        if backend == .postgres { TestPostgres.dropDatabase(server.db) }
     }
 
     func token(_ office: String) throws -> String {

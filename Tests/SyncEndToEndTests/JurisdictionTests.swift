@@ -18,8 +18,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
 /// holds, and what each office may write.
 @Suite(.serialized) struct JurisdictionTests {
     /// The tree of `Deployment` (HSD → JD1 → HSM, XQ) plus a second street with one community.
-    func deployment() throws -> Deployment {
-        let deployment = try Deployment()
+    func deployment(_ backend: Backend) throws -> Deployment {
+        let deployment = try Deployment(backend: backend)
         try #require(
             deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
         try #require(
@@ -27,8 +27,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         return deployment
     }
 
-    @Test func eachReplicaHoldsOnlyItsJurisdictionsCasesAndResidentsData() throws {
-        let deployment = try deployment()
+    @Test(arguments: Backend.allCases) func eachReplicaHoldsOnlyItsJurisdictionsCasesAndResidentsData(_ backend: Backend) throws {
+        let deployment = try deployment(backend)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let yy = try deployment.replica("yy", office: "YY", staff: "孙七")
@@ -75,8 +75,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         #expect(try deployment.show(a, hsm).contains("\"handling\""))
     }
 
-    @Test func aChangeOutsideTheOfficesJurisdictionIsRefusedKeptAndShown() throws {
-        let deployment = try deployment()
+    @Test(arguments: Backend.allCases) func aChangeOutsideTheOfficesJurisdictionIsRefusedKeptAndShown(_ backend: Backend) throws {
+        let deployment = try deployment(backend)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let b = try deployment.newCase(xq, title: "新桥的案件")
@@ -114,8 +114,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
 
 /// Every `--reveal` is an audit event that syncs to the district.
 @Suite(.serialized) struct RevealAuditTests {
-    @Test func aRevealIsRecordedAndReachesTheDistrictButNotOtherCommunities() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aRevealIsRecordedAndReachesTheDistrictButNotOtherCommunities(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let district = try deployment.replica("hsd", office: "HSD", staff: "周八")
@@ -149,8 +149,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
 /// Cases moving between jurisdictions: history in, residents' data out.
 @Suite(.serialized) struct ScopeMoveTests {
 
-    @Test func aReassignedCaseArrivesWithItsHistoryAndLeavesNoResidentsDataBehind() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aReassignedCaseArrivesWithItsHistoryAndLeavesNoResidentsDataBehind(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
@@ -208,8 +208,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         #expect(try deployment.sync(hsm)["sent"] as? Int == 1)
     }
 
-    @Test func aCaseEscalatedToAnotherStreetArrivesThereWithItsHistory() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aCaseEscalatedToAnotherStreetArrivesThereWithItsHistory(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         try #require(
             deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
@@ -231,8 +231,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
 
 /// The office tree changing under running replicas.
 @Suite(.serialized) struct OfficeTreeTests {
-    @Test func aCommunityMovedToAnotherStreetTakesItsCasesAlong() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aCommunityMovedToAnotherStreetTakesItsCasesAlong(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         try #require(
             deployment.server.admin(["office", "add", "JD2", "--name", "东湖街道", "--level", "street", "--parent", "HSD"]).status == 0)
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
@@ -261,8 +261,8 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         #expect(try deployment.show(number, xq).contains("东湖街道已知悉"))
     }
 
-    @Test func anOfficeIsRetiredOnlyWhenEmptyAndItsReplicasStop() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func anOfficeIsRetiredOnlyWhenEmptyAndItsReplicasStop(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let street = try deployment.replica("jd1", office: "JD1", staff: "王五")
         let number = try deployment.newCase(xq, title: "新桥的案件")

@@ -26,8 +26,8 @@ import Testing
         try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT id FROM cases ORDER BY id") }
     }
 
-    @Test func aSyncThroughABrokenNetworkRetriesAndConverges() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aSyncThroughABrokenNetworkRetriesAndConverges(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let proxy = try FaultProxy(upstreamPort: try serverPort(deployment))
         defer { proxy.close() }
         let a = try replica(deployment, "a", through: proxy)
@@ -60,8 +60,8 @@ import Testing
         }
     }
 
-    @Test func aSyncGivesUpClearlyThenConvergesWhenTheNetworkIsBack() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aSyncGivesUpClearlyThenConvergesWhenTheNetworkIsBack(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let proxy = try FaultProxy(upstreamPort: try serverPort(deployment))
         defer { proxy.close() }
         let a = try replica(deployment, "a", through: proxy)

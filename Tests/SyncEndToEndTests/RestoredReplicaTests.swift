@@ -36,9 +36,9 @@ import Testing
         return ((run.object["events"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }.sorted()
     }
 
-    @Test(arguments: Detection.allCases)
-    func aRestoredReplicaReissuesItsNewWorkAndGetsItsLostWorkBack(_ detection: Detection) throws {
-        let deployment = try Deployment()
+    @Test(arguments: Detection.allCases, Backend.allCases)
+    func aRestoredReplicaReissuesItsNewWorkAndGetsItsLostWorkBack(_ detection: Detection, _ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         let first = try deployment.newCase(a, title: "楼道堆放杂物")
@@ -139,9 +139,9 @@ import Testing
         }
     }
 
-    @Test func aRecoveryInterruptedAfterTheServerAnsweredResumes() throws {
+    @Test(arguments: Backend.allCases) func aRecoveryInterruptedAfterTheServerAnsweredResumes(_ backend: Backend) throws {
         // The client dies between the server's re-issue and its own transaction.
-        let deployment = try Deployment()
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         _ = try deployment.newCase(a, title: "楼道堆放杂物")
         try deployment.sync(a)

@@ -13,9 +13,9 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: Built.server), "swift build --product rain-server")
     }
 
-    @Test func offlineWorkOnThreeReplicasReachesEveryReplica() throws {
+    @Test(arguments: Backend.allCases) func offlineWorkOnThreeReplicasReachesEveryReplica(_ backend: Backend) throws {
         // Three laptops of one community: each holds every case of the community.
-        let deployment = try Deployment()
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         // The third works offline first and enrols later, keeping its work.
@@ -45,8 +45,8 @@ import Testing
         #expect(status["last_sync"] is Int)
     }
 
-    @Test func concurrentEditsOfDifferentFieldsMergeWithoutConflict() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func concurrentEditsOfDifferentFieldsMergeWithoutConflict(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         let number = try deployment.newCase(a, title: "楼道堆放杂物")
@@ -61,8 +61,8 @@ import Testing
         #expect(shown.contains("楼道堆放大量杂物") && shown.contains("和平路88号3栋") && shown.contains("\"verifying\""))
     }
 
-    @Test func aConflictShowsTheSameWinnerEverywhereAndAResolutionSettlesItEverywhere() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aConflictShowsTheSameWinnerEverywhereAndAResolutionSettlesItEverywhere(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         // The street office handles its communities' cases too.
@@ -104,8 +104,8 @@ import Testing
         #expect(after - before == 1, "a sync with nothing to do costs one round trip")
     }
 
-    @Test func aSyncKilledDuringPushOrPullEndsExactlyAsAnUninterruptedOne() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aSyncKilledDuringPushOrPullEndsExactlyAsAnUninterruptedOne(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")
         let reference = try deployment.replica("ref", office: "HSM", staff: "赵六")
@@ -142,8 +142,8 @@ import Testing
         #expect(try count(b) == 1_500 && count(reference) == 1_500 && count(a) == 1_500)
     }
 
-    @Test func theServerKilledMidPushLosesNothingItAcknowledged() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func theServerKilledMidPushLosesNothingItAcknowledged(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         try writeCases(a, count: 800, prefix: "K")
         deployment.server.kill9()
@@ -233,8 +233,8 @@ import Testing
         #expect(try deployment.numbers(b).count == 2_000)
     }
 
-    @Test func aWrongTokenOrARevokedReplicaGetsAClearErrorAndWritesNothing() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aWrongTokenOrARevokedReplicaGetsAClearErrorAndWritesNothing(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let wrong = deployment.scratch.file("wrong.sqlite")
         let refused = try deployment.rain(
             [
@@ -322,8 +322,8 @@ import Testing
 
 /// Credentials over time: rotation, revocation, and a revoked replica's unsynced work.
 @Suite(.serialized) struct CredentialTests {
-    @Test func aRotatedCredentialReplacesTheOldOneOnceUsed() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aRotatedCredentialReplacesTheOldOneOnceUsed(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let before = try #require(try ReplicaStore.open(at: a).syncState().credential)
         let rekey = try deployment.rain(["rekey"], db: a)
@@ -363,8 +363,8 @@ import Testing
         #expect(try await ServerHTTPTests.send(.GET, url + "/changes", credential: old).status == 401)
     }
 
-    @Test func aRevokedReplicasWorkIsExportedAndImportedNeverDropped() throws {
-        let deployment = try Deployment()
+    @Test(arguments: Backend.allCases) func aRevokedReplicasWorkIsExportedAndImportedNeverDropped(_ backend: Backend) throws {
+        let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         _ = try deployment.newCase(a, title: "已同步的案件")
         try deployment.sync(a)

@@ -64,9 +64,7 @@ extension SQLiteCentralStorage {
 
     public func enrol(_ request: EnrolRequestV1, now: Int64) throws(ServerError) -> EnrolResponseV1 {
         // One answer for every bad token, so that a guess learns nothing (which part was wrong).
-        let refused = ServerError.unauthenticated(
-            "cannot enrol: the enrolment token is not valid (unknown, already used or expired); ask the administrator for a new one with `rain-server office token`",
-            code: "invalid_token")
+        let refused = invalidEnrolmentToken
         guard let (id, secret) = Secrets.split(request.token) else { throw refused }
         return try write("cannot enrol") { db in
             guard let token = try Row.fetchOne(db, sql: "SELECT * FROM enrolment_tokens WHERE id = ?", arguments: [id]),
@@ -102,12 +100,7 @@ extension SQLiteCentralStorage {
     }
 
     public func authenticate(credential: String?, now: Int64) throws(ServerError) -> Caller {
-        guard let credential else {
-            throw .unauthenticated("unauthenticated: no credential; send `Authorization: Bearer <credential>` (Authorization)")
-        }
-        guard let (id, secret) = Secrets.split(credential) else {
-            throw .unauthenticated("unauthenticated: the credential is malformed (Authorization)")
-        }
+        let (id, secret) = try CredentialRules.split(credential)
         let row = try read("cannot check the credential") { db in
             try Row.fetchOne(
                 db,
@@ -117,32 +110,26 @@ extension SQLiteCentralStorage {
                     FROM replicas r WHERE r.id = ?
                     """, arguments: [id])
         }
-        guard let row else { throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)") }
-        let current = Secrets.matches(secret, storedDigest: row["secret_sha256"])
-        let previous = (row["previous_secret_sha256"] as String?).map { Secrets.matches(secret, storedDigest: $0) } ?? false
-        guard current || previous else { throw .unauthenticated("unauthenticated: the credential is not valid (Authorization)") }
-        if (row["revoked_at"] as Int64?) != nil {
-            throw .unauthenticated(
-                "unauthenticated: this replica's credential was revoked; ask the administrator for a new enrolment token (Authorization)",
-                code: "revoked")
-        }
-        let successor = (row["superseded_by"] as String?).map(ReplicaID.init)
-        if let successor, (row["successor_used_at"] as Int64?) != nil {
-            throw .unauthenticated(
-                "unauthenticated: this replica was re-issued as \(successor) after a restore, and \(successor) has synced since; this file is an older copy — enrol it again with a new token to recover its work (Authorization)",
-                code: "superseded")
-        }
-        let clearPrevious = current && (row["previous_secret_sha256"] as String?) != nil
-        let firstUse = (row["predecessor"] as String?) != nil && (row["used_at"] as Int64?) == nil
-        if clearPrevious || firstUse {
+        let decision = try CredentialRules.authenticate(
+            id: id, secret: secret,
+            stored: row.map { row in
+                CredentialRules.Stored(
+                    office: row["office"], secretDigest: row["secret_sha256"], previousDigest: row["previous_secret_sha256"],
+                    revoked: (row["revoked_at"] as Int64?) != nil, supersededBy: (row["superseded_by"] as String?).map(ReplicaID.init),
+                    successorUsed: (row["successor_used_at"] as Int64?) != nil, isSuccessor: (row["predecessor"] as String?) != nil,
+                    used: (row["used_at"] as Int64?) != nil)
+            })
+        if decision.clearPrevious || decision.firstUse {
             // The new credential is in use: the old one stops working now. A successor's
             // first use retires its predecessor's credential.
             try write("cannot check the credential") { db in
-                if clearPrevious { try db.execute(sql: "UPDATE replicas SET previous_secret_sha256 = NULL WHERE id = ?", arguments: [id]) }
-                if firstUse { try db.execute(sql: "UPDATE replicas SET used_at = ? WHERE id = ?", arguments: [now, id]) }
+                if decision.clearPrevious {
+                    try db.execute(sql: "UPDATE replicas SET previous_secret_sha256 = NULL WHERE id = ?", arguments: [id])
+                }
+                if decision.firstUse { try db.execute(sql: "UPDATE replicas SET used_at = ? WHERE id = ?", arguments: [now, id]) }
             }
         }
-        return Caller(replica: ReplicaID(id), office: row["office"], supersededBy: successor, withPreviousCredential: !current)
+        return decision.caller
     }
 
     public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) throws(ServerError) -> ReissueResponseV1 {
@@ -171,18 +158,17 @@ extension SQLiteCentralStorage {
             }
             let holds = try self.holds(caller.replica, in: db)
             // Up to where the file's changes are the server's: compare digests in order.
-            var same = request.after
             let last = min(holds, request.after + UInt64(request.digests.count))
+            var bodies: [UInt64: [UInt8]] = [:]
+            var refused: [UInt64: String?] = [:]
             if last > request.after {
-                var bodies: [UInt64: String] = [:]
                 for stored in try Row.fetchAll(
                     db, sql: "SELECT counter, body FROM changes WHERE replica = ? AND counter > ? AND counter <= ?",
                     arguments: [caller.replica.rawValue, Int64(request.after), Int64(last)])
                 {
                     let counter: Int64 = stored["counter"]
-                    bodies[UInt64(counter)] = stored["body"]
+                    bodies[UInt64(counter)] = Array((stored["body"] as String).utf8)
                 }
-                var refused: [UInt64: String?] = [:]
                 for stored in try Row.fetchAll(
                     db, sql: "SELECT counter, body_sha256 FROM refused_dots WHERE replica = ? AND counter > ? AND counter <= ?",
                     arguments: [caller.replica.rawValue, Int64(request.after), Int64(last)])
@@ -190,18 +176,9 @@ extension SQLiteCentralStorage {
                     let counter: Int64 = stored["counter"]
                     refused[UInt64(counter)] = .some(stored["body_sha256"])
                 }
-                for counter in (request.after + 1)...last {
-                    let digest = request.digests[Int(counter - request.after - 1)]
-                    if let body = bodies[counter] {
-                        guard SHA256Hex.digest(Array(body.utf8)) == digest else { break }
-                    } else if let refusedDigest = refused[counter] {
-                        guard refusedDigest == digest else { break }
-                    } else {
-                        break
-                    }
-                    same = counter
-                }
             }
+            let same = CredentialRules.same(
+                after: request.after, digests: request.digests, holds: holds, bodies: bodies, refused: refused)
             if exists {
                 // A retry (the client died before saving the credential): a new one.
                 try db.execute(

@@ -9,38 +9,15 @@ extension SQLiteCentralStorage {
     // MARK: Administration
 
     public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) throws(ServerError) -> Office {
-        // Codes start every case number (`HSM-20261126-…`): letters and digits only.
-        guard Self.isCode(code) else {
-            throw .badRequest("invalid", "cannot add the office: a code is 1 to 12 letters or digits, e.g. HSM (code)")
-        }
-        let code = code.uppercased()
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 200 else {
-            throw .badRequest("invalid", "cannot add the office: a name is 1 to 200 bytes (name)")
-        }
+        let (code, trimmed) = try OfficeRules.newOffice(code: code, name: name)
         return try write("cannot add the office") { db in
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM offices WHERE code = ?)", arguments: [code]) == true {
                 throw ServerError.conflict("exists", "cannot add the office: \(code) already exists")
             }
-            switch (level.parentLevel, parent) {
-            case (nil, nil): break
-            case (nil, .some):
-                throw ServerError.badRequest("invalid", "cannot add the office: a district office has no parent (--parent)")
-            case (.some(let wanted), nil):
-                throw ServerError.badRequest(
-                    "invalid", "cannot add the office: a \(level.rawValue) office needs a parent \(wanted.rawValue) office (--parent)")
-            case (.some(let wanted), .some(let parent)):
-                guard
-                    let parentLevel = try String.fetchOne(
-                        db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
-                else { throw ServerError.notFound("cannot add the office: no parent office \(parent) (--parent)") }
-                guard parentLevel == wanted.rawValue else {
-                    throw ServerError.badRequest(
-                        "invalid",
-                        "cannot add the office: the parent of a \(level.rawValue) office must be a \(wanted.rawValue) office, and \(parent) is a \(parentLevel) office (--parent)"
-                    )
-                }
+            let parentLevel = try parent.flatMap { parent in
+                try String.fetchOne(db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
             }
+            try OfficeRules.checkParent(of: level, parent: parent, parentLevel: parentLevel)
             try db.execute(
                 sql: "INSERT INTO offices (code, name, level, parent, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [code, trimmed, level.rawValue, parent, now])
@@ -57,19 +34,9 @@ extension SQLiteCentralStorage {
                 throw ServerError.notFound("cannot move the office: no active office \(code)")
             }
             let office = Self.office(row: row)
-            guard let wanted = office.level.parentLevel else {
-                throw ServerError.badRequest("invalid", "cannot move the office: the district has no parent (\(code))")
-            }
-            guard
-                let parentLevel = try String.fetchOne(
-                    db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
-            else { throw ServerError.notFound("cannot move the office: no active parent office \(parent) (--parent)") }
-            guard parentLevel == wanted.rawValue else {
-                throw ServerError.badRequest(
-                    "invalid",
-                    "cannot move the office: the parent of a \(office.level.rawValue) office must be a \(wanted.rawValue) office (--parent)"
-                )
-            }
+            let parentLevel = try String.fetchOne(
+                db, sql: "SELECT level FROM offices WHERE code = ? AND retired_at IS NULL", arguments: [parent])
+            try OfficeRules.checkMove(office, to: parent, parentLevel: parentLevel)
             guard office.parent != parent else { return office }
             try db.execute(sql: "UPDATE offices SET parent = ? WHERE code = ?", arguments: [parent, code])
             // Every record whose scope names a community that changes street changes whose
@@ -81,12 +48,11 @@ extension SQLiteCentralStorage {
                 var before = parents
                 before[code] = office.parent
                 let insert = try db.makeStatement(sql: "INSERT INTO scope_moves (tbl, record_id, old_scope, new_scope) VALUES (?, ?, ?, ?)")
-                for row in try Self.recordsNaming(code, in: db) {
-                    guard let scope = RecordScope(encoded: row["scope"]) else { continue }
-                    try insert.execute(arguments: [
-                        row["tbl"] as String, row["record_id"] as String, PlacedScope(scope) { before[$0] }.encoded,
-                        PlacedScope(scope) { parents[$0] }.encoded,
-                    ])
+                let naming = try Self.recordsNaming(code, in: db).map {
+                    (key: RecordKey(table: $0["tbl"], id: $0["record_id"]), scope: $0["scope"] as String)
+                }
+                for move in OfficeRules.scopesMoved(naming, before: before, after: parents) {
+                    try insert.execute(arguments: [move.key.table, move.key.id, move.old, move.new])
                 }
             }
             return Office(code: code, name: office.name, level: office.level, parent: parent, createdAt: office.createdAt)
@@ -103,18 +69,7 @@ extension SQLiteCentralStorage {
             let children =
                 try Int.fetchOne(
                     db, sql: "SELECT count(*) FROM offices WHERE parent = ? AND retired_at IS NULL", arguments: [code]) ?? 0
-            guard children == 0 else {
-                throw ServerError.conflict(
-                    "in_use", "cannot retire the office: \(children) active office(s) are under it; move or retire them first")
-            }
-            let records = try Self.recordsNaming(code, in: db)
-            guard records.isEmpty else {
-                let tables = Set(records.map { $0["tbl"] as String }).sorted().joined(separator: ", ")
-                throw ServerError.conflict(
-                    "in_use",
-                    "cannot retire the office: \(records.count) record(s) (\(tables)) belong to it or are handled by it; reassign them first (rain case reassign)"
-                )
-            }
+            try OfficeRules.checkRetire(children: children, records: try Self.recordsNaming(code, in: db).map { $0["tbl"] as String })
             try db.execute(sql: "UPDATE offices SET retired_at = ? WHERE code = ?", arguments: [now, code])
             // Its replicas stop at their next request; its unused tokens stop working.
             try db.execute(

@@ -6,6 +6,12 @@ public import SyncCore
 public import SyncProtocol
 
 extension SQLiteCentralStorage {
+    /// ``push(_:bodies:from:now:)`` encoding the changes inside the transaction (the
+    /// blocking form, for callers outside the server's tasks).
+    public func push(_ changes: [Change], from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
+        try push(changes, bodies: nil, from: caller, now: now)
+    }
+
     public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
         if let bodies, bodies.count != changes.count {
             preconditionFailure("push: \(bodies.count) bodies for \(changes.count) changes")

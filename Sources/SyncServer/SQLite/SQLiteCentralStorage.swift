@@ -139,9 +139,6 @@ public final class SQLiteCentralStorage: CentralStorage {
         }
     }
 
-    static func isCode(_ code: String) -> Bool {
-        !code.isEmpty && code.utf8.count <= 12 && code.utf8.allSatisfy(\.isASCIIAlphanumeric)
-    }
 }
 
 extension UInt8 {

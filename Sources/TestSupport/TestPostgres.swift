@@ -1,0 +1,113 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The PostgreSQL server the tests use: `$RAIN_TEST_POSTGRES_URL` (a superuser's URL, as
+/// `.ci/run` sets it), else a throwaway cluster this process starts once with
+/// `scripts/postgres-cluster.sh` and stops when it exits. Each test gets a database of
+/// its own (``createDatabase()``), dropped afterwards. A test that needs PostgreSQL
+/// fails, never skips, when neither is possible.
+public enum TestPostgres {
+    /// Why PostgreSQL is not available to the tests.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    nonisolated(unsafe) private static var started: Result<String, Unavailable>?
+    private static let lock = NSLock()
+
+    /// The server's URL (its `postgres` database).
+    public static func serverURL() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let started { return try started.get() }
+        let result: Result<String, Unavailable>
+        if let url = ProcessInfo.processInfo.environment["RAIN_TEST_POSTGRES_URL"], !url.isEmpty {
+            result = .success(url)
+        } else {
+            result = startCluster()
+        }
+        started = result
+        return try result.get()
+    }
+
+    private static func startCluster() -> Result<String, Unavailable> {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let script = root.appendingPathComponent("scripts/postgres-cluster.sh").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-pg-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        chmod(folder, 0o755)
+        let run = shell(script, ["start", folder + "/cluster"])
+        guard run.status == 0, run.output.hasPrefix("postgres://") else {
+            return .failure(
+                Unavailable(
+                    description:
+                        "PostgreSQL is needed by this test and none is available: set RAIN_TEST_POSTGRES_URL, or install postgresql-15 so that scripts/postgres-cluster.sh can start one (\(run.error.suffix(400)))"
+                ))
+        }
+        clusterFolder = folder
+        atexit {
+            guard let folder = TestPostgres.clusterFolder else { return }
+            var root = URL(fileURLWithPath: #filePath)
+            for _ in 0..<3 { root.deleteLastPathComponent() }
+            _ = TestPostgres.shell(root.appendingPathComponent("scripts/postgres-cluster.sh").path, ["stop", folder + "/cluster"])
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        return .success(run.output.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    nonisolated(unsafe) static var clusterFolder: String?
+
+    /// A new empty database on the test server; its URL.
+    public static func createDatabase() throws -> String {
+        let server = try serverURL()
+        let name = "rain_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let run = shell("/usr/bin/env", ["psql", server, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        guard run.status == 0 else { throw Unavailable(description: "cannot create a test database: \(run.error)") }
+        return url(server, database: name)
+    }
+
+    /// Drops the database of `url` (its connections closed first).
+    public static func dropDatabase(_ url: String) {
+        guard let server = try? serverURL(), let name = database(of: url) else { return }
+        _ = shell("/usr/bin/env", ["psql", server, "-X", "-q", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+    }
+
+    /// Runs SQL on the database of `url` with psql; its output (unaligned, tuples only).
+    public static func query(_ url: String, _ sql: String) throws -> String {
+        let run = shell("/usr/bin/env", ["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        guard run.status == 0 else { throw Unavailable(description: "psql failed: \(run.error)") }
+        return run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `url` naming `database` instead.
+    public static func url(_ url: String, database: String) -> String {
+        guard let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") else { return url }
+        let end = url[slash...].firstIndex(of: "?") ?? url.endIndex
+        return url.replacingCharacters(in: slash..<end, with: "/" + database)
+    }
+
+    static func database(of url: String) -> String? {
+        guard let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") else { return nil }
+        let rest = url[url.index(after: slash)...]
+        return String(rest.prefix { $0 != "?" })
+    }
+
+    static func shell(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { return (127, "", "\(error)") }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+    }
+}
