@@ -199,8 +199,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport", "CaseDomain",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "SyncServer", "CentralPostgres", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport", "CaseDomain",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import ReplicaStore
 import SyncCore
+import TestSupport
 import Testing
 
 /// Every endpoint against every kind of bad credential: 401 or 403, and not a row written
@@ -13,26 +14,25 @@ import Testing
 @Suite(.serialized) struct AuthorizationMatrixTests {
     /// Rows the requests could write: changes, merge state, scopes, replicas, used tokens.
     func rows(_ db: String) throws -> [String: Int] {
-        try DatabaseQueue(path: db).read { db in
-            var counts: [String: Int] = [:]
-            for (name, sql) in [
-                ("changes", "SELECT count(*) FROM changes"), ("merge_state", "SELECT count(*) FROM merge_state"),
-                (
-                    "scopes",
-                    "SELECT count(*) FROM merge_state WHERE scope IS NOT NULL OR parent IS NOT NULL"
-                ), ("listings", "SELECT count(*) FROM scope_log"), ("moves", "SELECT count(*) FROM scope_moves"),
-                ("replicas", "SELECT count(*) FROM replicas"),
-                ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
-                ("credentials", "SELECT group_concat(secret_sha256) FROM replicas"),
-            ] {
-                if name == "credentials" {
-                    counts[name] = (try String.fetchOne(db, sql: sql) ?? "").hashValue
-                } else {
-                    counts[name] = try Int.fetchOne(db, sql: sql) ?? -1
-                }
-            }
-            return counts
+        var counts: [String: Int] = [:]
+        for (name, sql) in [
+            ("changes", "SELECT count(*) FROM changes"), ("merge_state", "SELECT count(*) FROM merge_state"),
+            ("scopes", "SELECT count(*) FROM merge_state WHERE scope IS NOT NULL OR parent IS NOT NULL"),
+            ("listings", "SELECT count(*) FROM scope_log"), ("moves", "SELECT count(*) FROM scope_moves"),
+            ("replicas", "SELECT count(*) FROM replicas"),
+            ("used tokens", "SELECT count(*) FROM enrolment_tokens WHERE used_at IS NOT NULL"),
+        ] {
+            counts[name] = try count(db, sql)
         }
+        let credentials =
+            db.hasPrefix("postgres")
+            ? try TestPostgres.query(db, "SELECT string_agg(secret_sha256, ',' ORDER BY id) FROM replicas")
+            : try DatabaseQueue(path: db).read { db in
+                try String.fetchOne(db, sql: "SELECT group_concat(secret_sha256) FROM (SELECT secret_sha256 FROM replicas ORDER BY id)")
+                    ?? ""
+            }
+        counts["credentials"] = credentials.hashValue
+        return counts
     }
 
     @Test(arguments: Backend.allCases) func everyEndpointRefusesEveryBadCredentialAndWritesNothing(_ backend: Backend) async throws {
@@ -97,9 +97,13 @@ import Testing
         let afterFirstUse = try rows(deployment.server.db)
         let expiredRun = try deployment.server.admin(["office", "token", "HSM", "--expires-in", "1", "--json"])
         let expired = try #require(expiredRun.object["token"] as? String)
-        try await DatabaseQueue(path: deployment.server.db).write { db in
-            try db.execute(
-                sql: "UPDATE enrolment_tokens SET expires_at = 0 WHERE id = ?", arguments: [String(expired.split(separator: ".")[0])])
+        let expiredID = String(expired.split(separator: ".")[0])
+        if backend == .postgres {
+            _ = try TestPostgres.query(deployment.server.db, "UPDATE enrolment_tokens SET expires_at = 0 WHERE id = '\(expiredID)'")
+        } else {
+            try await DatabaseQueue(path: deployment.server.db).write { db in
+                try db.execute(sql: "UPDATE enrolment_tokens SET expires_at = 0 WHERE id = ?", arguments: [expiredID])
+            }
         }
         for (name, token) in [
             ("malformed", "garbage"), ("wrong secret", String(used.split(separator: ".")[0]) + "." + String(repeating: "1", count: 64)),

@@ -63,7 +63,16 @@ import Testing
 
     /// Every change a file holds: dot → SHA-256 of its canonical body.
     static func changes(_ path: String) throws -> [String: String] {
-        try DatabaseQueue(path: path).read { db in
+        if path.hasPrefix("postgres") {
+            var result: [String: String] = [:]
+            let rows = try TestPostgres.query(path, "SELECT replica || ':' || counter || ' ' || encode(sha256(body), 'hex') FROM changes")
+            for line in rows.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2 { result[String(parts[0])] = String(parts[1]) }
+            }
+            return result
+        }
+        return try DatabaseQueue(path: path).read { db in
             var result: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT replica, counter, body FROM changes") {
                 let replica: String = row["replica"]

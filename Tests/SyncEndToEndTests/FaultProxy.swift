@@ -8,6 +8,9 @@ import Foundation
 /// connection takes the next fault of a queue (then ``FaultProxy/Fault/pass`` — or the
 /// standing fault, when one is set) and suffers it.
 ///
+/// With several upstreams it is a round-robin load balancer: each connection goes to the
+/// next upstream that accepts it (one that refuses, a dead server, is passed over).
+///
 /// Plain blocking sockets and one thread per direction: small and easy to reason about,
 /// which is what a test's network needs to be.
 final class FaultProxy: @unchecked Sendable {
@@ -38,7 +41,12 @@ final class FaultProxy: @unchecked Sendable {
         }
     }
 
-    let upstreamPort: UInt16
+    let upstreamPorts: [UInt16]
+    var upstreamPort: UInt16 { upstreamPorts[0] }
+    private var nextUpstream = 0
+    /// How many connections each upstream took, by port.
+    var served: [UInt16: Int] { lock.withLock { servedCounts } }
+    private var servedCounts: [UInt16: Int] = [:]
     private(set) var port: UInt16 = 0
     private let listener: Int32
     private let lock = NSLock()
@@ -49,8 +57,15 @@ final class FaultProxy: @unchecked Sendable {
     private var closed = false
 
     /// Listens on a free loopback port, forwarding to `127.0.0.1:upstreamPort`.
-    init(upstreamPort: UInt16) throws {
-        self.upstreamPort = upstreamPort
+    convenience init(upstreamPort: UInt16) throws {
+        try self.init(upstreamPorts: [upstreamPort])
+    }
+
+    /// Listens on a free loopback port, forwarding each connection to the next of
+    /// `upstreamPorts` in turn.
+    init(upstreamPorts: [UInt16]) throws {
+        precondition(!upstreamPorts.isEmpty)
+        self.upstreamPorts = upstreamPorts
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw ProxyError("socket: \(errno)") }
         var yes: Int32 = 1
@@ -138,14 +153,8 @@ final class FaultProxy: @unchecked Sendable {
             Glibc.close(client)
             return
         }
-        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = Self.loopback(port: upstreamPort)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
+        guard let upstream = connectUpstream() else {
             Glibc.close(client)
-            Glibc.close(upstream)
             return
         }
         lock.withLock { open.append(contentsOf: [client, upstream]) }
@@ -164,6 +173,28 @@ final class FaultProxy: @unchecked Sendable {
         pump(from: upstream, to: client, limit: { if case .cutResponse(let bytes) = fault { bytes } else { nil } }(), fault: fault)
         done.wait()
         finish(client, upstream)
+    }
+
+    /// A connection to the next upstream that accepts one, or nil when none does.
+    private func connectUpstream() -> Int32? {
+        let start = lock.withLock { () -> Int in
+            defer { nextUpstream += 1 }
+            return nextUpstream
+        }
+        for offset in 0..<upstreamPorts.count {
+            let port = upstreamPorts[(start + offset) % upstreamPorts.count]
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: port)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if connected == 0 {
+                lock.withLock { servedCounts[port, default: 0] += 1 }
+                return upstream
+            }
+            Glibc.close(upstream)
+        }
+        return nil
     }
 
     private func finish(_ client: Int32, _ upstream: Int32) {

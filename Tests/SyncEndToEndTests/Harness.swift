@@ -287,12 +287,28 @@ func writeCases(_ path: String, count: Int, prefix: String, description: String?
         })
 }
 
-/// `SELECT count(*) …` on a database file (by default, its changes).
+/// `SELECT count(*) …` on a database file or a server's PostgreSQL database (by default,
+/// its changes).
 func count(_ path: String, _ sql: String = "SELECT count(*) FROM changes") throws -> Int {
-    try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+    if path.hasPrefix("postgres") { return Int(try TestPostgres.query(path, sql)) ?? -1 }
+    return try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
 }
 
-/// `PRAGMA integrity_check` of a database file: "ok" when healthy.
+/// `PRAGMA integrity_check` of a database file: "ok" when healthy. For a server's
+/// PostgreSQL database (whose pages PostgreSQL itself checks), the storage's own
+/// invariants: every logged change's record has a merge state, and no dot is held twice.
 func integrity(_ path: String) throws -> String {
-    try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";") }
+    if path.hasPrefix("postgres") {
+        return try TestPostgres.query(
+            path,
+            """
+            SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM changes c WHERE NOT EXISTS
+                    (SELECT 1 FROM merge_state s WHERE s.tbl = c.tbl AND s.record_id = c.record_id))
+                AND (SELECT count(*) FROM changes) = (SELECT count(DISTINCT (replica, counter)) FROM changes)
+                THEN 'ok' ELSE 'broken' END
+            """)
+    }
+    return try DatabaseQueue(path: path).read { db in
+        try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";")
+    }
 }

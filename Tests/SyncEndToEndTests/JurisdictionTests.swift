@@ -96,9 +96,11 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         let text = try deployment.rain(["status", "--lang", "en"], db: hsm).stdout
         #expect(text.contains("changes the server refused: 1") && text.contains("outside this office's jurisdiction"))
         // Nothing of it reached the server or the other community.
-        let central = try DatabaseQueue(path: deployment.server.db).read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM changes WHERE body LIKE '%越权修改%'") ?? -1
-        }
+        let central = try count(
+            deployment.server.db,
+            backend == .postgres
+                ? "SELECT count(*) FROM changes WHERE convert_from(body, 'UTF8') LIKE '%越权修改%'"
+                : "SELECT count(*) FROM changes WHERE body LIKE '%越权修改%'")
         #expect(central == 0)
         try deployment.sync(xq)
         #expect(!(try deployment.show(b, xq)).contains("越权修改"))
