@@ -228,10 +228,11 @@ final class Deployment: @unchecked Sendable {
         return try #require(run.object["token"] as? String)
     }
 
-    /// A replica file enrolled with the server.
-    func replica(_ name: String, office: String, staff: String) throws -> String {
+    /// A replica file enrolled with the server (through `server`, a proxy's URL, when given).
+    func replica(_ name: String, office: String, staff: String, server url: String? = nil) throws -> String {
         let path = scratch.file(name + ".sqlite")
-        let run = try rain(["init", "--office", office, "--staff", staff, "--server", server.url, "--token", try token(office)], db: path)
+        let run = try rain(
+            ["init", "--office", office, "--staff", staff, "--server", url ?? server.url, "--token", try token(office)], db: path)
         try #require(run.status == 0, "\(run.stderr)")
         return path
     }
