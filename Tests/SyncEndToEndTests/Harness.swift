@@ -87,7 +87,8 @@ func execute(_ executable: String, _ arguments: [String], environment extra: [St
 
 /// A real `rain-server serve` on a free loopback port.
 final class ServerProcess: @unchecked Sendable {
-    let db: String
+    /// The database it serves (`moveTo(_:)` changes it, as an operator would after a migrate).
+    private(set) var db: String
     let folder: String
     let logPath: String
     private(set) var process: Process
@@ -143,6 +144,13 @@ final class ServerProcess: @unchecked Sendable {
         let log: String
         let output: String
         var description: String { "rain-server did not start: \(output)\n\(log)" }
+    }
+
+    /// Stops the server and starts it again on `database`, on the same port.
+    func moveTo(_ database: String) throws {
+        stop()
+        db = database
+        try start()
     }
 
     /// SIGTERM, then wait: the graceful path.

@@ -1,3 +1,4 @@
+import CaseStore
 import Foundation
 import ReplicaStore
 import SyncCore
@@ -65,5 +66,71 @@ import Testing
         #expect(servers.allSatisfy { (served[Self.port($0)] ?? 0) > 0 }, "a server took no connection: \(served)")
         proxy.close()
         second.kill9()
+    }
+}
+
+/// `rain-server migrate`: a running district moved from its SQLite file to PostgreSQL and
+/// back, with live replicas that keep syncing afterwards with their credentials and
+/// cursors unchanged.
+@Suite(.serialized) struct DatabaseMoveTests {
+    @Test func aDistrictMovesToPostgreSQLAndBackAndItsReplicasKeepSyncing() throws {
+        let deployment = try Deployment()
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        let x = try deployment.replica("x", office: "XQ", staff: "王五")
+        let district = try deployment.replica("d", office: "HSD", staff: "赵六")
+        try writeCases(a, count: 40, prefix: "A")
+        try writeCases(x, count: 25, prefix: "X")
+        let first = try deployment.newCase(b, title: "楼道堆放杂物")
+        #expect(try deployment.rain(["case", "note", first, "已联系物业"], db: b).status == 0)
+        for replica in [a, b, x, district, a] { try deployment.sync(replica) }
+        // A refusal and a revoked replica: kept across the move too.
+        let revoked = try deployment.replica("r", office: "HSM", staff: "钱七")
+        #expect(try deployment.server.admin(["replica", "revoke", try ReplicaStore.open(at: revoked).identity.replica.rawValue]).status == 0)
+        let sqlite = deployment.server.db
+        let before = try [
+            "changes", "merge_state", "replicas", "offices", "enrolment_tokens", "scope_log",
+        ].map { try count(sqlite, "SELECT count(*) FROM \($0)") }
+
+        deployment.server.stop()
+        let postgres = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(postgres) }
+        let moved = try execute(Built.server, ["migrate", "--from", sqlite, "--to", postgres, "--json"], in: deployment.scratch.path)
+        #expect(moved.status == 0, "\(moved.stderr)")
+        let tables = (moved.json as? [[String: Any]]) ?? []
+        #expect(tables.count == 8 && (tables.first { $0["table"] as? String == "changes" }?["rows"] as? Int) == before[0])
+        let after = try [
+            "changes", "merge_state", "replicas", "offices", "enrolment_tokens", "scope_log",
+        ].map { try count(postgres, "SELECT count(*) FROM \($0)") }
+        #expect(after == before, "row counts differ after the move")
+        // Into a database that is not empty: refused, nothing written.
+        let again = try execute(Built.server, ["migrate", "--from", sqlite, "--to", postgres], in: deployment.scratch.path)
+        #expect(again.status == 4 && again.stderr.contains("already holds"))
+
+        try deployment.server.moveTo(postgres)
+        // Nothing new: a sync sends and receives nothing (the cursors still hold).
+        let quiet = try deployment.sync(a)
+        #expect(quiet["sent"] as? Int == 0 && quiet["received"] as? Int == 0, "\(quiet)")
+        // New work flows through the moved server.
+        try writeCases(b, count: 10, prefix: "B")
+        try deployment.sync(b)
+        let pulled = try deployment.sync(a)
+        #expect(pulled["received"] as? Int == 10, "only the new changes: \(pulled)")
+        try deployment.sync(district)
+        #expect(try deployment.numbers(a) == deployment.numbers(b))
+        #expect(try deployment.numbers(district).count == 40 + 25 + 1 + 10)
+        let refusedSync = try deployment.rain(["sync"], db: revoked)
+        #expect(refusedSync.status != 0, "the revoked replica stays revoked")
+
+        // And back to a new SQLite file, still serving the same replicas.
+        deployment.server.stop()
+        let back = deployment.scratch.file("back.sqlite")
+        let returned = try execute(Built.server, ["migrate", "--from", postgres, "--to", back], in: deployment.scratch.path)
+        #expect(returned.status == 0, "\(returned.stderr)")
+        try deployment.server.moveTo(back)
+        try writeCases(x, count: 3, prefix: "Y")
+        try deployment.sync(x)
+        #expect(try deployment.sync(district)["received"] as? Int == 3)
+        #expect(try integrity(back) == "ok")
     }
 }

@@ -1,0 +1,194 @@
+import Crypto
+import Foundation
+import GRDB
+public import Logging
+import NIOCore
+import PostgresNIO
+import ReplicaStore
+public import SyncCore
+public import SyncServer
+
+/// `rain-server migrate`: copies a central database to another, either backend to either
+/// — the change log with its arrival numbers, merge states with their scopes and
+/// parents, offices, enrolment tokens, replicas with their credential digests and
+/// restore links, refusals, scope moves and listings, and the server's own id — then
+/// reads both back and compares each table's row count and digest. Replicas keep their
+/// credentials and cursors (arrival numbers and move numbers are copied as they are).
+/// The destination must be empty; servers on the source must be stopped (a change
+/// pushed during the copy could be missed, and the command says so when it sees one).
+public enum DatabaseMove {
+    /// A column as both backends store it.
+    struct Column {
+        enum Kind { case integer, text, bytes }
+        let name: String
+        let kind: Kind
+        /// `bytes` stored as TEXT in SQLite (a change's canonical JSON).
+        var sqliteText = false
+    }
+
+    struct Table {
+        let name: String
+        let key: [String]
+        let columns: [Column]
+    }
+
+    static func int(_ name: String) -> Column { Column(name: name, kind: .integer) }
+    static func text(_ name: String) -> Column { Column(name: name, kind: .text) }
+
+    /// Every table, parents before the rows that name them.
+    static let tables: [Table] = [
+        Table(
+            name: "offices", key: ["code"],
+            columns: [text("code"), text("name"), text("level"), text("parent"), int("created_at"), int("retired_at")]),
+        Table(
+            name: "enrolment_tokens", key: ["id"],
+            columns: [
+                text("id"), text("office"), text("secret_sha256"), int("created_at"), int("expires_at"), int("used_at"), text("used_by"),
+            ]),
+        Table(
+            name: "replicas", key: ["id"],
+            columns: [
+                text("id"), text("office"), text("staff"), text("secret_sha256"), text("previous_secret_sha256"), int("enrolled_at"),
+                int("revoked_at"), int("last_seen_at"), text("superseded_by"), text("predecessor"), int("used_at"),
+            ]),
+        Table(
+            name: "changes", key: ["arrived"],
+            columns: [
+                int("arrived"), text("replica"), int("counter"), text("tbl"), text("record_id"),
+                Column(name: "body", kind: .bytes, sqliteText: true),
+            ]),
+        Table(
+            name: "merge_state", key: ["tbl", "record_id"],
+            columns: [
+                text("tbl"), text("record_id"), Column(name: "state", kind: .bytes), int("conflicts"), text("scope"), text("parent"),
+            ]),
+        Table(
+            name: "refused_dots", key: ["replica", "counter"],
+            columns: [text("replica"), int("counter"), text("tbl"), text("record_id"), int("refused_at"), text("body_sha256")]),
+        Table(
+            name: "scope_moves", key: ["seq"],
+            columns: [int("seq"), text("tbl"), text("record_id"), text("old_scope"), text("new_scope")]),
+        Table(name: "scope_log", key: ["office", "last"], columns: [text("office"), int("last"), int("first")]),
+    ]
+
+    /// One value of a row.
+    enum Cell: Hashable, Sendable {
+        case null
+        case integer(Int64)
+        case text(String)
+        case bytes([UInt8])
+
+        /// An unambiguous encoding, for digests.
+        func write(to bytes: inout [UInt8]) {
+            switch self {
+            case .null: bytes.append(0)
+            case .integer(let value):
+                bytes.append(1)
+                withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+            case .text(let value):
+                bytes.append(2)
+                withUnsafeBytes(of: UInt64(value.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: value.utf8)
+            case .bytes(let value):
+                bytes.append(3)
+                withUnsafeBytes(of: UInt64(value.count).littleEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: value)
+            }
+        }
+    }
+
+    /// What was copied: each table's rows and digest (SHA-256 of its rows' digests, sorted,
+    /// so that the two backends' orders of text do not matter), equal on both sides.
+    public struct Report: Sendable {
+        public var tables: [(name: String, rows: Int, digest: String)] = []
+    }
+
+    /// Rows read or written per statement.
+    static let page = 2_000
+
+    /// Copies `source` to `destination` and checks the copy.
+    public static func run(from source: DatabaseLocation, to destination: DatabaseLocation, kinds: [RecordKind], logger: Logger)
+        async throws(ServerError) -> Report
+    {
+        guard source != destination else {
+            throw .badRequest("invalid", "cannot migrate: --from and --to name the same database")
+        }
+        let from = try await Side.open(source, create: false, kinds: kinds, logger: logger)
+        let to: Side
+        do {
+            to = try await Side.open(destination, create: true, kinds: kinds, logger: logger)
+        } catch {
+            await from.close()
+            throw error
+        }
+        do {
+            let report = try await copy(from, to)
+            await from.close()
+            await to.close()
+            return report
+        } catch {
+            await from.close()
+            await to.close()
+            var failure = error as? ServerError ?? .unavailable("cannot migrate: \(type(of: error))", cause: "\(type(of: error))")
+            if failure.code != "not_empty" {
+                failure.message += "; the destination may hold part of the copy: empty it before migrating again"
+            }
+            throw failure
+        }
+    }
+
+    private static func copy(_ from: Side, _ to: Side) async throws -> Report {
+        for table in ["offices", "changes", "replicas"] where try await to.count(table) > 0 {
+            throw ServerError.conflict(
+                "not_empty", "cannot migrate: the destination database already holds \(table); migrate only into an empty one (--to)")
+        }
+        try await to.setIdentity(try await from.identity())
+        var report = Report()
+        for table in tables {
+            var last: [Cell]?
+            var copied = 0
+            var hashes: [[UInt8]] = []
+            while true {
+                let rows = try await from.rows(table, after: last)
+                if rows.isEmpty { break }
+                try await to.insert(table, rows)
+                for row in rows { hashes.append(rowDigest(row)) }
+                copied += rows.count
+                last = table.key.map { key in rows[rows.count - 1][table.columns.firstIndex { $0.name == key }!] }
+                if rows.count < page { break }
+            }
+            let digest = tableDigest(hashes)
+            // Read back from both sides: what the destination holds is what the source does.
+            let (sourceRows, sourceDigest) = try await from.digest(table)
+            let (copiedRows, copiedDigest) = try await to.digest(table)
+            guard sourceRows == copied, sourceDigest == digest else {
+                throw ServerError.conflict(
+                    "source_changed",
+                    "cannot migrate: \(table.name) changed on the source during the copy (\(copied) rows copied, \(sourceRows) now); stop every server on it and migrate again into an empty database"
+                )
+            }
+            guard copiedRows == copied, copiedDigest == digest else {
+                throw ServerError.unavailable(
+                    "cannot migrate: \(table.name) differs after the copy (\(copiedRows) rows of \(copied)); the destination is incomplete",
+                    cause: "digest mismatch \(table.name)")
+            }
+            report.tables.append((table.name, copied, digest))
+        }
+        return report
+    }
+
+    static func rowDigest(_ row: [Cell]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for cell in row { cell.write(to: &bytes) }
+        return Array(SHA256.hash(data: bytes))
+    }
+
+    static func tableDigest(_ hashes: [[UInt8]]) -> String {
+        var sorted = hashes.sorted { $0.lexicographicallyPrecedes($1) }
+        var all: [UInt8] = []
+        all.reserveCapacity(sorted.count * 32)
+        for hash in sorted { all.append(contentsOf: hash) }
+        sorted.removeAll()
+        return SHA256.hash(data: all).map { String(format: "%02x", $0) }.joined()
+    }
+}
