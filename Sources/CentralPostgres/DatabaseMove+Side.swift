@@ -90,7 +90,8 @@ extension DatabaseMove {
                 let sql = "SELECT \(columns) FROM \(table.name) \(condition) ORDER BY \(key) LIMIT \(page)"
                 return try await storage.read("cannot read \(table.name)") { connection in
                     var result: [[Cell]] = []
-                    for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: storage.logger) {
+                    for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: storage.logger)
+                    {
                         let random = row.makeRandomAccess()
                         var cells: [Cell] = []
                         for (index, column) in table.columns.enumerated() {
@@ -145,7 +146,8 @@ extension DatabaseMove {
                         }
                         try await connection.query(
                             PostgresQuery(
-                                unsafeSQL: "INSERT INTO \(table.name) (\(columns)) VALUES " + tuples.joined(separator: ", "), binds: bindings),
+                                unsafeSQL: "INSERT INTO \(table.name) (\(columns)) VALUES " + tuples.joined(separator: ", "),
+                                binds: bindings),
                             logger: storage.logger)
                         start += perStatement
                     }

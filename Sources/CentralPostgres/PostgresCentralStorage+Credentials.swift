@@ -1,9 +1,9 @@
 import NIOCore
 import PostgresNIO
-import Synchronization
 public import SyncCore
 public import SyncProtocol
 public import SyncServer
+import Synchronization
 
 extension PostgresCentralStorage {
     public func issueToken(office: String, lifetime: Int64, now: Int64) async throws(ServerError) -> IssuedToken {

@@ -1,10 +1,10 @@
 import NIOCore
 import PostgresNIO
 import ReplicaStore
-import Synchronization
 public import SyncCore
 public import SyncProtocol
 public import SyncServer
+import Synchronization
 
 extension PostgresCentralStorage {
     public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) async throws(ServerError)

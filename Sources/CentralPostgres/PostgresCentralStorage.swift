@@ -193,7 +193,8 @@ public final class PostgresCentralStorage: CentralStorage {
         case (.server, "25006"?): why = "the server's database is read-only"
         case (.server, let state?) where state.hasPrefix("28"): why = "the server's database refused the user or password of its URL"
         case (.server, "3D000"?): why = "the server's database does not exist (create it first: README, Operations on PostgreSQL)"
-        case (.server, let state?) where state.hasPrefix("57P") || state.hasPrefix("08"): why = "the server's database is shutting down or unreachable"
+        case (.server, let state?) where state.hasPrefix("57P") || state.hasPrefix("08"):
+            why = "the server's database is shutting down or unreachable"
         case (.server, _): why = "the server's database failed"
         default: why = "the server's database is unreachable"
         }

@@ -80,7 +80,8 @@ public final class ResilientStorage: CentralStorage {
     }
 
     public func addOffice(code: String, name: String, level: OfficeLevel, parent: String?, now: Int64) async throws(ServerError) -> Office {
-        try await run { storage throws(ServerError) in try storage.addOffice(code: code, name: name, level: level, parent: parent, now: now) }
+        try await run { storage throws(ServerError) in try storage.addOffice(code: code, name: name, level: level, parent: parent, now: now)
+        }
     }
 
     public func moveOffice(code: String, parent: String, now: Int64) async throws(ServerError) -> Office {

@@ -33,11 +33,15 @@ public struct ServerError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    package static func badRequest(_ code: String, _ message: String) -> ServerError { ServerError(status: 400, code: code, message: message) }
+    package static func badRequest(_ code: String, _ message: String) -> ServerError {
+        ServerError(status: 400, code: code, message: message)
+    }
     package static func unauthenticated(_ message: String, code: String = "unauthenticated") -> ServerError {
         ServerError(status: 401, code: code, message: message)
     }
-    package static func forbidden(_ code: String, _ message: String) -> ServerError { ServerError(status: 403, code: code, message: message) }
+    package static func forbidden(_ code: String, _ message: String) -> ServerError {
+        ServerError(status: 403, code: code, message: message)
+    }
     package static func notFound(_ message: String) -> ServerError { ServerError(status: 404, code: "not_found", message: message) }
     package static func conflict(_ code: String, _ message: String, holds: UInt64? = nil) -> ServerError {
         ServerError(status: 409, code: code, message: message, holds: holds)

@@ -333,7 +333,9 @@ struct IssueToken: AsyncParsableCommand {
     @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
 
     func run() async throws {
-        let issued = try await database.with { try await $0.issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now()) }
+        let issued = try await database.with {
+            try await $0.issueToken(office: code, lifetime: token.lifetime, now: ReplicaStoreTime.now())
+        }
         if json {
             print(
                 JSONText.object([
@@ -504,7 +506,8 @@ struct ImportChanges: AsyncParsableCommand {
                     message: "cannot import: the changes were written by replica \(replica), which was never enrolled here")
             }
             return (
-                enrolled, try await storage.push(changes, from: Caller(replica: replica, office: enrolled.office), now: ReplicaStoreTime.now())
+                enrolled,
+                try await storage.push(changes, from: Caller(replica: replica, office: enrolled.office), now: ReplicaStoreTime.now())
             )
         }
         if json {

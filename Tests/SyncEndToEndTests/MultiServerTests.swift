@@ -86,7 +86,8 @@ import Testing
         for replica in [a, b, x, district, a] { try deployment.sync(replica) }
         // A refusal and a revoked replica: kept across the move too.
         let revoked = try deployment.replica("r", office: "HSM", staff: "钱七")
-        #expect(try deployment.server.admin(["replica", "revoke", try ReplicaStore.open(at: revoked).identity.replica.rawValue]).status == 0)
+        #expect(
+            try deployment.server.admin(["replica", "revoke", try ReplicaStore.open(at: revoked).identity.replica.rawValue]).status == 0)
         let sqlite = deployment.server.db
         let before = try [
             "changes", "merge_state", "replicas", "offices", "enrolment_tokens", "scope_log",

@@ -61,7 +61,9 @@ import Testing
         #expect(shown.contains("楼道堆放大量杂物") && shown.contains("和平路88号3栋") && shown.contains("\"verifying\""))
     }
 
-    @Test(arguments: Backend.allCases) func aConflictShowsTheSameWinnerEverywhereAndAResolutionSettlesItEverywhere(_ backend: Backend) throws {
+    @Test(arguments: Backend.allCases) func aConflictShowsTheSameWinnerEverywhereAndAResolutionSettlesItEverywhere(_ backend: Backend)
+        throws
+    {
         let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
         let b = try deployment.replica("b", office: "HSM", staff: "李四")

@@ -101,7 +101,8 @@ import Testing
         for office in Scoped.offices {
             for index in 0..<(random.chance(0.4) ? 2 : 1) {
                 let token = try await servers[replicas.count % 3].issueToken(office: office.code, lifetime: 3_600_000, now: now)
-                let store = try ReplicaStore.create(at: folder + "/\(office.code)-\(index).sqlite", office: office.code, staff: "员工\(index)")
+                let store = try ReplicaStore.create(
+                    at: folder + "/\(office.code)-\(index).sqlite", office: office.code, staff: "员工\(index)")
                 _ = try await servers[index % 3].enrol(
                     EnrolRequestV1(token: token.token, replica: store.identity.replica, staff: "员工\(index)"), now: now)
                 try store.saveEnrolment(server: "memory", credential: "unused", officeName: office.code, officeLevel: office.level.rawValue)
@@ -160,7 +161,8 @@ import Testing
                 row -> String in
                 let state: Data = row["state"]
                 let hex = state.map { String(format: "%02x", $0) }.joined()
-                return "\(row["tbl"] as String)/\(row["record_id"] as String) \(hex) \(row["scope"] as String? ?? "-") \(row["parent"] as String? ?? "-")"
+                return
+                    "\(row["tbl"] as String)/\(row["record_id"] as String) \(hex) \(row["scope"] as String? ?? "-") \(row["parent"] as String? ?? "-")"
             }.joined(separator: "\n")
         }
         guard pgStates == sqliteStates, !pgStates.isEmpty else {

@@ -24,7 +24,9 @@ import Testing
             url = try TestPostgres.createDatabase()
             var logger = Logger(label: "test")
             logger.logLevel = .warning
-            guard case .postgres(let location) = try DatabaseLocation(parsing: url) else { throw TestPostgres.Unavailable(description: url) }
+            guard case .postgres(let location) = try DatabaseLocation(parsing: url) else {
+                throw TestPostgres.Unavailable(description: url)
+            }
             var servers: [PostgresCentralStorage] = []
             for _ in 0..<count {
                 servers.append(try await PostgresCentralStorage.open(location, kinds: [CaseRecords.kind], logger: logger))
@@ -145,7 +147,9 @@ import Testing
             #expect(l.accepted == 1 && r.accepted == 1 && l.holds == counters.first && r.holds == counters.second)
         }
         #expect(try TestPostgres.query(cluster.url, "SELECT count(*) FROM changes") == "41")
-        #expect(try TestPostgres.query(cluster.url, "SELECT max(arrived) - min(arrived) + 1 FROM changes") == "41", "arrival numbers have a gap")
+        #expect(
+            try TestPostgres.query(cluster.url, "SELECT max(arrived) - min(arrived) + 1 FROM changes") == "41", "arrival numbers have a gap"
+        )
         let replicas = try await cluster.servers[1].replicas()
         #expect(Set(replicas.map(\.holds)) == [21, 20])
         await cluster.close()
