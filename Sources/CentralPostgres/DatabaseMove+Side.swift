@@ -64,6 +64,22 @@ extension DatabaseMove {
             }
         }
 
+        /// The numbering floor a restore set (PostgreSQL only; 0 for SQLite).
+        func floor() async throws -> Int64 {
+            guard case .postgres(let storage) = self else { return 0 }
+            return try await storage.read("cannot read the numbering floor") { connection in
+                try await connection.query("SELECT numbering_floor FROM server_identity", logger: storage.logger).collectOne(Int64.self)
+                    ?? 0
+            }
+        }
+
+        func setFloor(_ floor: Int64) async throws {
+            guard floor > 0, case .postgres(let storage) = self else { return }
+            try await storage.write("cannot set the numbering floor") { connection in
+                try await connection.query("UPDATE server_identity SET numbering_floor = \(floor)", logger: storage.logger)
+            }
+        }
+
         /// The next page of `table`'s rows after the key `after`, by key.
         func rows(_ table: Table, after: [Cell]?) async throws -> [[Cell]] {
             let columns = table.columns.map(\.name).joined(separator: ", ")

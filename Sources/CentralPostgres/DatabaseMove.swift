@@ -143,6 +143,7 @@ public enum DatabaseMove {
                 "not_empty", "cannot migrate: the destination database already holds \(table); migrate only into an empty one (--to)")
         }
         try await to.setIdentity(try await from.identity())
+        try await to.setFloor(try await from.floor())
         var report = Report()
         for table in tables {
             var last: [Cell]?

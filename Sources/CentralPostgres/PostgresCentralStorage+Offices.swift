@@ -158,8 +158,38 @@ extension PostgresCentralStorage {
         return records
     }
 
-    /// The number of the last scope move (taken under the write lock: max + 1 is safe).
+    /// The number of the last scope move (taken under the write lock: max + 1 is safe), or
+    /// just below the floor a restore set.
     static func lastMove(_ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
-        try await connection.query("SELECT coalesce(max(seq), 0)::int8 FROM scope_moves", logger: logger).collectOne(Int64.self) ?? 0
+        try await connection.query(
+            "SELECT greatest(coalesce(max(seq), 0), (SELECT numbering_floor FROM server_identity) - 1)::int8 FROM scope_moves",
+            logger: logger
+        ).collectOne(Int64.self) ?? 0
+    }
+
+    /// The next arrival number: max + 1, or the floor a restore set.
+    static func nextArrival(_ connection: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        try await connection.query(
+            "SELECT greatest(coalesce(max(arrived), 0) + 1, (SELECT numbering_floor FROM server_identity))::int8 FROM changes",
+            logger: logger
+        ).collectOne(Int64.self) ?? 1
+    }
+
+    /// Records that the database was restored from a backup: every log and move number
+    /// from now on is above every number handed out before the restore (the wall clock in
+    /// microseconds exceeds any count of changes), so that no replica's pull position has
+    /// passed the changes the restore lost and their writers push again. Returns the floor.
+    public func markRestored(now: Int64) async throws(ServerError) -> Int64 {
+        let logger = logger
+        return try await write("cannot record the restore") { connection in
+            try await connection.query(
+                """
+                UPDATE server_identity SET numbering_floor = greatest(numbering_floor,
+                    (SELECT coalesce(max(arrived), 0) + 1 FROM changes), (SELECT coalesce(max(seq), 0) + 1 FROM scope_moves),
+                    \(now) * 1000)
+                RETURNING numbering_floor
+                """, logger: logger
+            ).collectOne(Int64.self) ?? 0
+        }
     }
 }

@@ -18,9 +18,8 @@ extension PostgresCentralStorage {
         // committed with every change numbered before it (see the type's comment).
         return try await read("cannot read the changes") { connection in
             var page = PageBuilder(caller: caller.replica, limit: limit, maximumBytes: maximumBytes)
-            let latest =
-                try await connection.query("SELECT coalesce(max(arrived), 0)::int8 FROM changes", logger: logger)
-                .collectOne(Int64.self) ?? 0
+            // Below a restore's floor, every number was handed out before the restore.
+            let latest = try await Self.nextArrival(connection, logger) - 1
             let office = try await Self.officeScope(caller.office, connection, logger)
             if cursor.arrived > latest {
                 throw ServerError.conflict(

@@ -118,10 +118,9 @@ extension PostgresCentralStorage {
         let (fresh, duplicates) = try CentralMerge.fresh(
             changes, bodies: bodies, held: [caller.replica: highestHeld],
             stored: held.compactMapValues { $0 })
-        // Arrival numbers: max + 1 under the write lock, so consecutive and committed in order.
-        let first =
-            (try await connection.query("SELECT coalesce(max(arrived), 0)::int8 FROM changes", logger: logger).collectOne(Int64.self)
-                ?? 0) + 1
+        // Arrival numbers: max + 1 under the write lock (or the floor set after a restore), so
+        // consecutive and committed in order.
+        let first = try await Self.nextArrival(connection, logger)
         var states: [RecordKey: CentralMerge.State] = [:]
         for (key, row) in stored {
             guard let state = CentralMerge.decode(row.state) else {

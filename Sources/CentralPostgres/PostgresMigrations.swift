@@ -128,7 +128,12 @@ enum PostgresMigrations {
                     PRIMARY KEY (office, last)
                 )
                 """,
-            ])
+            ]),
+        // After a restore from a backup (`rain-server restored`), log and move numbers start
+        // above every number handed out before it: no replica's pull position has passed them.
+        Step(
+            version: "pg-v2-numbering-floor",
+            statements: ["ALTER TABLE server_identity ADD COLUMN numbering_floor bigint NOT NULL DEFAULT 0"]),
     ]
 
     /// Brings the database to the latest version; returns the server's replica id.

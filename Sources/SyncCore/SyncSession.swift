@@ -105,6 +105,8 @@ public struct SyncSession<C: Clock>: Sendable where C.Duration == Duration {
     public private(set) var localHighest: UInt64
     /// The highest own counter the server is known to hold.
     public private(set) var acked: UInt64
+    /// Whether this sync already pushed again what a restored server lost.
+    private var pushedAgain = false
     /// The pull position.
     public private(set) var cursor: String
     /// Totals so far.
@@ -162,6 +164,14 @@ public struct SyncSession<C: Clock>: Sendable where C.Duration == Duration {
         self.cursor = cursor
         if holds > localHighest {
             phase = .failed(Failure(problem: .restartPush(holds: holds), attempts: 1, serverAhead: true))
+            return
+        }
+        if holds < acked, !pushedAgain {
+            // The server lost own changes it had confirmed (its database was restored from a
+            // backup, §9.3): push them again from what it holds, once per sync.
+            pushedAgain = true
+            acked = holds
+            phase = .running(.push(after: holds))
             return
         }
         acked = max(acked, holds)

@@ -65,9 +65,9 @@ public enum TestPostgres {
 
     nonisolated(unsafe) static var clusterFolder: String?
 
-    /// A new empty database on the test server; its URL.
-    public static func createDatabase() throws -> String {
-        let server = try serverURL()
+    /// A new empty database on the test server (or on `server`, a superuser's URL); its URL.
+    public static func createDatabase(on given: String? = nil) throws -> String {
+        let server = try given ?? serverURL()
         let name = "rain_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let run = shell("/usr/bin/env", ["psql", server, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         guard run.status == 0 else { throw Unavailable(description: "cannot create a test database: \(run.error)") }
@@ -76,7 +76,8 @@ public enum TestPostgres {
 
     /// Drops the database of `url` (its connections closed first).
     public static func dropDatabase(_ url: String) {
-        guard let server = try? serverURL(), let name = database(of: url) else { return }
+        guard let name = database(of: url) else { return }
+        let server = Self.url(url, database: "postgres")
         _ = shell("/usr/bin/env", ["psql", server, "-X", "-q", "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CaseDomain
 import CaseStore
+import CentralPostgres
 import Foundation
 import GRDB
 import ReplicaStore
@@ -7,6 +9,7 @@ import SyncClient
 import SyncCore
 import SyncProtocol
 import SyncServer
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -34,11 +37,20 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Replicas syncing at once (1 to 500).") var replicas = 100
     @Option(help: "Changes each replica writes before the rush (1 to 100,000).") var changes = 1_000
     @Option(help: "Community offices the replicas belong to (replicas ÷ communities each).") var communities = 50
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL server (a superuser's postgres:// URL): the servers share a fresh database there instead of an SQLite file.",
+            valueName: "url"))
+    var db: String?
+    @Option(help: "rain-server processes on the one database (1 to 3; more than one needs --db); replica i syncs with server i mod N.")
+    var servers = 1
 
     func validate() throws {
         guard (1...500).contains(replicas) else { throw ValidationError("--replicas must be from 1 to 500") }
         guard (1...100_000).contains(changes) else { throw ValidationError("--changes must be from 1 to 100000") }
         guard (1...replicas).contains(communities) else { throw ValidationError("--communities must be from 1 to --replicas") }
+        guard (1...3).contains(servers) else { throw ValidationError("--servers must be from 1 to 3") }
+        guard servers == 1 || db != nil else { throw ValidationError("several --servers share one database: give --db postgres://…") }
     }
 
     func run() async throws {
@@ -51,25 +63,35 @@ struct LoadBenchmark: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        // Offices, and a token for each replica, before the server starts.
-        let centralPath = folder + "/central.sqlite"
+        // Offices, and a token for each replica, before the servers start.
+        let centralPath = try db.map { try TestPostgres.createDatabase(on: $0) } ?? folder + "/central.sqlite"
+        defer { if db != nil { TestPostgres.dropDatabase(centralPath) } }
+        let (replicas, communities) = (replicas, communities)
         let office = { (index: Int) in "C\(index % communities)" }
-        var tokens: [String] = []
-        do {
-            let admin = try SQLiteCentralStorage.open(at: centralPath)
+        let tokens = try await CentralDatabase.with(
+            try DatabaseLocation(parsing: centralPath), kinds: [CaseRecords.kind], logger: SyncBenchmark.quietLogger()
+        ) { admin in
             let now = ReplicaStore.nowMillis()
-            _ = try admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
-            _ = try admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
+            _ = try await admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
+            _ = try await admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
             for community in 0..<communities {
-                _ = try admin.addOffice(code: "C\(community)", name: "社区\(community)", level: .community, parent: "JD1", now: now)
+                _ = try await admin.addOffice(code: "C\(community)", name: "社区\(community)", level: .community, parent: "JD1", now: now)
             }
-            for index in 0..<replicas { tokens.append(try admin.issueToken(office: office(index), lifetime: 3_600_000, now: now).token) }
+            var tokens: [String] = []
+            for index in 0..<replicas {
+                tokens.append(try await admin.issueToken(office: office(index), lifetime: 3_600_000, now: now).token)
+            }
+            return tokens
         }
-        let server = try SyncBenchmark.startServer(serverPath, database: centralPath, folder: folder)
+        var running: [SyncBenchmark.Server] = []
+        for _ in 0..<servers { running.append(try SyncBenchmark.startServer(serverPath, database: centralPath, folder: folder)) }
         defer {
-            kill(server.process.processIdentifier, SIGTERM)
-            server.process.waitUntilExit()
+            for server in running {
+                kill(server.process.processIdentifier, SIGTERM)
+                server.process.waitUntilExit()
+            }
         }
+        let server = running[0]
 
         // Replicas: created, enrolled, and their offline day written (not timed).
         print("preparing \(replicas) replicas × \(changes) changes in \(communities) communities…")
@@ -77,15 +99,15 @@ struct LoadBenchmark: AsyncParsableCommand {
         var transports: [HTTPTransport] = []
         for index in 0..<replicas {
             let store = try ReplicaStore.create(at: folder + "/replica-\(index).sqlite", office: office(index), staff: "员工\(index)")
-            let anonymous = try HTTPTransport(server: server.url, credential: nil)
+            let url = running[index % servers].url
+            let anonymous = try HTTPTransport(server: url, credential: nil)
             let answer = try await anonymous.enrol(
                 EnrolRequestV1(token: tokens[index], replica: store.identity.replica, staff: "员工\(index)"))
             await anonymous.shutdown()
-            try store.saveEnrolment(
-                server: server.url, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
+            try store.saveEnrolment(server: url, credential: answer.credential, officeName: answer.officeName, officeLevel: answer.level)
             try Self.writeDay(store, changes: changes, tag: "r\(index)")
             stores.append(store)
-            transports.append(try HTTPTransport(server: server.url, credential: answer.credential, timeoutSeconds: 300))
+            transports.append(try HTTPTransport(server: url, credential: answer.credential, timeoutSeconds: 300))
         }
         defer { for transport in transports { Task { await transport.shutdown() } } }
 
@@ -121,7 +143,8 @@ struct LoadBenchmark: AsyncParsableCommand {
             rounds.append(latencies)
             print("round \(round): \(latencies.count) syncs in \(format(seconds(ContinuousClock.now - started), 2)) s")
         }
-        let rss = SyncBenchmark.peakRSS(of: server.process.processIdentifier)
+        let rss = running.compactMap { SyncBenchmark.peakRSS(of: $0.process.processIdentifier) }.max()
+        _ = server
 
         let (held, diverged) = try Self.convergence(
             central: centralPath, stores: stores, office: office, perCommunity: replicas / communities * changes)
@@ -139,7 +162,9 @@ struct LoadBenchmark: AsyncParsableCommand {
             })
         let pushed = replicas * changes
         print("changes pushed: \(pushed) in \(format(firstRoundSeconds, 2)) s → \(rate(pushed, firstRoundSeconds)) changes/s (round 1)")
-        print("server holds \(held) changes; server peak RSS \(rss.map { format(Double($0) / 1024, 1) } ?? "?") MiB")
+        print(
+            "\(servers) server(s) on \(db == nil ? "SQLite" : "PostgreSQL"); they hold \(held) changes; server peak RSS \(rss.map { format(Double($0) / 1024, 1) } ?? "?") MiB"
+        )
         print("errors: \(errors.count)\(errors.isEmpty ? "" : " — " + errors.prefix(5).joined(separator: "; "))")
         print("converged: \(diverged.isEmpty ? "yes" : "NO — " + diverged.prefix(5).joined(separator: ", "))")
         if !errors.isEmpty || !diverged.isEmpty || held != pushed { throw ExitCode(1) }
@@ -150,7 +175,10 @@ struct LoadBenchmark: AsyncParsableCommand {
     static func convergence(central path: String, stores: [ReplicaStore], office: (Int) -> String, perCommunity: Int) throws
         -> (held: Int, diverged: [String])
     {
-        let held = try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0 }
+        let held =
+            path.hasPrefix("postgres")
+            ? Int(try TestPostgres.query(path, "SELECT count(*) FROM changes")) ?? 0
+            : try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0 }
         var diverged: [String] = []
         var byCommunity: [String: Set<String>] = [:]
         for (index, store) in stores.enumerated() {

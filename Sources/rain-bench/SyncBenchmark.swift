@@ -1,6 +1,9 @@
 import ArgumentParser
+import CaseDomain
 import CaseStore
+import CentralPostgres
 import Foundation
+import Logging
 import ReplicaStore
 import SyncClient
 import SyncCore
@@ -31,6 +34,11 @@ struct SyncBenchmark: AsyncParsableCommand {
         help:
             "Runs of the sync phases (fresh server and replica files each) and of the in-process merge beside raw SQLite, alternating (medians reported, with the range)."
     ) var runs = 1
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL server (a superuser's postgres:// URL): every run also syncs W1 against a rain-server on a fresh database there, and the merge is measured in process on it beside raw PostgreSQL.",
+            valueName: "url"))
+    var db: String?
 
     func validate() throws {
         guard (1...LimitsV1.maximumChangesPerBatch).contains(batch) else { throw ValidationError("--batch must be from 1 to 10000") }
@@ -60,9 +68,15 @@ struct SyncBenchmark: AsyncParsableCommand {
         }
 
         var figures: [SyncFigures] = []
+        var onPostgres: [SyncFigures] = []
         for run in 0..<runs {
             let runFolder = folder + "/run-\(run)"
             figures.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder))
+            if let db {
+                // The same run on PostgreSQL, right after: both sides see the same machine.
+                onPostgres.append(
+                    try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg", postgres: db))
+            }
             // A run's files are a few hundred MB: each goes once measured, unless kept.
             if ProcessInfo.processInfo.environment["RAIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: runFolder) }
         }
@@ -104,26 +118,34 @@ struct SyncBenchmark: AsyncParsableCommand {
         )
         let rss = figures.compactMap(\.rss).max()
         print("server peak RSS (highest of the runs): \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
+        if !onPostgres.isEmpty { printPostgres(onPostgres, sqlite: figures, changes: changes) }
         try mergeBesideRaw(workload, produced: produced, folder: folder)
+        if let db { try await mergeOnPostgres(workload, produced: produced, server: db) }
     }
 
     /// One run of the sync phases on fresh files in `folder`: a new server database and
     /// replica 0's file.
-    func syncOnce(_ workload: W1Workload, produced: [[Change]], serverPath: String, folder: String) async throws -> SyncFigures {
+    func syncOnce(_ workload: W1Workload, produced: [[Change]], serverPath: String, folder: String, postgres: String? = nil)
+        async throws -> SyncFigures
+    {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let replicaIDs = produced.map { $0[0].dot.replica }
-        // Offices and one token per replica, written before the server starts.
-        let centralPath = folder + "/central.sqlite"
-        var tokens: [String] = []
-        do {
-            let admin = try SQLiteCentralStorage.open(at: centralPath)
+        // Offices and one token per replica, written before the server starts: in a file,
+        // or in a fresh database on the PostgreSQL server.
+        let centralPath = try postgres.map { try TestPostgres.createDatabase(on: $0) } ?? folder + "/central.sqlite"
+        defer { if postgres != nil { TestPostgres.dropDatabase(centralPath) } }
+        let tokens = try await CentralDatabase.with(
+            try DatabaseLocation(parsing: centralPath), kinds: [CaseRecords.kind], logger: Self.quietLogger()
+        ) { admin in
             let now = ReplicaStore.nowMillis()
-            _ = try admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
-            _ = try admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
-            _ = try admin.addOffice(code: "HSM", name: "和盛社区", level: .community, parent: "JD1", now: now)
+            _ = try await admin.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: now)
+            _ = try await admin.addOffice(code: "JD1", name: "和平街道", level: .street, parent: "HSD", now: now)
+            _ = try await admin.addOffice(code: "HSM", name: "和盛社区", level: .community, parent: "JD1", now: now)
             // W1's replicas edit each other's cases: they are district replicas, whose
             // jurisdiction is everything (the merge is what is measured, not the filter).
-            for _ in replicaIDs { tokens.append(try admin.issueToken(office: "HSD", lifetime: 3_600_000, now: now).token) }
+            var tokens: [String] = []
+            for _ in replicaIDs { tokens.append(try await admin.issueToken(office: "HSD", lifetime: 3_600_000, now: now).token) }
+            return tokens
         }
         let server = try Self.startServer(serverPath, database: centralPath, folder: folder)
         defer {

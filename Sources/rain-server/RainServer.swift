@@ -25,7 +25,10 @@ struct RainServer: AsyncParsableCommand {
             Exit codes: 0 ok; 1 failure (storage); 2 usage or bad input; 3 no such office
             or replica; 4 already exists, or still in use (an office with cases).
             """,
-        subcommands: [Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self, MigrateDatabase.self, KindCommand.self]
+        subcommands: [
+            Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self, MigrateDatabase.self, MarkRestored.self,
+            KindCommand.self,
+        ]
     )
 
     /// Parses and runs; usage errors exit with 2, like `rain`.
@@ -570,6 +573,39 @@ struct MigrateDatabase: AsyncParsableCommand {
         }
         printTable(["table", "rows", "sha256"], report.tables.map { [$0.name, String($0.rows), String($0.digest.prefix(16)) + "…"] })
         print("copied and checked: every table's rows and digest match")
+    }
+}
+
+struct MarkRestored: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restored",
+        abstract: "Record that the PostgreSQL database was just restored from a backup (run it before starting the servers).",
+        discussion: """
+            A restore takes the change log back to the backup, while replicas keep the pull
+            positions they reached after it. From now on, every new change and move is
+            numbered above every number handed out before the restore, so no replica's
+            position has passed them: the changes the restore lost come back as their
+            writers push them again (the server's answer tells each replica where to resume),
+            and every replica receives them. Run it once per restore, with no server running.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        guard case .postgres(let location) = try database.location() else {
+            throw ValidationError(
+                "rain-server restored is for a PostgreSQL database; an SQLite file restored from a copy is not supported yet (--db)")
+        }
+        let storage = try await PostgresCentralStorage.open(location, kinds: [CaseRecords.kind], logger: adminLogger())
+        do {
+            let floor = try await storage.markRestored(now: ReplicaStoreTime.now())
+            await storage.close()
+            print("restore recorded: new changes are numbered from \(floor) on")
+        } catch {
+            await storage.close()
+            throw error
+        }
     }
 }
 

@@ -52,6 +52,21 @@ struct ManualClock: Clock {
         #expect(summary.bytesSent == 2500 && summary.bytesReceived == 5200)
     }
 
+    @Test func aServerThatLostConfirmedChangesGetsThemPushedAgainOnce() {
+        // Acknowledged up to 15; the server, restored from a backup, holds 10.
+        var session = Session(localHighest: 15, acked: 15, cursor: "v1.40")
+        session.pulled(changes: 0, cursor: "v1.40", more: false, holds: 10, bytes: 80)
+        #expect(session.action == .push(after: 10))
+        session.pushed(accepted: 5, holds: 15, bytes: 500)
+        #expect(session.action == .pull(after: "v1.40"))
+        // A server that still answers less is left for the next sync: no loop.
+        session.pulled(changes: 0, cursor: "v1.40", more: false, holds: 12, bytes: 80)
+        guard case .finished = session.action else {
+            Issue.record("expected finished, got \(session.action)")
+            return
+        }
+    }
+
     @Test func aRepeatedPushCountsOnlyWhatWasNew() {
         // The replica crashed after the server committed its batch but before it noted
         // the acknowledgement: it pushes the same batch again, and the server says so.

@@ -135,3 +135,47 @@ import Testing
         #expect(try integrity(back) == "ok")
     }
 }
+
+/// A PostgreSQL database restored from a backup under live replicas: `rain-server
+/// restored` makes every later number exceed every position a replica holds, so the
+/// changes the restore lost come back from their writers and reach everyone.
+@Suite(.serialized) struct PostgresRestoreTests {
+    @Test func aRestoredDatabaseLosesNothingThatAReplicaStillHolds() throws {
+        let deployment = try Deployment(backend: .postgres)
+        let a = try deployment.replica("a", office: "HSM", staff: "张三")
+        let b = try deployment.replica("b", office: "HSM", staff: "李四")
+        let district = try deployment.replica("d", office: "HSD", staff: "赵六")
+        try writeCases(a, count: 10, prefix: "A")
+        for replica in [a, b, district] { try deployment.sync(replica) }
+        // The backup: a copy of the database (servers stopped, as for a consistent dump).
+        let live = deployment.server.db
+        deployment.server.stop()
+        let backup = TestPostgres.url(
+            live, database: "backup_" + UUID().uuidString.prefix(8).lowercased().replacingOccurrences(of: "-", with: ""))
+        let name = String(backup.split(separator: "/").last?.split(separator: "?").first ?? "")
+        _ = try TestPostgres.query(
+            TestPostgres.url(live, database: "postgres"),
+            "CREATE DATABASE \(name) TEMPLATE \(live.split(separator: "/").last?.split(separator: "?").first ?? "")")
+        defer { TestPostgres.dropDatabase(backup) }
+        try deployment.server.moveTo(live)
+        // After the backup: a's work reaches the district; b works offline.
+        try writeCases(a, count: 5, prefix: "B")
+        try deployment.sync(a)
+        try deployment.sync(district)
+        try writeCases(b, count: 3, prefix: "C")
+
+        // The restore, recorded before the server starts on it.
+        deployment.server.stop()
+        let restored = try execute(Built.server, ["restored", "--db", backup], in: deployment.scratch.path)
+        #expect(restored.status == 0, "\(restored.stderr)")
+        try deployment.server.moveTo(backup)
+        // b pushes first (new to the district), then a pushes again what the restore lost.
+        try deployment.sync(b)
+        try deployment.sync(a)
+        try deployment.sync(district)
+        try deployment.sync(b)
+        #expect(try deployment.numbers(district).count == 18, "the district lacks a change numbered below its old position")
+        #expect(try deployment.numbers(b).count == 18 && deployment.numbers(a).count == 18)
+        #expect(try count(backup) == 18)
+    }
+}
