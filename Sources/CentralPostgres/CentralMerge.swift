@@ -23,15 +23,18 @@ struct CentralMerge {
     /// a change above both the highest counter `held` of its writer and every earlier
     /// one in the batch is new without a lookup; one at or below them is compared with
     /// the one earlier in the batch, or with the one held (`stored`, by dot; nil: not
-    /// held). A different change under a known dot is refused.
+    /// held). A different change under a known dot is refused, as is a change its table's
+    /// schema does not allow.
     static func fresh(
-        _ changes: [Change], bodies: [[UInt8]], held: [ReplicaID: UInt64], stored: [Dot: Change]
+        _ changes: [Change], bodies: [[UInt8]], schema: Schema, held: [ReplicaID: UInt64], stored: [Dot: Change]
     ) throws(SyncCoreError) -> (fresh: [(change: Change, body: [UInt8])], duplicates: Int) {
         var fresh: [(change: Change, body: [UInt8])] = []
         fresh.reserveCapacity(changes.count)
         var duplicates = 0
         var highest: [ReplicaID: UInt64] = [:]
         for (position, change) in changes.enumerated() {
+            // Checked change by change, as the embedded storage does: the first refusal wins.
+            try change.validate(against: schema)
             let replica = change.dot.replica
             let before = held[replica] ?? 0
             let inBatch = highest[replica] ?? 0

@@ -73,6 +73,20 @@ extension DatabaseMove {
             }
         }
 
+        /// The next arrival number the source would give (PostgreSQL: with its floor).
+        func nextArrival() async throws -> Int64 {
+            switch self {
+            case .sqlite(let storage):
+                return try storage.store.read("cannot read the log") { db in
+                    (try Int64.fetchOne(db, sql: "SELECT coalesce(max(arrived), 0) FROM changes") ?? 0) + 1
+                }
+            case .postgres(let storage):
+                return try await storage.read("cannot read the log") { connection in
+                    try await PostgresCentralStorage.nextArrival(connection, storage.logger)
+                }
+            }
+        }
+
         func setFloor(_ floor: Int64) async throws {
             guard floor > 0, case .postgres(let storage) = self else { return }
             try await storage.write("cannot set the numbering floor") { connection in
@@ -87,7 +101,7 @@ extension DatabaseMove {
             switch self {
             case .sqlite(let storage):
                 let condition = after == nil ? "" : "WHERE (\(key)) > (\(table.key.map { _ in "?" }.joined(separator: ", ")))"
-                let sql = "SELECT \(columns) FROM \(table.name) \(condition) ORDER BY \(key) LIMIT \(page)"
+                let sql = "SELECT \(columns) FROM \(table.name) \(condition) ORDER BY \(key) LIMIT \(page(table))"
                 return try storage.store.read("cannot read \(table.name)") { db in
                     try Row.fetchAll(db, sql: sql, arguments: StatementArguments((after ?? []).map(Self.sqliteValue(_:)))).map { row in
                         table.columns.indices.map { index in
@@ -103,7 +117,7 @@ extension DatabaseMove {
                 for cell in after ?? [] { Self.bind(cell, to: &bindings) }
                 let condition =
                     after == nil ? "" : "WHERE (\(key)) > (\(table.key.indices.map { "$\($0 + 1)" }.joined(separator: ", ")))"
-                let sql = "SELECT \(columns) FROM \(table.name) \(condition) ORDER BY \(key) LIMIT \(page)"
+                let sql = "SELECT \(columns) FROM \(table.name) \(condition) ORDER BY \(key) LIMIT \(page(table))"
                 return try await storage.read("cannot read \(table.name)") { connection in
                     var result: [[Cell]] = []
                     for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: storage.logger)
@@ -178,7 +192,7 @@ extension DatabaseMove {
             while true {
                 let rows = try await rows(table, after: last)
                 for row in rows { hashes.append(rowDigest(row)) }
-                guard rows.count == page, let final = rows.last else { break }
+                guard rows.count == page(table), let final = rows.last else { break }
                 last = table.key.map { key in final[table.columns.firstIndex { $0.name == key }!] }
             }
             return (hashes.count, tableDigest(hashes))

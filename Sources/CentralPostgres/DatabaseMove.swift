@@ -78,6 +78,11 @@ public enum DatabaseMove {
         case text(String)
         case bytes([UInt8])
 
+        var text: String? {
+            if case .text(let value) = self { return value }
+            return nil
+        }
+
         /// An unambiguous encoding, for digests.
         func write(to bytes: inout [UInt8]) {
             switch self {
@@ -103,8 +108,9 @@ public enum DatabaseMove {
         public var tables: [(name: String, rows: Int, digest: String)] = []
     }
 
-    /// Rows read or written per statement.
-    static let page = 2_000
+    /// Rows read or written per statement (offices: all at once, so that parents can be
+    /// written first).
+    static func page(_ table: Table) -> Int { table.name == "offices" ? 1_000_000 : 2_000 }
 
     /// Copies `source` to `destination` and checks the copy.
     public static func run(from source: DatabaseLocation, to destination: DatabaseLocation, kinds: [RecordKind], logger: Logger)
@@ -142,38 +148,60 @@ public enum DatabaseMove {
             throw ServerError.conflict(
                 "not_empty", "cannot migrate: the destination database already holds \(table); migrate only into an empty one (--to)")
         }
+        let floor = try await from.floor()
+        if floor > 0, case .sqlite = to {
+            let next = Int64(try await from.count("changes")) > 0 ? try await from.nextArrival() : 1
+            // SQLite numbers from max + 1 and keeps no floor: replicas' positions above the
+            // log would be passed by.
+            guard next > floor else {
+                throw ServerError.conflict(
+                    "restored",
+                    "cannot migrate: the source was restored from a backup and has taken no change since (its numbering floor); migrate after the first push, or to PostgreSQL (--to)"
+                )
+            }
+        }
         try await to.setIdentity(try await from.identity())
-        try await to.setFloor(try await from.floor())
+        try await to.setFloor(floor)
         var report = Report()
         for table in tables {
             var last: [Cell]?
             var copied = 0
             var hashes: [[UInt8]] = []
             while true {
-                let rows = try await from.rows(table, after: last)
+                var rows = try await from.rows(table, after: last)
                 if rows.isEmpty { break }
+                let full = rows.count == page(table)
+                last = table.key.map { key in rows[rows.count - 1][table.columns.firstIndex { $0.name == key }!] }
+                if table.name == "offices" {
+                    // Parents first: PostgreSQL checks an office's parent at each statement.
+                    let rank = ["district": 0, "street": 1, "community": 2]
+                    rows.sort { (rank[$0[2].text ?? ""] ?? 3) < (rank[$1[2].text ?? ""] ?? 3) }
+                }
                 try await to.insert(table, rows)
                 for row in rows { hashes.append(rowDigest(row)) }
                 copied += rows.count
-                last = table.key.map { key in rows[rows.count - 1][table.columns.firstIndex { $0.name == key }!] }
-                if rows.count < page { break }
+                if !full { break }
             }
             let digest = tableDigest(hashes)
-            // Read back from both sides: what the destination holds is what the source does.
-            let (sourceRows, sourceDigest) = try await from.digest(table)
+            // What the destination holds is what was read from the source.
             let (copiedRows, copiedDigest) = try await to.digest(table)
-            guard sourceRows == copied, sourceDigest == digest else {
-                throw ServerError.conflict(
-                    "source_changed",
-                    "cannot migrate: \(table.name) changed on the source during the copy (\(copied) rows copied, \(sourceRows) now); stop every server on it and migrate again into an empty database"
-                )
-            }
             guard copiedRows == copied, copiedDigest == digest else {
                 throw ServerError.unavailable(
                     "cannot migrate: \(table.name) differs after the copy (\(copiedRows) rows of \(copied)); the destination is incomplete",
                     cause: "digest mismatch \(table.name)")
             }
             report.tables.append((table.name, copied, digest))
+        }
+        // And the source still holds what was copied, every table read again after the
+        // last: a write during the copy (a server left running) is caught wherever it fell.
+        for (table, copied) in zip(tables, report.tables) {
+            let (rows, digest) = try await from.digest(table)
+            guard rows == copied.rows, digest == copied.digest else {
+                throw ServerError.conflict(
+                    "source_changed",
+                    "cannot migrate: \(table.name) changed on the source during the copy (\(copied.rows) rows copied, \(rows) now); stop every server on it and migrate again into an empty database"
+                )
+            }
         }
         return report
     }

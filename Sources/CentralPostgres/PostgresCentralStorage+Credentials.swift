@@ -78,6 +78,8 @@ extension PostgresCentralStorage {
         let refused = invalidEnrolmentToken
         guard let (id, secret) = Secrets.split(request.token) else { throw refused }
         let logger = logger
+        // The server's own id is known once the schema is checked.
+        try await prepare()
         let own = identity.withLock { $0 }
         return try await write("cannot enrol") { connection in
             guard
@@ -148,6 +150,8 @@ extension PostgresCentralStorage {
     public func reissue(_ request: ReissueRequestV1, from caller: Caller, now: Int64) async throws(ServerError) -> ReissueResponseV1 {
         let secret = Secrets.randomSecret()
         let logger = logger
+        // The server's own id is known once the schema is checked.
+        try await prepare()
         let own = identity.withLock { $0 }
         return try await write("cannot re-issue the replica") { connection in
             guard

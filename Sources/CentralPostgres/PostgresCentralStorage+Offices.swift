@@ -142,7 +142,9 @@ extension PostgresCentralStorage {
         return parents
     }
 
-    /// The records (not children: they follow their parent) whose scope names `code`.
+    /// The records (not children: they follow their parent) whose scope names `code`: as
+    /// the embedded storage matches them (SQLite's LIKE ignores ASCII case) and orders
+    /// them (byte order).
     static func recordsNaming(_ code: String, _ connection: PostgresConnection, _ logger: Logger) async throws
         -> [(key: RecordKey, scope: String)]
     {
@@ -150,7 +152,7 @@ extension PostgresCentralStorage {
         for try await (table, id, scope) in try await connection.query(
             """
             SELECT tbl, record_id, scope FROM merge_state
-            WHERE parent IS NULL AND ',' || scope || ',' LIKE '%,' || \(code) || ',%' ORDER BY tbl, record_id
+            WHERE parent IS NULL AND ',' || scope || ',' ILIKE '%,' || \(code) || ',%' ORDER BY tbl COLLATE "C", record_id COLLATE "C"
             """, logger: logger
         ).decode((String, String, String).self) {
             records.append((RecordKey(table: table, id: id), scope))

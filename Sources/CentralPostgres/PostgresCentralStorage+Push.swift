@@ -112,11 +112,10 @@ extension PostgresCentralStorage {
             }
         }
         // Which changes are new: those at or below what is held are compared with it.
-        for change in changes { try change.validate(against: schema) }
         let repeated = changes.filter { $0.dot.counter <= highestHeld }.map { Int64($0.dot.counter) }
         let held = try await heldChanges(caller.replica, counters: repeated, connection)
         let (fresh, duplicates) = try CentralMerge.fresh(
-            changes, bodies: bodies, held: [caller.replica: highestHeld],
+            changes, bodies: bodies, schema: schema, held: [caller.replica: highestHeld],
             stored: held.compactMapValues { $0 })
         // Arrival numbers: max + 1 under the write lock (or the floor set after a restore), so
         // consecutive and committed in order.

@@ -150,14 +150,20 @@ public final class PostgresCentralStorage: CentralStorage {
         try await prepare()
         do {
             return try await client.withConnection { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
                 do {
+                    try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
                     if lock { try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writeLock))", logger: logger) }
                     let result = try await body(connection)
                     try await connection.query("COMMIT", logger: logger)
                     return result
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    // A connection that cannot roll back (or begin) may still be inside the
+                    // transaction, holding the write lock: the pool must never lend it again.
+                    do {
+                        try await connection.query("ROLLBACK", logger: logger)
+                    } catch {
+                        try? await connection.close()
+                    }
                     throw error
                 }
             }
