@@ -154,4 +154,56 @@ import Testing
         #expect(Set(replicas.map(\.holds)) == [21, 20])
         await cluster.close()
     }
+
+    /// The same bad batches, pushed to the embedded storage and to PostgreSQL, get the same
+    /// refusal — status, code and message — and write nothing on either.
+    @Test func bothBackendsRefuseBadBatchesAlike() async throws {
+        let cluster = try await Cluster(servers: 1)
+        let postgres = cluster.servers[0]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-parity-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let sqlite = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
+        for (code, level, parent) in [
+            ("HSD", OfficeLevel.district, nil), ("JD1", .street, "HSD"), ("HSM", .community, "JD1"), ("XQ", .community, "JD1"),
+        ] {
+            _ = try await sqlite.addOffice(code: code, name: code, level: level, parent: parent, now: Self.now)
+        }
+        let writer = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
+        for storage in [sqlite as any CentralStorage, postgres] {
+            let token = try await storage.issueToken(office: "HSM", lifetime: 3_600_000, now: Self.now)
+            _ = try await storage.enrol(EnrolRequestV1(token: token.token, replica: writer.replica, staff: "张三"), now: Self.now)
+            _ = try await storage.push([Self.newCase(writer.replica, 1, id: "c1")], from: writer, now: Self.now)
+        }
+        let reused = Change(
+            dot: Dot(writer.replica, 1), record: RecordKey(table: "cases", id: "c1"), fields: ["title": .text("另一个")],
+            context: VersionVector(), hlc: HLC(wall: UInt64(Self.now) + 9), author: "李娜")
+        let badTable = Change(
+            dot: Dot(writer.replica, 3), record: RecordKey(table: "no_such_table", id: "x"), fields: ["title": .text("x")],
+            context: VersionVector(), hlc: HLC(wall: UInt64(Self.now) + 9), author: "李娜")
+        let batches: [(String, [Change])] = [
+            ("a reused dot before an invalid change", [reused, Self.newCase(writer.replica, 2, id: "c2"), badTable]),
+            ("a gap", [Self.newCase(writer.replica, 5, id: "c5")]),
+            ("another office's record", [Self.newCase(writer.replica, 2, id: "x2", office: "XQ")]),
+            ("another replica's change", [Self.newCase(ReplicaID("ffffffffffffffffffffffffffffffff"), 2, id: "c2")]),
+            ("an invalid change", [Self.newCase(writer.replica, 2, id: "c2"), badTable]),
+        ]
+        for (name, batch) in batches {
+            var answers: [String] = []
+            for storage in [sqlite as any CentralStorage, postgres] {
+                do {
+                    _ = try await storage.push(batch, from: writer, now: Self.now)
+                    answers.append("accepted")
+                } catch {
+                    answers.append("\(error.status) \(error.code) \(error.message) holds \(error.holds.map(String.init) ?? "-")")
+                }
+            }
+            #expect(answers[0] == answers[1], "\(name): SQLite \(answers[0]) / PostgreSQL \(answers[1])")
+            #expect(answers[0] != "accepted", "\(name) was accepted")
+        }
+        let held = try await (sqlite.replicas().first?.holds, postgres.replicas().first?.holds)
+        #expect(held.0 == 1 && held.1 == 1, "a refused batch wrote a change: \(String(describing: held))")
+        sqlite.close()
+        await cluster.close()
+    }
 }
