@@ -195,6 +195,7 @@ public final class PostgresCentralStorage: CentralStorage {
         let state = failure.serverInfo?[.sqlState]
         let why: String
         switch (failure.code, state) {
+        case (.sslUnsupported, _): why = "the database server does not offer TLS, and the URL requires it (sslmode=require)"
         case (.server, "53100"?): why = "the server's database disk is full"
         case (.server, "25006"?): why = "the server's database is read-only"
         case (.server, let state?) where state.hasPrefix("28"): why = "the server's database refused the user or password of its URL"
