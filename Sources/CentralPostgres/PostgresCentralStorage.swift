@@ -123,10 +123,24 @@ public final class PostgresCentralStorage: CentralStorage {
     }
 
     public func checkHealth() async throws(ServerError) {
-        // Healthy means able to take a push: a standby in recovery answers reads only.
-        let inRecovery = try await read("cannot read the database") { connection in
-            try await connection.query("SELECT pg_is_in_recovery()", logger: logger).collectOne(Bool.self) ?? false
+        try await prepare()
+        // A connection of its own (five seconds to connect): a load balancer's check must
+        // answer at once when the database is down, where a pool's lease waits for its
+        // circuit breaker.
+        let inRecovery: Bool
+        do {
+            let connection = try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: 1, logger: logger)
+            do {
+                inRecovery = try await connection.query("SELECT pg_is_in_recovery()", logger: logger).collectOne(Bool.self) ?? false
+                try? await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch {
+            throw Self.map(error, what: "cannot read the database")
         }
+        // Healthy means able to take a push: a standby in recovery answers reads only.
         if inRecovery {
             throw .unavailable("the server's database is a standby in recovery; pushes fail until it is promoted", cause: "in recovery")
         }
