@@ -166,7 +166,20 @@ import Testing
             }.joined(separator: "\n")
         }
         guard pgStates == sqliteStates, !pgStates.isEmpty else {
-            throw Scoped.Divergence(description: "the servers' merge differs from one server's (or is empty)")
+            // The first record that differs, and how (its state, scope or parent).
+            let (ours, theirs) = (pgStates.split(separator: "\n"), sqliteStates.split(separator: "\n"))
+            let first = zip(ours, theirs).first { $0 != $1 }
+            let what =
+                first.map { pair -> String in
+                    let (a, b) = (pair.0.split(separator: " "), pair.1.split(separator: " "))
+                    let parts = ["record", "state", "scope", "parent"]
+                    let differing = zip(parts, zip(a, b)).filter { $1.0 != $1.1 }.map(\.0)
+                    return
+                        "\(a.first ?? "") differs in \(differing.joined(separator: ", ")): \(a.dropFirst(2).joined(separator: " ")) vs \(b.dropFirst(2).joined(separator: " "))"
+                } ?? "\(ours.count) records vs \(theirs.count)"
+            try? pgStates.write(toFile: folder + "/../rain-multi-\(seed)-postgres.txt", atomically: true, encoding: .utf8)
+            try? sqliteStates.write(toFile: folder + "/../rain-multi-\(seed)-sqlite.txt", atomically: true, encoding: .utf8)
+            throw Scoped.Divergence(description: "the servers' merge differs from one server's: \(what)")
         }
         // Every replica holds exactly its jurisdiction's cases, each as the merge says.
         let server = try Scoped.serverCases(reference)

@@ -51,6 +51,30 @@ import Testing
         #expect(plan.listsAny)
     }
 
+    /// A new case, an event of it, then its escalation to another street, in one batch: the
+    /// event ends with the case's final scope and is listed there, as it would be had each
+    /// change come in a push of its own (found by MultiServerPropertyTests, seed
+    /// 3523298854733274001).
+    @Test func aChildFollowsItsParentsScopeChangedLaterInTheBatch() throws {
+        let hsm = OfficeScope(office: "HSM", level: .community)
+        let batch = [
+            change(1, "cases", "c", ["community": .text("HSM"), "office": .text("HSM"), "title": .text("新案件")]),
+            change(2, "case_events", "e", ["case_id": .text("c"), "type": .text("visit")]),
+            change(3, "cases", "c", ["office": .text("JD2")]),
+        ]
+        let plan = try PushPlan(batch, holds: 0, refusedBefore: [], office: hsm, scopes: rules) { stored($0) }
+        #expect(plan.refused.isEmpty)
+        let byID = Dictionary(uniqueKeysWithValues: plan.rescoped(scopes: rules).map { ($0.key.id, $0) })
+        #expect(byID["c"]?.scope == RecordScope(["HSM", "JD2"]))
+        #expect(byID["e"]?.scope == RecordScope(["HSM", "JD2"]), "the event kept its case's first scope")
+        let runs = plan.listing([
+            (1, RecordKey(table: "cases", id: "c")), (2, RecordKey(table: "case_events", id: "e")), (3, RecordKey(table: "cases", id: "c")),
+        ])
+        #expect(
+            runs.contains { $0.office == "JD2" && $0.first <= 2 && $0.last >= 2 },
+            "the event is not listed under its case's new street: \(runs)")
+    }
+
     @Test func aStreetMovingACaseRecordsAMoveAndListsItUnderTheNewHome() throws {
         let street = OfficeScope(office: "JD1", level: .street, children: ["HSM", "XQ"])
         let batch = [

@@ -82,6 +82,17 @@ public struct PushPlan: Sendable {
             fresh.append(change.dot.counter)
             freshEntries.append(index)
         }
+        // A child follows its parent (§9.6): one whose parent's scope changed later in the
+        // batch ends with the parent's final scope, as it would had the changes come one
+        // push each (a new case escalated in the batch that wrote its events: no move is
+        // recorded for it, so its events must not keep its first scope).
+        for index in touched.indices {
+            guard let parent = touched[index].parent, case .parent(let table, _) = scopes.rule(for: touched[index].key.table),
+                let entry = position[RecordKey(table: table, id: parent)], let final = touched[entry].current,
+                touched[index].current != final
+            else { continue }
+            touched[index].current = final
+        }
     }
 
     private mutating func entry(_ key: RecordKey, _ lookup: (RecordKey) throws -> Stored) throws -> Int {
