@@ -107,8 +107,15 @@ final class FaultProxy: @unchecked Sendable {
     /// Faults still queued.
     var pending: Int { lock.withLock { queue.count } }
 
+    /// Stops listening; idempotent (it runs again from deinit): a second close of the
+    /// listener's descriptor would close whatever file another thread opened under that
+    /// number since.
     func close() {
-        lock.withLock { closed = true }
+        let first = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
         dropStalled()
