@@ -1,0 +1,113 @@
+import ArgumentParser
+import CaseDomain
+import CentralPostgres
+import ConsoleText
+import Foundation
+import Hummingbird
+import Logging
+import SyncCore
+import SyncProtocol
+import SyncServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve sync requests over HTTP until SIGINT or SIGTERM.",
+        discussion: """
+            Prints `rain-server: listening on http://HOST:PORT` on standard output once ready
+            (with --port 0, the port chosen). Logs go to standard error, one line per
+            request with its request id; they never contain residents' data or secrets.
+            Shutdown is graceful: requests in flight finish, and every acknowledged push
+            is committed.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port).") var port = 8080
+    @Option(help: "The largest request body accepted, in bytes (larger ones get 413).")
+    var maxBodyBytes = TransportV1.defaultMaximumBodyBytes
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: "A PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "A record kind to serve beside the built-in ones: its declaration (Protocol/kinds/*.json format). Repeatable.",
+            valueName: "file"))
+    var kind: [String] = []
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "rain-server") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let location = try database.location()
+        // The kinds served: the built-in ones, then those declared in files (their merge
+        // rules and scopes; a table declared twice is refused).
+        var kinds = [CaseRecords.kind]
+        for file in kind {
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read the kind declaration \(file) (--kind)")
+            }
+            do {
+                let declared = try KindDeclarationV1.decode(Array(bytes))
+                let known = Set(kinds.flatMap { $0.tables.map(\.name) })
+                if let twice = declared.tables.first(where: { known.contains($0.name) }) {
+                    throw ValidationError("cannot serve the kind in \(file): table \(twice.name) is already declared (--kind)")
+                }
+                kinds.append(declared)
+            } catch let invalid as KindDeclarationV1.Invalid {
+                throw ValidationError("cannot serve the kind in \(file): \(invalid) (--kind)")
+            }
+        }
+        // The server comes up even when its database cannot be opened yet (a read-only or
+        // missing disk, a PostgreSQL still starting): it answers 503 until the database
+        // opens, then serves.
+        let storage: any CentralStorage
+        let problem: ServerError?
+        switch location {
+        case .sqlite(let path):
+            let resilient = ResilientStorage { [kinds] create throws(ServerError) in
+                try SQLiteCentralStorage.open(at: path, create: create, kinds: kinds)
+            }
+            problem = resilient.prepare()
+            storage = resilient
+        case .postgres(let postgres):
+            let shared = PostgresCentralStorage(location: postgres, kinds: kinds, logger: logger)
+            do {
+                try await shared.prepare()
+                problem = nil
+            } catch {
+                problem = error
+            }
+            storage = shared
+        }
+        if let problem {
+            logger.error(
+                "storage unavailable", metadata: ["error": .string(problem.message), "cause": .string(problem.cause ?? "unknown")])
+        }
+        let shown: String =
+            switch location {
+            case .sqlite(let path): path
+            case .postgres(let postgres): postgres.description
+            }
+        let host = host
+        let scheme = tlsCert == nil ? "http" : "https"
+        let tls = tlsCert.flatMap { certificate in tlsKey.map { (certificate: certificate, key: $0) } }
+        let app = try makeSyncApplication(
+            storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes, tls: tls), logger: logger
+        ) { port in
+            // Unbuffered: a supervisor or a test waits for this line on a pipe.
+            FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))
+        }
+        try await app.runService()
+        await storage.close()
+        logger.info("stopped")
+    }
+}
