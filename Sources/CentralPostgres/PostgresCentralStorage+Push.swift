@@ -10,16 +10,8 @@ extension PostgresCentralStorage {
     public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) async throws(ServerError)
         -> PushResponseV1
     {
-        if let bodies, bodies.count != changes.count {
-            preconditionFailure("push: \(bodies.count) bodies for \(changes.count) changes")
-        }
         // A replica writes only under its own id (§9.4): checked before anything is written.
-        if let index = changes.firstIndex(where: { $0.dot.replica != caller.replica }) {
-            throw .forbidden(
-                "foreign_dot",
-                "cannot accept the changes: a replica may push only its own changes, and this one was written by another replica (changes[\(index)].dot.replica)"
-            )
-        }
+        try PushPlan.checkWriter(changes, bodies: bodies, caller: caller)
         // Encoded outside the lock (the request's task when the HTTP layer did not).
         let bodies = bodies ?? changes.map(ChangeV1.encode)
         do {
@@ -90,26 +82,11 @@ extension PostgresCentralStorage {
                 stored.merge(try await loadStates([missing.key], connection)) { first, _ in first }
             }
         }
-        let refused = plan.refused
-        if !refused.isEmpty {
-            let list = refused.prefix(20).map { "\($0.table)/\($0.record)" }.joined(separator: ", ")
-            throw ServerError(
-                status: 403, code: "out_of_scope",
-                message:
-                    "cannot accept the changes: \(refused.count) change(s) are to records outside office \(caller.office)'s jurisdiction: \(list)",
-                refused: refused)
-        }
-        switch Sequencing.check(fresh: plan.fresh, holds: holds, refused: refusedBefore) {
-        case .gap(let missing):
-            throw ServerError.conflict(
-                "gap", "cannot accept the changes: counter \(missing) of this replica is missing; push again from counter \(holds + 1)",
-                holds: holds)
-        case .accept(let retried):
-            for counter in retried {
-                try await connection.query(
-                    "DELETE FROM refused_dots WHERE replica = \(replica) AND counter = \(Int64(counter))", logger: logger)
-                refusedBefore.remove(counter)
-            }
+        try plan.checkJurisdiction(of: caller.office)
+        for counter in try plan.checkSequence(holds: holds, refusedBefore: refusedBefore) {
+            try await connection.query(
+                "DELETE FROM refused_dots WHERE replica = \(replica) AND counter = \(Int64(counter))", logger: logger)
+            refusedBefore.remove(counter)
         }
         // Which changes are new: those at or below what is held are compared with it.
         let repeated = changes.filter { $0.dot.counter <= highestHeld }.map { Int64($0.dot.counter) }

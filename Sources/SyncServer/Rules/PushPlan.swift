@@ -156,3 +156,44 @@ public struct PushPlan: Sendable {
         return runs.finish()
     }
 }
+
+// The refusals every backend answers alike, worded once.
+extension PushPlan {
+    /// A replica writes only under its own id (§9.4): checked before anything is read;
+    /// `bodies`, when given, are one per change.
+    package static func checkWriter(_ changes: [Change], bodies: [[UInt8]]?, caller: Caller) throws(ServerError) {
+        if let bodies, bodies.count != changes.count {
+            preconditionFailure("push: \(bodies.count) bodies for \(changes.count) changes")
+        }
+        if let index = changes.firstIndex(where: { $0.dot.replica != caller.replica }) {
+            throw .forbidden(
+                "foreign_dot",
+                "cannot accept the changes: a replica may push only its own changes, and this one was written by another replica (changes[\(index)].dot.replica)"
+            )
+        }
+    }
+
+    /// Refuses the batch (403 `out_of_scope`, naming the records) when a new change is
+    /// outside the writer's jurisdiction, `office`.
+    package func checkJurisdiction(of office: String) throws(ServerError) {
+        guard !refused.isEmpty else { return }
+        let list = refused.prefix(20).map { "\($0.table)/\($0.record)" }.joined(separator: ", ")
+        throw ServerError(
+            status: 403, code: "out_of_scope",
+            message:
+                "cannot accept the changes: \(refused.count) change(s) are to records outside office \(office)'s jurisdiction: \(list)",
+            refused: refused)
+    }
+
+    /// The refused counters this batch sends again (now accepted), or 409 `gap` when a
+    /// counter is missing (§9.4).
+    package func checkSequence(holds: UInt64, refusedBefore: Set<UInt64>) throws(ServerError) -> [UInt64] {
+        switch Sequencing.check(fresh: fresh, holds: holds, refused: refusedBefore) {
+        case .gap(let missing):
+            throw .conflict(
+                "gap", "cannot accept the changes: counter \(missing) of this replica is missing; push again from counter \(holds + 1)",
+                holds: holds)
+        case .accept(let retried): return retried
+        }
+    }
+}

@@ -13,16 +13,8 @@ extension SQLiteCentralStorage {
     }
 
     public func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) throws(ServerError) -> PushResponseV1 {
-        if let bodies, bodies.count != changes.count {
-            preconditionFailure("push: \(bodies.count) bodies for \(changes.count) changes")
-        }
         // A replica writes only under its own id (§9.4): checked before anything is written.
-        if let index = changes.firstIndex(where: { $0.dot.replica != caller.replica }) {
-            throw .forbidden(
-                "foreign_dot",
-                "cannot accept the changes: a replica may push only its own changes, and this one was written by another replica (changes[\(index)].dot.replica)"
-            )
-        }
+        try PushPlan.checkWriter(changes, bodies: bodies, caller: caller)
         do {
             return try write("cannot accept the changes") { db in try self.push(changes, bodies: bodies, from: caller, now: now, in: db) }
         } catch let refusal where refusal.code == "out_of_scope" {
@@ -63,26 +55,10 @@ extension SQLiteCentralStorage {
             defer { lookup.reset() }
             return PushPlan.Stored(existed: true, scope: RecordScope(encoded: lookup.text(0)))
         }
-        let refused = plan.refused
-        let fresh = plan.fresh
-        if !refused.isEmpty {
-            let list = refused.prefix(20).map { "\($0.table)/\($0.record)" }.joined(separator: ", ")
-            throw ServerError(
-                status: 403, code: "out_of_scope",
-                message:
-                    "cannot accept the changes: \(refused.count) change(s) are to records outside office \(caller.office)'s jurisdiction: \(list)",
-                refused: refused)
-        }
-        switch Sequencing.check(fresh: fresh, holds: holds, refused: refusedBefore) {
-        case .gap(let missing):
-            throw ServerError.conflict(
-                "gap", "cannot accept the changes: counter \(missing) of this replica is missing; push again from counter \(holds + 1)",
-                holds: holds)
-        case .accept(let retried):
-            for counter in retried {
-                try db.execute(
-                    sql: "DELETE FROM refused_dots WHERE replica = ? AND counter = ?", arguments: [caller.replica.rawValue, Int64(counter)])
-            }
+        try plan.checkJurisdiction(of: caller.office)
+        for counter in try plan.checkSequence(holds: holds, refusedBefore: refusedBefore) {
+            try db.execute(
+                sql: "DELETE FROM refused_dots WHERE replica = ? AND counter = ?", arguments: [caller.replica.rawValue, Int64(counter)])
         }
         // Where every touched record now belongs, stored with its merge state: only
         // records this batch changed, and only when their scope is new or moved.
