@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Tests only: reading and validating Protocol/openapi.yaml.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
@@ -82,6 +84,23 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The residents' side of the server (DESIGN §8): the Open311 GeoReport v2 API and the
+        // mobile page, their rate limits and guards; requests become the server's own writes
+        // of cases, answered from the read model.
+        .target(
+            name: "Residents",
+            dependencies: [
+                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -135,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "rain-server",
             dependencies: [
-                "SyncServer", "CentralPostgres", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
+                "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -204,8 +223,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "CentralPostgres", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport", "CaseDomain",
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport",
+                "CaseDomain", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming

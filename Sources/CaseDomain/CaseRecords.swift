@@ -33,6 +33,10 @@ public enum CaseRecords {
                     FieldDeclaration("rating", .integer, "the resident's rating, 1 to 5"),
                     FieldDeclaration("created_at", .timestamp, required: true, "when it was received"),
                     FieldDeclaration("closed_at", .timestamp, "when it was closed"),
+                    FieldDeclaration(
+                        "source", .text,
+                        "how it came: online (a resident's own submission, written by the server) or counter (recorded by staff; also when absent)"
+                    ),
                 ]),
             TableDeclaration(
                 "case_events", kind: .appendOnly, scope: .parent(table: "cases", field: "case_id"),
@@ -53,5 +57,25 @@ public enum CaseRecords {
                     FieldDeclaration("command", .text, required: true, "the command that showed it"),
                     FieldDeclaration("at", .timestamp, required: true, "when"),
                 ]),
-        ])
+        ],
+        views: [caseView, eventView])
+
+    /// What the central server keeps of each case for residents and statistics: no name,
+    /// phone, address, description or note — only the phone's last four digits, which a
+    /// resident gives to prove a request is theirs.
+    public static let caseView = ViewDeclaration(
+        "case_view", of: "cases", version: 1,
+        columns: [
+            .init("number", .text), .init("kind", .text), .init("category", .text), .init("status", .text), .init("round", .integer),
+            .init("level", .text), .init("office", .text), .init("community", .text), .init("answer", .text),
+            .init("rating", .integer), .init("created_at", .timestamp), .init("closed_at", .timestamp), .init("source", .text),
+            .init("phone_tail", field: "phone", .text, .lastFourDigits),
+        ],
+        indexes: [["number"], ["community", "status"]])
+
+    /// A case's events as the server keeps them: what happened when (never the text).
+    public static let eventView = ViewDeclaration(
+        "case_event_view", of: "case_events", version: 1,
+        columns: [.init("case_id", .text), .init("type", .text), .init("score", .integer), .init("at", .timestamp)],
+        indexes: [["case_id"]])
 }

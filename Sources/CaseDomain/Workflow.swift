@@ -178,6 +178,7 @@ public enum CaseEventType {
         case "visit": return "上门走访"
         case "rating": return "评价"
         case "reassign": return "转办"
+        case "message": return "居民留言"
         default: return type
         }
     }

@@ -108,6 +108,11 @@ extension ReplicaStore {
             conditions.append("category = ?")
             arguments.append(category)
         }
+        switch filter.source {
+        case "online"?: conditions.append("source = 'online'")
+        case "counter"?: conditions.append("(source IS NULL OR source <> 'online')")
+        default: break
+        }
         if let today = filter.overdueOn {
             conditions.append("status <> 'closed' AND due_date < ?")
             arguments.append(today.description)

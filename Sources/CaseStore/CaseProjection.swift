@@ -17,6 +17,17 @@ public struct CaseProjection: RecordProjection {
 
     public var kind: RecordKind { CaseRecords.kind }
 
+    /// The kind's own steps after the replica's v1–v11 (which created its tables).
+    public var migrations: [MigrationStep] {
+        [
+            // How a case came: `online` for a resident's own submission (written by the
+            // server), NULL or `counter` for one staff recorded.
+            MigrationStep(name: "cases-v12-source") { db in
+                try db.execute(sql: "ALTER TABLE cases ADD COLUMN source TEXT")
+            }
+        ]
+    }
+
     public func materialize(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {
         switch key.table {
         case "cases":
@@ -104,6 +115,7 @@ extension ReplicaStore {
 enum MaterialisedColumns {
     static let caseText = [
         "number", "kind", "category", "title", "description", "citizen_name", "phone", "address", "status", "level", "office", "answer",
+        "source",
     ]
     static let caseInteger = ["round", "rating", "created_at", "closed_at"]
     static let eventText = ["case_id", "type", "text"]

@@ -25,6 +25,8 @@ public struct CaseRow: Hashable, Sendable {
     public var dueDate: String?
     public var updatedAt: Int64?
     public var closedAt: Int64?
+    /// How the case came: `online` (a resident's submission) or `counter` (staff).
+    public var source: String
     public var conflicts: Int
 
     init(row: Row) {
@@ -47,6 +49,7 @@ public struct CaseRow: Hashable, Sendable {
         dueDate = row["due_date"]
         updatedAt = row["updated_at"]
         closedAt = row["closed_at"]
+        source = (row["source"] as String?) ?? "counter"
         conflicts = row["conflicts"] ?? 0
     }
 
@@ -104,9 +107,15 @@ public struct CaseFilter: Sendable {
     public var category: String?
     /// Only open cases past their due date on `today`.
     public var overdueOn: CivilDate?
+    /// Only cases that came this way: `online` or `counter`.
+    public var source: String?
     public var limit: Int
 
-    public init(status: CaseStatus? = nil, kind: CaseKind? = nil, category: String? = nil, overdueOn: CivilDate? = nil, limit: Int = 50) {
+    public init(
+        status: CaseStatus? = nil, kind: CaseKind? = nil, category: String? = nil, overdueOn: CivilDate? = nil, source: String? = nil,
+        limit: Int = 50
+    ) {
+        self.source = source
         self.status = status
         self.kind = kind
         self.category = category

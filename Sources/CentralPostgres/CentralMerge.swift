@@ -17,6 +17,8 @@ struct CentralMerge {
         var key: RecordKey
         var state: [UInt8]
         var conflicts: Int
+        /// The record after the merge (its earlier values not loaded: format 2).
+        var record: SyncCore.Record? = nil
     }
 
     /// The new changes of `changes`, with their bodies, and the number of duplicates:
@@ -107,7 +109,7 @@ struct CentralMerge {
             let bytes = MergeStateCodec.encode(record, arrivals: state.arrivals, conflicts: &conflicts, values: false) { name in
                 schema.rule(table: key.table, field: name).listsConflicts
             }
-            outcome.merged.append(Merged(key: key, state: bytes, conflicts: conflicts))
+            outcome.merged.append(Merged(key: key, state: bytes, conflicts: conflicts, record: record))
         }
         return outcome
     }

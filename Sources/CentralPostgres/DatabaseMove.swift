@@ -69,6 +69,10 @@ public enum DatabaseMove {
             name: "scope_moves", key: ["seq"],
             columns: [int("seq"), text("tbl"), text("record_id"), text("old_scope"), text("new_scope")]),
         Table(name: "scope_log", key: ["office", "last"], columns: [text("office"), int("last"), int("first")]),
+        // The server writer's id and last number go with its changes (a number is never
+        // minted twice); allowances, wrong tries and the views are not moved (the views are
+        // built again from the merge state when a server opens the copy).
+        Table(name: "server_writer", key: ["singleton"], columns: [int("singleton"), text("replica"), text("last_number")]),
     ]
 
     /// One value of a row.

@@ -47,9 +47,12 @@ extension PostgresCentralStorage {
         let key: RecordKey
     }
 
-    private func push(_ changes: [Change], bodies: [[UInt8]], from caller: Caller, now: Int64, _ connection: PostgresConnection)
-        async throws -> PushResponseV1
-    {
+    /// The push inside the caller's transaction; `office`, when given, is the writer's
+    /// jurisdiction (the server's own writes: everywhere) instead of its caller's office's.
+    func push(
+        _ changes: [Change], bodies: [[UInt8]], from caller: Caller, office given: OfficeScope? = nil, now: Int64,
+        _ connection: PostgresConnection
+    ) async throws -> PushResponseV1 {
         let replica = caller.replica.rawValue
         let highest =
             try await connection.query("SELECT max(counter) FROM changes WHERE replica = \(replica)", logger: logger)
@@ -57,7 +60,8 @@ extension PostgresCentralStorage {
         let highestHeld = UInt64(max(highest ?? 0, 0))
         var refusedBefore = try await Self.refusedCounters(caller.replica, connection, logger)
         let holds = Sequencing.holds(highestHeld: highestHeld, refused: refusedBefore)
-        let office = try await Self.officeScope(caller.office, connection, logger)
+        let office: OfficeScope
+        if let given { office = given } else { office = try await Self.officeScope(caller.office, connection, logger) }
         // Every record the batch names, and every parent its child changes name, loaded in
         // one query: the plan's lookups and the merge read them from memory.
         var wanted: Set<RecordKey> = []
@@ -114,6 +118,19 @@ extension PostgresCentralStorage {
             outcome = CentralMerge.merge(fresh.map(\.change), first: first, states: states, schema: schema, known: known)
         }
         try await writeLog(fresh, first: first, connection)
+        // The read model follows the merge in the same transaction: only the columns of
+        // fields the batch wrote, of the records it touched.
+        let shown = outcome.merged.filter { views.shows($0.key.table) }
+        if !shown.isEmpty {
+            var merged: [RecordKey: SyncCore.Record] = [:]
+            for record in shown { merged[record.key] = record.record }
+            let applied = fresh.map(\.change)
+            let views = views
+            let upserts = try await resolved(connection, known: known) { lookup in
+                try views.upserts(changes: applied, merged: merged, isNew: { !plan.existed($0) }, lookup: lookup)
+            }
+            try await write(upserts, now: now, connection)
+        }
         // Where every touched record now belongs, stored with its merge state.
         let rescoped = plan.rescoped(scopes: scopes)
         var scoped: [RecordKey: (scope: String, parent: String?)] = [:]
@@ -169,7 +186,7 @@ extension PostgresCentralStorage {
     }
 
     /// The stored merge state and scope of each of `keys` held.
-    private func loadStates(_ keys: [RecordKey], _ connection: PostgresConnection) async throws
+    func loadStates(_ keys: [RecordKey], _ connection: PostgresConnection) async throws
         -> [RecordKey: (state: [UInt8], scope: String?)]
     {
         var found: [RecordKey: (state: [UInt8], scope: String?)] = [:]
@@ -200,7 +217,7 @@ extension PostgresCentralStorage {
     }
 
     /// The held changes of `dots`, decoded.
-    private func heldChanges(dots: Set<Dot>, _ connection: PostgresConnection) async throws -> [Dot: Change] {
+    func heldChanges(dots: Set<Dot>, _ connection: PostgresConnection) async throws -> [Dot: Change] {
         let dots = Array(dots)
         var found: [Dot: Change] = [:]
         for try await body in try await connection.query(

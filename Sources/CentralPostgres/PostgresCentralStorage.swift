@@ -32,6 +32,8 @@ public final class PostgresCentralStorage: CentralStorage {
     let location: PostgresLocation
     let schema: Schema
     let scopes: ScopeRules
+    /// The kinds' views (the read model), kept as pushes merge.
+    let views: ViewRows
     private let runner: Task<Void, Never>
     /// Whether the schema has been checked (and migrated) since the process started.
     private let ready = Mutex(false)
@@ -81,6 +83,7 @@ public final class PostgresCentralStorage: CentralStorage {
         self.location = location
         schema = Schema(kinds: kinds)
         scopes = ScopeRules(kinds: kinds)
+        views = ViewRows(kinds: kinds)
         let client = client
         runner = Task { await client.run() }
     }
@@ -115,6 +118,12 @@ public final class PostgresCentralStorage: CentralStorage {
         let id = try await PostgresMigrations.migrate(self)
         identity.withLock { $0 = id }
         ready.withLock { $0 = true }
+        do {
+            try await buildViews()
+        } catch {
+            ready.withLock { $0 = false }
+            throw error
+        }
     }
 
     public func close() async {

@@ -134,6 +134,17 @@ enum PostgresMigrations {
         Step(
             version: "pg-v2-numbering-floor",
             statements: ["ALTER TABLE server_identity ADD COLUMN numbering_floor bigint NOT NULL DEFAULT 0"]),
+        // The server as a writer (residents' requests) and its read model (DESIGN §8): the
+        // writer's id and last number, daily allowances, guarded lookups' wrong tries, and the
+        // versions of the views built (the views themselves are built at start: derived).
+        Step(
+            version: "pg-v3-server-writer",
+            statements: [
+                "CREATE TABLE server_writer (singleton bigint PRIMARY KEY CHECK (singleton = 1), replica text NOT NULL, last_number text)",
+                "CREATE TABLE server_allowances (key text NOT NULL, day text NOT NULL, used int NOT NULL, PRIMARY KEY (key, day))",
+                "CREATE TABLE guard_attempts (subject text PRIMARY KEY, failures int NOT NULL, locked_until bigint)",
+                "CREATE TABLE record_views (name text PRIMARY KEY, version int NOT NULL)",
+            ]),
     ]
 
     /// Brings the database to the latest version; returns the server's replica id.

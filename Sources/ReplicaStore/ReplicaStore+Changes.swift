@@ -148,6 +148,9 @@ extension ReplicaStore {
         }
         let session = WriteSession(store: self, db: db)
         session.scopes = scopes
+        if let scopes, !scopes.observed.isEmpty {
+            scopes.applied = fresh.lazy.map(\.change).filter { scopes.observed.contains($0.record.table) }
+        }
         for (change, body) in fresh {
             try session.insert(change, body: body)
             // Remote clocks inform ours, within the drift bound (§4.3).
@@ -360,6 +363,11 @@ package final class StateScopes {
     package var notesLogged = false
     /// Each change the merge logged, in arrival order (when ``notesLogged``).
     package var logged: [(arrived: Int64, record: RecordKey)] = []
+    /// Tables whose merged records the caller reads back (the server's views).
+    package var observed: Set<String> = []
+    /// The new changes of observed tables, and each touched record of them after the merge.
+    package var applied: [Change] = []
+    package var merged: [RecordKey: SyncCore.Record] = [:]
 
     package init(_ byRecord: [RecordKey: StateScope]) {
         self.byRecord = byRecord

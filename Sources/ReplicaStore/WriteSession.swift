@@ -161,6 +161,7 @@ package final class WriteSession {
             } else {
                 try store.saveRecord(record, key: key, arrivals: slot.arrivals, in: db, using: statement(2, ReplicaStore.saveStateSQL))
             }
+            if let scopes, scopes.observed.contains(key.table) { scopes.merged[key] = record }
             if store.materializes, let projection = store.projections.owner(of: key.table) {
                 try projection.materialize(record, key: key, in: projectionContext)
             }

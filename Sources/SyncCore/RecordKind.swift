@@ -83,10 +83,13 @@ public struct RecordKind: Hashable, Sendable {
     /// The kind's name (`cases`).
     public let name: String
     public let tables: [TableDeclaration]
+    /// What the central server keeps of the kind's records for reading (its read model).
+    public let views: [ViewDeclaration]
 
-    public init(name: String, tables: [TableDeclaration]) {
+    public init(name: String, tables: [TableDeclaration], views: [ViewDeclaration] = []) {
         self.name = name
         self.tables = tables
+        self.views = views
     }
 }
 

@@ -166,11 +166,35 @@ public protocol CentralStorage: Sendable {
     func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64) async throws(ServerError) -> PushResponseV1
     /// The page after `after` of changes the caller lacks (`Protocol/PROTOCOL.md` §9.5).
     func pull(for caller: Caller, after: String, limit: Int, maximumBytes: Int, now: Int64) async throws(ServerError) -> PullPage
+
+    // MARK: The server's read model and its own writes (DESIGN §8)
+
+    /// Writes as the server itself, in one transaction under the write lock (see
+    /// ``ServerWrite``): takes the allowance, makes the reads, mints the number, then
+    /// merges `build`'s edits as the server writer's changes and updates the views.
+    func write(_ write: ServerWrite, now: Int64) async throws(ServerError) -> ServerWrite.Result
+    /// The rows of `view` whose `column` is one of `values`, at most `limit` (an index
+    /// lookup: the view's declared indexes).
+    func viewRows(_ view: String, where column: String, in values: [Value], limit: Int) async throws(ServerError) -> [[String: Value]]
+    /// One try at what guards `subject` (a case's phone tail): `correct` when it matched.
+    /// After `limit` wrong tries in a row the subject is locked for `lockout` ms, during which
+    /// even a right answer is refused; a right answer otherwise clears the count.
+    func attempt(_ subject: String, correct: Bool, now: Int64, limit: Int, lockout: Int64) async throws(ServerError) -> Attempt
+
     /// Whether storage answers (for `GET /healthz`).
     func checkHealth() async throws(ServerError)
     /// Closes the storage when the server stops gracefully (SQLite checkpoints its
     /// write-ahead log into the file and removes it). Nothing may use it afterwards.
     func close() async
+}
+
+/// How a guarded lookup went (``CentralStorage/attempt(_:correct:now:limit:lockout:)``).
+public enum Attempt: Sendable, Equatable {
+    case allowed
+    /// Wrong; `remaining` more tries before the lock.
+    case wrong(remaining: Int)
+    /// Locked until this time (ms).
+    case locked(until: Int64)
 }
 
 extension CentralStorage {

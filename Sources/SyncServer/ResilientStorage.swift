@@ -134,6 +134,22 @@ public final class ResilientStorage: CentralStorage {
         }
     }
 
+    public func write(_ request: ServerWrite, now: Int64) async throws(ServerError) -> ServerWrite.Result {
+        try await run { storage throws(ServerError) in try storage.write(request, now: now) }
+    }
+
+    public func viewRows(_ view: String, where column: String, in values: [Value], limit: Int) async throws(ServerError) -> [[String:
+        Value]]
+    {
+        try await run { storage throws(ServerError) in try storage.viewRows(view, where: column, in: values, limit: limit) }
+    }
+
+    public func attempt(_ subject: String, correct: Bool, now: Int64, limit: Int, lockout: Int64) async throws(ServerError) -> Attempt {
+        try await run { storage throws(ServerError) in
+            try storage.attempt(subject, correct: correct, now: now, limit: limit, lockout: lockout)
+        }
+    }
+
     public func checkHealth() async throws(ServerError) {
         try await run { storage throws(ServerError) in try storage.checkHealth() }
     }

@@ -67,9 +67,9 @@ reset()
 var logger = Logger(label: "fuzz-server")
 logger.logLevel = .critical
 let port = Mutex<Int>(0)
-let app = try makeSyncApplication(storage: storage, settings: ServerSettings(host: "127.0.0.1", port: 0), logger: logger) { bound in
-    port.withLock { $0 = bound }
-}
+let app = try makeSyncApplication(
+    storage: storage, settings: ServerSettings(host: "127.0.0.1", port: 0), logger: logger,
+    onRunning: { bound in port.withLock { $0 = bound } })
 Task.detached { try await app.runService() }
 while port.withLock({ $0 }) == 0 { usleep(10_000) }
 let serverPort = UInt16(port.withLock { $0 })

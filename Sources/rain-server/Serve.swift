@@ -5,6 +5,7 @@ import ConsoleText
 import Foundation
 import Hummingbird
 import Logging
+import Residents
 import SyncCore
 import SyncProtocol
 import SyncServer
@@ -34,8 +35,25 @@ struct Serve: AsyncParsableCommand {
             "A record kind to serve beside the built-in ones: its declaration (Protocol/kinds/*.json format). Repeatable.",
             valueName: "file"))
     var kind: [String] = []
+    @Option(help: "Seconds a request's head may take to arrive (from the connection's start or the previous answer).")
+    var headTimeout = 10
+    @Option(help: "Seconds a request's body may take after its head.") var bodyTimeout = 60
+    @Option(help: "Seconds a connection may stay silent before it is closed.") var idleTimeout = 30
+    @Option(help: "Residents' routes: requests per minute from one address.") var publicReadsPerMinute = 120
+    @Option(help: "Residents' routes: submissions, ratings and messages per minute from one address.")
+    var publicWritesPerMinute = 10
+    @Option(help: "Online submissions per phone number per day.") var submissionsPerPhone = 5
+    @Option(help: "Wrong phone tails in a row before a request is locked.") var tailTries = 5
+    @Option(help: "Seconds a request stays locked after too many wrong phone tails.") var tailLockout = 900
 
     func validate() throws {
+        for (value, name) in [
+            (headTimeout, "--head-timeout"), (bodyTimeout, "--body-timeout"), (idleTimeout, "--idle-timeout"),
+            (publicReadsPerMinute, "--public-reads-per-minute"), (publicWritesPerMinute, "--public-writes-per-minute"),
+            (submissionsPerPhone, "--submissions-per-phone"), (tailTries, "--tail-tries"), (tailLockout, "--tail-lockout"),
+        ] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -100,8 +118,19 @@ struct Serve: AsyncParsableCommand {
         let host = host
         let scheme = tlsCert == nil ? "http" : "https"
         let tls = tlsCert.flatMap { certificate in tlsKey.map { (certificate: certificate, key: $0) } }
+        var settings = ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes, tls: tls)
+        settings.headTimeout = .seconds(headTimeout)
+        settings.bodyTimeout = .seconds(bodyTimeout)
+        settings.idleTimeout = .seconds(idleTimeout)
+        var residents = ResidentSettings()
+        residents.readsPerMinute = publicReadsPerMinute
+        residents.writesPerMinute = publicWritesPerMinute
+        residents.submissionsPerPhonePerDay = submissionsPerPhone
+        residents.tailTries = tailTries
+        residents.tailLockout = Int64(tailLockout) * 1000
         let app = try makeSyncApplication(
-            storage: storage, settings: ServerSettings(host: host, port: port, maximumBodyBytes: maxBodyBytes, tls: tls), logger: logger
+            storage: storage, settings: settings, logger: logger,
+            publicRoutes: { router in addResidentRoutes(to: router, storage: storage, settings: residents) }
         ) { port in
             // Unbuffered: a supervisor or a test waits for this line on a pipe.
             FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))

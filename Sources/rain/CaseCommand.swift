@@ -46,7 +46,7 @@ struct CaseView {
             ("round", .integer(row.round.map(Int64.init))), ("level", .string(row.level)), ("office", .string(row.office)),
             ("answer", .string(row.answer)), ("rating", .integer(row.rating.map(Int64.init))), ("created_at", .integer(row.createdAt)),
             ("due_date", .string(row.dueDate)), ("deadline", .string(deadline?.rawValue)), ("closed_at", .integer(row.closedAt)),
-            ("conflicts", .integer(Int64(row.conflicts))),
+            ("conflicts", .integer(Int64(row.conflicts))), ("source", .string(row.source)),
         ])
     }
 }
@@ -70,14 +70,14 @@ func printCases(_ rows: [CaseRow], global: GlobalOptions, json: Bool, reveal: Bo
     out.table(
         [
             out.text("编号", "number"), out.text("类型", "kind"), out.text("类别", "category"), out.text("状态", "status"),
-            out.text("期限", "due"), out.text("居民", "citizen"), out.text("标题", "title"),
+            out.text("期限", "due"), out.text("居民", "citizen"), out.text("标题", "title"), out.text("来源", "source"),
         ],
         views.map { view in
             var due = view.row.dueDate ?? ""
             if view.deadline == .overdue { due = out.red(due) } else if view.deadline == .dueSoon { due = out.yellow(due) }
             return [
                 view.row.number ?? view.row.id, view.kind, view.row.category ?? "", view.status, due, view.citizen ?? "",
-                view.row.title ?? "",
+                view.row.title ?? "", view.row.source == "online" ? out.text("网上", "online") : out.text("窗口", "counter"),
             ]
         })
 }
@@ -150,6 +150,8 @@ struct ListCases: ParsableCommand {
     @Option(help: "Only this kind.") var kind: String?
     @Option(help: "Only this category.") var category: String?
     @Flag(help: "Only open cases past their due date.") var overdue = false
+    @Option(help: "Only cases that came this way: online (residents' own submissions) or counter (recorded by staff).")
+    var source: String?
     @Option(help: "At most this many cases.") var limit = 50
     @Flag(help: "Show residents' names, phones and addresses unmasked.") var reveal = false
     @Flag(help: "Print as JSON.") var json = false
@@ -160,6 +162,9 @@ struct ListCases: ParsableCommand {
         }
         if let kind, CaseKind(parsing: kind) == nil { throw ValidationError("unknown kind '\(kind)'") }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        if let source, source != "online", source != "counter" {
+            throw ValidationError("unknown source '\(source)': use online or counter")
+        }
     }
 
     func run() throws {
@@ -167,7 +172,7 @@ struct ListCases: ParsableCommand {
             let store = try global.open()
             let filter = CaseFilter(
                 status: status.flatMap(CaseStatus.init(parsing:)), kind: kind.flatMap(CaseKind.init(parsing:)), category: category,
-                overdueOn: overdue ? CivilDate(epochMillis: ReplicaStore.nowMillis()) : nil, limit: limit)
+                overdueOn: overdue ? CivilDate(epochMillis: ReplicaStore.nowMillis()) : nil, source: source, limit: limit)
             let rows = try store.cases(filter)
             // Every reveal is recorded (who, when, which case) before anything is shown.
             if reveal { try store.recordReveal(ofCases: rows.map(\.id), command: "case list") }

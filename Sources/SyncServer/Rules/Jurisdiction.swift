@@ -127,6 +127,9 @@ public struct OfficeScope: Hashable, Sendable {
         self.children = children
     }
 
+    /// The server's own writer (residents' requests): it writes wherever the request names.
+    public static let server = OfficeScope(office: "server", level: .district)
+
     /// Whether a record with this scope is the office's to read and to write.
     public func covers(_ scope: RecordScope?) -> Bool {
         if level == .district { return true }

@@ -114,6 +114,11 @@ public struct PushPlan: Sendable {
         public var moved: Bool
     }
 
+    /// Whether the server held `key` before the batch (false for a record it never named).
+    public func existed(_ key: RecordKey) -> Bool {
+        position[key].map { touched[$0].existed } ?? false
+    }
+
     /// Every touched record whose scope is new or changed (a record whose scope was only
     /// read is unchanged).
     public func rescoped(scopes: ScopeRules) -> [Rescoped] {

@@ -14,7 +14,7 @@ enum CentralMigrations {
         "central-v1", "central-v2-rekey", "central-v3-scope", "central-v4-reissue",
         "v8-compact-storage", "v9-search-later", "central-v5-no-rows", "central-v6-scope-in-state",
         "v10-search-notes-by-the-writer", "v11-scrub-after-purge",
-        "central-v7-scopes-by-kind",
+        "central-v7-scopes-by-kind", "central-v8-server-writer",
     ]
 
     /// A migrator for the server's database.
@@ -266,6 +266,36 @@ enum CentralMigrations {
                 try write(runs.takeClosed())
             }
             try write(runs.finish())
+        },
+        MigrationStep(name: "central-v8-server-writer") { db in
+            try db.execute(
+                sql: """
+                    -- The server's own writer (residents' submissions and ratings, DESIGN §8):
+                    -- its replica id (made when first needed) and the last case number it minted.
+                    CREATE TABLE server_writer (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        replica TEXT NOT NULL,
+                        last_number TEXT
+                    ) STRICT;
+                    -- Daily allowances (a phone's online submissions), by a digest of the key.
+                    CREATE TABLE server_allowances (
+                        key TEXT NOT NULL,
+                        day TEXT NOT NULL,
+                        used INTEGER NOT NULL,
+                        PRIMARY KEY (key, day)
+                    ) STRICT, WITHOUT ROWID;
+                    -- Wrong answers in a row to what guards a subject (a case's phone tail).
+                    CREATE TABLE guard_attempts (
+                        subject TEXT PRIMARY KEY,
+                        failures INTEGER NOT NULL,
+                        locked_until INTEGER
+                    ) STRICT, WITHOUT ROWID;
+                    -- The views (read model) built, and the version of each one's declaration.
+                    CREATE TABLE record_views (
+                        name TEXT PRIMARY KEY,
+                        version INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    """)
         },
     ]
 }

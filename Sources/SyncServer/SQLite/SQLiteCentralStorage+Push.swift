@@ -38,12 +38,14 @@ extension SQLiteCentralStorage {
         }
     }
 
-    private func push(_ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, now: Int64, in db: Database) throws
-        -> PushResponseV1
-    {
+    /// The push inside the caller's transaction; `office`, when given, is the writer's
+    /// jurisdiction (the server's own writes: everywhere) instead of its caller's office's.
+    func push(
+        _ changes: [Change], bodies: [[UInt8]]?, from caller: Caller, office given: OfficeScope? = nil, now: Int64, in db: Database
+    ) throws -> PushResponseV1 {
         let holds = try self.holds(caller.replica, in: db)
         let refusedBefore = try self.refusedCounters(caller.replica, in: db)
-        let office = try officeScope(caller.office, in: db)
+        let office = try given ?? officeScope(caller.office, in: db)
         // Jurisdiction (§9.6): each new change must be within the writer's scope, judged
         // by the pure plan; each record it needs is looked up once, through SQLite's C API.
         let lookup = try FastStatement("SELECT scope FROM merge_state WHERE tbl = ? AND record_id = ?", in: db)
@@ -68,7 +70,16 @@ extension SQLiteCentralStorage {
         let bookkeeping = StateScopes(stored)
         // Only changes of records with a scope are listed (the district reads the log).
         bookkeeping.notesLogged = plan.listsAny
+        bookkeeping.observed = views.tables
         let summary = try self.store.apply(changes, bodies: bodies, in: db, now: now, scopes: bookkeeping)
+        // The read model follows the merge in the same transaction: only the columns of
+        // fields the batch wrote, of the records it touched.
+        if !bookkeeping.merged.isEmpty {
+            let upserts = try views.upserts(changes: bookkeeping.applied, merged: bookkeeping.merged, isNew: { !plan.existed($0) }) {
+                dot in try self.store.change(dot, in: db)
+            }
+            try Self.write(upserts, now: now, in: db)
+        }
         // A record the batch changed always has its merge state written above; this is
         // for safety only (a scope is never dropped).
         for (key, scope) in bookkeeping.byRecord {

@@ -21,10 +21,13 @@ public final class SQLiteCentralStorage: CentralStorage {
     public let store: ReplicaStore
     /// Where each table's records belong.
     let scopes: ScopeRules
+    /// The kinds' views (the read model), kept as pushes merge.
+    let views: ViewRows
 
     private init(store: ReplicaStore, kinds: [RecordKind]) {
         self.store = store
         scopes = ScopeRules(kinds: kinds)
+        views = ViewRows(kinds: kinds)
     }
 
     /// Opens the server's database at `path`, creating it (mode 0600) when missing.
@@ -38,18 +41,23 @@ public final class SQLiteCentralStorage: CentralStorage {
     {
         let schema = Schema(kinds: kinds)
         do {
+            let storage: SQLiteCentralStorage
             if FileManager.default.fileExists(atPath: path) {
-                return SQLiteCentralStorage(
+                storage = SQLiteCentralStorage(
                     store: try ReplicaStore.open(
                         at: path, schema: schema, projections: [], migrator: CentralMigrations.migrator(), materializes: false),
                     kinds: kinds)
+            } else {
+                guard create else { throw ServerError.unavailable("cannot open the server database: no file (\(path))") }
+                storage = SQLiteCentralStorage(
+                    store: try ReplicaStore.create(
+                        at: path, office: "central", staff: "rain-server", replica: ReplicaStore.newReplicaID(),
+                        now: ReplicaStore.nowMillis(), schema: schema, projections: [], migrator: CentralMigrations.migrator(),
+                        materializes: false),
+                    kinds: kinds)
             }
-            guard create else { throw ServerError.unavailable("cannot open the server database: no file (\(path))") }
-            return SQLiteCentralStorage(
-                store: try ReplicaStore.create(
-                    at: path, office: "central", staff: "rain-server", replica: ReplicaStore.newReplicaID(), now: ReplicaStore.nowMillis(),
-                    schema: schema, projections: [], migrator: CentralMigrations.migrator(), materializes: false),
-                kinds: kinds)
+            try storage.buildViews()
+            return storage
         } catch let error as ServerError {
             throw error
         } catch let error as ReplicaStoreError {

@@ -19,6 +19,13 @@ public struct ServerSettings: Sendable {
     public var maximumBodyBytes: Int
     /// PEM files of the certificate chain and its private key: HTTPS instead of HTTP.
     public var tls: (certificate: String, key: String)?
+    /// A request's head must arrive within this (from the connection's start or the
+    /// previous response), its body within ``bodyTimeout`` of its head; a connection with
+    /// no traffic for ``idleTimeout`` is closed. Connections that never finish a request
+    /// hold nothing for long.
+    public var headTimeout: Duration = .seconds(10)
+    public var bodyTimeout: Duration = .seconds(60)
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = TransportV1.defaultMaximumBodyBytes,
@@ -57,8 +64,14 @@ public struct ServerSettings: Sendable {
 }
 
 /// The router of every endpoint of `Protocol/openapi.yaml`.
-public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+///
+/// `publicRoutes` adds routes of their own (the residents' API and page) before the sync
+/// middleware, which they do not pass through: they answer in their own forms.
+public func makeSyncRouter(
+    storage: any CentralStorage, settings: ServerSettings, publicRoutes: (Router<ServerRequestContext>) -> Void = { _ in }
+) -> Router<ServerRequestContext> {
+    let router = Router(context: ServerRequestContext.self)
+    publicRoutes(router)
     // Middleware first: Hummingbird wraps each route with the middleware added before it.
     router.add(middleware: SyncMiddleware())
     let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
@@ -73,7 +86,7 @@ public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings
 
 /// The routes a router serves, as `(method, path)` (a test checks that the OpenAPI
 /// document describes each).
-public func registeredRoutes(_ router: Router<BasicRequestContext>) -> [(method: String, path: String)] {
+public func registeredRoutes(_ router: Router<ServerRequestContext>) -> [(method: String, path: String)] {
     router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
 }
 
@@ -85,20 +98,25 @@ public func makeSyncApplication(
     storage: any CentralStorage,
     settings: ServerSettings,
     logger: Logger,
+    publicRoutes: (Router<ServerRequestContext>) -> Void = { _ in },
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws(ServerError) -> some ApplicationProtocol {
     let server: HTTPServerBuilder
+    let head = TimeAmount(settings.headTimeout)
+    let body = TimeAmount(settings.bodyTimeout)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadline(head: head, body: body)], idleTimeout: TimeAmount(settings.idleTimeout))
     if let tls = try settings.tlsConfiguration() {
         do {
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         } catch {
             throw ServerError.badRequest("invalid", "cannot use the TLS certificate and key: \(error)")
         }
     } else {
-        server = .http1()
+        server = .http1(configuration: http1)
     }
     return Application(
-        router: makeSyncRouter(storage: storage, settings: settings),
+        router: makeSyncRouter(storage: storage, settings: settings, publicRoutes: publicRoutes),
         server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
@@ -116,7 +134,7 @@ struct SyncHandlers: Sendable {
         return json(200, Array("{\"status\":\"ok\"}".utf8))
     }
 
-    func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func enrol(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let body = try await collect(request)
         let enrolment: EnrolRequestV1
         do {
@@ -130,7 +148,7 @@ struct SyncHandlers: Sendable {
         return json(200, response.encode())
     }
 
-    func rekey(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func rekey(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let now = ReplicaStore.nowMillis()
         let credential = try await storage.rekey(caller, now: now)
@@ -138,7 +156,7 @@ struct SyncHandlers: Sendable {
         return json(200, RekeyResponseV1(credential: credential).encode())
     }
 
-    func reissue(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func reissue(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let caller = try await authenticate(request, superseded: true)
         let body = try await collect(request)
         let reissue: ReissueRequestV1
@@ -158,7 +176,7 @@ struct SyncHandlers: Sendable {
         return json(200, response.encode())
     }
 
-    func push(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func push(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let body = try await collect(request)
         let changes: [Change]
@@ -182,7 +200,7 @@ struct SyncHandlers: Sendable {
         return json(200, response.encode())
     }
 
-    func pull(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func pull(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
         let query = request.uri.queryParameters
         for (key, _) in query where !["after", "limit", "max_bytes"].contains(String(key)) {
@@ -278,7 +296,7 @@ extension ServerError {
 /// and logs one line per request (method, path without its query, status, duration,
 /// request id) — never a body, so never a resident's data.
 struct SyncMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ServerRequestContext
 
     static let versionHeader = HTTPField.Name(TransportV1.versionHeader)!
 

@@ -1,0 +1,65 @@
+/// A table the central server keeps of a kind's records' current values — its read model
+/// (DESIGN §8) — declared with the kind, like its tables. The server fills it as it merges
+/// (only the columns whose fields a push wrote) and answers residents and statistics from
+/// it with an index lookup, never a log scan. It is derived: a server builds it again from
+/// the merge state when it is missing or its ``version`` changed.
+public struct ViewDeclaration: Hashable, Sendable {
+    /// One column: the current value of one field of the source table, as it is or
+    /// reduced to what the server may keep (a phone's last four digits).
+    public struct Column: Hashable, Sendable {
+        /// How a field's value becomes the column's.
+        public enum Derivation: String, Hashable, Sendable {
+            /// The value itself.
+            case value
+            /// The last four digits of a text (a phone number's tail), nothing else of it.
+            case lastFourDigits
+        }
+
+        public let name: String
+        public let field: String
+        public let type: FieldDeclaration.ValueType
+        public let derivation: Derivation
+
+        public init(_ name: String, field: String? = nil, _ type: FieldDeclaration.ValueType, _ derivation: Derivation = .value) {
+            self.name = name
+            self.field = field ?? name
+            self.type = type
+            self.derivation = derivation
+        }
+
+        /// The column's value for the field's value `value` (nil: never written).
+        public func derive(_ value: Value?) -> Value {
+            guard let value else { return .null }
+            switch derivation {
+            case .value: return value
+            case .lastFourDigits:
+                guard case .text(let text) = value else { return .null }
+                let digits = text.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }
+                guard digits.count >= 4 else { return .null }
+                return .text(String(String.UnicodeScalarView(digits.suffix(4))))
+            }
+        }
+    }
+
+    /// The view table's name (`case_view`); its key is `id`, the record's id, and it has an
+    /// `updated_at` column (the server's time of the last write that changed a column).
+    public let name: String
+    /// The kind's table it shows.
+    public let table: String
+    public let columns: [Column]
+    /// Column lists, each one index (a lookup by case number, a case's events).
+    public let indexes: [[String]]
+    /// Raised when the columns change: a server then builds the view again.
+    public let version: Int
+
+    public init(_ name: String, of table: String, version: Int, columns: [Column], indexes: [[String]] = []) {
+        self.name = name
+        self.table = table
+        self.version = version
+        self.columns = columns
+        self.indexes = indexes
+    }
+
+    /// The fields the view reads.
+    public var fields: Set<String> { Set(columns.map(\.field)) }
+}

@@ -1,0 +1,129 @@
+public import SyncCore
+
+/// One row of a view to write: the record's id and the columns to set (the others keep
+/// their values).
+public struct ViewUpsert: Sendable, Equatable {
+    public let view: ViewDeclaration
+    public let id: String
+    /// Column name and value, in the view's column order.
+    public let values: [(name: String, value: Value)]
+
+    public static func == (lhs: ViewUpsert, rhs: ViewUpsert) -> Bool {
+        lhs.view == rhs.view && lhs.id == rhs.id && lhs.values.map(\.name) == rhs.values.map(\.name)
+            && lhs.values.map(\.value) == rhs.values.map(\.value)
+    }
+}
+
+/// What a merge changes in the kinds' views (DESIGN §8: the server's read model), pure:
+/// the storage gives the changes it just merged and the records they made, and writes the
+/// upserts this answers in the same transaction.
+///
+/// Only the columns of fields the batch wrote are recomputed: a field's register changes
+/// only when a change writes it, so the others still hold what the view shows. A column's
+/// value is its field's winner under the merge rule; the central merge state keeps no
+/// values (`MergeStateCodec` format 2), so a winner the batch did not bring is read from
+/// the change log through `lookup`.
+public struct ViewRows: Sendable {
+    public let views: [ViewDeclaration]
+    let schema: Schema
+    private let byTable: [String: [ViewDeclaration]]
+
+    public init(kinds: [RecordKind]) {
+        views = kinds.flatMap(\.views)
+        schema = Schema(kinds: kinds)
+        byTable = Dictionary(grouping: views, by: \.table)
+    }
+
+    /// The rows of `view` alone, under `schema`'s merge rules.
+    package init(only view: ViewDeclaration, schema: Schema) {
+        views = [view]
+        self.schema = schema
+        byTable = [view.table: [view]]
+    }
+
+    /// Whether any view shows records of `table`.
+    public func shows(_ table: String) -> Bool { byTable[table] != nil }
+
+    /// The tables some view shows.
+    public var tables: Set<String> { Set(byTable.keys) }
+
+    /// The upserts for `merged` (each record a batch touched, after the merge), given the
+    /// batch's new `changes`; `isNew(key)` tells a record the server did not hold before
+    /// (all of its columns are written). `lookup` answers a change the batch did not bring.
+    public func upserts(
+        changes: [Change], merged: [RecordKey: Record], isNew: (RecordKey) -> Bool, lookup: (Dot) throws -> Change?
+    ) rethrows -> [ViewUpsert] {
+        guard !byTable.isEmpty else { return [] }
+        var byDot: [Dot: Change] = [:]
+        var written: [RecordKey: Set<String>] = [:]
+        for change in changes where byTable[change.record.table] != nil {
+            byDot[change.dot] = change
+            written[change.record, default: []].formUnion(change.fields.keys)
+        }
+        var upserts: [ViewUpsert] = []
+        // In a stable order: by table, then id (the storage writes in this order).
+        for key in merged.keys.sorted(by: { ($0.table, $0.id) < ($1.table, $1.id) }) {
+            guard let views = byTable[key.table], let record = merged[key] else { continue }
+            let everything = isNew(key)
+            let fields = written[key] ?? []
+            for view in views {
+                var values: [(name: String, value: Value)] = []
+                for column in view.columns where everything || fields.contains(column.field) {
+                    values.append((column.name, column.derive(try value(of: column.field, in: record, table: key.table, byDot, lookup))))
+                }
+                if !values.isEmpty { upserts.append(ViewUpsert(view: view, id: key.id, values: values)) }
+            }
+        }
+        return upserts
+    }
+
+    /// The upserts that build the views of `table` from scratch, one per record.
+    public func rebuild(_ records: [(RecordKey, Record)], lookup: (Dot) throws -> Change?) rethrows -> [ViewUpsert] {
+        try upserts(changes: [], merged: Dictionary(records, uniquingKeysWith: { first, _ in first }), isNew: { _ in true }, lookup: lookup)
+    }
+
+    private func value(
+        of field: String, in record: Record, table: String, _ byDot: [Dot: Change], _ lookup: (Dot) throws -> Change?
+    ) rethrows -> Value? {
+        guard let winner = record.register(field)?.winner(under: schema.rule(table: table, field: field)) else { return nil }
+        if let change = byDot[winner.dot] { return change.fields[field] }
+        return try lookup(winner.dot)?.fields[field]
+    }
+}
+
+/// The SQL a backend needs for the views (both speak `INSERT … ON CONFLICT DO UPDATE`).
+public enum ViewSQL {
+    /// A backend's column types.
+    public enum Dialect: Sendable {
+        case sqlite, postgres
+
+        func type(_ type: FieldDeclaration.ValueType) -> String {
+            switch (self, type) {
+            case (_, .text): "TEXT"
+            case (.sqlite, _): "INTEGER"
+            case (.postgres, _): "BIGINT"
+            }
+        }
+    }
+
+    /// The statements creating `view` (its table and indexes); each one statement.
+    public static func create(_ view: ViewDeclaration, _ dialect: Dialect) -> [String] {
+        let columns = view.columns.map { "\($0.name) \(dialect.type($0.type))" }.joined(separator: ", ")
+        var statements = ["CREATE TABLE \(view.name) (id TEXT PRIMARY KEY, updated_at \(dialect.type(.integer)) NOT NULL, \(columns))"]
+        for index in view.indexes {
+            statements.append(
+                "CREATE INDEX \(view.name)_\(index.joined(separator: "_")) ON \(view.name) (\(index.joined(separator: ", ")))")
+        }
+        return statements
+    }
+
+    /// The upsert of `columns` of `view`, with placeholders `?` (SQLite) or `$n` (PostgreSQL)
+    /// for `id`, `updated_at` and each column, in that order.
+    public static func upsert(_ view: ViewDeclaration, columns: [String], _ dialect: Dialect) -> String {
+        let names = ["id", "updated_at"] + columns
+        let placeholders = names.indices.map { dialect == .sqlite ? "?" : "$\($0 + 1)" }.joined(separator: ", ")
+        let updates = (["updated_at"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return
+            "INSERT INTO \(view.name) (\(names.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)"
+    }
+}
