@@ -98,7 +98,7 @@ extension PostgresCentralStorage {
                 json.raw("{\"id\":")
                 json.string(row.id)
                 json.raw(",\"updated_at\":")
-                json.integer(now)
+                json.integer(row.updatedAt ?? now)
                 for (name, value) in row.values {
                     json.raw(",")
                     json.string(name)

@@ -83,19 +83,25 @@ struct PublicMiddleware: RouterMiddleware {
         }
         var response: Response
         switch form {
-        case .open311:
-            var json = JSONOut()
-            json.beginArray()
-            json.beginObject()
-            json.field("code", refusal.status)
-            json.field("description", refusal.message(Open311Routes.language(request)))
-            json.endObject()
-            json.endArray()
-            response = Open311Routes.json(refusal.status, json.bytes)
+        case .open311: response = Self.open311Error(refusal, language: Open311Routes.language(request))
         case .page:
             response = MobilePage.errorPage(refusal, language: MobilePage.language(request))
         }
         if let retryAfter = refusal.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
+    }
+
+    /// GeoReport's error form: `[{"code": 400, "description": "…"}]`.
+    static func open311Error(_ error: ResidentError, language: Language) -> Response {
+        var json = JSONOut()
+        json.beginArray()
+        json.beginObject()
+        json.field("code", error.status)
+        json.field("description", error.message(language))
+        json.endObject()
+        json.endArray()
+        var response = Open311Routes.json(error.status, json.bytes)
+        if let retryAfter = error.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }
 

@@ -130,11 +130,11 @@ struct Serve: AsyncParsableCommand {
         residents.tailLockout = Int64(tailLockout) * 1000
         let app = try makeSyncApplication(
             storage: storage, settings: settings, logger: logger,
-            publicRoutes: { router in addResidentRoutes(to: router, storage: storage, settings: residents) }
-        ) { port in
-            // Unbuffered: a supervisor or a test waits for this line on a pipe.
-            FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))
-        }
+            surface: residentSurface(storage: storage, settings: residents),
+            onRunning: { port in
+                // Unbuffered: a supervisor or a test waits for this line on a pipe.
+                FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))
+            })
         try await app.runService()
         await storage.close()
         logger.info("stopped")

@@ -20,7 +20,8 @@ import Testing
     @Test func protocolPublishesTheDeclarationAsItIs() throws {
         let published = try String(contentsOfFile: Self.protocolFile, encoding: .utf8)
         #expect(published == KindDeclarationV1.encode(CaseRecords.kind), "regenerate: rain-server kind cases > Protocol/kinds/cases.json")
-        #expect(try KindDeclarationV1.decode(Array(published.utf8)) == CaseRecords.kind)
+        // The views are the server's read model, not part of the published declaration.
+        #expect(try KindDeclarationV1.decode(Array(published.utf8)).tables == CaseRecords.kind.tables)
     }
 
     /// What a client needs to create a case that the server accepts and every replica

@@ -210,11 +210,12 @@ final class Deployment: @unchecked Sendable {
     /// - Parameters:
     ///   - backend: the server's database (default: SQLite, in the scratch folder).
     ///   - serverDB: where an SQLite server's database lives instead.
-    init(backend: Backend = .sqlite, serverDB: ((Scratch) throws -> String)? = nil) throws {
+    ///   - serverArguments: more arguments of `rain-server serve` (its limits).
+    init(backend: Backend = .sqlite, serverDB: ((Scratch) throws -> String)? = nil, serverArguments: [String] = []) throws {
         scratch = try Scratch()
         self.backend = backend
         let db = try serverDB?(scratch) ?? backend.database(in: scratch)
-        server = try ServerProcess(folder: scratch.path, db: db)
+        server = try ServerProcess(folder: scratch.path, db: db, arguments: serverArguments)
         for office in [
             ["HSD", "--name", "和盛区", "--level", "district"], ["JD1", "--name", "和平街道", "--level", "street", "--parent", "HSD"],
             ["HSM", "--name", "和盛社区", "--level", "community", "--parent", "JD1"],

@@ -72,11 +72,15 @@ import Testing
         let migrated = try DatabaseQueue(path: scratch.file("central.sqlite")).read { db in
             (
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations").last,
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM scope_log WHERE office = 'HSM'") ?? 0
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM scope_log WHERE office = 'HSM'") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM merge_state WHERE tbl = 'cases'") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM case_view WHERE number IS NOT NULL AND status IS NOT NULL") ?? -1
             )
         }
-        #expect(migrated.0 == "central-v7-scopes-by-kind")
+        #expect(migrated.0 == "central-v8-server-writer")
         #expect(migrated.1 > 0)
+        // The read model was built from the merge state the earlier release left.
+        #expect(migrated.2 > 0 && migrated.3 == migrated.2)
         let token = try #require(try server.admin(["office", "token", "XQ", "--json"]).object["token"] as? String)
         let xq = scratch.file("xq.sqlite")
         #expect(

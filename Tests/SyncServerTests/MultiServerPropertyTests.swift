@@ -129,6 +129,20 @@ import Testing
                 let row = known[Int(random.next() % UInt64(known.count))]
                 _ = try? replica.store.move(row.id, .verify)
                 _ = try? replica.store.move(row.id, .escalate, text: "上报", office: random.chance(0.5) ? "JD1" : "JD2")
+            case 5:
+                // Residents' submissions, written by two servers at the same moment as
+                // themselves (one writer id, counters taken under the write lock).
+                let draws = (0..<2).map { _ in
+                    (servers[Int(random.next() % 3)], communities[Int(random.next() % UInt64(communities.count))])
+                }
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    for (index, (server, community)) in draws.enumerated() {
+                        tasks.addTask {
+                            _ = try await server.write(Self.submission(id: "online-\(step)-\(index)", community: community), now: now)
+                        }
+                    }
+                    try await tasks.waitForAll()
+                }
             default:
                 // One to three replicas sync at the same moment, each through a server of its own draw.
                 var group = [replica]
@@ -148,6 +162,17 @@ import Testing
             for (index, replica) in replicas.enumerated() { try await Self.sync(replica, servers[(index + round) % 3]) }
         }
         for server in servers { await server.close() }
+        // The server's writes: one writer, consecutive counters from 1, none twice.
+        let writerCounters = try TestPostgres.query(
+            url, "SELECT counter FROM changes WHERE replica = (SELECT replica FROM server_writer) ORDER BY counter"
+        ).split(separator: "\n").compactMap { Int($0) }
+        guard writerCounters == Array(1..<(writerCounters.count + 1)) else {
+            throw Scoped.Divergence(description: "the server writer's counters are not 1…n: \(writerCounters)")
+        }
+        let onlineNumbers = try TestPostgres.query(url, "SELECT number FROM case_view WHERE source = 'online'").split(separator: "\n")
+        guard Set(onlineNumbers).count == onlineNumbers.count, onlineNumbers.count == writerCounters.count else {
+            throw Scoped.Divergence(description: "\(onlineNumbers.count) online numbers for \(writerCounters.count) server writes")
+        }
 
         // The same changes, in the same arrival order, through one embedded server.
         let reference = folder + "/reference.sqlite"
@@ -181,6 +206,22 @@ import Testing
             try? sqliteStates.write(toFile: folder + "/../rain-multi-\(seed)-sqlite.txt", atomically: true, encoding: .utf8)
             throw Scoped.Divergence(description: "the servers' merge differs from one server's: \(what)")
         }
+        // The read model: the one the servers kept push by push is the one a single server
+        // kept change by change, and the one built from scratch out of the merge state.
+        let pgViews = try TestPostgres.query(url, Self.viewQuery).split(separator: "\n").sorted().joined(separator: "\n")
+        let kept = try await DatabaseQueue(path: reference).read { db in try Self.views(db) }
+        try await DatabaseQueue(path: reference).write { db in try db.execute(sql: "DELETE FROM record_views") }
+        let rebuilt = try SQLiteCentralStorage.open(at: reference)
+        rebuilt.close()
+        let fresh = try await DatabaseQueue(path: reference).read { db in try Self.views(db) }
+        guard pgViews == kept, kept == fresh, !kept.isEmpty else {
+            let (a, b) = pgViews == kept ? (kept, fresh) : (pgViews, kept)
+            let first = zip(a.split(separator: "\n"), b.split(separator: "\n")).first { $0 != $1 }
+            throw Scoped.Divergence(
+                description:
+                    "the read models differ (\(pgViews == kept ? "kept vs rebuilt" : "PostgreSQL vs SQLite")): \(first.map { "\($0.0) vs \($0.1)" } ?? "row counts")"
+            )
+        }
         // Every replica holds exactly its jurisdiction's cases, each as the merge says.
         let server = try Scoped.serverCases(reference)
         for replica in replicas {
@@ -199,6 +240,41 @@ import Testing
             replica.store.close()
         }
         return together
+    }
+
+    /// A resident's submission as the server writes it.
+    static func submission(id: String, community: String) -> ServerWrite {
+        ServerWrite(mint: community, author: "居民（网上）") { input in
+            [
+                ServerWrite.Edit(
+                    RecordKey(table: "cases", id: id),
+                    [
+                        "number": .text(input.number ?? ""), "kind": .text("complaint"), "category": .text("环境卫生"),
+                        "title": .text("网上 \(id)"),
+                        "phone": .text("13900001234"), "status": .text("received"), "round": .integer(1), "level": .text("community"),
+                        "office": .text(community), "community": .text(community), "created_at": .timestamp(input.now),
+                        "source": .text("online"),
+                    ])
+            ]
+        }
+    }
+
+    /// Every row of both views, without `updated_at` (a push's time, a rebuild's clock), as
+    /// psql prints them (sorted by the caller: the backends' text orders differ).
+    static let viewQuery = """
+        SELECT 'c|' || id || '|' || concat_ws('|', coalesce(number, ''), coalesce(kind, ''), coalesce(category, ''), coalesce(status, ''),
+            coalesce(round::text, ''), coalesce(level, ''), coalesce(office, ''), coalesce(community, ''), coalesce(answer, ''),
+            coalesce(rating::text, ''), coalesce(created_at::text, ''), coalesce(closed_at::text, ''), coalesce(source, ''),
+            coalesce(phone_tail, '')) FROM case_view
+        UNION ALL
+        SELECT 'e|' || id || '|' || concat_ws('|', coalesce(case_id, ''), coalesce(type, ''), coalesce(score::text, ''), coalesce(at::text, ''))
+            FROM case_event_view
+        """
+
+    static func views(_ db: Database) throws -> String {
+        let sql = viewQuery.replacingOccurrences(of: "::text", with: "").replacingOccurrences(of: "concat_ws('|', ", with: "(")
+            .replacingOccurrences(of: "), coalesce(", with: ") || '|' || coalesce(")
+        return try String.fetchAll(db, sql: sql).sorted().joined(separator: "\n")
     }
 
     /// Pushes the PostgreSQL log at `url`, in arrival order one change at a time, into a new
@@ -222,7 +298,10 @@ import Testing
                     arguments: [parts[0], Int64(parts[1]), parts[2], parts[3]])
             }
         }
-        let offices = Dictionary(uniqueKeysWithValues: replicas.map { ($0.caller.replica, $0.caller.office) })
+        var offices = Dictionary(uniqueKeysWithValues: replicas.map { ($0.caller.replica, $0.caller.office) })
+        // The server's own writes go everywhere: replayed as the district's.
+        let writer = try TestPostgres.query(url, "SELECT coalesce((SELECT replica FROM server_writer), '')")
+        if !writer.isEmpty { offices[ReplicaID(writer)] = "HSD" }
         for body in try Self.bodies(url) {
             let change = try ChangeV1.decode(try JSONParser.parse(body), at: "", schema: .timelyRain)
             _ = try await reference.push(

@@ -63,17 +63,37 @@ public struct ServerSettings: Sendable {
     }
 }
 
+/// Routes served beside the sync protocol's (the residents' API and page): they need no
+/// credential and no `Rain-Protocol` header, and answer errors in their own form.
+public struct PublicSurface: Sendable {
+    /// Adds the routes (with their own middleware).
+    public var add: @Sendable (Router<ServerRequestContext>) -> Void
+    /// The methods a path takes, when it is one of the surface's (nil otherwise).
+    public var methods: @Sendable (String) -> [String]?
+    /// An error answer in the surface's form: status, message, the request's path.
+    public var render: @Sendable (Int, String, String) -> Response
+
+    public init(
+        add: @escaping @Sendable (Router<ServerRequestContext>) -> Void, methods: @escaping @Sendable (String) -> [String]?,
+        render: @escaping @Sendable (Int, String, String) -> Response
+    ) {
+        self.add = add
+        self.methods = methods
+        self.render = render
+    }
+}
+
 /// The router of every endpoint of `Protocol/openapi.yaml`.
 ///
-/// `publicRoutes` adds routes of their own (the residents' API and page) before the sync
-/// middleware, which they do not pass through: they answer in their own forms.
-public func makeSyncRouter(
-    storage: any CentralStorage, settings: ServerSettings, publicRoutes: (Router<ServerRequestContext>) -> Void = { _ in }
-) -> Router<ServerRequestContext> {
+/// `surface`'s routes come before the sync middleware, so they do not pass through it;
+/// a request to one of its paths with another method is answered 405 in its form.
+public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings, surface: PublicSurface? = nil)
+    -> Router<ServerRequestContext>
+{
     let router = Router(context: ServerRequestContext.self)
-    publicRoutes(router)
+    surface?.add(router)
     // Middleware first: Hummingbird wraps each route with the middleware added before it.
-    router.add(middleware: SyncMiddleware())
+    router.add(middleware: SyncMiddleware(surface: surface))
     let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
     router.get("/healthz") { _, _ in try await handlers.health() }
     router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
@@ -98,7 +118,7 @@ public func makeSyncApplication(
     storage: any CentralStorage,
     settings: ServerSettings,
     logger: Logger,
-    publicRoutes: (Router<ServerRequestContext>) -> Void = { _ in },
+    surface: PublicSurface? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws(ServerError) -> some ApplicationProtocol {
     let server: HTTPServerBuilder
@@ -116,7 +136,7 @@ public func makeSyncApplication(
         server = .http1(configuration: http1)
     }
     return Application(
-        router: makeSyncRouter(storage: storage, settings: settings, publicRoutes: publicRoutes),
+        router: makeSyncRouter(storage: storage, settings: settings, surface: surface),
         server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
@@ -300,13 +320,22 @@ struct SyncMiddleware: RouterMiddleware {
 
     static let versionHeader = HTTPField.Name(TransportV1.versionHeader)!
 
+    let surface: PublicSurface?
+
+    init(surface: PublicSurface? = nil) {
+        self.surface = surface
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let response: Response
         do {
             let named = request.headers[Self.versionHeader]
             let supported = TransportV1.supportedVersions.map(String.init).joined(separator: ", ")
-            if request.uri.path != "/healthz", named == nil || named?.isEmpty == true {
+            if surface?.methods(request.uri.path) != nil {
+                // A public path reached here only with a method it does not take.
+                response = try await next(request, context)
+            } else if request.uri.path != "/healthz", named == nil || named?.isEmpty == true {
                 // A request that names no version is malformed (400); one naming a version
                 // this server does not serve gets 426 (§9.1).
                 response = json(
@@ -329,7 +358,7 @@ struct SyncMiddleware: RouterMiddleware {
                 response = try await next(request, context)
             }
         } catch {
-            response = Self.render(error, request: request, context: context)
+            response = render(error, request: request, context: context)
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -347,7 +376,7 @@ struct SyncMiddleware: RouterMiddleware {
         "/healthz": ["GET"], "/enrol": ["POST"], "/rekey": ["POST"], "/reissue": ["POST"], "/changes": ["GET", "POST"],
     ]
 
-    static func render(_ error: any Error, request: Request, context: Context) -> Response {
+    func render(_ error: any Error, request: Request, context: Context) -> Response {
         switch error {
         case let error as ServerError:
             if error.status >= 500 {
@@ -358,6 +387,13 @@ struct SyncMiddleware: RouterMiddleware {
             return json(error.status, ErrorBodyV1(code: error.code, message: error.message, holds: error.holds, refused: refused).encode())
         case is NIOTooManyBytesError:
             return json(413, ErrorBodyV1(code: "too_large", message: "request body too large (body)").encode())
+        case let error as HTTPError where error.status == .notFound && surface?.methods(request.uri.path) != nil:
+            let allowed = surface?.methods(request.uri.path) ?? []
+            var response =
+                surface?.render(405, "method not allowed: use \(allowed.joined(separator: " or ")) (method)", request.uri.path)
+                ?? json(405, [])
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         case let error as HTTPError:
             // A known path with another method: 405 and the methods it takes.
             if error.status == .notFound, let allowed = Self.allowedMethods[request.uri.path] {

@@ -75,9 +75,9 @@ extension SQLiteCentralStorage {
         // The read model follows the merge in the same transaction: only the columns of
         // fields the batch wrote, of the records it touched.
         if !bookkeeping.merged.isEmpty {
-            let upserts = try views.upserts(changes: bookkeeping.applied, merged: bookkeeping.merged, isNew: { !plan.existed($0) }) {
-                dot in try self.store.change(dot, in: db)
-            }
+            let upserts = try views.upserts(
+                changes: bookkeeping.applied, merged: bookkeeping.merged, isNew: { !plan.existed($0) },
+                lookup: { dot in try self.store.change(dot, in: db) })
             try Self.write(upserts, now: now, in: db)
         }
         // A record the batch changed always has its merge state written above; this is

@@ -51,7 +51,7 @@ extension SQLiteCentralStorage {
     static func write(_ upserts: [ViewUpsert], now: Int64, in db: Database) throws {
         for upsert in upserts {
             let statement = try db.cachedStatement(sql: ViewSQL.upsert(upsert.view, columns: upsert.values.map(\.name), .sqlite))
-            var arguments: [(any DatabaseValueConvertible)?] = [upsert.id, now]
+            var arguments: [(any DatabaseValueConvertible)?] = [upsert.id, upsert.updatedAt ?? now]
             for (_, value) in upsert.values { arguments.append(Self.databaseValue(value)) }
             try statement.execute(arguments: StatementArguments(arguments))
         }

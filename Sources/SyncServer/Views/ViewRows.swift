@@ -7,6 +7,8 @@ public struct ViewUpsert: Sendable, Equatable {
     public let id: String
     /// Column name and value, in the view's column order.
     public let values: [(name: String, value: Value)]
+    /// The row's time when not the write's (a rebuild: the record's latest clock).
+    public var updatedAt: Int64? = nil
 
     public static func == (lhs: ViewUpsert, rhs: ViewUpsert) -> Bool {
         lhs.view == rhs.view && lhs.id == rhs.id && lhs.values.map(\.name) == rhs.values.map(\.name)
@@ -78,8 +80,18 @@ public struct ViewRows: Sendable {
     }
 
     /// The upserts that build the views of `table` from scratch, one per record.
+    /// Each row's `updated_at` is its record's latest clock (a push sets the server's time).
     public func rebuild(_ records: [(RecordKey, Record)], lookup: (Dot) throws -> Change?) rethrows -> [ViewUpsert] {
-        try upserts(changes: [], merged: Dictionary(records, uniquingKeysWith: { first, _ in first }), isNew: { _ in true }, lookup: lookup)
+        let merged = Dictionary(records, uniquingKeysWith: { first, _ in first })
+        return try upserts(changes: [], merged: merged, isNew: { _ in true }, lookup: lookup).map { upsert in
+            var dated = upsert
+            var latest: UInt64 = 0
+            for (_, register) in merged[RecordKey(table: upsert.view.table, id: upsert.id)]?.registersByName ?? [] {
+                register.forEachSibling { latest = max(latest, $0.hlc.wall) }
+            }
+            dated.updatedAt = Int64(latest)
+            return dated
+        }
     }
 
     private func value(
