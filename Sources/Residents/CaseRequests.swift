@@ -116,8 +116,9 @@ public struct CaseRequests: Sendable {
         guard let phone = try? PhoneNumber.normalize(phoneText), phone.count == 11, phone.hasPrefix("1") else {
             throw ResidentError.invalid(zh: "手机号应为 11 位大陆手机号（phone）", en: "phone is not a mainland mobile number (11 digits, 1[3-9]…)")
         }
+        if let last = trimmed(submission.lastName) { try Self.check(last, limit: 50, zh: "姓名", en: "last_name") }
+        if let first = trimmed(submission.firstName) { try Self.check(first, limit: 50, zh: "姓名", en: "first_name") }
         let name = [trimmed(submission.lastName), trimmed(submission.firstName)].compactMap { $0 }.joined()
-        try Self.check(name, limit: 100, zh: "姓名", en: "first_name and last_name")
         if let email = trimmed(submission.email) {
             // Not kept (cases have no e-mail field): checked so a typo is not silently lost.
             guard email.count <= 254, email.contains("@") else {

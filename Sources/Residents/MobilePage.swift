@@ -26,6 +26,7 @@ struct MobilePage: Sendable {
 
     func home(_ request: Request, form: [String: String] = [:], error: ResidentError? = nil) async throws -> Response {
         let query = try Form(request.uri.query ?? "", known: ["lang"])
+        try Open311Routes.checkReads(query)
         let language = Self.language(query["lang"] ?? form["lang"])
         let communities = try await requests.communities(fresh: true)
         let kind = form["kind"] ?? CaseKind.complaint.rawValue
@@ -62,6 +63,7 @@ struct MobilePage: Sendable {
 
     func follow(_ request: Request, notice: String? = nil, form given: Form? = nil) async throws -> Response {
         let form = try given ?? Form(request.uri.query ?? "", known: ["lang", "number", "tail"])
+        try Open311Routes.checkReads(form)
         let language = Self.language(form["lang"])
         let t = PageTexts.of(language)
         let status = try await requests.status(form["number"], tail: form["tail"] ?? "", now: Open311Routes.now())

@@ -54,8 +54,18 @@ struct Open311Routes: Sendable {
         return Self.json(200, json.bytes)
     }
 
+    /// The read parameters every GET takes, checked as the document states them.
+    static func checkReads(_ form: Form) throws {
+        if let jurisdiction = form["jurisdiction_id"], jurisdiction.count > 100 {
+            throw ResidentError.invalid(zh: "社区代码太长（jurisdiction_id）", en: "jurisdiction_id is too long (at most 100 characters)")
+        }
+        if let lang = form["lang"], lang != "zh", lang != "en" {
+            throw ResidentError.invalid(zh: "语言只能是 zh 或 en（lang）", en: "lang must be zh or en")
+        }
+    }
+
     func services(_ request: Request) throws -> Response {
-        _ = try Form(request.uri.query ?? "", known: ["jurisdiction_id", "lang"], ignored: Self.ignoredFields)
+        try Self.checkReads(try Form(request.uri.query ?? "", known: ["jurisdiction_id", "lang"], ignored: Self.ignoredFields))
         let language = Self.language(request)
         var json = JSONOut()
         json.beginArray()
@@ -101,6 +111,7 @@ struct Open311Routes: Sendable {
 
     func list(_ request: Request) async throws -> Response {
         let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredFields)
+        try Self.checkReads(form)
         guard let ids = form["service_request_id"] else {
             // The public routes read only what they name: no listing of the district's requests.
             throw ResidentError.invalid(
@@ -132,6 +143,7 @@ struct Open311Routes: Sendable {
             throw ResidentError(404, zh: "没有这个地址", en: "no such resource: ask for requests/{id}.json")
         }
         let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredFields)
+        try Self.checkReads(form)
         let status = try await requests.status(String(file.dropLast(5)), tail: form["phone_tail"], now: Self.now())
         return Self.json(200, Self.encode([status], Self.language(request)))
     }

@@ -272,9 +272,18 @@ import Testing
         """
 
     static func views(_ db: Database) throws -> String {
-        let sql = viewQuery.replacingOccurrences(of: "::text", with: "").replacingOccurrences(of: "concat_ws('|', ", with: "(")
-            .replacingOccurrences(of: "), coalesce(", with: ") || '|' || coalesce(")
-        return try String.fetchAll(db, sql: sql).sorted().joined(separator: "\n")
+        let cases = try Row.fetchAll(db, sql: "SELECT * FROM case_view").map { row -> String in
+            let columns =
+                ["number", "kind", "category", "status", "round", "level", "office", "community", "answer", "rating"]
+                + ["created_at", "closed_at", "source", "phone_tail"]
+            return "c|\(row["id"] as String)|" + columns.map { (row[$0] as DatabaseValue).description(nullAs: "") }.joined(separator: "|")
+        }
+        let events = try Row.fetchAll(db, sql: "SELECT * FROM case_event_view").map { row -> String in
+            "e|\(row["id"] as String)|"
+                + ["case_id", "type", "score", "at"].map { (row[$0] as DatabaseValue).description(nullAs: "") }
+                .joined(separator: "|")
+        }
+        return (cases + events).sorted().joined(separator: "\n")
     }
 
     /// Pushes the PostgreSQL log at `url`, in arrival order one change at a time, into a new
@@ -323,6 +332,19 @@ import Testing
                 index = next
             }
             return bytes
+        }
+    }
+}
+
+extension DatabaseValue {
+    /// The value as psql prints it in unaligned output.
+    func description(nullAs null: String) -> String {
+        switch storage {
+        case .null: null
+        case .int64(let value): String(value)
+        case .double(let value): String(value)
+        case .string(let value): value
+        case .blob(let value): value.map { String(format: "%02x", $0) }.joined()
         }
     }
 }
