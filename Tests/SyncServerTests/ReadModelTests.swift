@@ -57,10 +57,12 @@ import Testing
         // The central merge state keeps no values: the record as the store loads it.
         let record = merge([created, moved])
         var asked: [Dot] = []
-        let upserts = rows.upserts(changes: [moved], merged: [moved.record: record], isNew: { _ in false }) { dot in
-            asked.append(dot)
-            return dot == created.dot ? created : nil
-        }
+        let upserts = rows.upserts(
+            changes: [moved], merged: [moved.record: record], isNew: { _ in false },
+            lookup: { dot in
+                asked.append(dot)
+                return dot == created.dot ? created : nil
+            })
         #expect(upserts.count == 1)
         #expect(upserts[0].values.map(\.name) == ["status", "round"])
         #expect(upserts[0].values.map(\.value) == [.text("verifying"), .integer(1)])
@@ -70,10 +72,12 @@ import Testing
         let ahead = change(1, ["status": .text("handling"), "round": .integer(1)], context: context, wall: 5, by: ReplicaID("bb"))
         let late = change(1, ["status": .text("verifying"), "round": .integer(1)], context: context, by: ReplicaID("cc"))
         let both = merge([created, ahead, late])
-        let answer = rows.upserts(changes: [late], merged: [late.record: both], isNew: { _ in false }) { dot in
-            asked.append(dot)
-            return [created, ahead].first { $0.dot == dot }
-        }
+        let answer = rows.upserts(
+            changes: [late], merged: [late.record: both], isNew: { _ in false },
+            lookup: { dot in
+                asked.append(dot)
+                return [created, ahead].first { $0.dot == dot }
+            })
         #expect(answer.first?.values.first { $0.name == "status" }?.value == .text("handling"))
         #expect(asked.contains(ahead.dot) && !asked.contains(late.dot))
     }
