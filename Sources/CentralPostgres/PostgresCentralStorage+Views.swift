@@ -263,11 +263,23 @@ extension PostgresCentralStorage {
     }
 
     public func attempt(_ subject: String, correct: Bool, now: Int64, limit: Int, lockout: Int64) async throws(ServerError) -> Attempt {
-        try await write("cannot check the request") { connection in
+        // Not under the write lock (a status query with a phone tail must not wait for
+        // pushes), but under the subject's row lock: tries at the same moment count one
+        // after the other, so parallel guesses still lock the subject.
+        try await writeAlone("cannot check the request") { connection in
+            let logger = self.logger
+            if correct {
+                // The usual case, a right tail and no wrong one before, writes nothing.
+                let held = try await connection.query("SELECT 1 FROM guard_attempts WHERE subject = \(subject)", logger: logger)
+                    .collectOne(Int32.self)
+                if held == nil { return .allowed }
+            }
+            try await connection.query(
+                "INSERT INTO guard_attempts (subject, failures) VALUES (\(subject), 0) ON CONFLICT DO NOTHING", logger: logger)
             var failures = 0
             var lockedUntil: Int64?
             for try await (count, until) in try await connection.query(
-                "SELECT failures, locked_until FROM guard_attempts WHERE subject = \(subject)", logger: self.logger
+                "SELECT failures, locked_until FROM guard_attempts WHERE subject = \(subject) FOR UPDATE", logger: logger
             ).decode((Int32, Int64?).self) {
                 failures = Int(count)
                 lockedUntil = until
@@ -277,13 +289,14 @@ extension PostgresCentralStorage {
             if let stored = outcome.stored {
                 try await connection.query(
                     """
-                    INSERT INTO guard_attempts (subject, failures, locked_until) VALUES (\(subject), \(Int32(stored.failures)), \(stored.lockedUntil))
-                    ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until
-                    """, logger: self.logger)
+                    UPDATE guard_attempts SET failures = \(Int32(stored.failures)), locked_until = \(stored.lockedUntil)
+                    WHERE subject = \(subject)
+                    """, logger: logger)
             } else {
-                try await connection.query("DELETE FROM guard_attempts WHERE subject = \(subject)", logger: self.logger)
+                try await connection.query("DELETE FROM guard_attempts WHERE subject = \(subject)", logger: logger)
             }
             return outcome.attempt
         }
     }
+
 }

@@ -162,6 +162,12 @@ public final class PostgresCentralStorage: CentralStorage {
         try await transaction(what, begin: "BEGIN", lock: true, body)
     }
 
+    /// Runs `body` in a transaction that does not take ``writeLock``: for tables no push
+    /// reads (a guard's wrong tries), whose rows are written by single atomic statements.
+    func writeAlone<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(ServerError) -> T {
+        try await transaction(what, begin: "BEGIN", lock: false, body)
+    }
+
     /// Runs `body` in one REPEATABLE READ READ ONLY snapshot.
     func read<T: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> T) async throws(ServerError) -> T {
         try await transaction(what, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: false, body)

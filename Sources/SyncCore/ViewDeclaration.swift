@@ -20,6 +20,24 @@ public struct ViewDeclaration: Hashable, Sendable {
         public let type: FieldDeclaration.ValueType
         public let derivation: Derivation
 
+        private func coerced(_ value: Value) -> Value {
+            switch (type, value) {
+            case (_, .null): return .null
+            case (.text, .text): return value
+            case (.text, .integer(let number)), (.text, .timestamp(let number)): return .text(String(number))
+            case (.text, .bool(let flag)): return .text(flag ? "true" : "false")
+            case (.integer, .integer), (.timestamp, .timestamp), (.bool, .bool): return value
+            case (.integer, .timestamp(let number)): return .integer(number)
+            case (.timestamp, .integer(let number)): return .timestamp(number)
+            case (.integer, .bool(let flag)): return .integer(flag ? 1 : 0)
+            case (.timestamp, .bool): return .null
+            case (.bool, .integer(let number)), (.bool, .timestamp(let number)): return .bool(number != 0)
+            case (.integer, .text(let text)): return Int64(text).map(Value.integer) ?? .null
+            case (.timestamp, .text(let text)): return Int64(text).map(Value.timestamp) ?? .null
+            case (.bool, .text(let text)): return text == "true" ? .bool(true) : text == "false" ? .bool(false) : .null
+            }
+        }
+
         public init(_ name: String, field: String? = nil, _ type: FieldDeclaration.ValueType, _ derivation: Derivation = .value) {
             self.name = name
             self.field = field ?? name
@@ -27,11 +45,14 @@ public struct ViewDeclaration: Hashable, Sendable {
             self.derivation = derivation
         }
 
-        /// The column's value for the field's value `value` (nil: never written).
+        /// The column's value for the field's value `value` (nil: never written), of the
+        /// column's type: a value of another type (a writer's mistake the merge keeps) is
+        /// read as a replica's rows read it — a number as text, text holding a number as
+        /// that number — or is NULL.
         public func derive(_ value: Value?) -> Value {
             guard let value else { return .null }
             switch derivation {
-            case .value: return value
+            case .value: return coerced(value)
             case .lastFourDigits:
                 guard case .text(let text) = value else { return .null }
                 let digits = text.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }

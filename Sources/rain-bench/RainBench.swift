@@ -14,6 +14,8 @@ struct RainBench: AsyncParsableCommand {
               swift build -c release --product rain && swift run -c release rain-bench store
               swift build -c release --product rain-server && swift run -c release rain-bench sync
             """,
-        subcommands: [CoreBenchmark.self, StoreBenchmark.self, SyncBenchmark.self, LoadBenchmark.self, PullCostBenchmark.self]
+        subcommands: [
+            CoreBenchmark.self, StoreBenchmark.self, SyncBenchmark.self, LoadBenchmark.self, PullCostBenchmark.self, PublicBenchmark.self,
+        ]
     )
 }

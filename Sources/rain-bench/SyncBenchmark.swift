@@ -69,9 +69,13 @@ struct SyncBenchmark: AsyncParsableCommand {
 
         var figures: [SyncFigures] = []
         var onPostgres: [SyncFigures] = []
+        var withoutReadModel: [SyncFigures] = []
         for run in 0..<runs {
             let runFolder = folder + "/run-\(run)"
             figures.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder))
+            // The same run on a server that keeps no read model: what keeping it costs a push.
+            withoutReadModel.append(
+                try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder + "-bare", readModel: false))
             if let db {
                 // The same run on PostgreSQL, right after: both sides see the same machine.
                 onPostgres.append(
@@ -116,6 +120,10 @@ struct SyncBenchmark: AsyncParsableCommand {
         print(
             "W1c: \(first.conflicts) fields in conflict at replica 0, each with \(first.siblings) siblings, all listed (received \(first.w1cReceived))"
         )
+        let (kept, bare) = (median(figures.map(\.push)), median(withoutReadModel.map(\.push)))
+        print(
+            "W1 push with the read model (the server's case_view and case_event_view kept by every push): \(format(kept)) s; "
+                + "without it, same runs: \(format(bare)) s; ratio \(format(kept / bare, 3))")
         let rss = figures.compactMap(\.rss).max()
         print("server peak RSS (highest of the runs): \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
         if !onPostgres.isEmpty { printPostgres(onPostgres, sqlite: figures, changes: changes) }
@@ -125,9 +133,9 @@ struct SyncBenchmark: AsyncParsableCommand {
 
     /// One run of the sync phases on fresh files in `folder`: a new server database and
     /// replica 0's file.
-    func syncOnce(_ workload: W1Workload, produced: [[Change]], serverPath: String, folder: String, postgres: String? = nil)
-        async throws -> SyncFigures
-    {
+    func syncOnce(
+        _ workload: W1Workload, produced: [[Change]], serverPath: String, folder: String, postgres: String? = nil, readModel: Bool = true
+    ) async throws -> SyncFigures {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let replicaIDs = produced.map { $0[0].dot.replica }
         // Offices and one token per replica, written before the server starts: in a file,
@@ -147,7 +155,8 @@ struct SyncBenchmark: AsyncParsableCommand {
             for _ in replicaIDs { tokens.append(try await admin.issueToken(office: "HSD", lifetime: 3_600_000, now: now).token) }
             return tokens
         }
-        let server = try Self.startServer(serverPath, database: centralPath, folder: folder)
+        let server = try Self.startServer(
+            serverPath, database: centralPath, folder: folder, arguments: readModel ? [] : ["--without-read-model"])
         defer {
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
@@ -381,12 +390,12 @@ struct SyncBenchmark: AsyncParsableCommand {
         let url: String
     }
 
-    static func startServer(_ path: String, database: String, folder: String) throws -> Server {
+    static func startServer(_ path: String, database: String, folder: String, arguments: [String] = []) throws -> Server {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         // RAIN_BENCH_SERVER_LOG=FILE keeps the server's request log (with each request's ms).
         let log = ProcessInfo.processInfo.environment["RAIN_BENCH_SERVER_LOG"]
-        process.arguments = ["serve", "--db", database, "--port", "0", "--log-level", log == nil ? "warning" : "info"]
+        process.arguments = ["serve", "--db", database, "--port", "0", "--log-level", log == nil ? "warning" : "info"] + arguments
         let out = Pipe()
         process.standardOutput = out
         if let log {

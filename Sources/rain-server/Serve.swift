@@ -45,6 +45,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Online submissions per phone number per day.") var submissionsPerPhone = 5
     @Option(help: "Wrong phone tails in a row before a request is locked.") var tailTries = 5
     @Option(help: "Seconds a request stays locked after too many wrong phone tails.") var tailLockout = 900
+    @Flag(
+        help: ArgumentHelp(
+            "For rain-bench only: keep no read model and serve no residents' routes (what the read model costs a push).",
+            visibility: .hidden))
+    var withoutReadModel = false
 
     func validate() throws {
         for (value, name) in [
@@ -84,6 +89,7 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("cannot serve the kind in \(file): \(invalid) (--kind)")
             }
         }
+        if withoutReadModel { kinds = kinds.map { RecordKind(name: $0.name, tables: $0.tables) } }
         // The server comes up even when its database cannot be opened yet (a read-only or
         // missing disk, a PostgreSQL still starting): it answers 503 until the database
         // opens, then serves.
@@ -130,7 +136,7 @@ struct Serve: AsyncParsableCommand {
         residents.tailLockout = Int64(tailLockout) * 1000
         let app = try makeSyncApplication(
             storage: storage, settings: settings, logger: logger,
-            surface: residentSurface(storage: storage, settings: residents),
+            surface: withoutReadModel ? nil : residentSurface(storage: storage, settings: residents),
             onRunning: { port in
                 // Unbuffered: a supervisor or a test waits for this line on a pipe.
                 FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))

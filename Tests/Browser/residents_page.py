@@ -16,7 +16,7 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def browser():
@@ -27,9 +27,19 @@ def browser():
                  "--window-size=375,812", "--lang=zh-CN", "--no-first-run"):
         options.add_argument(flag)
     driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    # A first start on a fresh machine (a new profile) can fail once: try again.
+    for attempt in range(3):
+        try:
+            driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
     driver.set_window_size(375, 812)
     driver.set_page_load_timeout(30)
+    # Each element looked for after a click is one the page before did not have: waiting
+    # for it waits for the next page.
+    driver.implicitly_wait(15)
     return driver
 
 
@@ -128,6 +138,7 @@ def checks(args):
     try:
         driver.get(args.url + "/")
         driver.find_element(By.ID, "language").click()
+        WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.documentElement.lang") == "en")
         english = dict(heading=driver.find_element(By.TAG_NAME, "h1").text, lang=page_facts(driver, args.url)["lang"])
         shots = [shot(driver, args.out, "6-english")]
         driver.find_element(By.ID, "number").send_keys(args.number)

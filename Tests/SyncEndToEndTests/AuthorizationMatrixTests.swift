@@ -124,4 +124,54 @@ import Testing
         #expect(afterFirstUse == expectedBefore, "only the one valid enrolment wrote")
         _ = number
     }
+
+    /// The residents' routes need no credential, so they may read and write only what
+    /// they name: a credential gives them nothing more; they never list, never reach a
+    /// case without its number (nor its answer without its phone tail), never write a
+    /// field they do not name, and a refused request writes nothing.
+    @Test(arguments: Backend.allCases) func thePublicRoutesReadAndWriteOnlyWhatTheyName(_ backend: Backend) async throws {
+        let deployment = try Deployment(backend: backend)
+        let base = deployment.server.url + "/open311/v2"
+        let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
+        let credential = try #require(try ReplicaStore.open(at: hsm).syncState().credential)
+        let number = try deployment.newCase(hsm, title: "独居老人需要助餐", extra: ["--phone", "13812345678"])
+        _ = try deployment.sync(hsm)
+        let db = deployment.server.db
+        let before = try rows(db)
+        let bearer = [("Authorization", "Bearer " + credential), ("Rain-Protocol", "1")]
+        // No listing, with or without a replica's credential.
+        for headers in [[], bearer] {
+            let listing = try await PublicHTTP.send(.GET, base + "/requests.json", headers: headers)
+            #expect(listing.status == 400 && !listing.text.contains(number))
+            let status = try await PublicHTTP.send(.GET, base + "/requests/\(number).json", headers: headers)
+            #expect(status.status == 200 && status.first["status_notes"] == nil, "a credential reveals nothing more")
+        }
+        // Writes that name a field the route does not take, another case, or no proof.
+        let refused: [(String, [(String, String)], Int)] = [
+            ("/requests.json", PublicHTTP.submission(phone: "13900000000", [("status", "closed")]), 400),
+            ("/requests.json", PublicHTTP.submission(phone: "13900000000", [("office", "XQ")]), 400),
+            ("/requests.json", PublicHTTP.submission(community: "JD1", phone: "13900000000"), 404),
+            ("/requests.json", PublicHTTP.submission(community: "HSD", phone: "13900000000"), 404),
+            ("/requests/\(number)/rating.json", [("phone_tail", "0000"), ("score", "1")], 403),
+            ("/requests/\(number)/rating.json", [("score", "1")], 400),
+            ("/requests/\(number)/rating.json", [("phone_tail", "5678"), ("score", "1"), ("rating", "1")], 400),
+            ("/requests/\(number)/messages.json", [("phone_tail", "0000"), ("text", "x")], 403),
+            ("/requests/\(number)/messages.json", [("phone_tail", "5678"), ("text", "x"), ("case_id", "other")], 400),
+            ("/requests/HSM-20261101-0000-K7Q/messages.json", [("phone_tail", "5678"), ("text", "x")], 404),
+        ]
+        for (path, form, status) in refused {
+            let answer = try await PublicHTTP.send(.POST, base + path, form: form, headers: bearer)
+            #expect(answer.status == status, "\(path) \(form.map(\.0)): \(answer.text)")
+        }
+        // Nothing written by any of it.
+        var after = try rows(db)
+        after["credentials"] = before["credentials"]
+        #expect(after == before)
+        // The sync routes still refuse a resident: no credential, no protocol.
+        let pull = try await PublicHTTP.send(.GET, deployment.server.url + "/changes")
+        #expect(pull.status == 400 || pull.status == 401)
+        let push = try await PublicHTTP.send(
+            .POST, deployment.server.url + "/changes", body: Array("{}".utf8), headers: [("Rain-Protocol", "1")])
+        #expect(push.status == 401)
+    }
 }

@@ -150,4 +150,27 @@ import Testing
         // Staff see no change from any of it.
         #expect(try deployment.sync(office)["received"] as? Int == 0)
     }
+
+    /// Guesses sent at the same moment count one after the other: they still lock the request.
+    @Test(arguments: Backend.allCases)
+    func parallelGuessesOfThePhoneTailStillLockTheRequest(_ backend: Backend) async throws {
+        let deployment = try Deployment(backend: backend, serverArguments: ["--public-reads-per-minute", "10000"])
+        let base = deployment.server.url + "/open311/v2"
+        let posted = try await PublicHTTP.send(.POST, base + "/requests.json", form: PublicHTTP.submission(phone: "13711112222"))
+        let number = try #require(posted.first["service_request_id"] as? String)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for guess in 0..<24 {
+                group.addTask {
+                    try await PublicHTTP.send(.GET, base + "/requests/\(number).json?phone_tail=\(String(format: "%04d", guess))").status
+                }
+            }
+            var all: [Int] = []
+            for try await status in group { all.append(status) }
+            return all
+        }
+        #expect(statuses.filter { $0 == 403 }.count == 4, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count == 20, "\(statuses)")
+        let right = try await PublicHTTP.send(.GET, base + "/requests/\(number).json?phone_tail=2222")
+        #expect(right.status == 429)
+    }
 }

@@ -207,3 +207,36 @@ import Testing
         await cluster.close()
     }
 }
+
+extension PostgresConcurrencyTests {
+    /// A value of another type than its view column's (the merge keeps whatever a writer
+    /// sent) never fails a push: the read model reads it as a replica's rows do.
+    @Test func oddlyTypedValuesReachTheReadModelAlikeOnBothBackends() async throws {
+        let cluster = try await Cluster(servers: 1)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-odd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let sqlite = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
+        for (code, level, parent) in [("HSD", OfficeLevel.district, nil), ("JD1", .street, "HSD"), ("HSM", .community, "JD1")] {
+            _ = try await sqlite.addOffice(code: code, name: code, level: level, parent: parent, now: Self.now)
+        }
+        let writer = Caller(replica: ReplicaID("0123456789abcdef0123456789abcdef"), office: "HSM")
+        let odd = Change(
+            dot: Dot(writer.replica, 1), record: RecordKey(table: "cases", id: "c1"),
+            fields: [
+                "number": .integer(42), "community": .text("HSM"), "office": .text("HSM"), "created_at": .text("2026-12-06"),
+                "round": .text("2"), "rating": .bool(true), "phone": .integer(13_812_345_678),
+            ], context: VersionVector(), hlc: HLC(wall: UInt64(Self.now)), author: "李娜")
+        var answers: [[String: Value]] = []
+        for storage in [sqlite as any CentralStorage, cluster.servers[0]] {
+            _ = try await storage.push([odd], from: writer, now: Self.now)
+            answers.append(try #require(try await storage.viewRows("case_view", where: "number", in: [.text("42")], limit: 1).first))
+        }
+        await cluster.close()
+        for row in answers {
+            #expect(row["number"] == .text("42") && row["round"] == .integer(2) && row["created_at"] == .null)
+            #expect(row["rating"] == .integer(1) && row["phone_tail"] == .null)
+        }
+        #expect(answers[0].filter { $0.key != "updated_at" } == answers[1].filter { $0.key != "updated_at" })
+    }
+}

@@ -176,7 +176,14 @@ extension SQLiteCentralStorage {
     }
 
     public func attempt(_ subject: String, correct: Bool, now: Int64, limit: Int, lockout: Int64) throws(ServerError) -> Attempt {
-        try write("cannot check the request") { db in
+        // The usual case, a right tail and no wrong one before, writes nothing.
+        if correct {
+            let clear = try read("cannot check the request") { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM guard_attempts WHERE subject = ?", arguments: [subject]) == 0
+            }
+            if clear { return .allowed }
+        }
+        return try write("cannot check the request") { db in
             let row = try Row.fetchOne(db, sql: "SELECT failures, locked_until FROM guard_attempts WHERE subject = ?", arguments: [subject])
             let outcome = ServerWrite.attempt(
                 failures: row?["failures"] ?? 0, lockedUntil: row?["locked_until"], correct: correct, now: now, limit: limit,
