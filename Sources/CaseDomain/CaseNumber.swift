@@ -40,6 +40,18 @@ public struct CaseNumber: Hashable, Sendable, CustomStringConvertible {
     /// The replica's tag: three characters of ``alphabet`` derived from its id.
     public static func tag(for replica: ReplicaID) -> String { replica.tag }
 
+    /// The central server's tag for the numbers it mints (residents' online requests):
+    /// `0` and two characters of ``alphabet``. No replica's tag starts with `0` (not in the
+    /// alphabet), so the server never mints a number an office replica can.
+    public static func serverTag(for writer: ReplicaID) -> String { "0" + String(writer.tag.prefix(2)) }
+
+    /// Whether `text` is a replica's tag or the server's.
+    static func isTag(_ text: String) -> Bool {
+        guard text.count == 3 else { return false }
+        let rest = text.first == "0" ? text.dropFirst() : Substring(text)
+        return rest.allSatisfy { CaseNumber.alphabet.contains($0) }
+    }
+
     public var description: String {
         let hour = minute / 60
         let minuteOfHour = minute % 60
@@ -52,7 +64,7 @@ public struct CaseNumber: Hashable, Sendable, CustomStringConvertible {
     public init?(parsing text: String) {
         let parts = text.uppercased().split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4 || parts.count == 5, !parts[0].isEmpty, parts[1].count == 8, parts[2].count == 4,
-            parts[3].count == 3, parts[3].allSatisfy({ CaseNumber.alphabet.contains($0) }),
+            parts[3].count == 3, CaseNumber.isTag(parts[3]),
             let year = Int(parts[1].prefix(4)), let month = Int(parts[1].dropFirst(4).prefix(2)),
             let day = Int(parts[1].suffix(2)), let date = CivilDate(year: year, month: month, day: day),
             let hour = Int(parts[2].prefix(2)), let minute = Int(parts[2].suffix(2)), hour < 24, minute < 60

@@ -89,8 +89,9 @@ extension PostgresCentralStorage {
                     ).decode((String, String, Int64, Int64?).self)),
                 Secrets.matches(secret, storedDigest: digest), usedAt == nil, now < expiresAt
             else { throw refused }
+            let writer = try await Self.isServerWriter(request.replica, connection, logger)
             if try await connection.query("SELECT 1 FROM replicas WHERE id = \(request.replica.rawValue)", logger: logger)
-                .collectOne(Int32.self) != nil || request.replica == own
+                .collectOne(Int32.self) != nil || request.replica == own || writer
             {
                 throw ServerError.conflict(
                     "replica_exists",
@@ -173,7 +174,8 @@ extension PostgresCentralStorage {
             let exists =
                 try await connection.query("SELECT 1 FROM replicas WHERE id = \(successor.rawValue)", logger: logger)
                 .collectOne(Int32.self) != nil
-            if (exists && known != successor) || successor == own {
+            let writer = try await Self.isServerWriter(successor, connection, logger)
+            if (exists && known != successor) || successor == own || writer {
                 throw ServerError.conflict(
                     "replica_exists",
                     "cannot re-issue the replica: replica \(successor) is already enrolled; a replica id is never reused (replica)")

@@ -1,4 +1,5 @@
 import PostgresNIO
+import ReplicaStore
 public import SyncCore
 public import SyncServer
 
@@ -180,11 +181,17 @@ extension PostgresCentralStorage {
     /// Records that the database was restored from a backup: every log and move number
     /// from now on is above every number handed out before the restore (the wall clock in
     /// microseconds exceeds any count of changes), so that no replica's pull position has
-    /// passed the changes the restore lost and their writers push again. Returns the floor.
+    /// passed the changes the restore lost and their writers push again; the server's own
+    /// writer takes a fresh id. Returns the floor.
     public func markRestored(now: Int64) async throws(ServerError) -> Int64 {
         let logger = logger
         return try await write("cannot record the restore") { connection in
+            // The server writer's changes after the backup are lost too, but replicas may
+            // hold them: it writes under a fresh id from now on, so that no dot is reused
+            // (its last number stays, so no number is minted twice either).
             try await connection.query(
+                "UPDATE server_writer SET replica = \(ReplicaStore.newReplicaID().rawValue)", logger: logger)
+            return try await connection.query(
                 """
                 UPDATE server_identity SET numbering_floor = greatest(numbering_floor,
                     (SELECT coalesce(max(arrived), 0) + 1 FROM changes), (SELECT coalesce(max(seq), 0) + 1 FROM scope_moves),

@@ -126,8 +126,20 @@ extension PostgresCentralStorage {
             for record in shown { merged[record.key] = record.record }
             let applied = fresh.map(\.change)
             let views = views
+            // A record held before whose row a view lacks (written by a server that kept no
+            // views) gets all of its columns, like a new one.
+            var rowless: Set<RecordKey> = []
+            for view in views.views {
+                let held = merged.keys.filter { $0.table == view.table && plan.existed($0) }
+                guard !held.isEmpty else { continue }
+                var query = PostgresQuery(unsafeSQL: "SELECT id FROM \(view.name) WHERE id = ANY($1::text[])")
+                query.binds.append(held.map(\.id))
+                var present: Set<String> = []
+                for try await id in try await connection.query(query, logger: logger).decode(String.self) { present.insert(id) }
+                for key in held where !present.contains(key.id) { rowless.insert(key) }
+            }
             let upserts = try await resolved(connection, known: known) { lookup in
-                try views.upserts(changes: applied, merged: merged, isNew: { !plan.existed($0) }, lookup: lookup)
+                try views.upserts(changes: applied, merged: merged, isNew: { !plan.existed($0) || rowless.contains($0) }, lookup: lookup)
             }
             try await write(upserts, now: now, connection)
         }

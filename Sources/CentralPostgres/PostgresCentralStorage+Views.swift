@@ -1,3 +1,5 @@
+import CaseDomain
+import Logging
 import NIOCore
 import PostgresNIO
 import ReplicaStore
@@ -11,7 +13,14 @@ extension PostgresCentralStorage {
     /// under the write lock (servers starting together build it once).
     func buildViews() async throws(ServerError) {
         let views = views.views
-        guard !views.isEmpty else { return }
+        guard !views.isEmpty else {
+            // A server keeping no views (rain-bench's) leaves them behind: built again at the
+            // next start of one that keeps them.
+            try await write("cannot mark the views stale") { connection in
+                try await connection.query("DELETE FROM record_views", logger: self.logger)
+            }
+            return
+        }
         try await write("cannot build the views") { connection in
             var built: [String: Int] = [:]
             for try await (name, version) in try await connection.query("SELECT name, version FROM record_views", logger: logger).decode(
@@ -207,7 +216,7 @@ extension PostgresCentralStorage {
             }
             var number: String?
             if let office = request.mint {
-                let minted = ServerWrite.mint(office: office, after: writer.last, tag: writer.replica.tag, now: now)
+                let minted = ServerWrite.mint(office: office, after: writer.last, tag: CaseNumber.serverTag(for: writer.replica), now: now)
                 try await connection.query("UPDATE server_writer SET last_number = \(minted) WHERE singleton = 1", logger: self.logger)
                 number = minted
             }
@@ -246,6 +255,12 @@ extension PostgresCentralStorage {
         let replica = ReplicaStore.newReplicaID()
         try await connection.query("INSERT INTO server_writer (singleton, replica) VALUES (1, \(replica.rawValue))", logger: logger)
         return (replica, nil)
+    }
+
+    /// Whether `replica` is the server writer's id (no replica may enrol under it).
+    static func isServerWriter(_ replica: ReplicaID, _ connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
+        try await connection.query("SELECT replica FROM server_writer WHERE singleton = 1", logger: logger).collectOne(String.self)
+            == replica.rawValue
     }
 
     private func take(_ allowance: ServerWrite.Allowance, _ connection: PostgresConnection) async throws {

@@ -48,7 +48,9 @@ extension CaseRequests {
     /// The requests `numbers` name, in that order (unknown ones left out), without what
     /// only the requester sees.
     public func statuses(_ numbers: [String]) async throws -> [Status] {
-        let checked = try numbers.prefix(50).map { try Self.number($0) }
+        // A number that is not one is left out, like an unknown one.
+        let checked = numbers.prefix(50).compactMap { try? Self.number($0) }
+        guard !checked.isEmpty else { return [] }
         let rows = try await storage.viewRows("case_view", where: "number", in: checked.map(Value.text), limit: 100)
         var byNumber: [String: [String: Value]] = [:]
         for row in rows { if let number = row["number"]?.text { byNumber[number] = row } }

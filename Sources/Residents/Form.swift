@@ -50,11 +50,12 @@ struct Form: Sendable {
         }
     }
 
-    /// A field name as an error may print it: ASCII letters, digits and `_[]` only, short.
-    static func printable(_ name: String) -> String {
+    /// A field name as an error may print it: ASCII letters, digits and `_[]` (or
+    /// `allowing`) only, short.
+    static func printable(_ name: String, allowing: String = "_[]") -> String {
         String(
-            name.unicodeScalars.prefix(40).map {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_[]".unicodeScalars.contains($0))
+            name.unicodeScalars.prefix(80).map {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || allowing.unicodeScalars.contains($0))
                     ? Character($0) : "?"
             })
     }

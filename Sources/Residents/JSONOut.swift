@@ -57,6 +57,12 @@ struct JSONOut {
         first.removeLast()
     }
 
+    /// A string element of an array.
+    mutating func writeString(_ text: String) {
+        separate()
+        writer.string(text)
+    }
+
     /// Starts the value of `name` (an object or array follows).
     mutating func open(_ name: String) {
         key(name)

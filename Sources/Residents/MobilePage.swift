@@ -20,6 +20,11 @@ struct MobilePage: Sendable {
         group.get("/") { request, _ in try await self.home(request) }
         group.post("/submit") { request, _ in try await self.submit(request) }
         group.get("/follow") { request, _ in try await self.follow(request) }
+        // The page's own form posts: the phone tail stays out of the URL (history, proxies' logs).
+        group.post("/follow") { request, _ in
+            let form = try await PublicMiddleware.form(request, known: ["lang", "number", "tail"], ignored: [], settings: self.settings)
+            return try await Self.answering(in: form) { try await self.follow(request, form: form) }
+        }
         group.post("/rate") { request, _ in try await self.rate(request) }
         group.post("/message") { request, _ in try await self.message(request) }
     }
@@ -84,15 +89,31 @@ struct MobilePage: Sendable {
     func rate(_ request: Request) async throws -> Response {
         let form = try await PublicMiddleware.form(
             request, known: ["lang", "number", "tail", "score", "comment"], ignored: [], settings: settings)
-        try await requests.rate(
-            form["number"], tail: form["tail"], score: form["score"], comment: form["comment"], now: Open311Routes.now())
-        return try await follow(request, notice: PageTexts.of(Self.language(form["lang"])).thanks, form: form)
+        return try await Self.answering(in: form) {
+            try await requests.rate(
+                form["number"], tail: form["tail"], score: form["score"], comment: form["comment"], now: Open311Routes.now())
+            return try await follow(request, notice: PageTexts.of(Self.language(form["lang"])).thanks, form: form)
+        }
     }
 
     func message(_ request: Request) async throws -> Response {
         let form = try await PublicMiddleware.form(request, known: ["lang", "number", "tail", "text"], ignored: [], settings: settings)
-        try await requests.message(form["number"], tail: form["tail"], text: form["text"], now: Open311Routes.now())
-        return try await follow(request, notice: PageTexts.of(Self.language(form["lang"])).messageSent, form: form)
+        return try await Self.answering(in: form) {
+            try await requests.message(form["number"], tail: form["tail"], text: form["text"], now: Open311Routes.now())
+            return try await follow(request, notice: PageTexts.of(Self.language(form["lang"])).messageSent, form: form)
+        }
+    }
+
+    /// `body`'s page, or a refusal as a page in the form's language (a posted form's `lang`
+    /// is in its body, where the middleware does not look).
+    static func answering(in form: Form, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as ResidentError {
+            var page = errorPage(error, language: language(form["lang"]))
+            if let retryAfter = error.retryAfter { page.headers[.retryAfter] = String(retryAfter) }
+            return page
+        }
     }
 
     // MARK: Rendering

@@ -19,10 +19,13 @@ struct Open311Routes: Sendable {
     ]
     /// GeoReport fields a client library may send that this server does not use.
     static let ignoredFields: Set<String> = ["api_key", "address_id", "device_id", "account_id", "media_url", "attribute"]
+    /// GeoReport's filters of a listing: ignored when requests are named by id, as the
+    /// specification says.
+    static let ignoredReads = ignoredFields.union(["status", "service_code", "start_date", "end_date"])
 
     func add(to router: Router<ServerRequestContext>, limits: PublicLimits) {
         let group = router.group(RouterPath(Self.base)).add(middleware: PublicMiddleware(limits: limits, form: .open311))
-        group.get("discovery.json") { _, _ in self.discovery() }
+        group.get("discovery.json") { request, _ in self.discovery(request) }
         group.get("services.json") { request, _ in try self.services(request) }
         group.post("requests.json") { request, _ in try await self.submit(request) }
         group.get("requests.json") { request, _ in try await self.list(request) }
@@ -31,7 +34,7 @@ struct Open311Routes: Sendable {
         group.post("requests/:id/messages.json") { request, context in try await self.message(request, context) }
     }
 
-    func discovery() -> Response {
+    func discovery(_ request: Request) -> Response {
         var json = JSONOut()
         json.beginObject()
         json.field("changeset", "2026-12-06T00:00:00+08:00")
@@ -41,10 +44,13 @@ struct Open311Routes: Sendable {
         json.beginArray()
         json.beginObject()
         json.field("specification", "http://wiki.open311.org/GeoReport_v2")
-        json.field("url", Self.base)
+        // Absolute, as the specification shows it: the address the client used.
+        let host = request.head.authority.map { Form.printable($0, allowing: ".:-[]") } ?? "127.0.0.1"
+        json.field("url", (request.uri.scheme?.rawValue ?? "http") + "://" + host + Self.base)
         json.field("type", "production")
         json.open("formats")
         json.beginArray()
+        json.writeString("application/json")
         json.endArray()
         json.close()
         json.endObject()
@@ -58,6 +64,9 @@ struct Open311Routes: Sendable {
     static func checkReads(_ form: Form) throws {
         if let jurisdiction = form["jurisdiction_id"], jurisdiction.count > 100 {
             throw ResidentError.invalid(zh: "社区代码太长（jurisdiction_id）", en: "jurisdiction_id is too long (at most 100 characters)")
+        }
+        if let ids = form["service_request_id"], ids.count > 2000 {
+            throw ResidentError.invalid(zh: "受理编号太长", en: "service_request_id is too long (at most 2,000 characters)")
         }
         if let lang = form["lang"], lang != "zh", lang != "en" {
             throw ResidentError.invalid(zh: "语言只能是 zh 或 en（lang）", en: "lang must be zh or en")
@@ -110,7 +119,7 @@ struct Open311Routes: Sendable {
     }
 
     func list(_ request: Request) async throws -> Response {
-        let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredFields)
+        let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredReads)
         try Self.checkReads(form)
         guard let ids = form["service_request_id"] else {
             // The public routes read only what they name: no listing of the district's requests.
@@ -142,7 +151,7 @@ struct Open311Routes: Sendable {
             }
             throw ResidentError(404, zh: "没有这个地址", en: "no such resource: ask for requests/{id}.json")
         }
-        let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredFields)
+        let form = try Form(request.uri.query ?? "", known: Self.readFields, ignored: Self.ignoredReads)
         try Self.checkReads(form)
         let status = try await requests.status(String(file.dropLast(5)), tail: form["phone_tail"], now: Self.now())
         return Self.json(200, Self.encode([status], Self.language(request)))

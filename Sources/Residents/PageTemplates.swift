@@ -50,7 +50,7 @@ enum PageTemplates {
         <p class="hint">{{t.privacy}}</p>
         <button type="submit" id="submit">{{t.submit}}</button></form></section>
         <section><h2>{{t.followHeading}}</h2>
-        <form method="get" action="/follow" id="follow-form"><input type="hidden" name="lang" value="{{lang}}">
+        <form method="post" action="/follow" id="follow-form"><input type="hidden" name="lang" value="{{lang}}">
         <label for="number">{{t.number}}</label><input id="number" name="number" required value="{{form.number}}">
         <label for="tail">{{t.tail}}</label><input id="tail" name="tail" required inputmode="numeric" maxlength="4" pattern="[0-9]{4}">
         <button type="submit" id="follow">{{t.follow}}</button></form></section>
@@ -59,7 +59,7 @@ enum PageTemplates {
     static let submitted = """
         <section><h2>{{t.submittedHeading}}</h2><p>{{t.yourNumber}}</p><p class="number" id="case-number">{{number}}</p>
         <p class="hint">{{t.keepNumber}}</p>
-        <form method="get" action="/follow"><input type="hidden" name="lang" value="{{lang}}"><input type="hidden" name="number" value="{{number}}">
+        <form method="post" action="/follow"><input type="hidden" name="lang" value="{{lang}}"><input type="hidden" name="number" value="{{number}}">
         <label for="tail">{{t.tail}}</label><input id="tail" name="tail" required inputmode="numeric" maxlength="4" pattern="[0-9]{4}">
         <button type="submit" id="follow">{{t.follow}}</button></form></section>
         """

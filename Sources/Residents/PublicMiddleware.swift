@@ -6,6 +6,10 @@ import Logging
 import NIOCore
 import SyncServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The rate limits of every public route, per peer address.
 final class PublicLimits: Sendable {
     let reads: RateLimiter
@@ -37,7 +41,7 @@ struct PublicMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         var response: Response
         do {
-            let peer = context.remoteAddress?.ipAddress ?? "unknown"
+            let peer = Self.bucket(of: context.remoteAddress?.ipAddress ?? "unknown")
             let now = Open311Routes.now()
             if let wait = limits.reads.take(peer, now: now) ?? (request.method == .post ? limits.writes.take(peer, now: now) : nil) {
                 throw ResidentError(
@@ -123,6 +127,15 @@ struct PublicMiddleware: RouterMiddleware {
             throw ResidentError.invalid(zh: "表单编码有误", en: "the form is not valid UTF-8")
         }
         return try Form(text, known: known, ignored: ignored)
+    }
+
+    /// The rate limits' key of a peer: its IPv4 address, or its IPv6 /64 (one subscriber's
+    /// network hands out any number of addresses in it).
+    static func bucket(of address: String) -> String {
+        guard address.contains(":") else { return address }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return address }
+        return bytes.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "::/64"
     }
 
     static func printablePath(_ path: String) -> String {

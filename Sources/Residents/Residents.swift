@@ -23,7 +23,8 @@ public func residentSurface(storage: any CentralStorage, settings: ResidentSetti
 enum ResidentPaths {
     static func methods(of path: String) -> [String]? {
         switch path {
-        case "/", "/follow", Open311Routes.base + "/discovery.json", Open311Routes.base + "/services.json": return ["GET"]
+        case "/", Open311Routes.base + "/discovery.json", Open311Routes.base + "/services.json": return ["GET"]
+        case "/follow": return ["GET", "POST"]
         case "/submit", "/rate", "/message": return ["POST"]
         case Open311Routes.base + "/requests.json": return ["GET", "POST"]
         default:

@@ -52,7 +52,11 @@ public struct ViewDeclaration: Hashable, Sendable {
         public func derive(_ value: Value?) -> Value {
             guard let value else { return .null }
             switch derivation {
-            case .value: return coerced(value)
+            case .value:
+                // No NUL in a view's text: PostgreSQL's text refuses it (the change log keeps it).
+                let column = coerced(value)
+                if case .text(let text) = column, text.contains("\u{0}") { return .text(text.filter { $0 != "\u{0}" }) }
+                return column
             case .lastFourDigits:
                 guard case .text(let text) = value else { return .null }
                 let digits = text.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }

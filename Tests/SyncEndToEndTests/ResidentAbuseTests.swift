@@ -138,11 +138,23 @@ import Testing
         // A trickle: one byte at a time, never the end of the head.
         let trickle = try Self.connect(port)
         sockets.append(trickle)
+        // A request refused before its body is read (no protocol header), whose body then
+        // ends, followed by a next head trickled a byte at a time.
+        let early = try Self.connect(port)
+        sockets.append(early)
+        let refused = "POST /changes HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"
+        _ = refused.withCString { send(early, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         var trickleClosed = false
+        var earlySent = 0
         let deadline = Date().addingTimeInterval(30)
         var open = Set(sockets)
         while !open.isEmpty, Date() < deadline {
             if !trickleClosed { trickleClosed = send(trickle, "X", 1, Int32(MSG_NOSIGNAL)) < 0 }
+            if open.contains(early) {
+                let next = earlySent == 0 ? "cd" : "G"
+                _ = next.withCString { send(early, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                earlySent += 1
+            }
             for socket in open where Self.closedByPeer(socket) { open.remove(socket) }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -45,7 +45,7 @@ import Yams
                     : route.path.replacingOccurrences(of: "{id}", with: "{service_request_id}")
             )
         }
-        #expect(routes.count == 18)
+        #expect(routes.count == 19)
         for route in routes {
             let path = OpenAPI.Path(rawValue: route.path)
             guard let item = document.paths[path]?.pathItemValue else {

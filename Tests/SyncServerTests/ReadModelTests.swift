@@ -1,4 +1,6 @@
 import CaseDomain
+import Foundation
+import ReplicaStore
 import SyncCore
 import Testing
 
@@ -82,6 +84,30 @@ import Testing
         #expect(asked.contains(ahead.dot) && !asked.contains(late.dot))
     }
 
+    /// The central merge state keeps no values: a workflow's furthest stage is chosen with
+    /// every sibling's value read back, not by the clock alone.
+    @Test func aStageChosenByItsValueIsReadBackFromTheLogForEverySibling() throws {
+        let created = change(1, ["number": .text("N1"), "status": .text("received"), "round": .integer(1)])
+        var context = VersionVector()
+        context.add(created.dot)
+        // Office B replied (an older clock); office C, concurrently, moved it to handling later.
+        let replied = change(1, ["status": .text("replied"), "round": .integer(1)], context: context, wall: 1, by: ReplicaID("bb"))
+        let handling = change(1, ["status": .text("handling"), "round": .integer(1)], context: context, wall: 9, by: ReplicaID("cc"))
+        var conflicts = 0
+        let stored = MergeStateCodec.encode(merge([created, replied]), arrivals: [1, 2], conflicts: &conflicts, values: false)
+        var record = try #require(MergeStateCodec.decode(stored)).record
+        record.apply(handling, rules: schema.table("cases")) { _ in nil }
+        let held = [created, replied]
+        let upserts = rows.upserts(
+            changes: [handling], merged: [handling.record: record], isNew: { _ in false },
+            lookup: { dot in held.first { $0.dot == dot } })
+        #expect(
+            upserts.first?.values.first { $0.name == "status" }?.value == .text("replied"), "the furthest stage wins, as at the replicas")
+        // A rebuild from the stored state alone chooses the same.
+        let rebuilt = rows.rebuild([(handling.record, record)]) { dot in (held + [handling]).first { $0.dot == dot } }
+        #expect(rebuilt.first { $0.view.name == "case_view" }?.values.first { $0.name == "status" }?.value == .text("replied"))
+    }
+
     @Test func theServersChangesSupersedeWhatItHeldAndCountOnFromItsLastCounter() throws {
         let created = change(1, ["number": .text("N1"), "rating": .integer(2)], wall: 100_000)
         let record = merge([created])
@@ -109,6 +135,7 @@ import Testing
             let number = ServerWrite.mint(office: office, after: last, tag: "K7Q", now: Self.now + Int64(offset))
             #expect(number.hasPrefix(office + "-") && seen.insert(number).inserted, "\(number)")
             #expect(CaseNumber(parsing: number) != nil)
+            #expect(CaseNumber(parsing: number.replacingOccurrences(of: "K7Q", with: "0K7")) != nil, "the server's tag parses")
             last = number
         }
     }

@@ -16,6 +16,11 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private let head: TimeAmount
     private let body: TimeAmount
     private var timer: Scheduled<Void>?
+    // Counted, not flagged: a response may end before its request does (an early
+    // refusal), and requests may be pipelined behind one being answered.
+    private var heads = 0
+    private var ends = 0
+    private var answered = 0
 
     init(head: TimeAmount, body: TimeAmount) {
         self.head = head
@@ -44,21 +49,37 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(body, context)
+        case .head:
+            heads += 1
+            // Each request's body has its own deadline from its head.
+            arm(body, context)
         case .end:
-            // Answering takes what it takes (a long pull): no deadline until the response
-            // is written.
-            timer?.cancel()
-            timer = nil
+            ends += 1
+            settle(context)
         case .body: break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // After a response, the next request's head must come in time.
-        if case .end = unwrapOutboundIn(data) { arm(head, context) }
+        if case .end = unwrapOutboundIn(data) {
+            answered += 1
+            settle(context)
+        }
         context.write(data, promise: promise)
+    }
+
+    /// After a request or a response ends: a request still arriving keeps its body
+    /// deadline; one being answered has none (answering takes what it takes: a long pull);
+    /// when everything received is answered, the next head must come in time.
+    private func settle(_ context: ChannelHandlerContext) {
+        if heads > ends { return }
+        if answered < heads {
+            timer?.cancel()
+            timer = nil
+        } else {
+            arm(head, context)
+        }
     }
 
     private func arm(_ amount: TimeAmount, _ context: ChannelHandlerContext) {

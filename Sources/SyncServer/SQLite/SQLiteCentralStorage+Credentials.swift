@@ -75,7 +75,7 @@ extension SQLiteCentralStorage {
             guard usedAt == nil, now < expiresAt else { throw refused }
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM replicas WHERE id = ?)", arguments: [request.replica.rawValue])
                 == true
-                || request.replica == self.store.identity.replica
+                || request.replica == self.store.identity.replica || Self.isServerWriter(request.replica, in: db)
             {
                 throw ServerError.conflict(
                     "replica_exists",
@@ -151,7 +151,8 @@ extension SQLiteCentralStorage {
             }
             let exists =
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM replicas WHERE id = ?)", arguments: [successor.rawValue]) == true
-            if (exists && known != successor) || successor == self.store.identity.replica {
+            let writer = try Self.isServerWriter(successor, in: db)
+            if (exists && known != successor) || successor == self.store.identity.replica || writer {
                 throw ServerError.conflict(
                     "replica_exists",
                     "cannot re-issue the replica: replica \(successor) is already enrolled; a replica id is never reused (replica)")

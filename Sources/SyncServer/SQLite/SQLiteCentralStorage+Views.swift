@@ -15,6 +15,12 @@ extension SQLiteCentralStorage {
                 try Row.fetchAll(db, sql: "SELECT name, version FROM record_views").map { ($0["name"] as String, $0["version"] as Int) },
                 uniquingKeysWith: { first, _ in first })
         }
+        if views.views.isEmpty {
+            // A server keeping no views (rain-bench's) leaves them behind: built again at the
+            // next start of one that keeps them.
+            if !built.isEmpty { try write("cannot mark the views stale") { db in try db.execute(sql: "DELETE FROM record_views") } }
+            return
+        }
         let stale = views.views.filter { built[$0.name] != $0.version }
         guard !stale.isEmpty else { return }
         try write("cannot build the views") { db in
@@ -128,7 +134,7 @@ extension SQLiteCentralStorage {
             }
             var number: String?
             if let office = request.mint {
-                let minted = ServerWrite.mint(office: office, after: writer.last, tag: writer.replica.tag, now: now)
+                let minted = ServerWrite.mint(office: office, after: writer.last, tag: CaseNumber.serverTag(for: writer.replica), now: now)
                 try db.execute(sql: "UPDATE server_writer SET last_number = ? WHERE singleton = 1", arguments: [minted])
                 number = minted
             }
@@ -161,6 +167,11 @@ extension SQLiteCentralStorage {
         let replica = ReplicaStore.newReplicaID()
         try db.execute(sql: "INSERT INTO server_writer (singleton, replica) VALUES (1, ?)", arguments: [replica.rawValue])
         return (replica, nil)
+    }
+
+    /// Whether `replica` is the server writer's id (no replica may enrol under it).
+    static func isServerWriter(_ replica: ReplicaID, in db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT replica FROM server_writer WHERE singleton = 1") == replica.rawValue
     }
 
     static func take(_ allowance: ServerWrite.Allowance, now: Int64, in db: Database) throws {

@@ -97,9 +97,26 @@ public struct ViewRows: Sendable {
     private func value(
         of field: String, in record: Record, table: String, _ byDot: [Dot: Change], _ lookup: (Dot) throws -> Change?
     ) rethrows -> Value? {
-        guard let winner = record.register(field)?.winner(under: schema.rule(table: table, field: field)) else { return nil }
-        if let change = byDot[winner.dot] { return change.fields[field] }
-        return try lookup(winner.dot)?.fields[field]
+        guard let register = record.register(field) else { return nil }
+        let rule = schema.rule(table: table, field: field)
+        func valued(_ sibling: Sibling) throws -> Value {
+            if let change = byDot[sibling.dot] { return change.fields[field] ?? .null }
+            return try lookup(sibling.dot)?.fields[field] ?? .null
+        }
+        // A rule that ranks values (a workflow's furthest stage, a maximum) needs every
+        // sibling's: the merge state keeps none, so they are read before the choice.
+        if register.siblingCount > 1, rule != .lastWriterWins {
+            var best: Sibling?
+            for sibling in register.siblings {
+                let full = Sibling(
+                    dot: sibling.dot, value: try valued(sibling), hlc: sibling.hlc, author: sibling.author, round: sibling.round)
+                if let current = best, !FieldRegister.beats(full, current, under: rule) { continue }
+                best = full
+            }
+            return best?.value
+        }
+        guard let winner = register.winner(under: rule) else { return nil }
+        return try valued(winner)
     }
 }
 
