@@ -96,6 +96,17 @@ public struct Record: Hashable, Sendable {
         return baseRegister(field)
     }
 
+    /// Whether `field` was written after the record's first change (it has a register of
+    /// its own, which may hold more than one value).
+    public func hasRegister(_ field: String) -> Bool { slotIndex(field) != nil }
+
+    /// The value of a field only the record's first change wrote, or nil: its one value,
+    /// without building a register (a read model's hot path).
+    public func firstChangeValue(of field: String) -> Value? {
+        guard slotIndex(field) == nil, let base else { return nil }
+        return base.fields[field]
+    }
+
     /// The register of a field only the base wrote.
     private func baseRegister(_ field: String) -> FieldRegister? {
         guard let base, let value = base.fields[field] else { return nil }

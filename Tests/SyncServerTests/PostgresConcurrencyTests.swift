@@ -225,7 +225,7 @@ extension PostgresConcurrencyTests {
             dot: Dot(writer.replica, 1), record: RecordKey(table: "cases", id: "c1"),
             fields: [
                 "number": .integer(42), "community": .text("HSM"), "office": .text("HSM"), "created_at": .text("2026-12-06"),
-                "round": .text("2"), "rating": .bool(true), "phone": .integer(13_812_345_678),
+                "round": .text("2"), "rating": .bool(true), "phone": .integer(13_812_345_678), "answer": .text("已\u{0}处理"),
             ], context: VersionVector(), hlc: HLC(wall: UInt64(Self.now)), author: "李娜")
         var answers: [[String: Value]] = []
         for storage in [sqlite as any CentralStorage, cluster.servers[0]] {
@@ -236,7 +236,52 @@ extension PostgresConcurrencyTests {
         for row in answers {
             #expect(row["number"] == .text("42") && row["round"] == .integer(2) && row["created_at"] == .null)
             #expect(row["rating"] == .integer(1) && row["phone_tail"] == .null)
+            #expect(row["answer"] == .text("已处理"), "PostgreSQL's text holds no NUL: the view drops it, the log keeps it")
         }
         #expect(answers[0].filter { $0.key != "updated_at" } == answers[1].filter { $0.key != "updated_at" })
+    }
+
+    /// The server writer's id is its own: no replica may enrol or be re-issued under it, and
+    /// after a PostgreSQL restore the server writes under a fresh one (its changes lost with
+    /// the restore may be held by replicas: a dot is never reused).
+    @Test func theServerWritersIdIsReservedAndRenewedByARestore() async throws {
+        let cluster = try await Cluster(servers: 1)
+        let postgres = cluster.servers[0]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-writer-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let sqlite = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
+        for (code, level, parent) in [("HSD", OfficeLevel.district, nil), ("JD1", .street, "HSD"), ("HSM", .community, "JD1")] {
+            _ = try await sqlite.addOffice(code: code, name: code, level: level, parent: parent, now: Self.now)
+        }
+        func submission(_ id: String) -> ServerWrite {
+            ServerWrite(mint: "HSM", author: "居民（网上）") { input in
+                [
+                    ServerWrite.Edit(
+                        RecordKey(table: "cases", id: id),
+                        ["number": .text(input.number ?? ""), "community": .text("HSM"), "office": .text("HSM"), "title": .text("网上")])
+                ]
+            }
+        }
+        for storage in [sqlite as any CentralStorage, postgres] {
+            let written = try await storage.write(submission("s1"), now: Self.now)
+            let writer = try #require(written.changes.first?.dot.replica)
+            #expect(written.changes.first?.dot.counter == 1)
+            #expect(written.number?.split(separator: "-").dropFirst(3).first?.hasPrefix("0") == true, "the server's tag")
+            let token = try await storage.issueToken(office: "HSM", lifetime: 3_600_000, now: Self.now)
+            do {
+                _ = try await storage.enrol(EnrolRequestV1(token: token.token, replica: writer, staff: "张三"), now: Self.now)
+                Issue.record("a replica enrolled under the server writer's id")
+            } catch {
+                #expect(error.status == 409 && error.code == "replica_exists", "\(error.message)")
+            }
+        }
+        let before = try await postgres.write(submission("s2"), now: Self.now)
+        _ = try await postgres.markRestored(now: Self.now)
+        let after = try await postgres.write(submission("s3"), now: Self.now)
+        let (old, new) = (try #require(before.changes.first?.dot), try #require(after.changes.first?.dot))
+        #expect(old.replica != new.replica && new.counter == 1)
+        #expect(before.number != after.number)
+        await cluster.close()
     }
 }

@@ -40,7 +40,7 @@ import Testing
                 "number": .text("HSM-20261206-1432-K7Q"), "kind": .text("complaint"), "status": .text("received"), "round": .integer(1),
                 "phone": .text("139 1234 5678"), "citizen_name": .text("王芳"), "address": .text("和平路"), "title": .text("楼道"),
             ])
-        let upserts = rows.upserts(
+        let upserts = try rows.upserts(
             changes: [created], merged: [created.record: merge([created])], isNew: { _ in true }, lookup: { _ in nil })
         let caseRow = try #require(upserts.first { $0.view.name == "case_view" })
         #expect(caseRow.values.map(\.name) == CaseRecords.caseView.columns.map(\.name))
@@ -59,7 +59,7 @@ import Testing
         // The central merge state keeps no values: the record as the store loads it.
         let record = merge([created, moved])
         var asked: [Dot] = []
-        let upserts = rows.upserts(
+        let upserts = try rows.upserts(
             changes: [moved], merged: [moved.record: record], isNew: { _ in false },
             lookup: { dot in
                 asked.append(dot)
@@ -74,7 +74,7 @@ import Testing
         let ahead = change(1, ["status": .text("handling"), "round": .integer(1)], context: context, wall: 5, by: ReplicaID("bb"))
         let late = change(1, ["status": .text("verifying"), "round": .integer(1)], context: context, by: ReplicaID("cc"))
         let both = merge([created, ahead, late])
-        let answer = rows.upserts(
+        let answer = try rows.upserts(
             changes: [late], merged: [late.record: both], isNew: { _ in false },
             lookup: { dot in
                 asked.append(dot)
@@ -98,13 +98,13 @@ import Testing
         var record = try #require(MergeStateCodec.decode(stored)).record
         record.apply(handling, rules: schema.table("cases")) { _ in nil }
         let held = [created, replied]
-        let upserts = rows.upserts(
+        let upserts = try rows.upserts(
             changes: [handling], merged: [handling.record: record], isNew: { _ in false },
             lookup: { dot in held.first { $0.dot == dot } })
         #expect(
             upserts.first?.values.first { $0.name == "status" }?.value == .text("replied"), "the furthest stage wins, as at the replicas")
         // A rebuild from the stored state alone chooses the same.
-        let rebuilt = rows.rebuild([(handling.record, record)]) { dot in (held + [handling]).first { $0.dot == dot } }
+        let rebuilt = try rows.rebuild([(handling.record, record)]) { dot in (held + [handling]).first { $0.dot == dot } }
         #expect(rebuilt.first { $0.view.name == "case_view" }?.values.first { $0.name == "status" }?.value == .text("replied"))
     }
 

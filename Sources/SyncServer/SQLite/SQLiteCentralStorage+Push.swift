@@ -75,19 +75,18 @@ extension SQLiteCentralStorage {
         // The read model follows the merge in the same transaction: only the columns of
         // fields the batch wrote, of the records it touched.
         if !bookkeeping.merged.isEmpty {
+            let lookup = { (dot: Dot) throws -> Change? in try self.store.change(dot, in: db) }
+            let upserts = try views.upserts(
+                changes: bookkeeping.applied, merged: bookkeeping.merged, isNew: { !plan.existed($0) }, lookup: lookup)
             // A record held before whose row a view lacks (written by a server that kept no
             // views) gets all of its columns, like a new one.
-            var rowless: Set<RecordKey> = []
-            for view in views.views {
-                let probe = try db.cachedStatement(sql: "SELECT 1 FROM \(view.name) WHERE id = ?")
-                for key in bookkeeping.merged.keys where key.table == view.table && plan.existed(key) {
-                    if try Int.fetchOne(probe, arguments: [key.id]) == nil { rowless.insert(key) }
-                }
+            let rowless = try Self.write(upserts, now: now, in: db, existing: { plan.existed(RecordKey(table: $0, id: $1)) })
+            if !rowless.isEmpty {
+                let full = try views.upserts(
+                    changes: bookkeeping.applied, merged: bookkeeping.merged.filter { rowless.contains($0.key) }, isNew: { _ in true },
+                    lookup: lookup)
+                _ = try Self.write(full, now: now, in: db)
             }
-            let upserts = try views.upserts(
-                changes: bookkeeping.applied, merged: bookkeeping.merged, isNew: { !plan.existed($0) || rowless.contains($0) },
-                lookup: { dot in try self.store.change(dot, in: db) })
-            try Self.write(upserts, now: now, in: db)
         }
         // A record the batch changed always has its merge state written above; this is
         // for safety only (a scope is never dropped).

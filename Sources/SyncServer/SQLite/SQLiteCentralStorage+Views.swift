@@ -53,14 +53,58 @@ extension SQLiteCentralStorage {
         }
     }
 
-    /// Writes `upserts` (at `now`, the server's time of the write).
-    static func write(_ upserts: [ViewUpsert], now: Int64, in db: Database) throws {
+    /// Writes `upserts` (at `now`, the server's time of the write). A row of a record
+    /// `existing` says the view has is updated in place; the keys of those the view turned out
+    /// not to have are answered, to be written whole. Bound through SQLite's C API: a push
+    /// writes a row per record it touches.
+    @discardableResult
+    static func write(
+        _ upserts: [ViewUpsert], now: Int64, in db: Database, existing: (String, String) -> Bool = { _, _ in false }
+    ) throws -> Set<RecordKey> {
+        var rowless: Set<RecordKey> = []
+        var statements: [String: FastStatement] = [:]
         for upsert in upserts {
-            let statement = try db.cachedStatement(sql: ViewSQL.upsert(upsert.view, columns: upsert.values.map(\.name), .sqlite))
-            var arguments: [(any DatabaseValueConvertible)?] = [upsert.id, upsert.updatedAt ?? now]
-            for (_, value) in upsert.values { arguments.append(Self.databaseValue(value)) }
-            try statement.execute(arguments: StatementArguments(arguments))
+            let update = existing(upsert.view.table, upsert.id)
+            // The statement for this view, kind and set of columns, made once per call.
+            var shape = update ? "u " : "i "
+            shape += upsert.view.name
+            for (name, _) in upsert.values {
+                shape += " "
+                shape += name
+            }
+            let statement: FastStatement
+            if let kept = statements[shape] {
+                statement = kept
+            } else {
+                let columns = upsert.values.map(\.name)
+                let sql =
+                    update
+                    ? "UPDATE \(upsert.view.name) SET updated_at = ?, \(columns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+                    : ViewSQL.upsert(upsert.view, columns: columns, .sqlite)
+                statement = try FastStatement(sql, in: db)
+                statements[shape] = statement
+            }
+            statement.clear()
+            var index: Int32 = 1
+            if !update {
+                statement.bind(index, upsert.id)
+                index += 1
+            }
+            statement.bind(index, upsert.updatedAt ?? now)
+            for (_, value) in upsert.values {
+                index += 1
+                switch value {
+                case .null: statement.bindNull(index)
+                case .bool(let flag): statement.bind(index, Int64(flag ? 1 : 0))
+                case .integer(let number), .timestamp(let number): statement.bind(index, number)
+                case .text(let text): statement.bind(index, text)
+                }
+            }
+            if update { statement.bind(index + 1, upsert.id) }
+            try statement.run()
+            if update, db.changesCount == 0 { rowless.insert(RecordKey(table: upsert.view.table, id: upsert.id)) }
         }
+        return rowless
     }
 
     static func databaseValue(_ value: Value) -> (any DatabaseValueConvertible)? {

@@ -54,8 +54,17 @@ public struct ViewRows: Sendable {
     /// (all of its columns are written). `lookup` answers a change the batch did not bring.
     public func upserts(
         changes: [Change], merged: [RecordKey: Record], isNew: (RecordKey) -> Bool, lookup: (Dot) throws -> Change?
-    ) rethrows -> [ViewUpsert] {
+    ) throws -> [ViewUpsert] {
         guard !byTable.isEmpty else { return [] }
+        // Each change read from the log once per batch (a record's first change wins most of
+        // its fields).
+        var read: [Dot: Change?] = [:]
+        func held(_ dot: Dot) throws -> Change? {
+            if let known = read[dot] { return known }
+            let change = try lookup(dot)
+            read[dot] = change
+            return change
+        }
         var byDot: [Dot: Change] = [:]
         var written: [RecordKey: Set<String>] = [:]
         for change in changes where byTable[change.record.table] != nil {
@@ -71,7 +80,15 @@ public struct ViewRows: Sendable {
             for view in views {
                 var values: [(name: String, value: Value)] = []
                 for column in view.columns where everything || fields.contains(column.field) {
-                    values.append((column.name, column.derive(try value(of: column.field, in: record, table: key.table, byDot, lookup))))
+                    // A field only the record's first change wrote has that value (no register
+                    // is built for it); one written since, its register's winner.
+                    let value =
+                        record.hasRegister(column.field)
+                        ? try record.register(column.field).flatMap {
+                            try winner(of: $0, field: column.field, table: key.table, byDot, held)
+                        }
+                        : record.firstChangeValue(of: column.field)
+                    values.append((column.name, column.derive(value)))
                 }
                 if !values.isEmpty { upserts.append(ViewUpsert(view: view, id: key.id, values: values)) }
             }
@@ -81,7 +98,7 @@ public struct ViewRows: Sendable {
 
     /// The upserts that build the views of `table` from scratch, one per record.
     /// Each row's `updated_at` is its record's latest clock (a push sets the server's time).
-    public func rebuild(_ records: [(RecordKey, Record)], lookup: (Dot) throws -> Change?) rethrows -> [ViewUpsert] {
+    public func rebuild(_ records: [(RecordKey, Record)], lookup: (Dot) throws -> Change?) throws -> [ViewUpsert] {
         let merged = Dictionary(records, uniquingKeysWith: { first, _ in first })
         return try upserts(changes: [], merged: merged, isNew: { _ in true }, lookup: lookup).map { upsert in
             var dated = upsert
@@ -94,10 +111,9 @@ public struct ViewRows: Sendable {
         }
     }
 
-    private func value(
-        of field: String, in record: Record, table: String, _ byDot: [Dot: Change], _ lookup: (Dot) throws -> Change?
-    ) rethrows -> Value? {
-        guard let register = record.register(field) else { return nil }
+    private func winner(
+        of register: FieldRegister, field: String, table: String, _ byDot: [Dot: Change], _ lookup: (Dot) throws -> Change?
+    ) throws -> Value? {
         let rule = schema.rule(table: table, field: field)
         func valued(_ sibling: Sibling) throws -> Value {
             if let change = byDot[sibling.dot] { return change.fields[field] ?? .null }
@@ -106,8 +122,15 @@ public struct ViewRows: Sendable {
         // A rule that ranks values (a workflow's furthest stage, a maximum) needs every
         // sibling's: the merge state keeps none, so they are read before the choice.
         if register.siblingCount > 1, rule != .lastWriterWins {
+            var candidates = register.siblings
+            // A workflow's highest round wins before any value is compared: only the siblings
+            // of that round need their values.
+            if case .workflow = rule, let top = candidates.map(\.round).max() {
+                candidates.removeAll { $0.round != top }
+                if candidates.count == 1 { return try valued(candidates[0]) }
+            }
             var best: Sibling?
-            for sibling in register.siblings {
+            for sibling in candidates {
                 let full = Sibling(
                     dot: sibling.dot, value: try valued(sibling), hlc: sibling.hlc, author: sibling.author, round: sibling.round)
                 if let current = best, !FieldRegister.beats(full, current, under: rule) { continue }
