@@ -47,6 +47,7 @@ struct MobilePage: Sendable {
 
     func submit(_ request: Request) async throws -> Response {
         let form = try await PublicMiddleware.form(request, known: Self.fields, ignored: [], settings: settings)
+        try Open311Routes.checkReads(form)
         let language = Self.language(form["lang"])
         var submission = CaseRequests.Submission()
         submission.community = form["community"]
@@ -108,6 +109,7 @@ struct MobilePage: Sendable {
     /// is in its body, where the middleware does not look).
     static func answering(in form: Form, _ body: () async throws -> Response) async throws -> Response {
         do {
+            try Open311Routes.checkReads(form)
             return try await body()
         } catch let error as ResidentError {
             var page = errorPage(error, language: language(form["lang"]))

@@ -68,6 +68,12 @@ struct Open311Routes: Sendable {
         if let ids = form["service_request_id"], ids.count > 2000 {
             throw ResidentError.invalid(zh: "受理编号太长", en: "service_request_id is too long (at most 2,000 characters)")
         }
+        if let tail = form["phone_tail"], tail.count != 4 || !tail.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw ResidentError.invalid(zh: "请填写手机号后四位（phone_tail）", en: "phone_tail must be the last four digits of the phone")
+        }
+        if let ids = form["service_request_id"], ids.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ResidentError.invalid(zh: "请填写受理编号", en: "service_request_id is empty: name one to fifty requests")
+        }
         if let lang = form["lang"], lang != "zh", lang != "en" {
             throw ResidentError.invalid(zh: "语言只能是 zh 或 en（lang）", en: "lang must be zh or en")
         }

@@ -14,7 +14,7 @@ public struct ResidentSettings: Sendable {
     public var tailTries: Int = 5
     public var tailLockout: Int64 = 15 * 60 * 1000
     /// The largest public request body, in bytes.
-    public var maximumBodyBytes: Int = 16 * 1024
+    public var maximumBodyBytes: Int = 64 * 1024
 
     public init() {}
 }

@@ -47,8 +47,13 @@ import Testing
         #expect(json.status == 415, "\(json.text)")
         let huge = try await PublicHTTP.send(
             .POST, base + "/requests.json",
-            form: PublicHTTP.submission(phone: phone, [("media_url", String(repeating: "a", count: 40_000))]))
+            form: PublicHTTP.submission(phone: phone, [("media_url", String(repeating: "a", count: 70_000))]))
         #expect(huge.status == 413, "\(huge.text)")
+        // The longest valid description in four-byte characters, percent-encoded, fits.
+        let longest = try await PublicHTTP.send(
+            .POST, base + "/requests.json",
+            form: PublicHTTP.submission(phone: "13955557777", [("description", String(repeating: "𠀀", count: 2000))]))
+        #expect(longest.status == 201, "\(longest.text.prefix(200))")
         // Reads: only what they name.
         let listing = try await PublicHTTP.send(.GET, base + "/requests.json")
         #expect(listing.status == 400 && listing.first["code"] as? Int == 400)
@@ -58,9 +63,9 @@ import Testing
         #expect(try await PublicHTTP.send(.GET, base + "/requests/nonsense.json").status == 404)
         #expect(try await PublicHTTP.send(.GET, base + "/requests/HSM-20261206-1432-K7Q.xml").status == 400)
         #expect(try await PublicHTTP.send(.GET, base + "/services.json?surprise=1").status == 400)
-        // Nothing was written: a new replica of the community receives nothing.
+        // Nothing else was written: a new replica of the community receives the one valid request.
         let office = try deployment.replica("hsm", office: "HSM", staff: "李娜")
-        #expect(try deployment.sync(office)["received"] as? Int == 0)
+        #expect(try deployment.sync(office)["received"] as? Int == 1)
         #expect(!deployment.server.log.contains("status=5"))
         #expect(!deployment.server.log.contains(phone))
     }
