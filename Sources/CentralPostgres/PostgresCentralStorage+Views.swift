@@ -137,17 +137,10 @@ extension PostgresCentralStorage {
         }
     }
 
-    func view(named name: String, column: String) throws(ServerError) -> ViewDeclaration {
-        guard let view = views.views.first(where: { $0.name == name }), view.type(of: column) != nil else {
-            throw ServerError(status: 500, code: "internal", message: "cannot read the view: no view \(name) with column \(column)")
-        }
-        return view
-    }
-
     public func viewRows(_ name: String, where column: String, in values: [Value], limit: Int) async throws(ServerError)
         -> [[String: Value]]
     {
-        let view = try view(named: name, column: column)
+        let view = try views.view(named: name, column: column)
         guard !values.isEmpty else { return [] }
         return try await read("cannot read \(name)") { connection in
             try await self.rows(of: view, where: column, in: values, limit: limit, connection)
@@ -201,7 +194,7 @@ extension PostgresCentralStorage {
 
     public func write(_ request: ServerWrite, now: Int64) async throws(ServerError) -> ServerWrite.Result {
         var resolvedViews: [ViewDeclaration] = []
-        for read in request.reads { resolvedViews.append(try view(named: read.view, column: read.column)) }
+        for read in request.reads { resolvedViews.append(try views.view(named: read.view, column: read.column)) }
         let schema = schema
         return try await write("cannot record the request") { connection in
             let writer = try await self.writer(connection)

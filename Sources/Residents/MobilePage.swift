@@ -125,15 +125,20 @@ struct MobilePage: Sendable {
     }
 
     static func render(_ status: Int, _ template: String, _ values: [String: Any], _ language: Language, path: String) -> Response {
+        guard case .success(let library) = PageTemplates.library else {
+            return Response(
+                status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: "internal error: the page's templates do not parse (see the tests)")))
+        }
         var context = values
         let t = PageTexts.of(language)
         context["t"] = t.dictionary
         context["lang"] = language.rawValue
-        let content = PageTemplates.library.render(context, withTemplate: template) ?? ""
+        let content = library.render(context, withTemplate: template) ?? ""
         let other: Language = language == .zh ? .en : .zh
         let separator = path.contains("?") ? "&" : "?"
         let html =
-            PageTemplates.library.render(
+            library.render(
                 [
                     "t": t.dictionary, "htmlLang": language == .zh ? "zh-CN" : "en", "style": PageTemplates.style, "content": content,
                     "otherLink": template == "follow" || template == "submitted"

@@ -3,14 +3,15 @@ import Mustache
 /// The mobile page's templates (Mustache: every `{{value}}` is HTML-escaped). No script
 /// and nothing loaded from elsewhere: one inline style sheet, plain forms.
 enum PageTemplates {
-    static let library: MustacheLibrary = {
+    /// The templates, parsed once; a parse failure (a mistake in this file, caught by the
+    /// page tests) is kept and answered as an internal error, never a crash.
+    static let library: Result<MustacheLibrary, any Error> = Result {
         var library = MustacheLibrary()
         for (name, text) in [("layout", layout), ("home", home), ("submitted", submitted), ("follow", follow), ("error", error)] {
-            // The templates are constants of this file: a parse error is a programming error.
-            try! library.register(text, named: name)
+            try library.register(text, named: name)
         }
         return library
-    }()
+    }
 
     static let style = """
         *{box-sizing:border-box}body{margin:0;font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;font-size:16px;

@@ -50,7 +50,12 @@ struct PublicBenchmark: AsyncParsableCommand {
 
         let (numbers, seeding) = try await seed(database)
         print("\(cases) cases written in process in \(format(seeding, 1)) s (\(db == nil ? "SQLite" : "PostgreSQL"), not timed below)")
-        let server = try startServer(serverPath, database: database, folder: folder)
+        // Public limits raised so that the requests reach the handlers.
+        let server = try SyncBenchmark.startServer(
+            serverPath, database: database, folder: folder,
+            arguments: [
+                "--public-reads-per-minute", "100000000", "--public-writes-per-minute", "100000000", "--submissions-per-phone", "1000",
+            ])
         defer {
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
@@ -224,28 +229,5 @@ struct PublicBenchmark: AsyncParsableCommand {
             return numbers
         }
         return (numbers, seconds(ContinuousClock.now - start))
-    }
-
-    func startServer(_ path: String, database: String, folder: String) throws -> SyncBenchmark.Server {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = [
-            "serve", "--db", database, "--port", "0", "--log-level", "warning", "--public-reads-per-minute", "100000000",
-            "--public-writes-per-minute", "100000000", "--submissions-per-phone", "1000",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { throw ValidationError("rain-server did not start") }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        guard let range = text.range(of: "listening on "), let end = text[range.upperBound...].firstIndex(of: " ") else {
-            throw ValidationError("rain-server did not say where it listens")
-        }
-        return SyncBenchmark.Server(process: process, url: String(text[range.upperBound..<end]))
     }
 }

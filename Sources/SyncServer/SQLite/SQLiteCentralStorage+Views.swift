@@ -133,15 +133,8 @@ extension SQLiteCentralStorage {
         return values
     }
 
-    func view(named name: String, column: String) throws(ServerError) -> ViewDeclaration {
-        guard let view = views.views.first(where: { $0.name == name }), view.type(of: column) != nil else {
-            throw ServerError(status: 500, code: "internal", message: "cannot read the view: no view \(name) with column \(column)")
-        }
-        return view
-    }
-
     public func viewRows(_ name: String, where column: String, in values: [Value], limit: Int) throws(ServerError) -> [[String: Value]] {
-        let view = try view(named: name, column: column)
+        let view = try views.view(named: name, column: column)
         guard !values.isEmpty else { return [] }
         return try read("cannot read \(name)") { db in
             try Self.rows(of: view, where: column, in: values, limit: limit, in: db)
@@ -164,7 +157,7 @@ extension SQLiteCentralStorage {
 
     public func write(_ request: ServerWrite, now: Int64) throws(ServerError) -> ServerWrite.Result {
         var resolved: [ViewDeclaration] = []
-        for read in request.reads { resolved.append(try view(named: read.view, column: read.column)) }
+        for read in request.reads { resolved.append(try views.view(named: read.view, column: read.column)) }
         return try write("cannot record the request") { db in
             let writer = try Self.writer(in: db)
             if let allowance = request.allowance { try Self.take(allowance, now: now, in: db) }

@@ -43,6 +43,14 @@ public struct ViewRows: Sendable {
         byTable = [view.table: [view]]
     }
 
+    /// The view `name`, which must have `column` (a caller's programming error otherwise: 500).
+    package func view(named name: String, column: String) throws(ServerError) -> ViewDeclaration {
+        guard let view = views.first(where: { $0.name == name }), view.type(of: column) != nil else {
+            throw ServerError(status: 500, code: "internal", message: "cannot read the view: no view \(name) with column \(column)")
+        }
+        return view
+    }
+
     /// Whether any view shows records of `table`.
     public func shows(_ table: String) -> Bool { byTable[table] != nil }
 
