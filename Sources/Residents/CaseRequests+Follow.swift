@@ -145,8 +145,8 @@ extension CaseRequests {
         guard let scoreText, let score = Int(scoreText.trimmingCharacters(in: .whitespaces)), (1...5).contains(score) else {
             throw ResidentError.invalid(zh: "请选择 1 到 5 分（score）", en: "score must be a whole number from 1 to 5")
         }
+        if let comment { try Self.check(comment, limit: Self.maximumDescription, zh: "评价内容", en: "comment") }
         let text = trimmed(comment)
-        if let text { try Self.check(text, limit: Self.maximumDescription, zh: "评价内容", en: "comment") }
         try await proveForWrite(number, tail: tail, now: now)
         let eventID = Self.newRecordID(now: now)
         let write = ServerWrite(
@@ -184,10 +184,10 @@ extension CaseRequests {
     /// Adds the requester's follow-up message to the case (an event staff see at sync).
     public func message(_ numberText: String?, tail: String?, text body: String?, now: Int64) async throws {
         let number = try Self.number(numberText)
+        if let body { try Self.check(body, limit: Self.maximumDescription, zh: "留言内容", en: "text") }
         guard let text = trimmed(body) else {
             throw ResidentError.invalid(zh: "请填写留言内容（text）", en: "text is required")
         }
-        try Self.check(text, limit: Self.maximumDescription, zh: "留言内容", en: "text")
         try await proveForWrite(number, tail: tail, now: now)
         let eventID = Self.newRecordID(now: now)
         let write = ServerWrite(

@@ -76,6 +76,7 @@ public struct CaseRequests: Sendable {
 
     /// Records a submission as a new case of the community it names; answers its number.
     public func submit(_ submission: Submission, now: Int64) async throws -> String {
+        try Self.checkLengths(submission)
         guard let community = trimmed(submission.community) else {
             throw ResidentError.invalid(zh: "请选择社区（jurisdiction_id）", en: "jurisdiction_id is required: the community's code")
         }
@@ -93,9 +94,7 @@ public struct CaseRequests: Sendable {
         guard let description = trimmed(submission.description) else {
             throw ResidentError.invalid(zh: "请填写诉求内容（description）", en: "description is required")
         }
-        try Self.check(description, limit: Self.maximumDescription, zh: "诉求内容", en: "description")
         var address = trimmed(submission.address)
-        if let text = address { try Self.check(text, limit: Self.maximumShort, zh: "地址", en: "address_string") }
         let latitude = trimmed(submission.latitude)
         let longitude = trimmed(submission.longitude)
         if latitude != nil || longitude != nil {
@@ -116,12 +115,10 @@ public struct CaseRequests: Sendable {
         guard let phone = try? PhoneNumber.normalize(phoneText), phone.count == 11, phone.hasPrefix("1") else {
             throw ResidentError.invalid(zh: "手机号应为 11 位大陆手机号（phone）", en: "phone is not a mainland mobile number (11 digits, 1[3-9]…)")
         }
-        if let last = trimmed(submission.lastName) { try Self.check(last, limit: 50, zh: "姓名", en: "last_name") }
-        if let first = trimmed(submission.firstName) { try Self.check(first, limit: 50, zh: "姓名", en: "first_name") }
         let name = [trimmed(submission.lastName), trimmed(submission.firstName)].compactMap { $0 }.joined()
         if let email = trimmed(submission.email) {
             // Not kept (cases have no e-mail field): checked so a typo is not silently lost.
-            guard email.count <= 254, email.contains("@") else {
+            guard email.unicodeScalars.count <= 254, email.contains("@") else {
                 throw ResidentError.invalid(zh: "电子邮箱格式不对（email）", en: "email is not an e-mail address")
             }
         }
@@ -162,8 +159,25 @@ public struct CaseRequests: Sendable {
         return line.count > 40 ? String(line.prefix(40)) + "…" : line
     }
 
+    /// The documented limits, checked on the values as sent (before trimming), as the
+    /// document's maxLength states them.
+    static func checkLengths(_ submission: Submission) throws {
+        let limits: [(String?, Int, String, String)] = [
+            (submission.community, 100, "社区代码", "jurisdiction_id"),
+            (submission.description, maximumDescription, "诉求内容", "description"),
+            (submission.address, maximumShort, "地址", "address_string"),
+            (submission.lastName, 50, "姓名", "last_name"), (submission.firstName, 50, "姓名", "first_name"),
+            (submission.phone, 20, "手机号", "phone"), (submission.email, 254, "电子邮箱", "email"),
+        ]
+        for (text, limit, zh, en) in limits {
+            if let text { try check(text, limit: limit, zh: zh, en: en) }
+        }
+    }
+
     static func check(_ text: String, limit: Int, zh: String, en: String) throws {
-        if text.count > limit {
+        // Counted in code points, as the document's maxLength (JSON Schema) counts:
+        // grapheme clusters would let combining marks through far past the limit.
+        if text.unicodeScalars.count > limit {
             throw ResidentError.invalid(zh: "\(zh)太长（最多 \(limit) 字）", en: "\(en) is too long (at most \(limit) characters)")
         }
     }

@@ -62,10 +62,10 @@ struct Open311Routes: Sendable {
 
     /// The read parameters every GET takes, checked as the document states them.
     static func checkReads(_ form: Form) throws {
-        if let jurisdiction = form["jurisdiction_id"], jurisdiction.count > 100 {
+        if let jurisdiction = form["jurisdiction_id"], jurisdiction.unicodeScalars.count > 100 {
             throw ResidentError.invalid(zh: "社区代码太长（jurisdiction_id）", en: "jurisdiction_id is too long (at most 100 characters)")
         }
-        if let ids = form["service_request_id"], ids.count > 2000 {
+        if let ids = form["service_request_id"], ids.unicodeScalars.count > 2000 {
             throw ResidentError.invalid(zh: "受理编号太长", en: "service_request_id is too long (at most 2,000 characters)")
         }
         if let tail = form["phone_tail"], tail.count != 4 || !tail.allSatisfy({ $0.isASCII && $0.isNumber }) {

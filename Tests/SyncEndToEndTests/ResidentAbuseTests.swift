@@ -30,6 +30,12 @@ import Testing
             (PublicHTTP.submission(phone: phone).filter { $0.0 != "phone" }, 400, "phone"),
             (PublicHTTP.submission(phone: phone, [("email", "not-an-address")]), 400, "email"),
             (PublicHTTP.submission(phone: phone, [("status", "closed")]), 400, "status"),
+            // Limits count code points, as the document's maxLength does: 1,000 letters each
+            // with a combining mark are 1,000 characters to Swift but 2,001 code points here.
+            (PublicHTTP.submission(phone: phone, [("description", String(repeating: "e\u{301}", count: 1000) + "x")]), 400, "description"),
+            // …and count the value as sent, before trimming.
+            (PublicHTTP.submission(phone: phone, [("last_name", "王" + String(repeating: " ", count: 50))]), 400, "last_name"),
+            (PublicHTTP.submission(phone: " 139 5555 6666" + String(repeating: " ", count: 7)), 400, "phone"),
         ]
         for (fields, status, names) in cases {
             let answer = try await PublicHTTP.send(.POST, base + "/requests.json", form: fields, headers: [("Accept-Language", "en")])
@@ -63,6 +69,10 @@ import Testing
         #expect(try await PublicHTTP.send(.GET, base + "/requests/nonsense.json").status == 404)
         #expect(try await PublicHTTP.send(.GET, base + "/requests/HSM-20261206-1432-K7Q.xml").status == 400)
         #expect(try await PublicHTTP.send(.GET, base + "/services.json?surprise=1").status == 400)
+        let zalgo = String(repeating: "o\u{35E}\u{337}", count: 34).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let longJurisdiction = try await PublicHTTP.send(
+            .GET, base + "/requests.json?service_request_id=HSM-20261206-1432-K7Q&jurisdiction_id=\(zalgo)")
+        #expect(longJurisdiction.status == 400 && longJurisdiction.description.contains("jurisdiction_id"), "\(longJurisdiction.text)")
         // Nothing else was written: a new replica of the community receives the one valid request.
         let office = try deployment.replica("hsm", office: "HSM", staff: "李娜")
         #expect(try deployment.sync(office)["received"] as? Int == 1)
