@@ -87,13 +87,16 @@ extension PostgresCentralStorage {
     /// Writes `upserts` (at `now`): one statement per view and set of columns, the rows as
     /// one JSON array (`jsonb_to_recordset` carries NULLs, which array parameters cannot).
     func write(_ upserts: [ViewUpsert], now: Int64, _ connection: PostgresConnection) async throws {
-        var groups: [String: (view: ViewDeclaration, columns: [String], rows: [ViewUpsert])] = [:]
-        var order: [String] = []
+        struct Shape: Hashable {
+            let view: String
+            let columns: UInt64
+        }
+        var groups: [Shape: (view: ViewDeclaration, columns: [String], rows: [ViewUpsert])] = [:]
+        var order: [Shape] = []
         for upsert in upserts {
-            let columns = upsert.values.map(\.name)
-            let key = upsert.view.name + ":" + columns.joined(separator: ",")
+            let key = Shape(view: upsert.view.name, columns: upsert.columnMask)
             if groups[key] == nil {
-                groups[key] = (upsert.view, columns, [])
+                groups[key] = (upsert.view, upsert.values.map(\.name), [])
                 order.append(key)
             }
             groups[key]?.rows.append(upsert)

@@ -55,13 +55,18 @@ public struct ViewDeclaration: Hashable, Sendable {
             case .value:
                 // No NUL in a view's text: PostgreSQL's text refuses it (the change log keeps it).
                 let column = coerced(value)
-                if case .text(let text) = column, text.contains("\u{0}") { return .text(text.filter { $0 != "\u{0}" }) }
+                // Looked for in the bytes: a search by Character walks grapheme clusters.
+                if case .text(let text) = column, text.utf8.contains(0) { return .text(text.filter { $0 != "\u{0}" }) }
                 return column
             case .lastFourDigits:
                 guard case .text(let text) = value else { return .null }
-                let digits = text.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }
-                guard digits.count >= 4 else { return .null }
-                return .text(String(String.UnicodeScalarView(digits.suffix(4))))
+                // ASCII digits only (a full-width digit is not kept), read from the end.
+                var tail: [UInt8] = []
+                for byte in text.utf8.reversed() where (0x30...0x39).contains(byte) {
+                    tail.append(byte)
+                    if tail.count == 4 { return .text(String(decoding: tail.reversed(), as: UTF8.self)) }
+                }
+                return .null
             }
         }
     }

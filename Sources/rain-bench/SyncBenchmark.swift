@@ -70,6 +70,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         var figures: [SyncFigures] = []
         var onPostgres: [SyncFigures] = []
         var withoutReadModel: [SyncFigures] = []
+        var onPostgresWithout: [SyncFigures] = []
         for run in 0..<runs {
             let runFolder = folder + "/run-\(run)"
             figures.append(try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder))
@@ -80,6 +81,9 @@ struct SyncBenchmark: AsyncParsableCommand {
                 // The same run on PostgreSQL, right after: both sides see the same machine.
                 onPostgres.append(
                     try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg", postgres: db))
+                onPostgresWithout.append(
+                    try await syncOnce(
+                        workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg-bare", postgres: db, readModel: false))
             }
             // A run's files are a few hundred MB: each goes once measured, unless kept.
             if ProcessInfo.processInfo.environment["RAIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: runFolder) }
@@ -126,7 +130,13 @@ struct SyncBenchmark: AsyncParsableCommand {
                 + "without it, same runs: \(format(bare)) s; ratio \(format(kept / bare, 3))")
         let rss = figures.compactMap(\.rss).max()
         print("server peak RSS (highest of the runs): \(rss.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "unknown")")
-        if !onPostgres.isEmpty { printPostgres(onPostgres, sqlite: figures, changes: changes) }
+        if !onPostgres.isEmpty {
+            let (kept, bare) = (median(onPostgres.map(\.push)), median(onPostgresWithout.map(\.push)))
+            print(
+                "W1 push on PostgreSQL with the read model: \(format(kept)) s; without it, same runs: \(format(bare)) s; ratio \(format(kept / bare, 3))"
+            )
+            printPostgres(onPostgres, sqlite: figures, changes: changes)
+        }
         try mergeBesideRaw(workload, produced: produced, folder: folder)
         if let db { try await mergeOnPostgres(workload, produced: produced, server: db) }
     }
@@ -277,6 +287,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         // Alternating runs on fresh files, so that a noisy neighbour slows both sides alike;
         // the medians and their ratio are what to compare.
         var merges: [Double] = []
+        var bareMerges: [Double] = []
         var mergeCPU: [Double] = []
         var raws: [Double] = []
         var rawCPU: [Double] = []
@@ -304,22 +315,29 @@ struct SyncBenchmark: AsyncParsableCommand {
             try write(raw)
             return seconds(ContinuousClock.now - start)
         }
-        for run in 0..<runs {
-            let mergePath = folder + "/merge-\(run).sqlite"
-            let storage = try SQLiteCentralStorage.open(at: mergePath)
+        // The same merge into a storage keeping no views: what the read model costs.
+        let bareKinds = [CaseRecords.kind].map { RecordKind(name: $0.name, tables: $0.tables) }
+        func merge(into path: String, kinds: [RecordKind]) throws -> (seconds: Double, cpu: Double) {
+            let storage = try SQLiteCentralStorage.open(at: path, kinds: kinds)
             _ = try storage.addOffice(code: "HSD", name: "和盛区", level: .district, parent: nil, now: ReplicaStore.nowMillis())
-            let mergeStart = ContinuousClock.now
+            let start = ContinuousClock.now
             let cpuStart = Self.processCPU()
             for (index, replicaBatches) in decoded.enumerated() {
                 for batch in replicaBatches {
                     _ = try storage.push(batch.changes, bodies: batch.bodies, from: callers[index], now: ReplicaStore.nowMillis())
                 }
             }
-            merges.append(seconds(ContinuousClock.now - mergeStart))
-            mergeCPU.append(Self.processCPU() - cpuStart)
+            let timed = (seconds(ContinuousClock.now - start), Self.processCPU() - cpuStart)
             // Checked after the clock stops: every change held, every case's final value.
             try check(storage.store, against: workload, "the merge's store")
             storage.close()
+            return timed
+        }
+        for run in 0..<runs {
+            let timed = try merge(into: folder + "/merge-\(run).sqlite", kinds: [CaseRecords.kind])
+            merges.append(timed.seconds)
+            mergeCPU.append(timed.cpu)
+            bareMerges.append(try merge(into: folder + "/bare-merge-\(run).sqlite", kinds: bareKinds).seconds)
             let raw = try RawSQLite(path: folder + "/raw-\(run).sqlite")
             let rawStart = ContinuousClock.now
             let rawCPUStart = Self.processCPU()
@@ -351,7 +369,11 @@ struct SyncBenchmark: AsyncParsableCommand {
         printTable(
             ["", "seconds", "changes/s", "commits"],
             [
-                ["rain-server storage: change log and merge state", format(merge), rate(changes, merge), "\(mergeCommits)"],
+                ["rain-server storage: change log, merge state and read model", format(merge), rate(changes, merge), "\(mergeCommits)"],
+                [
+                    "rain-server storage without the read model", format(median(bareMerges)), rate(changes, median(bareMerges)),
+                    "\(mergeCommits)",
+                ],
                 [
                     "raw SQLite: every W1 write replayed on plain rows, no change log", format(rawTime), rate(changes, rawTime),
                     "\(rawReplayCommits)",
@@ -369,6 +391,7 @@ struct SyncBenchmark: AsyncParsableCommand {
                     replicaCommits,
                 ],
             ])
+        print("merge with the read model / without: \(format(merge / median(bareMerges), 3))")
         print(
             "server merge rate / raw SQLite replay rate: \(format(rawTime / merge, 3)) (target ≥ 0.5; commits \(mergeCommits) vs \(rawReplayCommits))"
         )

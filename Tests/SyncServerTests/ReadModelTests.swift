@@ -51,6 +51,22 @@ import Testing
         for name in ["phone", "citizen_name", "address", "title", "description"] { #expect(values[name] == nil) }
     }
 
+    @Test func derivedColumnsKeepOnlyTheTailsAsciiDigitsAndNoNul() {
+        let tail = ViewDeclaration.Column("phone_tail", field: "phone", .text, .lastFourDigits)
+        #expect(tail.derive(.text("139-1234-5678")) == .text("5678"))
+        #expect(tail.derive(.text("5 6 7 8 ")) == .text("5678"))
+        // Full-width digits are not ASCII digits: too few remain to make a tail.
+        #expect(tail.derive(.text("１３９１２３４５６７８")) == .null)
+        #expect(tail.derive(.text("１３９1234５")) == .text("1234"))
+        #expect(tail.derive(.text("123")) == .null)
+        #expect(tail.derive(.integer(13_912_345_678)) == .null)
+        #expect(tail.derive(nil) == .null)
+        let text = ViewDeclaration.Column("answer", .text)
+        #expect(text.derive(.text("已\u{0}处理\u{0}")) == .text("已处理"))
+        #expect(text.derive(.text("e\u{301}")) == .text("e\u{301}"))
+        #expect(text.derive(.integer(7)) == .text("7"))
+    }
+
     @Test func anUpdateWritesOnlyTheColumnsOfFieldsItWroteReadingOlderWinnersFromTheLog() throws {
         let created = change(1, ["number": .text("N1"), "status": .text("received"), "round": .integer(1), "kind": .text("help")])
         var context = VersionVector()

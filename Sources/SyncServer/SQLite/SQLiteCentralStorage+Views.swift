@@ -62,16 +62,16 @@ extension SQLiteCentralStorage {
         _ upserts: [ViewUpsert], now: Int64, in db: Database, existing: (String, String) -> Bool = { _, _ in false }
     ) throws -> Set<RecordKey> {
         var rowless: Set<RecordKey> = []
-        var statements: [String: FastStatement] = [:]
+        // The statement for each view, kind and set of columns, made once per call.
+        struct Shape: Hashable {
+            let update: Bool
+            let view: String
+            let columns: UInt64
+        }
+        var statements: [Shape: FastStatement] = [:]
         for upsert in upserts {
             let update = existing(upsert.view.table, upsert.id)
-            // The statement for this view, kind and set of columns, made once per call.
-            var shape = update ? "u " : "i "
-            shape += upsert.view.name
-            for (name, _) in upsert.values {
-                shape += " "
-                shape += name
-            }
+            let shape = Shape(update: update, view: upsert.view.name, columns: upsert.columnMask)
             let statement: FastStatement
             if let kept = statements[shape] {
                 statement = kept

@@ -9,6 +9,9 @@ public struct ViewUpsert: Sendable, Equatable {
     public let values: [(name: String, value: Value)]
     /// The row's time when not the write's (a rebuild: the record's latest clock).
     public var updatedAt: Int64? = nil
+    /// Which of the view's columns `values` holds (bit `i`: `view.columns[i]`): a storage
+    /// keeps one statement per view and set of columns.
+    package var columnMask: UInt64 = 0
 
     public static func == (lhs: ViewUpsert, rhs: ViewUpsert) -> Bool {
         lhs.view == rhs.view && lhs.id == rhs.id && lhs.values.map(\.name) == rhs.values.map(\.name)
@@ -29,11 +32,17 @@ public struct ViewRows: Sendable {
     public let views: [ViewDeclaration]
     let schema: Schema
     private let byTable: [String: [ViewDeclaration]]
+    /// Per table, the fields its views read, each once (a record's written columns are a
+    /// mask over them, so a push's changes are looked at without building sets)…
+    private let fieldsByTable: [String: [String]]
+    /// …and per view of the table, each column's field's index in that list.
+    private let plansByTable: [String: [[Int]]]
 
     public init(kinds: [RecordKind]) {
         views = kinds.flatMap(\.views)
         schema = Schema(kinds: kinds)
         byTable = Dictionary(grouping: views, by: \.table)
+        (fieldsByTable, plansByTable) = Self.plans(byTable)
     }
 
     /// The rows of `view` alone, under `schema`'s merge rules.
@@ -41,6 +50,27 @@ public struct ViewRows: Sendable {
         views = [view]
         self.schema = schema
         byTable = [view.table: [view]]
+        (fieldsByTable, plansByTable) = Self.plans(byTable)
+    }
+
+    private static func plans(_ byTable: [String: [ViewDeclaration]]) -> ([String: [String]], [String: [[Int]]]) {
+        var fields: [String: [String]] = [:]
+        var plans: [String: [[Int]]] = [:]
+        for (table, views) in byTable {
+            var names: [String] = []
+            plans[table] = views.map { view in
+                view.columns.map { column in
+                    if let index = names.firstIndex(of: column.field) { return index }
+                    names.append(column.field)
+                    return names.count - 1
+                }
+            }
+            // Columns and written fields are 64-bit masks: a wider view is a declaration's
+            // mistake, caught when the server starts.
+            precondition(names.count <= 64 && views.allSatisfy { $0.columns.count <= 64 }, "the views of \(table) read more than 64 fields")
+            fields[table] = names
+        }
+        return (fields, plans)
     }
 
     /// The view `name`, which must have `column` (a caller's programming error otherwise: 500).
@@ -73,21 +103,50 @@ public struct ViewRows: Sendable {
             read[dot] = change
             return change
         }
+        // The records in the order the batch first touched them (the storage writes in this
+        // order), then any other record asked for, by table and id: deterministic without
+        // sorting a push's thousands of keys.
+        var order: [RecordKey] = []
+        var position: [RecordKey: Int] = [:]
+        // Which view columns each record held before had written (bit i: the table's
+        // `fields[i]`); a new record gets every column, so its changes need no look.
+        var written: [UInt64] = []
+        var fresh: [Bool] = []
         var byDot: [Dot: Change] = [:]
-        var written: [RecordKey: Set<String>] = [:]
-        for change in changes where byTable[change.record.table] != nil {
+        for change in changes {
+            guard let fields = fieldsByTable[change.record.table] else { continue }
             byDot[change.dot] = change
-            written[change.record, default: []].formUnion(change.fields.keys)
+            let index: Int
+            if let known = position[change.record] {
+                index = known
+            } else {
+                index = order.count
+                position[change.record] = index
+                order.append(change.record)
+                written.append(0)
+                fresh.append(isNew(change.record))
+            }
+            if fresh[index] { continue }
+            var mask = written[index]
+            for (bit, field) in fields.enumerated() where change.fields[field] != nil { mask |= 1 << UInt64(bit) }
+            written[index] = mask
+        }
+        let rest = merged.keys.filter { position[$0] == nil && byTable[$0.table] != nil }
+        for key in rest.sorted(by: { ($0.table, $0.id) < ($1.table, $1.id) }) {
+            position[key] = order.count
+            order.append(key)
+            written.append(0)
+            fresh.append(isNew(key))
         }
         var upserts: [ViewUpsert] = []
-        // In a stable order: by table, then id (the storage writes in this order).
-        for key in merged.keys.sorted(by: { ($0.table, $0.id) < ($1.table, $1.id) }) {
-            guard let views = byTable[key.table], let record = merged[key] else { continue }
-            let everything = isNew(key)
-            let fields = written[key] ?? []
-            for view in views {
+        for (index, key) in order.enumerated() {
+            guard let views = byTable[key.table], let plans = plansByTable[key.table], let record = merged[key] else { continue }
+            let everything = fresh[index]
+            let fields = written[index]
+            for (view, plan) in zip(views, plans) {
                 var values: [(name: String, value: Value)] = []
-                for column in view.columns where everything || fields.contains(column.field) {
+                var mask: UInt64 = 0
+                for (slot, column) in view.columns.enumerated() where everything || fields & (1 << UInt64(plan[slot])) != 0 {
                     // A field only the record's first change wrote has that value (no register
                     // is built for it); one written since, its register's winner.
                     let value =
@@ -97,8 +156,13 @@ public struct ViewRows: Sendable {
                         }
                         : record.firstChangeValue(of: column.field)
                     values.append((column.name, column.derive(value)))
+                    mask |= 1 << UInt64(slot)
                 }
-                if !values.isEmpty { upserts.append(ViewUpsert(view: view, id: key.id, values: values)) }
+                if !values.isEmpty {
+                    var upsert = ViewUpsert(view: view, id: key.id, values: values)
+                    upsert.columnMask = mask
+                    upserts.append(upsert)
+                }
             }
         }
         return upserts
