@@ -83,7 +83,8 @@ struct SyncBenchmark: AsyncParsableCommand {
                     try await syncOnce(workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg", postgres: db))
                 onPostgresWithout.append(
                     try await syncOnce(
-                        workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg-bare", postgres: db, readModel: false))
+                        workload, produced: produced, serverPath: serverPath, folder: runFolder + "-pg-bare", postgres: db, readModel: false
+                    ))
             }
             // A run's files are a few hundred MB: each goes once measured, unless kept.
             if ProcessInfo.processInfo.environment["RAIN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: runFolder) }
