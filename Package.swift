@@ -52,8 +52,9 @@ let package = Package(
         // The case domain: kinds, categories, workflow, deadlines, case numbers, masking.
         .target(name: "CaseDomain", dependencies: ["SyncCore"], swiftSettings: upcoming),
         // The policy-direct domain (政策直达), pure: credit codes (GB 32100-2015), the
-        // eligibility rule language, benefit amounts in fen.
-        .target(name: "PolicyDomain", dependencies: ["CaseDomain", "SyncCore"], swiftSettings: upcoming),
+        // eligibility rule language, benefit amounts in fen, policy files, the enterprise
+        // registry's CSV import and name search.
+        .target(name: "PolicyDomain", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         // The generic replicated store: one SQLite file (GRDB), migrations, the change log,
         // merge state, atomic local writes, idempotent batch apply, sync position, purge and
         // restore; each record kind's readable rows through its `RecordProjection`. Names no
@@ -185,8 +186,9 @@ let package = Package(
             name: "rain-bench",
             dependencies: [
                 "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "CaseStore", "SyncServer", "SyncClient",
-                "CentralPostgres", "CaseDomain",
+                "CentralPostgres", "CaseDomain", "PolicyDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -198,7 +200,10 @@ let package = Package(
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "ConsoleTextTests", dependencies: ["ConsoleText", "CaseDomain"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
-        .testTarget(name: "PolicyDomainTests", dependencies: ["PolicyDomain", "CaseDomain"], swiftSettings: upcoming),
+        .testTarget(
+            name: "PolicyDomainTests",
+            dependencies: ["PolicyDomain", "CaseDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(
             name: "RainCLITests",

@@ -54,8 +54,16 @@ public enum Attribute: String, CaseIterable, Hashable, Sendable {
 public enum EnterpriseSize: String, CaseIterable, Comparable, Hashable, Sendable {
     case micro, small, medium, large
 
-    public static func < (lhs: EnterpriseSize, rhs: EnterpriseSize) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    public static func < (lhs: EnterpriseSize, rhs: EnterpriseSize) -> Bool { lhs.rank < rhs.rank }
+
+    /// micro 0 … large 3 (how rules and SQL compare sizes).
+    public var rank: Int {
+        switch self {
+        case .micro: 0
+        case .small: 1
+        case .medium: 2
+        case .large: 3
+        }
     }
 
     public func label(_ language: Language) -> String {
@@ -125,18 +133,6 @@ public enum RuleValue: Hashable, Sendable, CustomStringConvertible {
         case .date(let date): date.description
         case .size(let size): size.rawValue
         case .tags(let tags): "[" + tags.sorted().map { "\"" + $0 + "\"" }.joined(separator: ", ") + "]"
-        }
-    }
-
-    /// Order within one kind (nil across kinds or for tag sets).
-    static func compare(_ lhs: RuleValue, _ rhs: RuleValue) -> Int? {
-        func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a == b ? 0 : 1 }
-        switch (lhs, rhs) {
-        case (.text(let a), .text(let b)): return order(a, b)
-        case (.number(let a), .number(let b)): return order(a, b)
-        case (.date(let a), .date(let b)): return order(a, b)
-        case (.size(let a), .size(let b)): return order(a, b)
-        default: return nil
         }
     }
 }

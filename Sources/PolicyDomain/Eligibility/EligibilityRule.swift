@@ -36,6 +36,16 @@ public struct EligibilityRule: Hashable, Sendable, CustomStringConvertible {
         public let values: [RuleValue]
         /// The clause as written, e.g. `employees >= 10`.
         public let text: String
+        /// The values as the check compares them (numbers, days, ranks), made once.
+        let operands: Operands
+
+        init(attribute: Attribute, op: Operator, values: [RuleValue], text: String) {
+            self.attribute = attribute
+            self.op = op
+            self.values = values
+            self.text = text
+            operands = Operands(values)
+        }
     }
 
     indirect enum Node: Hashable, Sendable {

@@ -6,24 +6,6 @@ public import CaseDomain
 public enum Truth: String, Hashable, Sendable {
     case `true`, `false`, unknown
 
-    static func and(_ parts: some Sequence<Truth>) -> Truth {
-        var result = Truth.true
-        for part in parts {
-            if part == .false { return .false }
-            if part == .unknown { result = .unknown }
-        }
-        return result
-    }
-
-    static func or(_ parts: some Sequence<Truth>) -> Truth {
-        var result = Truth.false
-        for part in parts {
-            if part == .true { return .true }
-            if part == .unknown { result = .unknown }
-        }
-        return result
-    }
-
     var negated: Truth {
         switch self {
         case .true: .false
@@ -48,9 +30,37 @@ extension EligibilityRule {
         }
     }
 
-    /// Whether `facts` satisfy the rule (the fast path: no reasons).
+    /// Whether `facts` satisfy the rule (the fast path: no reasons, no values built, and
+    /// `and`/`or` stop at the first part that decides).
     public func holds(_ facts: EnterpriseFacts) -> Bool {
-        evaluate(root) { clauses[$0].check(facts) } == .true
+        truth(root, facts) == .true
+    }
+
+    func truth(_ node: Node, _ facts: EnterpriseFacts) -> Truth {
+        switch node {
+        case .clause(let index): return clauses[index].check(facts)
+        case .and(let parts):
+            var result = Truth.true
+            for part in parts {
+                switch truth(part, facts) {
+                case .false: return .false
+                case .unknown: result = .unknown
+                case .true: continue
+                }
+            }
+            return result
+        case .or(let parts):
+            var result = Truth.false
+            for part in parts {
+                switch truth(part, facts) {
+                case .true: return .true
+                case .unknown: result = .unknown
+                case .false: continue
+                }
+            }
+            return result
+        case .not(let inner): return truth(inner, facts).negated
+        }
     }
 
     /// The rule checked against one enterprise with its reasons: every clause's outcome,
@@ -73,50 +83,94 @@ extension EligibilityRule {
             Outcome(clause: clause, actual: facts.value(of: clause.attribute), truth: clause.check(facts))
         }
         let truths = outcomes.map(\.truth)
-        let eligible = evaluate(root) { truths[$0] } == .true
+        let eligible = evaluate(root, truths) == .true
         var nearMisses: [Outcome] = []
         if !eligible {
             for (index, outcome) in outcomes.enumerated() where outcome.truth != .true {
-                if evaluate(root, { $0 == index ? .true : truths[$0] }) == .true { nearMisses.append(outcome) }
+                if evaluate(root, truths, forcing: index) == .true { nearMisses.append(outcome) }
             }
         }
         return Match(eligible: eligible, outcomes: outcomes, nearMisses: nearMisses)
     }
 
-    func evaluate(_ node: Node, _ truth: (Int) -> Truth) -> Truth {
+    /// The rule's truth from its clauses' `truths`, with clause `forced` (if any) taken
+    /// as true: a near miss is a clause that, forced, makes the rule hold.
+    func evaluate(_ node: Node, _ truths: [Truth], forcing forced: Int? = nil) -> Truth {
         switch node {
-        case .clause(let index): truth(index)
+        case .clause(let index): return index == forced ? .true : truths[index]
         case .and(let parts):
-            // Stops at the first false, as the fast path should.
-            withoutActuallyEscaping(truth) { truth in Truth.and(parts.lazy.map { evaluate($0, truth) }) }
-        case .or(let parts): withoutActuallyEscaping(truth) { truth in Truth.or(parts.lazy.map { evaluate($0, truth) }) }
-        case .not(let inner): evaluate(inner, truth).negated
+            var result = Truth.true
+            for part in parts {
+                let value = evaluate(part, truths, forcing: forced)
+                if value == .false { return .false }
+                if value == .unknown { result = .unknown }
+            }
+            return result
+        case .or(let parts):
+            var result = Truth.false
+            for part in parts {
+                let value = evaluate(part, truths, forcing: forced)
+                if value == .true { return .true }
+                if value == .unknown { result = .unknown }
+            }
+            return result
+        case .not(let inner): return evaluate(inner, truths, forcing: forced).negated
         }
+    }
+}
+
+/// A clause's values in the form its check compares: numbers, days since 1970, size
+/// ranks, or text.
+enum Operands: Hashable, Sendable {
+    case numbers([Int64])
+    case texts([String])
+
+    init(_ values: [RuleValue]) {
+        var numbers: [Int64] = []
+        var texts: [String] = []
+        for value in values {
+            switch value {
+            case .number(let number): numbers.append(number)
+            case .date(let date): numbers.append(Int64(date.daysSinceEpoch))
+            case .size(let size): numbers.append(Int64(size.rank))
+            case .text(let text): texts.append(text)
+            case .tags(let tags): texts.append(contentsOf: tags.sorted())
+            }
+        }
+        self = texts.isEmpty ? .numbers(numbers) : .texts(texts)
     }
 }
 
 extension EligibilityRule.Clause {
     func check(_ facts: EnterpriseFacts) -> Truth {
-        guard let actual = facts.value(of: attribute) else { return .unknown }
-        switch op {
-        case .contains:
-            guard case .tags(let tags) = actual, case .text(let wanted) = values[0] else { return .unknown }
-            return tags.contains(wanted) ? .true : .false
-        case .in:
-            return values.contains { RuleValue.compare(actual, $0) == 0 } ? .true : .false
-        default:
-            guard let order = RuleValue.compare(actual, values[0]) else { return .unknown }
-            let holds =
-                switch op {
-                case .equal: order == 0
-                case .notEqual: order != 0
-                case .less: order < 0
-                case .lessOrEqual: order <= 0
-                case .greater: order > 0
-                case .greaterOrEqual: order >= 0
-                case .in, .contains: false
-                }
-            return holds ? .true : .false
+        switch (attribute, operands) {
+        case (.employees, .numbers(let operands)): return compare(facts.employees, operands)
+        case (.revenue, .numbers(let operands)): return compare(facts.revenue, operands)
+        case (.taxPaid, .numbers(let operands)): return compare(facts.taxPaid, operands)
+        case (.founded, .numbers(let operands)): return compare(facts.founded.map { Int64($0.daysSinceEpoch) }, operands)
+        case (.size, .numbers(let operands)): return compare(facts.size.map { Int64($0.rank) }, operands)
+        case (.industry, .texts(let operands)): return compare(facts.industry, operands)
+        case (.street, .texts(let operands)): return compare(facts.street, operands)
+        case (.tags, .texts(let operands)):
+            guard let tags = facts.tags else { return .unknown }
+            return tags.contains(operands[0]) ? .true : .false
+        default: return .unknown
         }
+    }
+
+    private func compare<T: Comparable>(_ actual: T?, _ operands: [T]) -> Truth {
+        guard let actual else { return .unknown }
+        let holds: Bool
+        switch op {
+        case .in: holds = operands.contains(actual)
+        case .equal: holds = actual == operands[0]
+        case .notEqual: holds = actual != operands[0]
+        case .less: holds = actual < operands[0]
+        case .lessOrEqual: holds = actual <= operands[0]
+        case .greater: holds = actual > operands[0]
+        case .greaterOrEqual: holds = actual >= operands[0]
+        case .contains: holds = false
+        }
+        return holds ? .true : .false
     }
 }
