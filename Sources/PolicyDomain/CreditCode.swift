@@ -116,10 +116,14 @@ extension Character {
 }
 
 extension String {
-    /// Without leading and trailing spaces, tabs and line ends (Foundation-free).
+    /// Without leading and trailing spaces (also no-break and ideographic), tabs and line
+    /// ends, compared by code point (so a CRLF is trimmed too); Foundation-free.
     var trimmingSpaces: Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{3000}" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return self[first...last]
+        let spaces: Set<UInt32> = [0x20, 0x09, 0x0A, 0x0D, 0xA0, 0x3000]
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !spaces.contains($0.value) }),
+            let last = scalars.lastIndex(where: { !spaces.contains($0.value) })
+        else { return "" }
+        return Substring(scalars[first...last])
     }
 }

@@ -93,7 +93,7 @@ public struct PolicyFile: Hashable, Sendable {
         }
         func date(_ key: String) throws(Failure) -> CivilDate {
             let raw = try text(key, limit: 10)!
-            guard let date = CivilDate(parsing: raw) else {
+            guard let date = PolicyDate.parse(raw) else {
                 throw Failure(zh: "\(key) 应为 YYYY-MM-DD 的有效日期", en: "\(key) must be a valid date, YYYY-MM-DD")
             }
             return date

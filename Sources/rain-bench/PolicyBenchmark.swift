@@ -41,7 +41,7 @@ struct PolicyBenchmark: ParsableCommand {
                     sql: "INSERT INTO e VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         id, fact.industry, fact.street, fact.size.map(\.rank),
-                        fact.founded?.description, fact.employees, fact.revenue, fact.taxPaid, RuleSQL.tagsCell(fact.tags),
+                        fact.founded.map(PolicyDate.text), fact.employees, fact.revenue, fact.taxPaid, RuleSQL.tagsCell(fact.tags),
                     ])
             }
         }

@@ -66,6 +66,34 @@ struct EligibilityRuleTests {
         #expect(rule.holds(sample) == match.eligible)
     }
 
+    @Test func clausesUnderNotAreJudgedByWhatTheyDoForTheRule() throws {
+        let rule = try EligibilityRule("not street = JD1 and employees > 10")
+        let inJD1 = rule.match(sample)
+        #expect(!inJD1.eligible && inJD1.failed.map(\.clause.text) == ["street = JD1"])
+        #expect(inJD1.nearMisses.map(\.clause.text) == ["street = JD1"])
+        var elsewhere = sample
+        elsewhere.street = "JD2"
+        let eligible = rule.match(elsewhere)
+        #expect(eligible.eligible && eligible.failed.isEmpty && eligible.held.count == 2)
+        #expect(try !EligibilityRule("not not street = JD2").match(sample).nearMisses.isEmpty)
+    }
+
+    @Test func valuesAreReadAsWrittenAndComparedAsBytes() throws {
+        // Full-width brackets inside quotes are the value's own.
+        var facts = sample
+        facts.tags = ["小巨人（国家级）"]
+        #expect(try holds("tags contains \"小巨人（国家级）\"", facts) && !holds("tags contains \"小巨人(国家级)\"", facts))
+        // Industry codes and attribute names in any case.
+        #expect(try holds("industry = c3911") && holds("Employees >= 50") && holds("TAX_PAID > 0"))
+        // A compatibility ideograph is not its canonical twin (SQLite compares bytes too).
+        facts.street = "\u{F92C}"
+        #expect(try !holds("street = \u{90CE}", facts) && holds("street = \u{F92C}", facts))
+        // An empty tag, a tag with |, an ancient or signed year are refused.
+        #expect(throws: RuleError.self) { try EligibilityRule("tags contains \"\"") }
+        #expect(throws: RuleError.self) { try EligibilityRule("tags contains \"a|b\"") }
+        #expect(throws: RuleError(reason: .invalidDate("0999-12-31"), position: 11)) { try EligibilityRule("founded > 0999-12-31") }
+    }
+
     @Test func aBadRuleIsRefusedWithThePositionAndTheReason() {
         let cases: [(String, RuleError.Reason, Int)] = [
             ("", .empty, 1),

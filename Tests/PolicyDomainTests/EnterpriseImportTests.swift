@@ -74,7 +74,7 @@ struct EnterpriseImportTests {
                 "4: invalid credit code: the check digit (character 18) does not match (expected 3) (credit_code)",
                 "5: name must be one line of at most 100 characters",
                 "7: employees must be a whole number",
-                "8: founded must be a valid date, YYYY-MM-DD",
+                "8: founded must be a valid date, YYYY-MM-DD (1900 to 2199)",
                 "9: size must be micro, small, medium or large",
                 "10: industry must be a GB/T 4754 code such as C or C3911",
                 "11: account must be 8 to 32 digits",
@@ -107,6 +107,37 @@ struct EnterpriseImportTests {
         }
     }
 
+    @Test func reviewFindingsStayFixed() throws {
+        // A BOM promises UTF-8: a bad byte after it is named, not read as GB18030.
+        let marked = [0xEF, 0xBB, 0xBF] + Array("name,credit_code,street\n".utf8) + [0xC3, 0x28, 0x0A]
+        do {
+            _ = try EnterpriseImport(marked)
+            Issue.record("a BOM file with invalid UTF-8 was accepted")
+        } catch {
+            #expect(error.message(.en) == "cannot read the file: it is neither UTF-8 nor GB18030 (line 2)")
+        }
+        // The header's own line, after blank lines; a lone CR inside quotes ends a line.
+        let late = "\n\nname,credit_code\n"
+        do {
+            _ = try EnterpriseImport(Array(late.utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.message(.en) == "cannot read the CSV: the header lacks street (line 3)")
+        }
+        let crInQuotes = "name,credit_code,street\n\"a\rb\",91440300708461136T,\n"
+        #expect(try EnterpriseImport(Array(crInQuotes.utf8)).rejected.map(\.line) == [2])
+        let afterCR = "name,credit_code,street\n\"a\rb\",91440300708461136T,JD1\nc,bad,JD1\n"
+        #expect(try EnterpriseImport(Array(afterCR.utf8)).rejected.map(\.line) == [2, 4])
+        // An ancient or signed year is a typo, refused; a tag with | is refused.
+        let dates = "name,credit_code,street,founded,tags\na,91440300708461136T,JD1,0999-12-31,\nb,91350100M000100Y43,JD1,,x|y\n"
+        #expect(
+            try EnterpriseImport(Array(dates.utf8)).rejected.map { $0.reason.message(.en) } == [
+                "founded must be a valid date, YYYY-MM-DD (1900 to 2199)", "a tag cannot contain | (tags)",
+            ])
+        // Trailing CRLF and no-break spaces around a code are trimmed.
+        #expect(try CreditCode("\u{A0}91440300708461136T\r\n").text == "91440300708461136T")
+    }
+
     @Test func namesMatchAcrossSuffixesBracketsWidthsAndCityPrefixes() {
         let registered = CompanyName("北京字节跳动科技有限公司")
         #expect(CompanyName("字节跳动科技有限责任公司").score(against: registered) == 2)
@@ -118,6 +149,12 @@ struct EnterpriseImportTests {
         #expect(CompanyName("和盛科技【深圳】有限责任公司").score(against: bracketed) == 2)
         #expect(CompanyName("ＡＢＣ 科技有限公司").score(against: CompanyName("abc科技有限公司")) == 2)
         #expect(CompanyName("广东省深圳市腾讯计算机系统有限公司").key == "腾讯计算机系统有限公司")
+        // Only places from the list are dropped: two supermarkets stay two companies.
+        #expect(CompanyName("永辉超市股份有限公司").score(against: CompanyName("物美超市股份有限公司")) == nil)
+        // (one name inside the other is still a weak match, never the same company)
+        #expect(CompanyName("新都市物业服务有限公司").score(against: CompanyName("广州市物业服务有限公司")) == 1)
+        #expect(CompanyName("科技有限公司").score(against: CompanyName("华为科技有限公司")) == 1)
+        #expect(CompanyName("A［B］有限公司").score(against: CompanyName("A[B]有限公司")) == 2)
         // A name that only looks like a place keeps it: 超市 is not a city.
         #expect(CompanyName("和平超市有限公司").key == "和平超市有限公司")
         #expect(CompanyName("有限公司").score(against: CompanyName("和平超市有限公司")) == 1)

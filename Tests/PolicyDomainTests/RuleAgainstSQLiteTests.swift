@@ -25,7 +25,7 @@ struct RuleAgainstSQLiteTests {
                     sql: "INSERT INTO e VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         id, facts.industry, facts.street, facts.size.map(\.rank),
-                        facts.founded?.description, facts.employees, facts.revenue, facts.taxPaid, RuleSQL.tagsCell(facts.tags),
+                        facts.founded.map(PolicyDate.text), facts.employees, facts.revenue, facts.taxPaid, RuleSQL.tagsCell(facts.tags),
                     ])
             }
         }

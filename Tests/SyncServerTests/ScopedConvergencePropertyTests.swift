@@ -137,7 +137,12 @@ import Testing
         var seeds = SeededRandom(seed: environment["RAIN_SCOPE_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max))
         let fixed = environment["RAIN_SCOPE_SEED"].flatMap(UInt64.init)
         var total = Tally()
-        for _ in 0..<(fixed == nil ? schedules : 1) {
+        var ran = 0
+        // Every kind of step must happen over the run; a purge needs a case moved away from
+        // a replica that held it and pulled after, which a run of 25 schedules has missed
+        // (seen once, session 12): up to as many again are run until one has happened.
+        while fixed == nil ? ran < schedules || (total.purged == 0 && ran < 2 * schedules) : ran < 1 {
+            ran += 1
             let seed = fixed ?? seeds.next()
             do {
                 let tally = try run(seed: seed)

@@ -36,14 +36,18 @@ public struct EligibilityRule: Hashable, Sendable, CustomStringConvertible {
         public let values: [RuleValue]
         /// The clause as written, e.g. `employees >= 10`.
         public let text: String
+        /// Whether the clause helps the rule by holding (false under an odd number of
+        /// `not`s: `not street = JD1` helps when the street is not JD1).
+        public let helpsWhenTrue: Bool
         /// The values as the check compares them (numbers, days, ranks), made once.
         let operands: Operands
 
-        init(attribute: Attribute, op: Operator, values: [RuleValue], text: String) {
+        init(attribute: Attribute, op: Operator, values: [RuleValue], text: String, helpsWhenTrue: Bool) {
             self.attribute = attribute
             self.op = op
             self.values = values
             self.text = text
+            self.helpsWhenTrue = helpsWhenTrue
             operands = Operands(values)
         }
     }
@@ -78,6 +82,8 @@ struct RuleParser {
     var index = 0
     var clauses: [EligibilityRule.Clause] = []
     var depth = 0
+    // Whether the clause being read is under an odd number of `not`s.
+    var negated = false
 
     init(source: String, tokens: [RuleToken]) {
         self.source = Array(source)
@@ -125,6 +131,8 @@ struct RuleParser {
         defer { depth -= 1 }
         if isKeyword("not") {
             index += 1
+            negated.toggle()
+            defer { negated.toggle() }
             return .not(try not())
         }
         if current.kind == .symbol("(") {
@@ -144,7 +152,7 @@ struct RuleParser {
         guard case .word(let name) = start.kind, !["and", "or", "not", "in", "contains"].contains(name.lowercased()) else {
             throw RuleError(reason: .expected("an attribute or '('", found: start.shown), position: start.position)
         }
-        guard let attribute = Attribute(rawValue: name) else {
+        guard let attribute = Attribute(rawValue: name.lowercased()) else {
             throw RuleError(reason: .unknownAttribute(name), position: start.position)
         }
         index += 1
@@ -191,7 +199,7 @@ struct RuleParser {
         }
         let end = tokens[index].position - 1
         let text = String(source[(start.position - 1)..<min(end, source.count)]).trimmingSpaces
-        clauses.append(.init(attribute: attribute, op: op, values: values, text: String(text)))
+        clauses.append(.init(attribute: attribute, op: op, values: values, text: String(text), helpsWhenTrue: !negated))
         return .clause(clauses.count - 1)
     }
 
@@ -205,7 +213,15 @@ struct RuleParser {
         case .symbol, .end: throw RuleError(reason: .expected("a value", found: token.shown), position: token.position)
         }
         switch attribute.kind {
-        case .text, .tags:
+        case .text:
+            // Industry codes are capitals (the import reads them so).
+            return .text(attribute == .industry ? literal.uppercased() : literal)
+        case .tags:
+            // A tag is a non-empty label without `|` (what the registry keeps; `RuleSQL`
+            // encodes tag sets as `|a|b|`).
+            guard !literal.isEmpty, !literal.contains("|") else {
+                throw RuleError(reason: .wrongValue(attribute, "a label, not empty and without |"), position: token.position)
+            }
             return .text(literal)
         case .number:
             guard case .number(let text) = token.kind else {
@@ -216,7 +232,7 @@ struct RuleParser {
             }
             return .number(number)
         case .date:
-            guard let date = CivilDate(parsing: literal) else {
+            guard let date = PolicyDate.parse(literal) else {
                 if case .date = token.kind { throw RuleError(reason: .invalidDate(literal), position: token.position) }
                 throw RuleError(reason: .wrongValue(attribute, "a date (YYYY-MM-DD)"), position: token.position)
             }

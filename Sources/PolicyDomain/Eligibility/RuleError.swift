@@ -40,7 +40,8 @@ public struct RuleError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unterminatedText: why = zh ? "文字缺少结束引号" : "a quoted text has no closing quote"
         case .invalidNumber(let text):
             why = zh ? "\(text) 不是整数（金额以元计，取整数）" : "\(text) is not a whole number (amounts are whole 元)"
-        case .invalidDate(let text): why = zh ? "\(text) 不是有效日期（YYYY-MM-DD）" : "\(text) is not a valid date (YYYY-MM-DD)"
+        case .invalidDate(let text):
+            why = zh ? "\(text) 不是有效日期（YYYY-MM-DD，1900 至 2199 年）" : "\(text) is not a valid date (YYYY-MM-DD, years 1900 to 2199)"
         case .expected(let what, let found): why = zh ? "此处应为\(what)，实为\(found)" : "expected \(what), found \(found)"
         case .unknownAttribute(let name):
             let known = Attribute.allCases.map(\.rawValue).joined(separator: ", ")

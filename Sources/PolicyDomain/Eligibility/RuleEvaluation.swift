@@ -23,6 +23,10 @@ extension EligibilityRule {
         public let actual: RuleValue?
         public let truth: Truth
 
+        /// Whether the clause went the rule's way: held, or — under an odd number of
+        /// `not`s — did not hold.
+        public var helps: Bool { truth == (clause.helpsWhenTrue ? .true : .false) }
+
         /// e.g. `employees >= 10（50）`, `tags contains "专精特新" (unknown)`.
         public func reason(_ language: Language) -> String {
             language == .zh
@@ -72,10 +76,10 @@ extension EligibilityRule {
         /// made the enterprise eligible; empty when eligible or further away.
         public let nearMisses: [Outcome]
 
-        /// The clauses that held.
-        public var held: [Outcome] { outcomes.filter { $0.truth == .true } }
-        /// The clauses that did not.
-        public var failed: [Outcome] { outcomes.filter { $0.truth != .true } }
+        /// The clauses that went the rule's way (held, or under `not` did not hold).
+        public var held: [Outcome] { outcomes.filter(\.helps) }
+        /// The clauses that did not (or were unknown).
+        public var failed: [Outcome] { outcomes.filter { !$0.helps } }
     }
 
     public func match(_ facts: EnterpriseFacts) -> Match {
@@ -86,18 +90,20 @@ extension EligibilityRule {
         let eligible = evaluate(root, truths) == .true
         var nearMisses: [Outcome] = []
         if !eligible {
-            for (index, outcome) in outcomes.enumerated() where outcome.truth != .true {
-                if evaluate(root, truths, forcing: index) == .true { nearMisses.append(outcome) }
+            // A clause that did not go the rule's way, given the value that would have.
+            for (index, outcome) in outcomes.enumerated() where !outcome.helps {
+                let helpful: Truth = outcome.clause.helpsWhenTrue ? .true : .false
+                if evaluate(root, truths, forcing: (index, helpful)) == .true { nearMisses.append(outcome) }
             }
         }
         return Match(eligible: eligible, outcomes: outcomes, nearMisses: nearMisses)
     }
 
     /// The rule's truth from its clauses' `truths`, with clause `forced` (if any) taken
-    /// as true: a near miss is a clause that, forced, makes the rule hold.
-    func evaluate(_ node: Node, _ truths: [Truth], forcing forced: Int? = nil) -> Truth {
+    /// as the given truth: a near miss is a clause that, so forced, makes the rule hold.
+    func evaluate(_ node: Node, _ truths: [Truth], forcing forced: (index: Int, truth: Truth)? = nil) -> Truth {
         switch node {
-        case .clause(let index): return index == forced ? .true : truths[index]
+        case .clause(let index): return index == forced?.index ? forced!.truth : truths[index]
         case .and(let parts):
             var result = Truth.true
             for part in parts {
@@ -123,7 +129,7 @@ extension EligibilityRule {
 /// ranks, or text.
 enum Operands: Hashable, Sendable {
     case numbers([Int64])
-    case texts([String])
+    case texts([Bytes])
 
     init(_ values: [RuleValue]) {
         var numbers: [Int64] = []
@@ -137,7 +143,7 @@ enum Operands: Hashable, Sendable {
             case .tags(let tags): texts.append(contentsOf: tags.sorted())
             }
         }
-        self = texts.isEmpty ? .numbers(numbers) : .texts(texts)
+        self = texts.isEmpty ? .numbers(numbers) : .texts(texts.map(Bytes.init))
     }
 }
 
@@ -149,11 +155,12 @@ extension EligibilityRule.Clause {
         case (.taxPaid, .numbers(let operands)): return compare(facts.taxPaid, operands)
         case (.founded, .numbers(let operands)): return compare(facts.founded.map { Int64($0.daysSinceEpoch) }, operands)
         case (.size, .numbers(let operands)): return compare(facts.size.map { Int64($0.rank) }, operands)
-        case (.industry, .texts(let operands)): return compare(facts.industry, operands)
-        case (.street, .texts(let operands)): return compare(facts.street, operands)
+        // Text compares byte by byte (UTF-8), as SQLite does, not by canonical equivalence.
+        case (.industry, .texts(let operands)): return compare(facts.industry.map(Bytes.init), operands)
+        case (.street, .texts(let operands)): return compare(facts.street.map(Bytes.init), operands)
         case (.tags, .texts(let operands)):
             guard let tags = facts.tags else { return .unknown }
-            return tags.contains(operands[0]) ? .true : .false
+            return tags.contains { $0.utf8.elementsEqual(operands[0].text.utf8) } ? .true : .false
         default: return .unknown
         }
     }
@@ -173,4 +180,17 @@ extension EligibilityRule.Clause {
         }
         return holds ? .true : .false
     }
+}
+
+/// A text as its UTF-8 bytes, ordered byte by byte (SQLite's BINARY collation).
+struct Bytes: Comparable, Hashable, Sendable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: Bytes, rhs: Bytes) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+    func hash(into hasher: inout Hasher) {
+        for byte in text.utf8 { hasher.combine(byte) }
+    }
+    static func < (lhs: Bytes, rhs: Bytes) -> Bool { lhs.text.utf8.lexicographicallyPrecedes(rhs.text.utf8) }
 }

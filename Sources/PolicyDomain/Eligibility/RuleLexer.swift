@@ -31,7 +31,10 @@ enum RuleLexer {
     ]
 
     static func tokens(_ source: String) throws(RuleError) -> [RuleToken] {
-        let characters = source.map { fullWidth[$0] ?? $0 }
+        // Full-width forms are read as ASCII outside quotes only: a quoted value is kept
+        // exactly as written (a tag such as 小巨人（国家级）).
+        let raw = Array(source)
+        let characters = raw.map { fullWidth[$0] ?? $0 }
         var tokens: [RuleToken] = []
         var index = 0
         func peek(_ offset: Int = 0) -> Character? {
@@ -59,11 +62,11 @@ enum RuleLexer {
             } else if let close = Self.closing(character) {
                 var text = ""
                 index += 1
-                while let next = peek(), next != close {
-                    text.append(next)
+                while index < raw.count, raw[index] != close {
+                    text.append(raw[index])
                     index += 1
                 }
-                guard peek() == close else { throw RuleError(reason: .unterminatedText, position: start) }
+                guard index < raw.count else { throw RuleError(reason: .unterminatedText, position: start) }
                 index += 1
                 tokens.append(RuleToken(kind: .text(text), position: start))
             } else if character.isASCII && (character.isNumber || character == "-") {

@@ -55,7 +55,7 @@ public struct RuleSQL: Sendable {
         switch value {
         case .text(let text): .text(text)
         case .number(let number): .integer(number)
-        case .date(let date): .text(date.description)
+        case .date(let date): .text(PolicyDate.text(date))
         case .size(let size): .integer(Int64(size.rank))
         case .tags(let tags): .text(tagsCell(tags) ?? "")
         }

@@ -27,8 +27,9 @@ public struct DistrictGenerator: Sendable {
     public let streets: [String]
     var generator: SplitMix64
 
+    /// `streets` are the street offices' codes (at least one; none gives the default six).
     public init(seed: UInt64, streets: [String] = ["JD1", "JD2", "JD3", "JD4", "JD5", "JD6"]) {
-        self.streets = streets
+        self.streets = streets.isEmpty ? ["JD1", "JD2", "JD3", "JD4", "JD5", "JD6"] : streets
         generator = SplitMix64(seed: seed)
     }
 
@@ -105,7 +106,8 @@ public struct DistrictGenerator: Sendable {
             case 1: clauses.append("founded >= \(2010 + Int.random(in: 0...12, using: &generator))-01-01")
             case 2: clauses.append("employees >= \(Int.random(in: 5...50, using: &generator))")
             case 3: clauses.append("(industry >= \"C\" and industry < \"D\" or industry in [\"I6510\", \"I6520\", \"M7320\"])")
-            case 4: clauses.append("not street = \(streets[Int.random(in: 0..<streets.count, using: &generator)])")
+            // Quoted: a street code need not be a bare word.
+            case 4: clauses.append("not street = \"\(streets[Int.random(in: 0..<streets.count, using: &generator)])\"")
             default: clauses.append("tax_paid > \(Int.random(in: 1...10, using: &generator) * 10_000)")
             }
         }

@@ -67,7 +67,12 @@ public struct CSVTable: Sendable {
                         afterQuote = true
                     }
                 } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
+                    // A line end inside quotes: LF, CRLF (counted at its LF) or a lone CR.
+                    if byte == UInt8(ascii: "\n")
+                        || (byte == UInt8(ascii: "\r") && (index >= bytes.count || bytes[index] != UInt8(ascii: "\n")))
+                    {
+                        line += 1
+                    }
                     field.append(byte)
                 }
                 continue

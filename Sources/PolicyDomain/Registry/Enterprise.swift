@@ -84,8 +84,9 @@ public enum EnterpriseColumns {
             enterprise.size = known
         }
         if let founded = cell("founded") {
-            guard let date = CivilDate(parsing: founded) else {
-                throw Rejection(zh: "成立日期应为 YYYY-MM-DD 的有效日期（founded）", en: "founded must be a valid date, YYYY-MM-DD")
+            guard let date = PolicyDate.parse(founded) else {
+                throw Rejection(
+                    zh: "成立日期应为 YYYY-MM-DD 的有效日期，1900 至 2199 年（founded）", en: "founded must be a valid date, YYYY-MM-DD (1900 to 2199)")
             }
             enterprise.founded = date
         }
@@ -95,6 +96,9 @@ public enum EnterpriseColumns {
         if let tags = cell("tags") {
             enterprise.tags = tags.split(whereSeparator: { $0 == ";" || $0 == "；" }).map { String(String($0).trimmingSpaces) }
                 .filter { !$0.isEmpty }
+            guard !enterprise.tags.contains(where: { $0.contains("|") }) else {
+                throw Rejection(zh: "标签中不能有 |（tags）", en: "a tag cannot contain | (tags)")
+            }
         }
         enterprise.legalRep = cell("legal_rep")
         enterprise.bank = cell("bank")

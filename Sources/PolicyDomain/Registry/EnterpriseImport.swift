@@ -45,14 +45,18 @@ public struct EnterpriseImport: Sendable {
                 continue
             }
             guard columns[name] == nil else {
-                throw Failure(zh: "表头中 \(name) 列出现两次（第 1 行）", en: "cannot read the CSV: the column \(name) appears twice (line 1)")
+                throw Failure(
+                    zh: "表头中 \(name) 列出现两次（第 \(table.header.line) 行）",
+                    en: "cannot read the CSV: the column \(name) appears twice (line \(table.header.line))")
             }
             columns[name] = index
         }
         let missing = EnterpriseColumns.required.filter { columns[$0] == nil }
         guard missing.isEmpty else {
             let list = missing.joined(separator: ", ")
-            throw Failure(zh: "表头缺少必需的列：\(list)（第 1 行）", en: "cannot read the CSV: the header lacks \(list) (line 1)")
+            throw Failure(
+                zh: "表头缺少必需的列：\(list)（第 \(table.header.line) 行）",
+                en: "cannot read the CSV: the header lacks \(list) (line \(table.header.line))")
         }
         ignoredColumns = ignored
         var rows: [Row] = []

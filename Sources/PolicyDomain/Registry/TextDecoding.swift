@@ -29,9 +29,25 @@ public enum TextDecoding {
     /// Decodes `bytes`: the text and the encoding it was in.
     public static func decode(_ bytes: [UInt8]) throws(Failure) -> (text: String, encoding: Encoding) {
         var body = bytes[...]
-        if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        let marked = body.starts(with: [0xEF, 0xBB, 0xBF])
+        if marked { body = body.dropFirst(3) }
         if let text = String(validating: body, as: UTF8.self) { return (text, .utf8) }
+        // A file that says it is UTF-8 is not guessed at: its first bad byte is named.
+        guard !marked else { throw Failure(line: firstInvalidUTF8Line(Array(body))) }
         return (try gb18030(Array(bytes)), .gb18030)
+    }
+
+    /// The line of the first byte sequence that is not UTF-8.
+    static func firstInvalidUTF8Line(_ bytes: [UInt8]) -> Int {
+        var line = 1
+        var start = 0
+        // Line by line: the first line that does not validate holds the bad byte.
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+            if String(validating: bytes[start..<index], as: UTF8.self) == nil { return line }
+            line += 1
+            start = index + 1
+        }
+        return line
     }
 
     /// GB18030 through the C library's iconv (Foundation on Linux has no such encoding).

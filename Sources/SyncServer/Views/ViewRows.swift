@@ -10,8 +10,15 @@ public struct ViewUpsert: Sendable, Equatable {
     /// The row's time when not the write's (a rebuild: the record's latest clock).
     public var updatedAt: Int64? = nil
     /// Which of the view's columns `values` holds (bit `i`: `view.columns[i]`): a storage
-    /// keeps one statement per view and set of columns.
-    package var columnMask: UInt64 = 0
+    /// keeps one statement per view and set of columns, so it is given with the values.
+    package let columnMask: UInt64
+
+    package init(view: ViewDeclaration, id: String, values: [(name: String, value: Value)], columnMask: UInt64) {
+        self.view = view
+        self.id = id
+        self.values = values
+        self.columnMask = columnMask
+    }
 
     public static func == (lhs: ViewUpsert, rhs: ViewUpsert) -> Bool {
         lhs.view == rhs.view && lhs.id == rhs.id && lhs.values.map(\.name) == rhs.values.map(\.name)
@@ -158,11 +165,7 @@ public struct ViewRows: Sendable {
                     values.append((column.name, column.derive(value)))
                     mask |= 1 << UInt64(slot)
                 }
-                if !values.isEmpty {
-                    var upsert = ViewUpsert(view: view, id: key.id, values: values)
-                    upsert.columnMask = mask
-                    upserts.append(upsert)
-                }
+                if !values.isEmpty { upserts.append(ViewUpsert(view: view, id: key.id, values: values, columnMask: mask)) }
             }
         }
         return upserts
