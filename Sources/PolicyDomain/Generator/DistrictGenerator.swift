@@ -95,9 +95,10 @@ public struct DistrictGenerator: Sendable {
         }
     }
 
-    mutating func rule() -> String {
+    /// A rule: a tag (`tag`, or one drawn) and one to four other clauses.
+    mutating func rule(tag given: String? = nil) -> String {
         var clauses: [String] = []
-        let tag = Self.tags[Int.random(in: 0..<Self.tags.count, using: &generator)]
+        let tag = given ?? Self.tags[Int.random(in: 0..<Self.tags.count, using: &generator)]
         clauses.append("tags contains \(tag)")
         let extra = Int.random(in: 1...4, using: &generator)
         for _ in 0..<extra {
