@@ -67,8 +67,9 @@ public struct CategoryList: Sendable, Equatable {
 }
 
 extension String {
-    /// The string without leading and trailing spaces, tabs and newlines.
-    var trimmingSpaces: String {
+    /// The string without leading and trailing white space (spaces, tabs, line ends,
+    /// no-break and ideographic spaces); shared with the other domain modules.
+    package var trimmingSpaces: String {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let end = scalars.lastIndex(where: { !$0.properties.isWhitespace }) ?? start

@@ -49,5 +49,6 @@ public enum PhoneNumber {
 }
 
 extension Character {
-    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) && isASCII }
+    /// 0–9 and nothing else (no full-width or other scripts' digits).
+    package var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) && isASCII }
 }

@@ -82,7 +82,7 @@ public struct CreditCode: Hashable, Sendable, Comparable, CustomStringConvertibl
         }
         guard let authority = Self.authorities[characters[0]] else { throw .authority(characters[0]) }
         guard authority.types.contains(characters[1]) else { throw .type(authority: characters[0], type: characters[1]) }
-        guard characters[2..<8].allSatisfy(\.isASCIIDigit) else { throw .division }
+        guard characters[2..<8].allSatisfy(\.isASCIIDigitCharacter) else { throw .division }
         let expected = Self.checkCharacter(values[0..<17])
         guard characters[17] == expected else { throw .checkDigit(expected: expected) }
         self.text = String(characters)
@@ -109,21 +109,4 @@ public struct CreditCode: Hashable, Sendable, Comparable, CustomStringConvertibl
     public var description: String { text }
 
     public static func < (lhs: CreditCode, rhs: CreditCode) -> Bool { lhs.text < rhs.text }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
-extension String {
-    /// Without leading and trailing spaces (also no-break and ideographic), tabs and line
-    /// ends, compared by code point (so a CRLF is trimmed too); Foundation-free.
-    var trimmingSpaces: Substring {
-        let spaces: Set<UInt32> = [0x20, 0x09, 0x0A, 0x0D, 0xA0, 0x3000]
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !spaces.contains($0.value) }),
-            let last = scalars.lastIndex(where: { !spaces.contains($0.value) })
-        else { return "" }
-        return Substring(scalars[first...last])
-    }
 }

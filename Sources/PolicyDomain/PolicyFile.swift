@@ -181,7 +181,7 @@ public struct PolicyFile: Hashable, Sendable {
         var fraction: Int64 = 0
         if parts.count == 2 {
             let digits = parts[1]
-            guard (1...2).contains(digits.count), digits.allSatisfy(\.isASCIIDigit), let value = Int64(digits) else { return nil }
+            guard (1...2).contains(digits.count), digits.allSatisfy(\.isASCIIDigitCharacter), let value = Int64(digits) else { return nil }
             fraction = digits.count == 1 ? value * 10 : value
         }
         guard whole <= 100 else { return nil }

@@ -15,18 +15,9 @@ struct RuleAgainstSQLiteTests {
         let enterprises = (0..<300).map { _ in Self.randomFacts(&generator) }
         let database = try DatabaseQueue()
         try database.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE e (id INTEGER PRIMARY KEY, industry TEXT, street TEXT, size INTEGER, founded TEXT,
-                    employees INTEGER, revenue INTEGER, tax_paid INTEGER, tags TEXT)
-                    """)
+            try db.execute(sql: RuleSQL.createTable)
             for (id, facts) in enterprises.enumerated() {
-                try db.execute(
-                    sql: "INSERT INTO e VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [
-                        id, facts.industry, facts.street, facts.size.map(\.rank),
-                        facts.founded.map(PolicyDate.text), facts.employees, facts.revenue, facts.taxPaid, RuleSQL.tagsCell(facts.tags),
-                    ])
+                try db.execute(sql: RuleSQL.insertRow, arguments: StatementArguments(RuleSQL.row(id: id, facts).map(Self.bound)))
             }
         }
         var rules = 0
@@ -35,13 +26,7 @@ struct RuleAgainstSQLiteTests {
             let source = Self.randomRule(&generator, depth: 3)
             let rule = try EligibilityRule(source)
             let sql = RuleSQL(rule)
-            let arguments = StatementArguments(
-                sql.arguments.map { argument -> (any DatabaseValueConvertible)? in
-                    switch argument {
-                    case .text(let text): text
-                    case .integer(let number): number
-                    }
-                })
+            let arguments = StatementArguments(sql.arguments.map(Self.bound))
             let selected = try database.read { db in
                 Set(try Int.fetchAll(db, sql: "SELECT id FROM e WHERE \(sql.condition)", arguments: arguments))
             }
@@ -54,6 +39,15 @@ struct RuleAgainstSQLiteTests {
         }
         // The generator is not degenerate: rules select some enterprises, not all.
         #expect(rules == 400 && eligibleSeen > 400 * 10 && eligibleSeen < 400 * 290)
+    }
+
+    /// A `RuleSQL` value as GRDB binds it.
+    static func bound(_ argument: RuleSQL.Argument?) -> (any DatabaseValueConvertible)? {
+        switch argument {
+        case .text(let text)?: text
+        case .integer(let number)?: number
+        case nil: nil
+        }
     }
 
     static func randomFacts(_ generator: inout SplitMix64) -> EnterpriseFacts {

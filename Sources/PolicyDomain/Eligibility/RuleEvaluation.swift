@@ -37,34 +37,7 @@ extension EligibilityRule {
     /// Whether `facts` satisfy the rule (the fast path: no reasons, no values built, and
     /// `and`/`or` stop at the first part that decides).
     public func holds(_ facts: EnterpriseFacts) -> Bool {
-        truth(root, facts) == .true
-    }
-
-    func truth(_ node: Node, _ facts: EnterpriseFacts) -> Truth {
-        switch node {
-        case .clause(let index): return clauses[index].check(facts)
-        case .and(let parts):
-            var result = Truth.true
-            for part in parts {
-                switch truth(part, facts) {
-                case .false: return .false
-                case .unknown: result = .unknown
-                case .true: continue
-                }
-            }
-            return result
-        case .or(let parts):
-            var result = Truth.false
-            for part in parts {
-                switch truth(part, facts) {
-                case .true: return .true
-                case .unknown: result = .unknown
-                case .false: continue
-                }
-            }
-            return result
-        case .not(let inner): return truth(inner, facts).negated
-        }
+        evaluate(root, Checked(clauses: clauses, facts: facts)) == .true
     }
 
     /// The rule checked against one enterprise with its reasons: every clause's outcome,
@@ -87,27 +60,28 @@ extension EligibilityRule {
             Outcome(clause: clause, actual: facts.value(of: clause.attribute), truth: clause.check(facts))
         }
         let truths = outcomes.map(\.truth)
-        let eligible = evaluate(root, truths) == .true
+        let eligible = evaluate(root, Known(truths: truths)) == .true
         var nearMisses: [Outcome] = []
         if !eligible {
             // A clause that did not go the rule's way, given the value that would have.
             for (index, outcome) in outcomes.enumerated() where !outcome.helps {
                 let helpful: Truth = outcome.clause.helpsWhenTrue ? .true : .false
-                if evaluate(root, truths, forcing: (index, helpful)) == .true { nearMisses.append(outcome) }
+                if evaluate(root, Known(truths: truths, forced: (index, helpful))) == .true { nearMisses.append(outcome) }
             }
         }
         return Match(eligible: eligible, outcomes: outcomes, nearMisses: nearMisses)
     }
 
-    /// The rule's truth from its clauses' `truths`, with clause `forced` (if any) taken
-    /// as the given truth: a near miss is a clause that, so forced, makes the rule hold.
-    func evaluate(_ node: Node, _ truths: [Truth], forcing forced: (index: Int, truth: Truth)? = nil) -> Truth {
+    /// The rule's truth from its clauses' truths (`leaves`), stopping at the part of an `and` or
+    /// an `or` that decides. Generic rather than a closure, so each use is specialised:
+    /// the check of every policy against every enterprise runs through it.
+    func evaluate<Leaves: ClauseTruths>(_ node: Node, _ leaves: Leaves) -> Truth {
         switch node {
-        case .clause(let index): return index == forced?.index ? forced!.truth : truths[index]
+        case .clause(let index): return leaves.truth(ofClause: index)
         case .and(let parts):
             var result = Truth.true
             for part in parts {
-                let value = evaluate(part, truths, forcing: forced)
+                let value = evaluate(part, leaves)
                 if value == .false { return .false }
                 if value == .unknown { result = .unknown }
             }
@@ -115,14 +89,36 @@ extension EligibilityRule {
         case .or(let parts):
             var result = Truth.false
             for part in parts {
-                let value = evaluate(part, truths, forcing: forced)
+                let value = evaluate(part, leaves)
                 if value == .true { return .true }
                 if value == .unknown { result = .unknown }
             }
             return result
-        case .not(let inner): return evaluate(inner, truths, forcing: forced).negated
+        case .not(let inner): return evaluate(inner, leaves).negated
         }
     }
+}
+
+/// Where a rule's evaluation finds its clauses' truths.
+protocol ClauseTruths {
+    func truth(ofClause index: Int) -> Truth
+}
+
+/// Each clause checked when the evaluation reaches it (the fast path).
+struct Checked: ClauseTruths {
+    let clauses: [EligibilityRule.Clause]
+    let facts: EnterpriseFacts
+
+    func truth(ofClause index: Int) -> Truth { clauses[index].check(facts) }
+}
+
+/// Truths already known, one of them possibly forced (a near miss: the clause given the
+/// value that would have gone the rule's way).
+struct Known: ClauseTruths {
+    let truths: [Truth]
+    var forced: (index: Int, truth: Truth)? = nil
+
+    func truth(ofClause index: Int) -> Truth { index == forced?.index ? forced!.truth : truths[index] }
 }
 
 /// A clause's values in the form its check compares: numbers, days since 1970, size

@@ -24,6 +24,25 @@ public struct RuleSQL: Sendable {
         self.arguments = arguments
     }
 
+    /// The table the conditions read, `e`: an `id`, then one column per attribute…
+    public static let createTable = """
+        CREATE TABLE e (id INTEGER PRIMARY KEY, industry TEXT, street TEXT, size INTEGER, founded TEXT,
+        employees INTEGER, revenue INTEGER, tax_paid INTEGER, tags TEXT)
+        """
+
+    /// …the statement inserting one of its rows…
+    public static let insertRow = "INSERT INTO e VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+    /// …and that row's values for `facts` (nil: not known).
+    public static func row(id: Int, _ facts: EnterpriseFacts) -> [Argument?] {
+        [
+            .integer(Int64(id)), facts.industry.map(Argument.text), facts.street.map(Argument.text),
+            facts.size.map { .integer(Int64($0.rank)) }, facts.founded.map { .text(PolicyDate.text($0)) },
+            facts.employees.map(Argument.integer), facts.revenue.map(Argument.integer), facts.taxPaid.map(Argument.integer),
+            tagsCell(facts.tags).map(Argument.text),
+        ]
+    }
+
     /// The tags cell of `tags` (`|a|b|`, sorted), or nil.
     public static func tagsCell(_ tags: Set<String>?) -> String? {
         tags.map { "|" + $0.sorted().joined(separator: "|") + "|" }

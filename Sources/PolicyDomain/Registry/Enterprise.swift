@@ -104,7 +104,7 @@ public enum EnterpriseColumns {
         enterprise.bank = cell("bank")
         if let account = cell("account") {
             let digits = account.filter { $0 != " " && $0 != "-" }
-            guard (8...32).contains(digits.count), digits.allSatisfy(\.isASCIIDigit) else {
+            guard (8...32).contains(digits.count), digits.allSatisfy(\.isASCIIDigitCharacter) else {
                 throw Rejection(zh: "银行账号应为 8 到 32 位数字（account）", en: "account must be 8 to 32 digits")
             }
             enterprise.account = digits
@@ -119,7 +119,7 @@ public enum EnterpriseColumns {
         let characters = Array(text)
         guard let section = characters.first, ("A"..."T").contains(section) else { return false }
         let digits = characters.dropFirst()
-        return [0, 2, 3, 4].contains(digits.count) && digits.allSatisfy(\.isASCIIDigit)
+        return [0, 2, 3, 4].contains(digits.count) && digits.allSatisfy(\.isASCIIDigitCharacter)
     }
 
     /// A whole, non-negative number; `1,234`, `1234.00` are read as 1234, a fraction is refused.
@@ -132,7 +132,7 @@ public enum EnterpriseColumns {
             }
             digits = String(digits[..<dot])
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let number = Int64(digits) else {
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigitCharacter), let number = Int64(digits) else {
             throw Rejection(zh: "\(label)应为不小于 0 的整数（\(column)）", en: "\(column) must be a whole number, 0 or more")
         }
         return number
