@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CaseDomain", targets: ["CaseDomain"]),
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
         .library(name: "CaseStore", targets: ["CaseStore"]),
+        .library(name: "PolicyStore", targets: ["PolicyStore"]),
         .executable(name: "rain", targets: ["rain"]),
         .executable(name: "rain-server", targets: ["rain-server"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
@@ -72,6 +73,14 @@ let package = Package(
         .target(
             name: "CaseStore",
             dependencies: ["SyncCore", "CaseDomain", "ReplicaStore", "CSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
+        // The `policy` kind on top of the store (政策直达): its projection (policies, the
+        // enterprise registry, grants), commands (publish, import, match, apply, the grant
+        // workflow) and queries.
+        .target(
+            name: "PolicyStore",
+            dependencies: ["SyncCore", "CaseDomain", "PolicyDomain", "ReplicaStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         // The central server's library: routes, authentication, enrolment, push and pull
@@ -149,8 +158,8 @@ let package = Package(
         .executableTarget(
             name: "rain",
             dependencies: [
-                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText", "PolicyDomain",
+                "PolicyStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
@@ -158,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "rain-server",
             dependencies: [
-                "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText",
+                "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText", "PolicyDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,18 +211,18 @@ let package = Package(
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         .testTarget(
             name: "PolicyDomainTests",
-            dependencies: ["PolicyDomain", "CaseDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PolicyDomain", "CaseDomain", "SyncCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(
             name: "RainCLITests",
-            dependencies: ["ReplicaStore", "CaseStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ReplicaStore", "CaseStore", "PolicyStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: [
-                "ReplicaStore", "CaseStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport",
+                "ReplicaStore", "CaseStore", "PolicyStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
@@ -222,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "SyncEndToEndTests",
             dependencies: [
-                "ReplicaStore", "CaseStore", "SyncClient", "SyncCore", "SyncProtocol", "TestSupport",
+                "ReplicaStore", "CaseStore", "PolicyStore", "SyncClient", "SyncCore", "SyncProtocol", "TestSupport", "PolicyDomain",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -236,7 +245,8 @@ let package = Package(
             name: "SyncServerTests",
             dependencies: [
                 "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport",
-                "CaseDomain", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                "CaseDomain", "PolicyDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: upcoming

@@ -353,6 +353,72 @@ valid("29-superseded-change-still-supersedes", "Regression found by the converge
       {f"cases/{C1}": record({"ra": 1, "rb": 1, "rc": 1, "rd": 1}, **base_fields(title=field("丁", "rd:1")))},
       [], {"ra": 1, "rb": 1, "rc": 1, "rd": 1})
 
+# --- policy direct: grants (kinds/policy.json) ----------------------------------
+
+G1 = "5d1c0a9e-3b7f-8c21-9e4d-0a6b2c8f1e37"  # a grant's derived id (policy, credit code, period)
+
+
+def grant(rep="ra", n=1, **extra):
+    fields = {
+        "policy": "0193f1c2-7a00-7000-8000-0000000000f1",
+        "credit_code": "91440300MA5F000007",
+        "period": "2026",
+        "department": "JRB",
+        "street": "JD1",
+        "stage": "matched",
+        "round": 1,
+        "amount_fen": 10000000,
+        "computation": "固定金额 100,000.00 元",
+        "created_at": {"ts": T0},
+    }
+    fields.update(extra.pop("fields", {}))
+    return change(rep, n, fields, rid=G1, table="grants", **extra)
+
+
+def grant_fields(dot="ra:1", **override):
+    out = {name: field(value, dot) for name, value in grant()["fields"].items()}
+    out.update(override)
+    return out
+
+
+g1 = grant(fields={"stage": "confirmed"})
+ga = change("rb", 1, {"stage": "approved", "round": 1}, {"ra": 1}, wall=300, author="王伟", rid=G1, table="grants")
+gp = change("rc", 1, {"stage": "paid", "round": 1, "payment": "ZF-2026-001"}, {"ra": 1}, wall=100, author="张敏",
+            rid=G1, table="grants")
+valid("30-grant-stage-furthest", "A grant's stage is a workflow (matched, applied, confirmed, approved, paid): a payment "
+      "recorded concurrently with an approval wins though its HLC is older; the stage stays listed.", "§5.2, §5.4",
+      [g1, ga, gp], [[0, 1, 2], [2, 1, 0], [0, 2, 1]],
+      {f"grants/{G1}": record({"ra": 1, "rb": 1, "rc": 1}, **grant_fields(
+          stage=field("paid", "rb:1", "rc:1"), round=field(1, "rb:1", "rc:1"), payment=field("ZF-2026-001", "rc:1")))},
+      [conflict(G1, "stage", ["rb:1", "rc:1"], "rc:1", table="grants")], {"ra": 1, "rb": 1, "rc": 1})
+
+g2 = grant(fields={"stage": "approved"})
+pb = change("rb", 1, {"stage": "paid", "round": 1, "payment": "ZF-2026-001"}, {"ra": 1}, wall=100, author="王伟",
+            rid=G1, table="grants")
+pc = change("rc", 1, {"stage": "paid", "round": 1, "payment": "ZF-2026-002"}, {"ra": 1}, wall=200, author="张敏",
+            rid=G1, table="grants")
+valid("31-grant-two-payments", "Two replicas record a payment of the same grant offline: both references stay as "
+      "siblings of `payment`, a listed conflict (a client blocks any further payout of the grant until a person "
+      "settles it, §10.3); the later HLC is shown.", "§5.1, §5.5, §10.3",
+      [g2, pb, pc], [[0, 1, 2], [2, 1, 0], [1, 0, 2]],
+      {f"grants/{G1}": record({"ra": 1, "rb": 1, "rc": 1}, **grant_fields(
+          stage=field("paid", "rb:1", "rc:1"), round=field(1, "rb:1", "rc:1"),
+          payment=field("ZF-2026-002", "rb:1", "rc:1")))},
+      [conflict(G1, "payment", ["rb:1", "rc:1"], "rc:1", table="grants"),
+       conflict(G1, "stage", ["rb:1", "rc:1"], "rc:1", table="grants")], {"ra": 1, "rb": 1, "rc": 1})
+
+ma = grant("ra", 1, fields={"stage": "matched"})
+mb = grant("rb", 1, fields={"stage": "applied"}, wall=50, author="王伟")
+valid("32-one-grant-from-two-offices", "Two offices create the same grant (the same derived id) offline, one by "
+      "matching, one by entering the application: one record; equal values still leave siblings (listed), and the "
+      "stage shows `applied`, the further stage.", "§3.2, §5.2, §5.5",
+      [ma, mb], [[0, 1], [1, 0]],
+      {f"grants/{G1}": record({"ra": 1, "rb": 1}, **{
+          name: field(value, "ra:1", "rb:1") for name, value in ma["fields"].items()
+      } | {"stage": field("applied", "ra:1", "rb:1")})},
+      [conflict(G1, name, ["ra:1", "rb:1"], "rb:1" if name != "stage" else "rb:1", table="grants")
+       for name in sorted(n for n in ma["fields"] if n != "round")], {"ra": 1, "rb": 1})
+
 # --- invalid vectors -------------------------------------------------------------
 
 INVALID = []

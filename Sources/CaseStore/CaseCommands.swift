@@ -52,20 +52,6 @@ extension ReplicaStore {
         if text.utf8.count > limit { throw CaseInputError.tooLong(field: field, bytes: text.utf8.count, limit: limit) }
     }
 
-    /// A UUIDv7: 48 bits of milliseconds, then random bits — minted offline, sortable by time.
-    public static func newRecordID(now: Int64) -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        let millis = UInt64(max(now, 0))
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - UInt64(index)))) }
-        for index in 6..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let characters = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
-    }
-
     // MARK: Finding cases
 
     /// The case `reference` names: a case number (any letter case), an id, or a unique

@@ -37,8 +37,8 @@ extension PostgresCentralStorage {
                 logger: logger
             ).decode((Int64, String, String, String, String).self) {
                 movesDone = seq
-                let was = office.covers(PlacedScope(encoded: old))
-                let now = office.covers(PlacedScope(encoded: new))
+                let was = office.reads(PlacedScope(encoded: old))
+                let now = office.reads(PlacedScope(encoded: new))
                 let key = RecordKey(table: table, id: id)
                 if !was, now { entered.append(key) }
                 if was, !now { purge.append(key) }
@@ -49,7 +49,7 @@ extension PostgresCentralStorage {
                     let scope = try await Self.first(
                         connection.query("SELECT scope FROM merge_state WHERE tbl = \(key.table) AND record_id = \(key.id)", logger: logger)
                             .decode(String?.self)),
-                    office.covers(RecordScope(encoded: scope))
+                    office.reads(RecordScope(encoded: scope))
                 else { continue }
                 purge.removeAll { $0 == key }
                 // The record's and its children's whole history, in arrival order, as their
@@ -135,7 +135,7 @@ extension PostgresCentralStorage {
                                 read += 1
                                 start = arrived + 1
                                 if page.full { continue }
-                                let covered = office.covers(RecordScope(encoded: scope))
+                                let covered = office.reads(RecordScope(encoded: scope))
                                 if !page.offer(arrived: arrived, writer: writer, body: body, inScope: covered) { continue }
                                 position = arrived
                             }

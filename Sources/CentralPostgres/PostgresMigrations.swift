@@ -145,6 +145,13 @@ enum PostgresMigrations {
                 "CREATE TABLE guard_attempts (subject text PRIMARY KEY, failures int NOT NULL, locked_until bigint)",
                 "CREATE TABLE record_views (name text PRIMARY KEY, version int NOT NULL)",
             ]),
+        // Departments (policy-direct): a fourth office level.
+        Step(
+            version: "pg-v4-departments",
+            statements: [
+                "ALTER TABLE offices DROP CONSTRAINT offices_level_check",
+                "ALTER TABLE offices ADD CONSTRAINT offices_level_check CHECK (level IN ('district', 'street', 'community', 'department'))",
+            ]),
     ]
 
     /// Brings the database to the latest version; returns the server's replica id.

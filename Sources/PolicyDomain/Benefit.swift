@@ -1,4 +1,5 @@
 public import CaseDomain
+import SyncProtocol
 
 /// What a policy pays an eligible enterprise, in fen (integers only): a fixed amount, a
 /// percentage of one of its figures in 元, or an amount per unit of one — the last two
@@ -98,5 +99,39 @@ public enum Benefit: Hashable, Sendable {
         let rest = basisPoints % 100
         if rest == 0 { return String(whole) }
         return String(whole) + "." + (rest < 10 ? "0" + String(rest) : (rest % 10 == 0 ? String(rest / 10) : String(rest)))
+    }
+}
+
+extension Benefit {
+    /// The benefit as canonical JSON, the form of a policy file's `benefit` (what a
+    /// policy record stores): `{"amount_fen":N,"type":"fixed"}`, members sorted.
+    public var json: String {
+        switch self {
+        case .fixed(let fen): "{\"amount_fen\":\(fen),\"type\":\"fixed\"}"
+        case .percent(let base, let points, let cap):
+            "{" + (cap.map { "\"cap_fen\":\($0)," } ?? "")
+                + "\"of\":\"\(base.rawValue)\",\"percent\":\(Self.percentText(points)),\"type\":\"percent\"}"
+        case .perUnit(let base, let fen, let cap):
+            "{\"amount_fen\":\(fen)," + (cap.map { "\"cap_fen\":\($0)," } ?? "") + "\"of\":\"\(base.rawValue)\",\"type\":\"per_unit\"}"
+        }
+    }
+
+    /// A benefit read back from ``json``; nil when it is not one.
+    public init?(json: String) {
+        guard let value = try? JSONParser.parse(Array(json.utf8)), let benefit = try? PolicyFile.benefit(value) else { return nil }
+        self = benefit
+    }
+
+    /// One line for people: `固定金额 100,000.00 元`, `3% × 纳税额，封顶 …`.
+    public func summary(_ language: Language) -> String {
+        let zh = language == .zh
+        switch self {
+        case .fixed(let fen): return (zh ? "固定金额 " : "fixed ") + Self.yuan(fen)
+        case .percent(let base, let points, let cap):
+            return "\(Self.percentText(points))% × \(base.label(language))"
+                + (cap.map { (zh ? "，封顶 " : ", capped at ") + Self.yuan($0) } ?? "")
+        case .perUnit(let base, let fen, let cap):
+            return "\(Self.yuan(fen)) × \(base.label(language))" + (cap.map { (zh ? "，封顶 " : ", capped at ") + Self.yuan($0) } ?? "")
+        }
     }
 }

@@ -17,6 +17,28 @@ public enum ScopeRule: Hashable, Sendable {
     /// No scope of its own: only the district reads and writes it (a table no kind
     /// declares).
     case district
+    /// Like ``fields(_:)``, and besides readable — never writable — by every office: at
+    /// once when `once` is nil (an enterprise in the registry), otherwise from the first
+    /// change that writes one of the publication's values to its field (a policy once
+    /// published). A record never becomes private again. The scope carries one more
+    /// position after the fields': ``ScopeRule/everyone`` when readable by all.
+    case sharedFields([String], once: Publication?)
+
+    /// The code a shared record's scope lists it under for every office (no office code
+    /// has a `*`).
+    public static let everyone = "*"
+
+    /// When a ``sharedFields(_:once:)`` record becomes readable by every office: a change
+    /// writes one of `values` to `field` (a policy's `status`: published or closed).
+    public struct Publication: Hashable, Sendable {
+        public let field: String
+        public let values: [String]
+
+        public init(field: String, values: [String]) {
+            self.field = field
+            self.values = values
+        }
+    }
 }
 
 /// One field of a record kind's table, as `Protocol/` describes it.
@@ -72,6 +94,7 @@ public struct TableDeclaration: Hashable, Sendable {
         case .fields(let names): names
         case .parent(_, let field): [field]
         case .district: []
+        case .sharedFields(let names, _): names
         }
     }
 }

@@ -124,7 +124,8 @@ public struct Schema: Hashable, Sendable {
 
     /// TimelyRain's schema, version 1: `cases.status` is a workflow with rounds in
     /// `cases.round`; `case_events` (notes, visits, escalations, ratings) and `audit_events`
-    /// (reveals of personal data) are append-only.
+    /// (reveals of personal data) are append-only; `policies.status` and `grants.stage`
+    /// are workflows, `enterprise_reveals` append-only.
     public static let timelyRain = Schema(tables: [
         "cases": TableSchema(
             kind: .mutable,
@@ -136,5 +137,18 @@ public struct Schema: Hashable, Sendable {
         "case_events": TableSchema(kind: .appendOnly),
         // Each reveal of a case's personal data (who, when, which case): never edited.
         "audit_events": TableSchema(kind: .appendOnly),
+        // Policy direct (政策直达, `Protocol/kinds/policy.json`): a policy's status and a
+        // grant's stage are workflows; each reveal of an enterprise's account is never edited.
+        "policies": TableSchema(
+            kind: .mutable, rules: ["status": .workflow(stages: policyStages, roundField: "round"), "round": .maximum]),
+        "grants": TableSchema(kind: .mutable, rules: ["stage": .workflow(stages: grantStages, roundField: "round"), "round": .maximum]),
+        "enterprises": .lastWriterWins,
+        "enterprise_accounts": .lastWriterWins,
+        "enterprise_reveals": TableSchema(kind: .appendOnly),
     ])
+
+    /// The stages of a policy, in workflow order.
+    public static let policyStages = ["draft", "published", "closed"]
+    /// The stages of a grant, in workflow order (matched by a rule, or applied for).
+    public static let grantStages = ["matched", "applied", "confirmed", "approved", "paid"]
 }

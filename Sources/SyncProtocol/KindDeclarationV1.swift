@@ -11,7 +11,9 @@ public import SyncCore
 ///   "fields": [{"name": "office", "type": "text", "required": true, "merge": "last-writer-wins", "summary": "…"}]}]}
 /// ```
 ///
-/// `records` is `mutable` or `append-only`; `scope` is `{"fields": [names]}`,
+/// `records` is `mutable` or `append-only`; `scope` is `{"fields": [names]}` — with
+/// `"shared": "always"` or `"shared": {"field": f, "values": [..]}` when every office
+/// also reads the record (always, or once `f` has been written one of the values) —,
 /// `{"parent": {"table": t, "field": f}}` or `"district"`; `merge` is
 /// `last-writer-wins`, `maximum` or `{"workflow": {"stages": [..], "round": field}}`.
 /// Every member is required but `required` (false) and `summary` (empty); an unknown
@@ -84,20 +86,33 @@ public enum KindDeclarationV1 {
         for field in TableDeclaration(name, kind: kind, scope: scope, fields: []).scopeFields where !names.contains(field) {
             throw Invalid(path: path + ".scope", reason: "names field \(field), which the table does not declare")
         }
+        if case .sharedFields(_, let once?) = scope, !names.contains(once.field) {
+            throw Invalid(path: path + ".scope.shared.field", reason: "names field \(once.field), which the table does not declare")
+        }
         return TableDeclaration(name, kind: kind, scope: scope, fields: fields)
     }
 
     private static func decodeScope(_ value: JSONValue?, _ path: String) throws(Invalid) -> ScopeRule {
         if case .string("district")? = value { return .district }
         guard let value else { throw Invalid(path: path, reason: "is required") }
-        let members = try object(value, path, allowed: ["fields", "parent"])
+        let members = try object(value, path, allowed: ["fields", "parent", "shared"])
         if let fields = members["fields"] {
-            guard members.count == 1, case .array(let names) = fields, !names.isEmpty else {
-                throw Invalid(path: path + ".fields", reason: "must be a non-empty array of field names, alone")
+            let alone = members.count == 1 || (members.count == 2 && members["shared"] != nil)
+            guard alone, case .array(let names) = fields, !names.isEmpty else {
+                throw Invalid(path: path + ".fields", reason: "must be a non-empty array of field names, alone or with \"shared\"")
             }
             var result: [String] = []
             for (index, name) in names.enumerated() { result.append(try string(name, path + ".fields[\(index)]")) }
-            return .fields(result)
+            guard let shared = members["shared"] else { return .fields(result) }
+            if case .string("always") = shared { return .sharedFields(result, once: nil) }
+            let publication = try object(shared, path + ".shared", allowed: ["field", "values"])
+            guard case .array(let list)? = publication["values"], !list.isEmpty else {
+                throw Invalid(path: path + ".shared.values", reason: "must be a non-empty array of values")
+            }
+            var values: [String] = []
+            for (index, value) in list.enumerated() { values.append(try string(value, path + ".shared.values[\(index)]")) }
+            return .sharedFields(
+                result, once: ScopeRule.Publication(field: try string(publication["field"], path + ".shared.field"), values: values))
         }
         guard let parent = members["parent"] else {
             throw Invalid(path: path, reason: "must be {\"fields\": …}, {\"parent\": …} or \"district\"")
@@ -174,6 +189,10 @@ public enum KindDeclarationV1 {
         case .fields(let names): "{\"fields\": [" + names.map(quoted).joined(separator: ", ") + "]}"
         case .parent(let table, let field): "{\"parent\": {\"table\": \(quoted(table)), \"field\": \(quoted(field))}}"
         case .district: "\"district\""
+        case .sharedFields(let names, let once):
+            "{\"fields\": [" + names.map(quoted).joined(separator: ", ") + "], \"shared\": "
+                + (once.map { "{\"field\": \(quoted($0.field)), \"values\": [" + $0.values.map(quoted).joined(separator: ", ") + "]}" }
+                    ?? "\"always\"") + "}"
         }
     }
 

@@ -3,7 +3,9 @@ public import SyncProtocol
 
 /// An office's level in the tree district → street → community.
 public enum OfficeLevel: String, Sendable, Hashable, CaseIterable {
-    case district, street, community
+    /// A department (部门: a bureau publishing policies) sits under the district beside the
+    /// streets, with no offices of its own under it.
+    case district, street, community, department
 
     /// The level a parent must have; nil for the district (the root).
     public var parentLevel: OfficeLevel? {
@@ -11,6 +13,7 @@ public enum OfficeLevel: String, Sendable, Hashable, CaseIterable {
         case .district: nil
         case .street: .district
         case .community: .street
+        case .department: .district
         }
     }
 }

@@ -96,7 +96,7 @@ struct MigrateDatabase: AsyncParsableCommand {
         if case .sqlite(let path) = source, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("cannot migrate: no database file \(path) (--from)")
         }
-        let report = try await DatabaseMove.run(from: source, to: destination, kinds: [CaseRecords.kind], logger: adminLogger())
+        let report = try await DatabaseMove.run(from: source, to: destination, kinds: BuiltInKinds.all, logger: adminLogger())
         if json {
             print(
                 JSONText.array(
@@ -131,7 +131,7 @@ struct MarkRestored: AsyncParsableCommand {
             throw ValidationError(
                 "rain-server restored is for a PostgreSQL database; an SQLite file restored from a copy is not supported yet (--db)")
         }
-        let storage = try await PostgresCentralStorage.open(location, kinds: [CaseRecords.kind], logger: adminLogger())
+        let storage = try await PostgresCentralStorage.open(location, kinds: BuiltInKinds.all, logger: adminLogger())
         do {
             let floor = try await storage.markRestored(now: ReplicaStoreTime.now())
             await storage.close()

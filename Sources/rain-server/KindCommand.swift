@@ -5,6 +5,7 @@ import ConsoleText
 import Foundation
 import Hummingbird
 import Logging
+import PolicyDomain
 import SyncCore
 import SyncProtocol
 import SyncServer
@@ -22,7 +23,7 @@ struct KindCommand: ParsableCommand {
     @Argument(help: "The kind's name (e.g. cases).") var name: String?
 
     func run() throws {
-        let kinds = [CaseRecords.kind]
+        let kinds = BuiltInKinds.all
         guard let name else {
             for kind in kinds { print(kind.name + "\t" + kind.tables.map(\.name).joined(separator: ", ")) }
             return
@@ -32,4 +33,9 @@ struct KindCommand: ParsableCommand {
         }
         print(KindDeclarationV1.encode(kind), terminator: "")
     }
+}
+
+/// The record kinds this server is built with: cases, and policy direct (政策直达).
+enum BuiltInKinds {
+    static let all = [CaseRecords.kind, PolicyRecords.kind]
 }

@@ -41,14 +41,14 @@ struct AddOffice: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "The office code: 1 to 12 letters or digits (e.g. HSM); it starts the office's case numbers.") var code: String
     @Option(help: "The office's name (e.g. 和盛社区).") var name: String
-    @Option(help: "district, street or community.") var level: String
-    @Option(help: "The parent office's code (a street's district, a community's street).") var parent: String?
+    @Option(help: "district, street, community or department (a bureau publishing policies, under the district).") var level: String
+    @Option(help: "The parent office's code (a street's or a department's district, a community's street).") var parent: String?
     @OptionGroup var token: TokenOptions
     @Flag(help: "Print {\"office\": …, \"token\": …} as JSON.") var json = false
 
     func validate() throws {
         guard OfficeLevel(rawValue: level) != nil else {
-            throw ValidationError("--level must be district, street or community, not '\(level)'")
+            throw ValidationError("--level must be district, street, community or department, not '\(level)'")
         }
     }
 

@@ -88,7 +88,7 @@ struct DatabaseOptions: ParsableArguments {
     /// Runs `body` on the database, closing it afterwards; administration commands create
     /// it too, so that offices can be added before the first `serve`.
     func with<T>(_ body: (any CentralStorage) async throws -> T) async throws -> T {
-        try await CentralDatabase.with(try location(), kinds: [CaseRecords.kind], logger: adminLogger(), body)
+        try await CentralDatabase.with(try location(), kinds: BuiltInKinds.all, logger: adminLogger(), body)
     }
 }
 

@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
         let location = try database.location()
         // The kinds served: the built-in ones, then those declared in files (their merge
         // rules and scopes; a table declared twice is refused).
-        var kinds = [CaseRecords.kind]
+        var kinds = BuiltInKinds.all
         for file in kind {
             guard let bytes = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read the kind declaration \(file) (--kind)")

@@ -3,6 +3,7 @@ import CaseDomain
 import CaseStore
 import ConsoleText
 import Foundation
+import PolicyStore
 import ReplicaStore
 import SyncCore
 import SyncProtocol
@@ -51,7 +52,7 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         try await runningAsync(global) {
             let store = try ReplicaStore.create(
-                at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces))
+                at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces), also: [PolicyProjection()])
             // Closed on the way out: no write-ahead log left beside the new file.
             defer { store.close() }
             let out = global.output

@@ -2,6 +2,7 @@ import ArgumentParser
 import CaseDomain
 import CaseStore
 import Foundation
+import PolicyStore
 import ReplicaStore
 import SyncClient
 import Synchronization
@@ -31,7 +32,7 @@ struct Rain: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "rain",
-        abstract: "TimelyRain (及时雨) office client: record and work residents' cases offline.",
+        abstract: "TimelyRain (及时雨) office client: record and work residents' cases and policy direct (政策直达) offline.",
         discussion: """
             Every command works without a network, on this office's replica file.
             The replica is --db PATH, else $RAIN_DB, else $XDG_DATA_HOME/rain/replica.sqlite,
@@ -45,7 +46,7 @@ struct Rain: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self, Rekey.self,
-            Export.self, Demo.self,
+            Export.self, Demo.self, PolicyCommand.self, EnterpriseCommand.self, GrantCommand.self,
         ]
     )
 }
@@ -120,7 +121,7 @@ struct GlobalOptions: ParsableArguments {
     var output: Output { Output(language: language) }
 
     func open() throws -> ReplicaStore {
-        let store = try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()))
+        let store = try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()), also: [PolicyProjection()])
         if try store.checkHighWater(in: HighWater.directory).newly {
             FileHandle.standardError.write(
                 Data(
@@ -196,6 +197,12 @@ func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
         switch error {
         case .caseNotFound, .ambiguousReference: return (error.message(language), 3)
         default: return (error.message(language), 2)
+        }
+    case let error as PolicyStoreError:
+        switch error.kind {
+        case .notFound: return (error.message(language), 3)
+        case .illegalMove: return (error.message(language), 4)
+        case .input, .jurisdiction: return (error.message(language), 2)
         }
     case let error as CaseDomainError:
         switch error {

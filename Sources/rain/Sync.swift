@@ -203,6 +203,9 @@ struct Sync: AsyncParsableCommand {
                             [
                                 ("sent", .integer(Int64(report.sent))), ("received", .integer(Int64(report.received))),
                                 ("conflicts", .integer(Int64(report.conflicts))),
+                                // Own changes the server refused as outside this office's
+                                // jurisdiction (kept here; `rain status` lists them).
+                                ("withheld", .integer(Int64(report.withheld))),
                             ]
                                 + (recovery.map { recovery in
                                     [

@@ -1,6 +1,7 @@
 import CaseStore
 import Foundation
 import GRDB
+import PolicyStore
 import ReplicaStore
 import SyncCore
 import Testing
@@ -380,7 +381,7 @@ extension RainCLITests {
     @Test func conflictsAreListedAndResolved() throws {
         try initialise()
         let created = try newCase()
-        let here = try ReplicaStore.open(at: db)
+        let here = try officeReplica(db)
         let there = try ReplicaStore.create(at: folder + "/other.sqlite", office: "HSM", staff: "王伟")
         let key = RecordKey(table: "cases", id: created.id)
         try there.apply(batch: try here.history(of: key))
@@ -420,4 +421,9 @@ extension RainCLITests {
         #expect(bad.stderr == "rain: cannot resolve: field title has no value number 7\n")
         #expect(try rain(["resolve", created.number, "title"]).status == 2)
     }
+}
+
+/// A replica file as `rain` opens it: every kind the office client holds.
+func officeReplica(_ path: String) throws -> ReplicaStore {
+    try ReplicaStore.open(at: path, also: [PolicyProjection()])
 }

@@ -1,13 +1,14 @@
 import CaseDomain
 import Foundation
 import GRDB
+import ReplicaStore
 import SyncCore
 import SyncProtocol
 import TestSupport
 import Testing
 
 @testable import CaseStore
-@testable import ReplicaStore
+@testable import PolicyStore
 
 /// A replica file as an older release left it: migrated up to `migration`, with the
 /// replica's own row and nothing else.
@@ -323,7 +324,8 @@ final class TemporaryFolder {
     @Test(arguments: try ConformanceVectors.valid())
     func conformanceVectorsThroughTheStore(vector: ValidVector) throws {
         let folder = TemporaryFolder()
-        let store = try ReplicaStore.create(at: folder.file("replica.sqlite"), office: "HSM", staff: "x")
+        // Every kind of the protocol's schema (§5.4): cases and policy direct.
+        let store = try ReplicaStore.create(at: folder.file("replica.sqlite"), office: "HSM", staff: "x", also: [PolicyProjection()])
         // Each delivery applies exactly the changes not seen before (a repeat is a
         // duplicate); the last one, every change again, applies none and changes nothing.
         var seen: Set<Dot> = []

@@ -42,16 +42,16 @@ import Testing
         let revoked = try deployment.replica("revoked", office: "HSM", staff: "王五")
         let number = try deployment.newCase(hsm, title: "和盛的案件")
         try deployment.sync(hsm)
-        let hsmStore = try ReplicaStore.open(at: hsm)
+        let hsmStore = try officeReplica(hsm)
         let caseID = try hsmStore.findCase(number).id
         // Bodies the attackers would like the server to apply: HSM's own change (replayed by
         // others), a change of XQ's replica to HSM's case, a change of the revoked replica.
         let hsmBody = String(
             decoding: try #require(hsmStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
-        let xqStore = try ReplicaStore.open(at: xq)
+        let xqStore = try officeReplica(xq)
         try xqStore.write(["title": .text("越权")], to: RecordKey(table: "cases", id: caseID))
         let xqBody = String(decoding: try #require(xqStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
-        let revokedStore = try ReplicaStore.open(at: revoked)
+        let revokedStore = try officeReplica(revoked)
         _ = try deployment.newCase(revoked, title: "吊销前的案件")
         let revokedBody = String(
             decoding: try #require(revokedStore.ownChanges(after: 0, limit: 1, maximumBytes: 1 << 20).first).body, as: UTF8.self)
@@ -133,7 +133,7 @@ import Testing
         let deployment = try Deployment(backend: backend)
         let base = deployment.server.url + "/open311/v2"
         let hsm = try deployment.replica("hsm", office: "HSM", staff: "张三")
-        let credential = try #require(try ReplicaStore.open(at: hsm).syncState().credential)
+        let credential = try #require(try officeReplica(hsm).syncState().credential)
         let number = try deployment.newCase(hsm, title: "独居老人需要助餐", extra: ["--phone", "13812345678"])
         _ = try deployment.sync(hsm)
         let db = deployment.server.db

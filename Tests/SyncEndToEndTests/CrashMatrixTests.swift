@@ -34,7 +34,7 @@ import Testing
     /// cases the replica holds (some of them other replicas' — concurrent edits). Returns
     /// what it wrote, dot → SHA-256 of the canonical body (as ``changes(_:)`` reads them).
     static func work(_ path: String, count: Int, tag: String, random: inout SeededRandom) throws -> [String: String] {
-        let store = try ReplicaStore.open(at: path)
+        let store = try officeReplica(path)
         let known = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT id FROM cases ORDER BY id") }
         var batch: [(fields: [String: Value], record: RecordKey)] = []
         for index in 0..<count {
@@ -156,7 +156,7 @@ import Testing
             // Each file holds exactly the same, once; its own counter is what it wrote.
             #expect(try Self.changes(replica) == written, "replica \(replica) differs from what was written: \(replay)")
             #expect(try count(replica) == written.count, "a change held twice in \(replica): \(replay)")
-            let own = try ReplicaStore.open(at: replica).highestOwnCounter()
+            let own = try officeReplica(replica).highestOwnCounter()
             #expect(own == writtenBy[replica].map { UInt64($0) }, "\(replica) wrote \(writtenBy[replica] ?? 0), says \(own): \(replay)")
             #expect(try integrity(replica) == "ok")
         }

@@ -1,6 +1,7 @@
 import CaseStore
 import Foundation
 import GRDB
+import PolicyStore
 import ReplicaStore
 import SyncCore
 import TestSupport
@@ -284,7 +285,7 @@ final class Deployment: @unchecked Sendable {
 /// Writes `count` new cases of the file's office straight into a replica file (fast, in
 /// one transaction), as a day's import would; `description` pads each one.
 func writeCases(_ path: String, count: Int, prefix: String, description: String? = nil) throws {
-    let store = try ReplicaStore.open(at: path)
+    let store = try officeReplica(path)
     try store.write(
         batch: (0..<count).map { index in
             var fields: [String: Value] = [
@@ -321,4 +322,10 @@ func integrity(_ path: String) throws -> String {
     return try DatabaseQueue(path: path).read { db in
         try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: ";")
     }
+}
+
+/// A replica file as `rain` opens it: every kind the office client holds (cases and
+/// policy direct), so that a file `rain` migrated opens here too.
+func officeReplica(_ path: String) throws -> ReplicaStore {
+    try ReplicaStore.open(at: path, also: [PolicyProjection()])
 }

@@ -81,11 +81,11 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         let xq = try deployment.replica("xq", office: "XQ", staff: "李四")
         let b = try deployment.newCase(xq, title: "新桥的案件")
         try deployment.sync(xq)
-        let caseID = try ReplicaStore.open(at: xq).findCase(b).id
+        let caseID = try officeReplica(xq).findCase(b).id
         // A tampered or confused client writes to another community's case, between two
         // ordinary cases of its own.
         let before = try deployment.newCase(hsm, title: "和盛一")
-        let store = try ReplicaStore.open(at: hsm)
+        let store = try officeReplica(hsm)
         try store.write(["title": .text("越权修改")], to: RecordKey(table: "cases", id: caseID))
         let after = try deployment.newCase(hsm, title: "和盛二")
         let sync = try deployment.rain(["sync", "--json"], db: hsm)
@@ -134,13 +134,13 @@ func indexedTrigrams(of texts: [String], in path: String) throws -> [String] {
         #expect(try deployment.rain(["status", "--json"], db: hsm).object["unsynced"] as? Int == 2)
         #expect(try deployment.sync(hsm)["sent"] as? Int == 2)
         for db in [district, xq] { try deployment.sync(db) }
-        let id = try ReplicaStore.open(at: hsm).findCase(number).id
-        let reveals = try ReplicaStore.open(at: district).reveals(ofCase: id)
+        let id = try officeReplica(hsm).findCase(number).id
+        let reveals = try officeReplica(district).reveals(ofCase: id)
         #expect(reveals.map(\.command) == ["case show", "case find"])
-        #expect(reveals.allSatisfy { $0.author == "张三" && $0.replica == (try? ReplicaStore.open(at: hsm).identity.replica.rawValue) })
-        #expect(try ReplicaStore.open(at: xq).reveals(ofCase: id).isEmpty)
+        #expect(reveals.allSatisfy { $0.author == "张三" && $0.replica == (try? officeReplica(hsm).identity.replica.rawValue) })
+        #expect(try officeReplica(xq).reveals(ofCase: id).isEmpty)
         // An audit event cannot be edited: append-only.
-        let store = try ReplicaStore.open(at: hsm)
+        let store = try officeReplica(hsm)
         let audit = try #require(
             try store.history(of: RecordKey(table: "cases", id: id)).isEmpty
                 ? nil : try store.ownChanges(after: 0, limit: 100, maximumBytes: 1 << 20).last)

@@ -87,7 +87,7 @@ import Testing
         // A refusal and a revoked replica: kept across the move too.
         let revoked = try deployment.replica("r", office: "HSM", staff: "钱七")
         #expect(
-            try deployment.server.admin(["replica", "revoke", try ReplicaStore.open(at: revoked).identity.replica.rawValue]).status == 0)
+            try deployment.server.admin(["replica", "revoke", try officeReplica(revoked).identity.replica.rawValue]).status == 0)
         let sqlite = deployment.server.db
         let before = try [
             "changes", "merge_state", "replicas", "offices", "enrolment_tokens", "scope_log",

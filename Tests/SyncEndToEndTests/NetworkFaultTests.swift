@@ -95,6 +95,6 @@ import Testing
         try deployment.sync(b)
         #expect(try caseIDs(b).count == 30)
         #expect(try count(deployment.server.db) == 30 && count(b) == 30 && count(a) == 30)
-        #expect(try ReplicaStore.open(at: a).unsyncedCount() == 0)
+        #expect(try officeReplica(a).unsyncedCount() == 0)
     }
 }

@@ -54,13 +54,13 @@ import Testing
             deployment = try Deployment()
             a = try deployment.replica("a", office: "HSM", staff: "张三")
             b = try deployment.replica("b", office: "HSM", staff: "李四")
-            credentialA = try #require(try ReplicaStore.open(at: a).syncState().credential)
-            credentialB = try #require(try ReplicaStore.open(at: b).syncState().credential)
+            credentialA = try #require(try officeReplica(a).syncState().credential)
+            credentialB = try #require(try officeReplica(b).syncState().credential)
         }
 
         /// The canonical bodies of a replica's own changes.
         func bodies(_ path: String) throws -> [String] {
-            try ReplicaStore.open(at: path).ownChanges(after: 0, limit: 10_000, maximumBytes: 1 << 30).map {
+            try officeReplica(path).ownChanges(after: 0, limit: 10_000, maximumBytes: 1 << 30).map {
                 String(decoding: $0.body, as: UTF8.self)
             }
         }
@@ -240,7 +240,7 @@ import Testing
         let token = try setup.deployment.token("XQ")
         let malformed = try await Self.send(.POST, setup.url + "/enrol", body: Array("{\"token\":1}".utf8))
         #expect(malformed.status == 400)
-        let a = try ReplicaStore.open(at: setup.a).identity.replica.rawValue
+        let a = try officeReplica(setup.a).identity.replica.rawValue
         let reused = try await Self.send(
             .POST, setup.url + "/enrol", body: Array("{\"protocol\":1,\"replica\":\"\(a)\",\"staff\":\"x\",\"token\":\"\(token)\"}".utf8))
         #expect(reused.status == 409 && reused.code == "replica_exists")

@@ -140,7 +140,7 @@ import Testing
         #expect(try deployment.numbers(b) == expected)
         for db in [a, b, reference] { #expect(try integrity(db) == "ok") }
         // Nothing applied twice: each replica holds each change once.
-        let count = { (path: String) throws -> Int in try ReplicaStore.open(at: path).changeCount() }
+        let count = { (path: String) throws -> Int in try officeReplica(path).changeCount() }
         #expect(try count(b) == 1_500 && count(reference) == 1_500 && count(a) == 1_500)
     }
 
@@ -156,7 +156,7 @@ import Testing
         #expect(interrupted.status == 6, "expected the unreachable-server exit code: \(interrupted.stderr)")
         #expect(interrupted.stderr.contains("run rain sync again"))
         deployment.server.kill9()
-        let acked = try ReplicaStore.open(at: a).syncState().acked
+        let acked = try officeReplica(a).syncState().acked
         #expect(acked == 300, "three batches were acknowledged before the server died")
         try deployment.server.start()
         let replicas = try #require(try deployment.server.admin(["replica", "list", "--json"]).json as? [[String: Any]])
@@ -213,7 +213,7 @@ import Testing
         let pushes = deployment.server.log.components(separatedBy: "\n").filter { $0.contains("] push") }.count
         #expect(pushes > 0 && pushes < 100, "\(pushes) of 100 batches pushed")
         #expect(sync.terminationReason == .exit && sync.terminationStatus == 6)
-        let acked = try ReplicaStore.open(at: a).syncState().acked
+        let acked = try officeReplica(a).syncState().acked
         let message = try String(contentsOfFile: said, encoding: .utf8)
         #expect(message.contains("cannot reach the server") && message.contains("sent \(acked) and received 0 before that"), "\(message)")
         // Stopped gracefully: every batch it applied was answered, and its database closed
@@ -266,7 +266,7 @@ import Testing
         #expect(other.status == 7 && other.stderr.contains("token is for office HSM"))
 
         _ = try deployment.newCase(first, title: "楼道堆放杂物")
-        let id = try ReplicaStore.open(at: first).identity.replica.rawValue
+        let id = try officeReplica(first).identity.replica.rawValue
         let revoke = try deployment.server.admin(["replica", "revoke", id])
         #expect(revoke.status == 0, "\(revoke.stderr)")
         let changesBefore = try count(deployment.server.db)
@@ -317,7 +317,7 @@ import Testing
         for planted in ["欧阳娜娜", "13912345678", "12345678", "和平路88号", "楼道堆放杂物"] {
             #expect(!log.contains(planted), "the log holds \(planted)")
         }
-        let credential = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let credential = try #require(try officeReplica(a).syncState().credential)
         #expect(!log.contains(String(credential.split(separator: ".").last ?? "")), "the log holds the credential")
     }
 }
@@ -327,15 +327,15 @@ import Testing
     @Test(arguments: Backend.allCases) func aRotatedCredentialReplacesTheOldOneOnceUsed(_ backend: Backend) throws {
         let deployment = try Deployment(backend: backend)
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
-        let before = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let before = try #require(try officeReplica(a).syncState().credential)
         let rekey = try deployment.rain(["rekey"], db: a)
         #expect(rekey.status == 0, "\(rekey.stderr)")
-        let after = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let after = try #require(try officeReplica(a).syncState().credential)
         #expect(after != before && after.hasPrefix(String(before.split(separator: ".")[0]) + "."))
         // The new one works; the old one stopped working once the new one was used.
         _ = try deployment.newCase(a, title: "楼道堆放杂物")
         #expect(try deployment.sync(a)["sent"] as? Int == 1)
-        let store = try ReplicaStore.open(at: a)
+        let store = try officeReplica(a)
         let state = try store.syncState()
         try store.saveEnrolment(
             server: try #require(state.server), credential: before, officeName: state.officeName ?? "", officeLevel: state.officeLevel ?? ""
@@ -350,7 +350,7 @@ import Testing
         // asks again. The old one must keep working until the newest is used (PROTOCOL §9.2).
         let deployment = try Deployment()
         let a = try deployment.replica("a", office: "HSM", staff: "张三")
-        let old = try #require(try ReplicaStore.open(at: a).syncState().credential)
+        let old = try #require(try officeReplica(a).syncState().credential)
         let url = deployment.server.url
         let lost = try await ServerHTTPTests.send(.POST, url + "/rekey", credential: old)
         #expect(lost.status == 200)
@@ -371,7 +371,7 @@ import Testing
         _ = try deployment.newCase(a, title: "已同步的案件")
         try deployment.sync(a)
         let numbers = [try deployment.newCase(a, title: "未同步一"), try deployment.newCase(a, title: "未同步二")]
-        let id = try ReplicaStore.open(at: a).identity.replica.rawValue
+        let id = try officeReplica(a).identity.replica.rawValue
         #expect(try deployment.server.admin(["replica", "revoke", id]).status == 0)
         let refused = try deployment.rain(["sync"], db: a)
         #expect(refused.status == 7 && refused.stderr.contains("rain export --pending"), "\(refused.stderr)")

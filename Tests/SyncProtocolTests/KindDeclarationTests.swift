@@ -31,6 +31,33 @@ import Testing
         #expect(Schema(kinds: [Self.sample]).kind(of: "bulletin_reads") == .appendOnly)
     }
 
+    @Test func aSharedScopeReadsBackAsWritten() throws {
+        let kind = RecordKind(
+            name: "notices",
+            tables: [
+                TableDeclaration(
+                    "notices", kind: .mutable, scope: .sharedFields(["office"], once: .init(field: "state", values: ["out", "gone"])),
+                    fields: [FieldDeclaration("office", .text, required: true, ""), FieldDeclaration("state", .text, "")]),
+                TableDeclaration(
+                    "boards", kind: .mutable, scope: .sharedFields(["office"], once: nil), fields: [FieldDeclaration("office", .text, "")]),
+            ])
+        let text = KindDeclarationV1.encode(kind)
+        #expect(text.contains(#""scope": {"fields": ["office"], "shared": {"field": "state", "values": ["out", "gone"]}}"#))
+        #expect(text.contains(#""scope": {"fields": ["office"], "shared": "always"}"#))
+        #expect(try KindDeclarationV1.decode(Array(text.utf8)) == kind)
+        let badField =
+            #"{"kind": "k", "tables": [{"name": "t", "records": "mutable", "scope": {"fields": ["o"], "shared": {"field": "s", "values": ["x"]}}, "fields": [{"name": "o", "type": "text", "merge": "maximum"}]}]}"#
+        let fieldError = #expect(throws: KindDeclarationV1.Invalid.self) { try KindDeclarationV1.decode(Array(badField.utf8)) }
+        #expect(fieldError?.path == "$.tables[0].scope.shared.field")
+        #expect(fieldError?.reason == "names field s, which the table does not declare")
+        let noValues =
+            #"{"kind": "k", "tables": [{"name": "t", "records": "mutable", "scope": {"fields": ["o"], "shared": {"field": "o", "values": []}}, "fields": [{"name": "o", "type": "text", "merge": "maximum"}]}]}"#
+        let valuesError = #expect(throws: KindDeclarationV1.Invalid.self) { try KindDeclarationV1.decode(Array(noValues.utf8)) }
+        #expect(valuesError?.path == "$.tables[0].scope.shared.values")
+        let sharedAlone = #"{"kind": "k", "tables": [{"name": "t", "records": "mutable", "scope": {"shared": "always"}, "fields": []}]}"#
+        #expect(throws: KindDeclarationV1.Invalid.self) { try KindDeclarationV1.decode(Array(sharedAlone.utf8)) }
+    }
+
     static let minimal = #"{"kind": "k", "tables": [{"name": "t", "records": "mutable", "scope": "district", "fields": []}]}"#
 
     @Test(arguments: [

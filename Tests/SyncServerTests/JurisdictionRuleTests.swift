@@ -81,7 +81,8 @@ import Testing
         #expect(street.covers(placed) && community.covers(placed) && district.covers(placed))
         let elsewhere = OfficeScope(office: "JD2", level: .street, children: ["YY", "HSM"])
         #expect(!elsewhere.covers(placed), "JD2 holds HSM now, but did not when the move was recorded")
-        #expect(street.listings == ["JD1", "HSM", "XQ"] && community.listings == ["HSM"])
+        // Every office also reads the listing of records shared with all (`*`).
+        #expect(street.listings == ["JD1", "HSM", "XQ", "*"] && community.listings == ["HSM", "*"])
     }
 
     @Test func childrenAreFoundThroughTheirParentsRule() {

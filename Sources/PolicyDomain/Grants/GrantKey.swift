@@ -7,7 +7,24 @@ public enum GrantKey {
     /// A version-8 UUID (RFC 9562: custom) of the SHA-256 of `grant`, policy, code and
     /// period, separated by NUL, e.g. `5d1c…-…-8…-[89ab]…`.
     public static func recordID(policy: String, creditCode: CreditCode, period: String) -> String {
-        let digest = SHA256Hex.digest(Array("grant\u{0}\(policy)\u{0}\(creditCode.text)\u{0}\(period)".utf8))
+        DerivedID.make(["grant", policy, creditCode.text, period])
+    }
+}
+
+/// An enterprise's record ids, the same on every replica: two streets (or a street and
+/// the district) importing the same enterprise write to one record.
+public enum EnterpriseKey {
+    /// The id of the enterprise's public attributes (`enterprises`).
+    public static func recordID(_ code: CreditCode) -> String { DerivedID.make(["enterprise", code.text]) }
+    /// The id of its account and contacts (`enterprise_accounts`).
+    public static func accountID(_ code: CreditCode) -> String { DerivedID.make(["enterprise-account", code.text]) }
+}
+
+/// A record id derived from what identifies the record.
+enum DerivedID {
+    /// A version-8 UUID of the SHA-256 of `parts` separated by NUL.
+    static func make(_ parts: [String]) -> String {
+        let digest = SHA256Hex.digest(Array(parts.joined(separator: "\u{0}").utf8))
         var hex = Array(digest.prefix(32))
         // The version nibble (8) and the variant bits (10xx): a valid UUID of its own kind,
         // never equal to a replica's UUIDv7.

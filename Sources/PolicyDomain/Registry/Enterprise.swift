@@ -48,6 +48,11 @@ public enum EnterpriseColumns {
         public let zh: String
         public let en: String
 
+        public init(zh: String, en: String) {
+            self.zh = zh
+            self.en = en
+        }
+
         public func message(_ language: Language) -> String { language == .zh ? zh : en }
     }
 

@@ -84,8 +84,23 @@ public struct RecordScope: Hashable, Sendable {
             return nil
         case .district:
             return before
+        case .sharedFields(let names, let publication):
+            // The fields' scope, then the marker: `*` once readable by all, else the home
+            // (a code listed twice is listed once).
+            let own = before.map { RecordScope(Array($0.offices.prefix(names.count))) }
+            guard let scope = after(change, rule: .fields(names), before: own, parent: parent) else { return nil }
+            var shared =
+                publication == nil || before.map { $0.offices.count > names.count && $0.offices[names.count] == ScopeRule.everyone } == true
+            if !shared, let publication, case .text(let value)? = change.fields[publication.field] {
+                shared = publication.values.contains(value)
+            }
+            let whole = RecordScope(whole: scope, count: names.count)
+            return RecordScope(whole.offices + [shared ? ScopeRule.everyone : whole.home])
         }
     }
+
+    /// Whether every office may read the record (``ScopeRule/sharedFields(_:once:)``).
+    public var isShared: Bool { offices.contains(ScopeRule.everyone) }
 }
 
 /// A record's scope with the parent office of each of its codes as the office tree had
@@ -130,6 +145,17 @@ public struct OfficeScope: Hashable, Sendable {
     /// The server's own writer (residents' requests): it writes wherever the request names.
     public static let server = OfficeScope(office: "server", level: .district)
 
+    /// Whether the office may read a record with this scope: one it covers, or one shared
+    /// with every office (a published policy, the enterprise registry).
+    public func reads(_ scope: RecordScope?) -> Bool {
+        covers(scope) || scope?.isShared == true
+    }
+
+    /// ``reads(_:)`` with each code's parent as the office tree had it then.
+    public func reads(_ scope: PlacedScope) -> Bool {
+        covers(scope) || scope.entries.contains { $0.code == ScopeRule.everyone }
+    }
+
     /// Whether a record with this scope is the office's to read and to write.
     public func covers(_ scope: RecordScope?) -> Bool {
         if level == .district { return true }
@@ -157,8 +183,8 @@ public struct OfficeScope: Hashable, Sendable {
     }
 
     /// The listings this office reads (`ListingRuns`: a change is listed under each
-    /// code of its record's scope): its own, and its child offices'. A community reads
-    /// its own listing; a street its own and its communities' (the district reads the
-    /// whole log).
-    public var listings: [String] { [office] + children.sorted() }
+    /// code of its record's scope): its own, its child offices', and the one of records
+    /// shared with every office (`*`). A community reads its own listing; a street its own
+    /// and its communities' (the district reads the whole log).
+    public var listings: [String] { [office] + children.sorted() + [ScopeRule.everyone] }
 }

@@ -126,7 +126,7 @@ public struct PushPlan: Sendable {
             guard let value = record.current, record.original != value else { return nil }
             let moves: Bool
             switch scopes.rule(for: record.key.table) {
-            case .fields, .parent: moves = record.existed
+            case .fields, .parent, .sharedFields: moves = record.existed
             case .district: moves = false
             }
             return Rescoped(key: record.key, was: record.original, scope: value, parent: record.parent, moved: moves)

@@ -14,7 +14,7 @@ enum CentralMigrations {
         "central-v1", "central-v2-rekey", "central-v3-scope", "central-v4-reissue",
         "v8-compact-storage", "v9-search-later", "central-v5-no-rows", "central-v6-scope-in-state",
         "v10-search-notes-by-the-writer", "v11-scrub-after-purge",
-        "central-v7-scopes-by-kind", "central-v8-server-writer",
+        "central-v7-scopes-by-kind", "central-v8-server-writer", "central-v9-departments",
     ]
 
     /// A migrator for the server's database.
@@ -296,6 +296,22 @@ enum CentralMigrations {
                         version INTEGER NOT NULL
                     ) STRICT, WITHOUT ROWID;
                     """)
+        },
+        // Departments (policy-direct): a fourth office level. SQLite cannot change a CHECK
+        // constraint in place, so the table is rebuilt from its own definition (the
+        // documented steps: foreign keys are off during a migration, and the tables that
+        // reference `offices` by name follow the rebuilt one).
+        MigrationStep(name: "central-v9-departments") { db in
+            guard let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'offices'"),
+                definition.contains("('district', 'street', 'community')")
+            else { throw DatabaseError(message: "central-v9-departments: the offices table is not the one this step expects") }
+            let rebuilt = definition.replacing(
+                "('district', 'street', 'community')", with: "('district', 'street', 'community', 'department')"
+            ).replacing("CREATE TABLE offices", with: "CREATE TABLE offices_v9")
+            try db.execute(sql: rebuilt)
+            try db.execute(sql: "INSERT INTO offices_v9 SELECT * FROM offices")
+            try db.execute(sql: "DROP TABLE offices")
+            try db.execute(sql: "ALTER TABLE offices_v9 RENAME TO offices")
         },
     ]
 }

@@ -30,8 +30,8 @@ extension SQLiteCentralStorage {
             var entered: [RecordKey] = []
             for move in try Row.fetchAll(db, sql: "SELECT * FROM scope_moves WHERE seq > ? ORDER BY seq", arguments: [cursor.moves]) {
                 movesDone = move["seq"]
-                let was = office.covers(PlacedScope(encoded: move["old_scope"]))
-                let now = office.covers(PlacedScope(encoded: move["new_scope"]))
+                let was = office.reads(PlacedScope(encoded: move["old_scope"]))
+                let now = office.reads(PlacedScope(encoded: move["new_scope"]))
                 let key = RecordKey(table: move["tbl"], id: move["record_id"])
                 if !was, now { entered.append(key) }
                 if was, !now { purge.append(key) }
@@ -42,7 +42,7 @@ extension SQLiteCentralStorage {
                 guard
                     let scope = try String.fetchOne(
                         db, sql: "SELECT scope FROM merge_state WHERE tbl = ? AND record_id = ?", arguments: [key.table, key.id]),
-                    office.covers(RecordScope(encoded: scope))
+                    office.reads(RecordScope(encoded: scope))
                 else { continue }
                 purge.removeAll { $0 == key }
                 // The record's and its children's whole history, in arrival order, as the
@@ -81,7 +81,7 @@ extension SQLiteCentralStorage {
             var scan = try ChangeScan(office: office, after: position, in: db)
             while let arrived = try scan.next() {
                 if !sent.contains(arrived), let change = try scan.change(), !change.textEquals(1, own),
-                    office.level == .district || office.covers(RecordScope(encoded: change.text(3)))
+                    office.level == .district || office.reads(RecordScope(encoded: change.text(3)))
                 {
                     let body = change.bytes(2)
                     if !bodies.isEmpty, bodies.count >= limit || bytes + body.count > maximumBytes {

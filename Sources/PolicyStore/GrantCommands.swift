@@ -1,0 +1,222 @@
+public import CaseDomain
+import Foundation
+public import GRDB
+public import PolicyDomain
+public import ReplicaStore
+public import SyncCore
+
+/// One enterprise measured against a policy's rule (`rain policy match`).
+public struct PolicyMatch: Sendable {
+    public let enterprise: EnterpriseRow
+    public let match: EligibilityRule.Match
+    /// The amount it would receive and how, or why it cannot be computed.
+    public let amount: Result<Benefit.Amount, Benefit.Failure>?
+    /// The grant this replica holds for it, if any.
+    public let grant: String?
+}
+
+/// What `rain policy match` found and did.
+public struct MatchResult: Sendable {
+    public let policy: PolicyRow
+    /// Every eligible enterprise, then the near misses (one clause from eligible).
+    public let eligible: [PolicyMatch]
+    public let nearMisses: [PolicyMatch]
+    /// Grants written now (an automatic policy's matches, within this office's jurisdiction).
+    public let granted: [String]
+    /// Eligible enterprises left without a grant here: outside this office's
+    /// jurisdiction, or an amount that cannot be computed.
+    public let notGranted: Int
+}
+
+extension ReplicaStore {
+    // MARK: Policy finds enterprise
+
+    /// Checks every enterprise this replica holds against `policy`'s rule. For a published
+    /// automatic policy (免申即享) each eligible enterprise without a grant becomes one,
+    /// stage `matched`, unless `dryRun`: those this office may write (its department's
+    /// policy, or its street's enterprise; the district all).
+    public func matchPolicy(_ reference: String, dryRun: Bool = false, language: Language = .zh, now: Int64 = ReplicaStore.nowMillis())
+        throws
+        -> MatchResult
+    {
+        let policy = try findPolicy(reference)
+        guard let rule = policy.eligibility, let benefit = policy.benefit else {
+            throw PolicyStoreError(
+                .input, zh: "无法匹配：政策的条件或金额规则无法读取（由更新版本写入？）",
+                en: "cannot match: the policy's rule or benefit cannot be read (written by a newer version?)")
+        }
+        let held = try reading("cannot read the grants") { db in
+            try Dictionary(
+                Row.fetchAll(db, sql: "SELECT credit_code, id FROM grants WHERE policy = ?", arguments: [policy.id]).map {
+                    ($0["credit_code"] as String, $0["id"] as String)
+                }, uniquingKeysWith: { first, _ in first })
+        }
+        var eligible: [PolicyMatch] = []
+        var near: [PolicyMatch] = []
+        for enterprise in try enterprises() {
+            let match = rule.match(enterprise.facts)
+            if match.eligible {
+                let amount: Result<Benefit.Amount, Benefit.Failure> = Result { () throws(Benefit.Failure) in
+                    try benefit.amount(for: enterprise.facts, language)
+                }
+                eligible.append(PolicyMatch(enterprise: enterprise, match: match, amount: amount, grant: held[enterprise.creditCode]))
+            } else if !match.nearMisses.isEmpty {
+                near.append(PolicyMatch(enterprise: enterprise, match: match, amount: nil, grant: held[enterprise.creditCode]))
+            }
+        }
+        var granted: [String] = []
+        var notGranted = 0
+        if policy.isAutomatic, policy.status == "published", !dryRun {
+            let district = try actsForDistrict()
+            let mine = eligible.filter { $0.grant == nil }
+            try transaction("cannot record the grants") { db in
+                let session = WriteSession(store: self, db: db)
+                for candidate in mine {
+                    guard district || policy.department == identity.office || candidate.enterprise.street == identity.office,
+                        case .success(let amount)? = candidate.amount, let code = try? CreditCode(candidate.enterprise.creditCode)
+                    else {
+                        notGranted += 1
+                        continue
+                    }
+                    let id = GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+                    _ = try session.local(
+                        Self.grantFields(policy, candidate.enterprise, stage: .matched, amount: amount, match: candidate.match, now: now),
+                        to: RecordKey(table: "grants", id: id), now: now)
+                    granted.append(id)
+                }
+                try session.finish()
+            }
+        }
+        return MatchResult(policy: policy, eligible: eligible, nearMisses: near, granted: granted, notGranted: notGranted)
+    }
+
+    static func grantFields(
+        _ policy: PolicyRow, _ enterprise: EnterpriseRow, stage: GrantStage, amount: Benefit.Amount, match: EligibilityRule.Match,
+        now: Int64
+    ) -> [String: Value] {
+        [
+            "policy": .text(policy.id), "credit_code": .text(enterprise.creditCode), "period": .text(policy.period),
+            "department": .text(policy.department), "street": .text(enterprise.street), "stage": .text(stage.rawValue),
+            "round": .integer(1), "amount_fen": .integer(amount.fen), "computation": .text(amount.computation),
+            "reasons": .text(match.held.map { $0.reason(.zh) }.joined(separator: "；")), "created_at": .timestamp(now),
+        ]
+    }
+
+    // MARK: Grants
+
+    /// Enters an enterprise's application to an `application` policy, the enterprise named
+    /// as staff type it (a name or a credit code): its code, street and figures come from
+    /// the registry; the rule is checked and the amount computed. The grant's id is the
+    /// policy's, code's and period's, so the same application entered twice — here or on
+    /// another replica — is one grant.
+    public func applyGrant(policy reference: String, enterprise text: String, now: Int64 = ReplicaStore.nowMillis()) throws -> GrantRow {
+        let policy = try findPolicy(reference)
+        guard policy.status == "published" else {
+            throw PolicyStoreError(
+                .illegalMove, zh: "无法申报：政策未在发布中（\(policy.status)）", en: "cannot apply: the policy is not published (\(policy.status))")
+        }
+        guard !policy.isAutomatic else {
+            throw PolicyStoreError(
+                .input, zh: "无法申报：这是免申即享政策，运行 rain policy match 即生成资金",
+                en: "cannot apply: the policy is automatic (免申即享); rain policy match creates its grants")
+        }
+        let enterprise = try self.enterprise(text)
+        guard try actsForDistrict() || policy.department == identity.office || enterprise.street == identity.office else {
+            throw PolicyStoreError(
+                .jurisdiction, zh: "无法申报：企业属于街道 \(enterprise.street)，政策属于部门 \(policy.department)，都不是本办公室",
+                en:
+                    "cannot apply: the enterprise is street \(enterprise.street)'s and the policy department \(policy.department)'s, neither this office's"
+            )
+        }
+        guard let rule = policy.eligibility, let benefit = policy.benefit, let code = try? CreditCode(enterprise.creditCode) else {
+            throw PolicyStoreError(.input, zh: "无法申报：政策无法读取", en: "cannot apply: the policy cannot be read")
+        }
+        let match = rule.match(enterprise.facts)
+        guard match.eligible else {
+            let failed = match.failed.map { $0.reason(.zh) }.joined(separator: "；")
+            let failedEn = match.failed.map { $0.reason(.en) }.joined(separator: "; ")
+            throw PolicyStoreError(
+                .input, zh: "无法申报：\(enterprise.name) 不符合条件：\(failed)", en: "cannot apply: \(enterprise.name) is not eligible: \(failedEn)")
+        }
+        let amount: Benefit.Amount
+        do { amount = try benefit.amount(for: enterprise.facts) } catch {
+            throw PolicyStoreError(.input, zh: "无法申报：" + error.message(.zh), en: "cannot apply: " + error.message(.en))
+        }
+        let id = GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+        if let existing = try? findGrant(id) {
+            throw PolicyStoreError(
+                .input, zh: "无法申报：该企业本期已有这项资金（\(existing.reference)，\(existing.stage)）",
+                en: "cannot apply: the enterprise already has this grant for the period (\(existing.reference), \(existing.stage))")
+        }
+        try transaction("cannot record the application") { db in
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(
+                Self.grantFields(policy, enterprise, stage: .applied, amount: amount, match: match, now: now),
+                to: RecordKey(table: "grants", id: id), now: now)
+            try session.finish()
+        }
+        return try findGrant(id)
+    }
+
+    /// Confirms, approves or rejects a grant (the department's, or the district's), by the
+    /// workflow's rules; a rejection needs a reason.
+    public func moveGrant(_ reference: String, _ move: GrantMove, reason: String? = nil, now: Int64 = ReplicaStore.nowMillis()) throws
+        -> GrantRow
+    {
+        let grant = try findGrant(reference)
+        if try !actsForDistrict(), grant.department != identity.office {
+            throw PolicyStoreError(
+                .jurisdiction, zh: "无法\(move.label(.zh))：只有部门 \(grant.department) 或区里可以",
+                en: "cannot \(move.rawValue): only department \(grant.department) or the district may")
+        }
+        let stage: GrantStage
+        do { stage = try GrantWorkflow.stage(after: move, from: grant.state, reason: reason) } catch {
+            throw PolicyStoreError(
+                .illegalMove, zh: error.message(.zh) + "（\(grant.reference)）", en: error.message(.en) + " (\(grant.reference))")
+        }
+        var fields: [String: Value] = [:]
+        if move == .reject {
+            fields["rejection"] = .text(String(reason!.trimmingSpaces))
+        } else {
+            fields["stage"] = .text(stage.rawValue)
+            fields["round"] = .integer(1)
+        }
+        try transaction("cannot change the grant") { db in
+            let session = WriteSession(store: self, db: db)
+            _ = try session.local(fields, to: RecordKey(table: "grants", id: grant.id), now: now)
+            try session.finish()
+        }
+        return try findGrant(grant.id)
+    }
+
+    /// The grant `reference` names: its id, or a unique beginning or end of it (four or
+    /// more characters; `rain` shows the last eight).
+    public func findGrant(_ reference: String) throws -> GrantRow {
+        let text = String(reference.trimmingSpaces).lowercased()
+        let found = try reading("cannot read the grants") { db -> [GrantRow] in
+            guard text.count >= 4, text.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return [] }
+            return try Row.fetchAll(
+                db, sql: GrantRow.select + " WHERE g.id LIKE ?1 || '%' OR g.id LIKE '%' || ?1 LIMIT 2", arguments: [text]
+            )
+            .map(GrantRow.init(row:))
+        }
+        guard let first = found.first else { throw PolicyStoreError(.notFound, zh: "找不到资金 \(text)", en: "no grant \(text) is held here") }
+        guard found.count == 1 else {
+            throw PolicyStoreError(.notFound, zh: "\(text) 对应多项资金，请多输入几位", en: "\(text) names more than one grant: type more of it")
+        }
+        return first
+    }
+
+    /// Grants, newest first; those of one policy or stage when given.
+    public func grants(policy: String? = nil, stage: String? = nil) throws -> [GrantRow] {
+        let policyID = try policy.map { try findPolicy($0).id }
+        return try reading("cannot read the grants") { db in
+            try Row.fetchAll(
+                db,
+                sql: GrantRow.select
+                    + " WHERE (?1 IS NULL OR g.policy = ?1) AND (?2 IS NULL OR g.stage = ?2) ORDER BY g.created_at DESC, g.id",
+                arguments: [policyID, stage]
+            ).map(GrantRow.init(row:))
+        }
+    }
+}
