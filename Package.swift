@@ -118,6 +118,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Policy direct's part of the server: the payment-batch reservation (an office route
+        // over the read model and a server write).
+        .target(
+            name: "PolicyServer",
+            dependencies: [
+                "SyncServer", "SyncCore", "PolicyDomain", "ReplicaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The central server's storage on PostgreSQL (postgres-nio): its own migrations, the
         // same pure push plan and SyncCore merge as the embedded storage, and the locking
         // that lets several server processes share one database. Apart from SyncServer so
@@ -168,7 +180,7 @@ let package = Package(
             name: "rain-server",
             dependencies: [
                 "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText", "PolicyDomain",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -211,7 +223,9 @@ let package = Package(
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         .testTarget(
             name: "PolicyDomainTests",
-            dependencies: ["PolicyDomain", "CaseDomain", "SyncCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PolicyDomain", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(
@@ -244,8 +258,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore", "TestSupport",
-                "CaseDomain", "PolicyDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                "SyncServer", "CentralPostgres", "Residents", "PolicyServer", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore",
+                "TestSupport", "CaseDomain", "PolicyDomain", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],

@@ -220,3 +220,57 @@ extension ReplicaStore {
         }
     }
 }
+
+/// What `rain grant paid` recorded.
+public struct PaidBatch: Sendable {
+    public let batch: String
+    public let grants: Int
+    public let amountFen: Int64
+}
+
+extension ReplicaStore {
+    // MARK: Payments
+
+    /// Records `ids`, the grants of payment batch `batch`, as paid under the bank's
+    /// `reference`, in one transaction — only when every one is held here, reserved for
+    /// this batch, approved, unrejected and never paid (``PaymentBatch/checkPaid(_:states:batch:)``);
+    /// otherwise nothing is written. Works offline: a payment recorded on two replicas at
+    /// once becomes a conflict on the grant's `payment`, which blocks it until settled.
+    public func recordPaid(_ ids: [String], batch: String, reference: String, now: Int64 = ReplicaStore.nowMillis()) throws -> PaidBatch {
+        let reference = String(reference.trimmingSpaces)
+        guard !reference.isEmpty, reference.utf8.count <= 200, !reference.contains(where: \.isNewline) else {
+            throw PolicyStoreError(
+                .input, zh: "无法登记兑付：付款凭证号应为一行、1 到 200 字节（--reference）",
+                en: "cannot record the batch as paid: the reference must be one line of 1 to 200 bytes (--reference)")
+        }
+        if try !actsForDistrict(), try officeLevel() != "department" {
+            throw PolicyStoreError(
+                .jurisdiction, zh: "无法登记兑付：只有部门或区里兑付资金",
+                en: "cannot record the batch as paid: only a department or the district pays grants")
+        }
+        return try transaction("cannot record the payment") { db in
+            var states: [String: GrantState] = [:]
+            var amount: Int64 = 0
+            for id in Set(ids) {
+                guard let row = try Row.fetchOne(db, sql: GrantRow.select + " WHERE g.id = ?", arguments: [id]) else { continue }
+                let grant = GrantRow(row: row)
+                states[id] = grant.state
+                amount += grant.amountFen
+            }
+            do { try PaymentBatch.checkPaid(ids, states: states, batch: batch) } catch let error as PaymentBatch.Refusal {
+                throw PolicyStoreError(.illegalMove, zh: error.message(.zh), en: error.message(.en))
+            }
+            let session = WriteSession(store: self, db: db)
+            for id in ids {
+                _ = try session.local(
+                    [
+                        "stage": .text(GrantStage.paid.rawValue), "round": .integer(1), "payment": .text(reference),
+                        "paid_at": .timestamp(now),
+                    ],
+                    to: RecordKey(table: "grants", id: id), now: now)
+            }
+            try session.finish()
+            return PaidBatch(batch: batch, grants: ids.count, amountFen: amount)
+        }
+    }
+}

@@ -192,6 +192,12 @@ public struct HTTPTransport: Sendable {
         }
     }
 
+    /// Posts `body` (JSON) to a route a record kind adds for offices (`/payment-batches`),
+    /// with the replica's credential; returns the answer's body. Errors as for sync.
+    public func post(_ path: String, json body: [UInt8]) async throws(SyncClientError) -> [UInt8] {
+        try await send("POST", path, body: body).1
+    }
+
     func send(_ method: String, _ path: String, body: [UInt8]?) async throws(SyncClientError) -> (Int, [UInt8]) {
         var request = HTTPClientRequest(url: server + path)
         request.method = method == "POST" ? .POST : .GET

@@ -5,6 +5,7 @@ import ConsoleText
 import Foundation
 import Hummingbird
 import Logging
+import PolicyServer
 import Residents
 import SyncCore
 import SyncProtocol
@@ -137,6 +138,7 @@ struct Serve: AsyncParsableCommand {
         let app = try makeSyncApplication(
             storage: storage, settings: settings, logger: logger,
             surface: withoutReadModel ? nil : residentSurface(storage: storage, settings: residents),
+            officeRoutes: withoutReadModel ? [] : [PaymentBatchRoutes.routes()],
             onRunning: { port in
                 // Unbuffered: a supervisor or a test waits for this line on a pipe.
                 FileHandle.standardOutput.write(Data("rain-server: listening on \(scheme)://\(host):\(port) (database \(shown))\n".utf8))

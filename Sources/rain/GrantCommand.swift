@@ -16,7 +16,10 @@ struct GrantCommand: ParsableCommand {
             offline is one grant after sync. Stages: matched (免申即享) or applied →
             confirmed (by the department) → approved → paid; or rejected with a reason.
             """,
-        subcommands: [ListGrants.self, ApplyGrant.self, MoveGrant.Confirm.self, MoveGrant.Approve.self, MoveGrant.Reject.self]
+        subcommands: [
+            ListGrants.self, ApplyGrant.self, MoveGrant.Confirm.self, MoveGrant.Approve.self, MoveGrant.Reject.self, ExportGrants.self,
+            RecordPaid.self,
+        ]
     )
 }
 
@@ -112,10 +115,17 @@ struct ApplyGrant: ParsableCommand {
 }
 
 enum MoveGrant {
-    static func run(_ global: GlobalOptions, _ reference: String, _ move: GrantMove, reason: String?, json: Bool) throws {
+    /// Moves each grant in turn; the first refusal stops (those before it are done).
+    static func run(_ global: GlobalOptions, _ references: [String], _ move: GrantMove, reason: String?, json: Bool) throws {
         try running(global) {
-            let grant = try global.open().moveGrant(reference, move, reason: reason)
-            if json { print(JSONOut.render(grantJSON(grant))) } else { printGrant(grant, global.output) }
+            let store = try global.open()
+            var moved: [GrantRow] = []
+            for reference in references {
+                let grant = try store.moveGrant(reference, move, reason: reason)
+                moved.append(grant)
+                if !json { printGrant(grant, global.output) }
+            }
+            if json { print(JSONOut.render(moved.count == 1 ? grantJSON(moved[0]) : .array(moved.map(grantJSON)))) }
         }
     }
 
@@ -123,17 +133,17 @@ enum MoveGrant {
         static let configuration = CommandConfiguration(
             commandName: "confirm", abstract: "Confirm a matched or applied grant (the department).")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The grant's reference (its first characters) or id.") var reference: String
-        @Flag(help: "Print the grant as JSON.") var json = false
-        func run() throws { try MoveGrant.run(global, reference, .confirm, reason: nil, json: json) }
+        @Argument(help: "The grants' references (the last characters rain shows) or ids.") var references: [String]
+        @Flag(help: "Print the grant (an array for several) as JSON.") var json = false
+        func run() throws { try MoveGrant.run(global, references, .confirm, reason: nil, json: json) }
     }
 
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a confirmed grant for payment.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The grant's reference or id.") var reference: String
-        @Flag(help: "Print the grant as JSON.") var json = false
-        func run() throws { try MoveGrant.run(global, reference, .approve, reason: nil, json: json) }
+        @Argument(help: "The grants' references or ids.") var references: [String]
+        @Flag(help: "Print the grant (an array for several) as JSON.") var json = false
+        func run() throws { try MoveGrant.run(global, references, .approve, reason: nil, json: json) }
     }
 
     struct Reject: ParsableCommand {
@@ -142,6 +152,6 @@ enum MoveGrant {
         @Argument(help: "The grant's reference or id.") var reference: String
         @Option(help: "Why (shown to the street and the enterprise).") var reason: String
         @Flag(help: "Print the grant as JSON.") var json = false
-        func run() throws { try MoveGrant.run(global, reference, .reject, reason: reason, json: json) }
+        func run() throws { try MoveGrant.run(global, [reference], .reject, reason: reason, json: json) }
     }
 }

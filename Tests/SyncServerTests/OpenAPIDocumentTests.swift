@@ -1,5 +1,6 @@
 import Foundation
 import OpenAPIKit
+import PolicyServer
 import Residents
 import Testing
 import Yams
@@ -35,7 +36,8 @@ import Yams
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
         let surface = residentSurface(storage: storage, settings: ResidentSettings())
-        let router = makeSyncRouter(storage: storage, settings: ServerSettings(), surface: surface)
+        let office = PaymentBatchRoutes.routes()
+        let router = makeSyncRouter(storage: storage, settings: ServerSettings(), surface: surface, officeRoutes: [office])
         // Hummingbird names a parameter `{id}`; the document, GeoReport's way, `{service_request_id}.json`.
         let routes = registeredRoutes(router).map { route in
             (
@@ -45,7 +47,7 @@ import Yams
                     : route.path.replacingOccurrences(of: "{id}", with: "{service_request_id}")
             )
         }
-        #expect(routes.count == 19)
+        #expect(routes.count == 20)
         for route in routes {
             let path = OpenAPI.Path(rawValue: route.path)
             guard let item = document.paths[path]?.pathItemValue else {
@@ -57,8 +59,9 @@ import Yams
         }
         // The 405 answers name exactly the methods each path takes.
         let byPath = Dictionary(grouping: routes, by: \.path).mapValues { Set($0.map(\.method)) }
-        let sync = byPath.filter { SyncMiddleware.allowedMethods[$0.key] != nil }
-        #expect(sync == SyncMiddleware.allowedMethods.mapValues(Set.init))
+        let methods = SyncMiddleware.allowedMethods.merging(office.methods) { first, _ in first }
+        let sync = byPath.filter { methods[$0.key] != nil }
+        #expect(sync == methods.mapValues(Set.init))
         for (path, methods) in byPath where sync[path] == nil {
             let concrete = path.replacingOccurrences(of: "{service_request_id}", with: "HSM-20261206-1432-K7Q")
             #expect(surface.methods(concrete).map(Set.init) == methods, "\(path)")

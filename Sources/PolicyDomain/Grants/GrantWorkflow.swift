@@ -1,4 +1,5 @@
 public import CaseDomain
+public import SyncCore
 
 /// A grant's stage: matched (免申即享) or applied → confirmed by the department →
 /// approved → paid. A rejection is kept beside the stage (it has a reason), so a
@@ -71,6 +72,17 @@ public struct GrantState: Hashable, Sendable {
     }
 
     public var isRejected: Bool { rejection != nil }
+}
+
+extension GrantState {
+    /// A grant as the server's read model shows it (`grant_view`: each field's winner): a
+    /// payment recorded, whatever its siblings, counts — the grant is never reserved again.
+    public init(viewRow row: [String: SyncCore.Value]) {
+        self.init(
+            id: row["id"]?.text ?? "", stage: row["stage"]?.text.flatMap(GrantStage.init(rawValue:)) ?? .matched,
+            rejection: row["rejection"]?.text, amountFen: row["amount_fen"]?.integer ?? 0,
+            paymentCount: row["payment"]?.text == nil ? 0 : 1, batch: row["batch"]?.text)
+    }
 }
 
 /// Why a move is refused, in both languages ("what failed: why").

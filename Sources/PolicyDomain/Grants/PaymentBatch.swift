@@ -1,4 +1,5 @@
 public import CaseDomain
+public import SyncCore
 
 /// The rules that keep a grant from being paid twice, pure (the server applies them under
 /// the write lock every push takes, so two exports at the same moment never share a grant).
@@ -75,5 +76,15 @@ public enum PaymentBatch {
             case .reserved?: continue
             }
         }
+    }
+}
+
+extension PaymentBatch {
+    /// The grants a new batch of `office` reserves among the read model's rows (each
+    /// field's winner): its department's — every department's for the district — that
+    /// ``select(_:)`` takes, in id order. What the server runs under its write lock.
+    public static func reserve(_ rows: [[String: SyncCore.Value]], office: String, district: Bool) -> [String] {
+        let grants = rows.filter { district || $0["department"]?.text == office }.map(GrantState.init(viewRow:))
+        return select(grants).taken.map(\.id)
     }
 }

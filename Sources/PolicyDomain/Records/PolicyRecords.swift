@@ -103,5 +103,29 @@ public enum PolicyRecords {
                     FieldDeclaration("created_at", .timestamp, required: true, "when it was matched or entered"),
                     FieldDeclaration("paid_at", .timestamp, "when its payment was recorded"),
                 ]),
-        ])
+        ],
+        views: [grantView, enterpriseView, accountView])
+
+    /// What the central server keeps of each grant to reserve payment batches (under its
+    /// write lock, so that two exports never share a grant) and for statistics.
+    public static let grantView = ViewDeclaration(
+        "grant_view", of: "grants", version: 1,
+        columns: [
+            .init("policy", .text), .init("credit_code", .text), .init("period", .text), .init("department", .text),
+            .init("street", .text), .init("stage", .text), .init("amount_fen", .integer), .init("rejection", .text),
+            .init("batch", .text), .init("payment", .text), .init("created_at", .timestamp), .init("paid_at", .timestamp),
+        ],
+        indexes: [["stage"], ["batch"], ["department"]])
+
+    /// An enterprise's name by credit code (a payment batch's `name` column).
+    public static let enterpriseView = ViewDeclaration(
+        "enterprise_view", of: "enterprises", version: 1,
+        columns: [.init("credit_code", .text), .init("name", .text), .init("street", .text)], indexes: [["credit_code"]])
+
+    /// An enterprise's bank and account by credit code: the server gives them to the
+    /// department paying a batch (the only way an account reaches a department), never to
+    /// a public route.
+    public static let accountView = ViewDeclaration(
+        "enterprise_account_view", of: "enterprise_accounts", version: 1,
+        columns: [.init("credit_code", .text), .init("bank", .text), .init("account", .text)], indexes: [["credit_code"]])
 }

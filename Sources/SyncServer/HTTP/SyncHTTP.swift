@@ -83,17 +83,53 @@ public struct PublicSurface: Sendable {
     }
 }
 
+/// Routes a record kind adds for enrolled offices (policy direct's payment batches): they
+/// pass through the sync middleware, and their handlers authenticate the caller as
+/// `/changes` does. The sync server names no kind: a kind's module brings its own.
+public struct OfficeRoutes: Sendable {
+    /// The methods each path takes (for 405 answers).
+    public var methods: [String: [String]]
+    /// Adds the routes.
+    public var add: @Sendable (Router<ServerRequestContext>, OfficeRequests) -> Void
+
+    public init(methods: [String: [String]], add: @escaping @Sendable (Router<ServerRequestContext>, OfficeRequests) -> Void) {
+        self.methods = methods
+        self.add = add
+    }
+}
+
+/// What an office route's handler works with: the storage, the caller's identity and the
+/// request's body within the server's limit.
+public struct OfficeRequests: Sendable {
+    let handlers: SyncHandlers
+
+    public var storage: any CentralStorage { handlers.storage }
+
+    /// The enrolled replica making the request (401 without a valid credential).
+    public func caller(_ request: Request) async throws(ServerError) -> Caller {
+        try await handlers.authenticate(request)
+    }
+
+    /// The body, refused with 413 over the server's limit.
+    public func body(_ request: Request) async throws -> [UInt8] {
+        try await handlers.collect(request)
+    }
+}
+
 /// The router of every endpoint of `Protocol/openapi.yaml`.
 ///
 /// `surface`'s routes come before the sync middleware, so they do not pass through it;
 /// a request to one of its paths with another method is answered 405 in its form.
-public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings, surface: PublicSurface? = nil)
+/// `officeRoutes` come after it, beside the sync routes.
+public func makeSyncRouter(
+    storage: any CentralStorage, settings: ServerSettings, surface: PublicSurface? = nil, officeRoutes: [OfficeRoutes] = []
+)
     -> Router<ServerRequestContext>
 {
     let router = Router(context: ServerRequestContext.self)
     surface?.add(router)
     // Middleware first: Hummingbird wraps each route with the middleware added before it.
-    router.add(middleware: SyncMiddleware(surface: surface))
+    router.add(middleware: SyncMiddleware(surface: surface, officeRoutes: officeRoutes))
     let handlers = SyncHandlers(storage: storage, maximumBodyBytes: settings.maximumBodyBytes)
     router.get("/healthz") { _, _ in try await handlers.health() }
     router.post("/enrol") { request, context in try await handlers.enrol(request, context: context) }
@@ -101,6 +137,7 @@ public func makeSyncRouter(storage: any CentralStorage, settings: ServerSettings
     router.post("/reissue") { request, context in try await handlers.reissue(request, context: context) }
     router.post("/changes") { request, context in try await handlers.push(request, context: context) }
     router.get("/changes") { request, context in try await handlers.pull(request, context: context) }
+    for routes in officeRoutes { routes.add(router, OfficeRequests(handlers: handlers)) }
     return router
 }
 
@@ -119,6 +156,7 @@ public func makeSyncApplication(
     settings: ServerSettings,
     logger: Logger,
     surface: PublicSurface? = nil,
+    officeRoutes: [OfficeRoutes] = [],
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws(ServerError) -> some ApplicationProtocol {
     let server: HTTPServerBuilder
@@ -136,7 +174,7 @@ public func makeSyncApplication(
         server = .http1(configuration: http1)
     }
     return Application(
-        router: makeSyncRouter(storage: storage, settings: settings, surface: surface),
+        router: makeSyncRouter(storage: storage, settings: settings, surface: surface, officeRoutes: officeRoutes),
         server: server,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "rain-server"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
@@ -321,9 +359,14 @@ struct SyncMiddleware: RouterMiddleware {
     static let versionHeader = HTTPField.Name(TransportV1.versionHeader)!
 
     let surface: PublicSurface?
+    /// The methods of each path: the sync routes' and the office routes'.
+    let methods: [String: [String]]
 
-    init(surface: PublicSurface? = nil) {
+    init(surface: PublicSurface? = nil, officeRoutes: [OfficeRoutes] = []) {
         self.surface = surface
+        var methods = Self.allowedMethods
+        for routes in officeRoutes { methods.merge(routes.methods) { first, _ in first } }
+        self.methods = methods
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -396,7 +439,7 @@ struct SyncMiddleware: RouterMiddleware {
             return response
         case let error as HTTPError:
             // A known path with another method: 405 and the methods it takes.
-            if error.status == .notFound, let allowed = Self.allowedMethods[request.uri.path] {
+            if error.status == .notFound, let allowed = methods[request.uri.path] {
                 var response = json(
                     405,
                     ErrorBodyV1(
