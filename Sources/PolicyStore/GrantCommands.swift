@@ -194,6 +194,7 @@ extension ReplicaStore {
     public func findGrant(_ reference: String) throws -> GrantRow {
         let text = String(reference.trimmingSpaces).lowercased()
         let found = try reading("cannot read the grants") { db -> [GrantRow] in
+            if let row = try Row.fetchOne(db, sql: GrantRow.select + " WHERE g.id = ?", arguments: [text]) { return [GrantRow(row: row)] }
             guard text.count >= 4, text.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return [] }
             return try Row.fetchAll(
                 db, sql: GrantRow.select + " WHERE g.id LIKE ?1 || '%' OR g.id LIKE '%' || ?1 LIMIT 2", arguments: [text]

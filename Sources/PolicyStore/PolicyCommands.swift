@@ -127,3 +127,26 @@ extension ReplicaStore {
         }
     }
 }
+
+extension ReplicaStore {
+    /// The figures over the policies and grants this replica holds (``PolicyStats``): a
+    /// department's replica gives its own, the district's the district's.
+    public func policyStats() throws -> PolicyStats {
+        try reading("cannot read the policies") { db in
+            let policies = try Row.fetchAll(db, sql: "SELECT id, department, status FROM policies").map {
+                PolicyStats.Policy(id: $0["id"], department: $0["department"] ?? "", status: $0["status"] ?? "")
+            }
+            let grants = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT policy, department, street, credit_code, amount_fen, rejection, payments, stage, created_at, paid_at FROM grants"
+            ).map { row in
+                PolicyStats.Grant(
+                    policy: row["policy"] ?? "", department: row["department"] ?? "", street: row["street"] ?? "",
+                    creditCode: row["credit_code"] ?? "", amountFen: row["amount_fen"] ?? 0, rejected: (row["rejection"] as String?) != nil,
+                    paid: (row["payments"] as Int? ?? 0) > 0, createdAt: row["created_at"], paidAt: row["paid_at"])
+            }
+            return PolicyStats(policies: policies, grants: grants)
+        }
+    }
+}

@@ -11,7 +11,7 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy",
         abstract: "Publish policies and let them find the enterprises that qualify (政策直达).",
         discussion: "The policy file format and the rule language are in README, \"Policy direct\".",
-        subcommands: [PublishPolicy.self, ListPolicies.self, ShowPolicy.self, ClosePolicy.self, MatchPolicy.self]
+        subcommands: [PublishPolicy.self, ListPolicies.self, ShowPolicy.self, ClosePolicy.self, MatchPolicy.self, PolicyStatsCommand.self]
     )
 }
 
@@ -272,5 +272,83 @@ struct MatchPolicy: ParsableCommand {
     private func grantID(_ policy: PolicyRow, _ item: PolicyMatch) -> String? {
         guard let code = try? CreditCode(item.enterprise.creditCode) else { return nil }
         return GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+    }
+}
+
+struct PolicyStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Policies published, departments, enterprises benefited, enterprise-times and amounts paid.",
+        discussion: """
+            Over what this replica holds (a department's replica: its own; the district's:
+            the district's). A policy counts once published; enterprise-times are paid
+            grants, enterprises the distinct ones among them; amounts in fen (yuan shown).
+            By department, policy, street and month of payment (Beijing time), and the days
+            from match (or application) to payment: median and 90th percentile.
+            --json: {"policies", "departments", "grants", "enterprises", "enterprise_times",
+            "paid_fen", "median_days_to_payment", "p90_days_to_payment", "by_department",
+            "by_policy", "by_street", "by_month"}; each breakdown a list of {"key",
+            "enterprise_times", "enterprises", "paid_fen"} (by_policy adds "title").
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the figures as JSON.") var json = false
+
+    func run() throws {
+        try running(global) {
+            let store = try global.open()
+            let stats = try store.policyStats()
+            let titles = Dictionary(try store.policies().map { ($0.id, $0.title) }, uniquingKeysWith: { first, _ in first })
+            let out = global.output
+            func days(_ value: Double?) -> String? { value.map { String(format: "%.1f", $0) } }
+            if json {
+                func lines(_ lines: [PolicyStats.Line], titled: Bool = false) -> JSONOut.Node {
+                    .array(
+                        lines.map { line in
+                            var members: [(String, JSONOut.Node)] = [("key", .string(line.key))]
+                            if titled { members.append(("title", .string(titles[line.key]))) }
+                            members += [
+                                ("enterprise_times", .integer(Int64(line.enterpriseTimes))),
+                                ("enterprises", .integer(Int64(line.enterprises))),
+                                ("paid_fen", .integer(line.paidFen)),
+                            ]
+                            return .object(members)
+                        })
+                }
+                print(
+                    JSONOut.render(
+                        .object([
+                            ("policies", .integer(Int64(stats.policies))), ("departments", .integer(Int64(stats.departments))),
+                            ("grants", .integer(Int64(stats.grants))), ("enterprises", .integer(Int64(stats.enterprises))),
+                            ("enterprise_times", .integer(Int64(stats.enterpriseTimes))), ("paid_fen", .integer(stats.paidFen)),
+                            ("median_days_to_payment", .string(days(stats.medianDaysToPayment))),
+                            ("p90_days_to_payment", .string(days(stats.p90DaysToPayment))),
+                            ("by_department", lines(stats.byDepartment)), ("by_policy", lines(stats.byPolicy, titled: true)),
+                            ("by_street", lines(stats.byStreet)), ("by_month", lines(stats.byMonth)),
+                        ])))
+                return
+            }
+            out.table(
+                [out.text("指标", "figure"), out.text("数值", "value")],
+                [
+                    [out.text("发布政策", "policies published"), String(stats.policies)],
+                    [out.text("发布部门", "departments"), String(stats.departments)],
+                    [out.text("受益企业", "enterprises benefited"), String(stats.enterprises)],
+                    [out.text("受益企业（家次）", "enterprise-times"), String(stats.enterpriseTimes)],
+                    [out.text("兑付金额", "amount paid"), Benefit.yuan(stats.paidFen)],
+                    [out.text("匹配至兑付（天，中位数）", "match to payment, median days"), days(stats.medianDaysToPayment) ?? "-"],
+                    [out.text("匹配至兑付（天，90%）", "match to payment, p90 days"), days(stats.p90DaysToPayment) ?? "-"],
+                ])
+            for (title, lines) in [
+                (out.text("按部门", "by department"), stats.byDepartment), (out.text("按街道", "by street"), stats.byStreet),
+                (out.text("按月份", "by month"), stats.byMonth),
+            ] where !lines.isEmpty {
+                print("\n" + out.bold(title))
+                out.table(
+                    ["", out.text("家次", "times"), out.text("企业", "enterprises"), out.text("金额", "paid")],
+                    lines.map { [$0.key, String($0.enterpriseTimes), String($0.enterprises), Benefit.yuan($0.paidFen)] })
+            }
+        }
     }
 }

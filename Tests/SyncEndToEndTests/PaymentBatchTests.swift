@@ -115,6 +115,15 @@ import Testing
         let grants = try deployment.rain(["grant", "list", "--json"], db: payers[2]).json as? [[String: Any]] ?? []
         #expect(grants.count == 24)
         #expect(grants.allSatisfy { $0["stage"] as? String == "paid" && $0["payment_conflict"] as? Bool == false }, "\(grants)")
+        // The figures: every grant paid once, the amounts the files carried.
+        let fileTotal = try batches.map { try batchFile($0.file).amounts.reduce(0, +) }.reduce(0, +)
+        for db in [payers[0], payers[2]] {
+            let stats = try deployment.rain(["policy", "stats", "--json"], db: db).object
+            #expect(stats["policies"] as? Int == 1 && stats["departments"] as? Int == 1, "\(stats)")
+            #expect(stats["enterprise_times"] as? Int == 24 && stats["enterprises"] as? Int == 24)
+            #expect(stats["paid_fen"] as? Int == fileTotal)
+            #expect((stats["by_street"] as? [[String: Any]])?.first?["key"] as? String == "JD1")
+        }
 
         // Offline, no batch is produced and no file written.
         deployment.server.stop()
