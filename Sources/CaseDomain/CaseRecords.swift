@@ -35,8 +35,10 @@ public enum CaseRecords {
                     FieldDeclaration("closed_at", .timestamp, "when it was closed"),
                     FieldDeclaration(
                         "source", .text,
-                        "how it came: online (a resident's own submission, written by the server) or counter (recorded by staff; also when absent)"
+                        "how it came: online (a resident's own submission, written by the server), enterprise (an enterprise's problem or suggestion, 企业诉求) or counter (recorded by staff; also when absent)"
                     ),
+                    FieldDeclaration(
+                        "credit_code", .text, "the enterprise raising it: its unified social credit code in the registry (policy direct)"),
                 ]),
             TableDeclaration(
                 "case_events", kind: .appendOnly, scope: .parent(table: "cases", field: "case_id"),

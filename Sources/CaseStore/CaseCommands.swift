@@ -30,6 +30,10 @@ extension ReplicaStore {
         }
         if let name = input.citizenName { fields["citizen_name"] = .text(name.trimmingCharacters(in: .whitespacesAndNewlines)) }
         if let phone = input.phone { fields["phone"] = .text(try PhoneNumber.normalize(phone)) }
+        if let code = input.creditCode {
+            fields["credit_code"] = .text(code)
+            fields["source"] = .text("enterprise")
+        }
         if let address = input.address {
             try Self.checkLength("address", address, limit: Self.maximumTitleBytes)
             fields["address"] = .text(address)
@@ -96,7 +100,8 @@ extension ReplicaStore {
         }
         switch filter.source {
         case "online"?: conditions.append("source = 'online'")
-        case "counter"?: conditions.append("(source IS NULL OR source <> 'online')")
+        case "counter"?: conditions.append("(source IS NULL OR source = 'counter')")
+        case "enterprise"?: conditions.append("source = 'enterprise'")
         default: break
         }
         if let today = filter.overdueOn {

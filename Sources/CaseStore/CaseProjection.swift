@@ -24,7 +24,11 @@ public struct CaseProjection: RecordProjection {
             // server), NULL or `counter` for one staff recorded.
             MigrationStep(name: "cases-v12-source") { db in
                 try db.execute(sql: "ALTER TABLE cases ADD COLUMN source TEXT")
-            }
+            },
+            // The enterprise raising a case (policy direct's registry): its credit code.
+            MigrationStep(name: "cases-v13-enterprise") { db in
+                try db.execute(sql: "ALTER TABLE cases ADD COLUMN credit_code TEXT")
+            },
         ]
     }
 
@@ -115,7 +119,7 @@ extension ReplicaStore {
 enum MaterialisedColumns {
     static let caseText = [
         "number", "kind", "category", "title", "description", "citizen_name", "phone", "address", "status", "level", "office", "answer",
-        "source",
+        "source", "credit_code",
     ]
     static let caseInteger = ["round", "rating", "created_at", "closed_at"]
     static let eventText = ["case_id", "type", "text"]

@@ -25,8 +25,11 @@ public struct CaseRow: Hashable, Sendable {
     public var dueDate: String?
     public var updatedAt: Int64?
     public var closedAt: Int64?
-    /// How the case came: `online` (a resident's submission) or `counter` (staff).
+    /// How the case came: `online` (a resident's submission), `enterprise` (an
+    /// enterprise's problem or suggestion) or `counter` (staff).
     public var source: String
+    /// The enterprise raising it (its credit code), for an enterprise's case.
+    public var creditCode: String?
     public var conflicts: Int
 
     init(row: Row) {
@@ -50,6 +53,7 @@ public struct CaseRow: Hashable, Sendable {
         updatedAt = row["updated_at"]
         closedAt = row["closed_at"]
         source = (row["source"] as String?) ?? "counter"
+        creditCode = row["credit_code"]
         conflicts = row["conflicts"] ?? 0
     }
 
@@ -85,11 +89,14 @@ public struct NewCase: Sendable {
     public var citizenName: String?
     public var phone: String?
     public var address: String?
+    /// An enterprise's case (企业诉求): its credit code; the case's source is then `enterprise`.
+    public var creditCode: String?
 
     public init(
         kind: CaseKind, category: String, title: String, description: String? = nil, citizenName: String? = nil, phone: String? = nil,
-        address: String? = nil
+        address: String? = nil, creditCode: String? = nil
     ) {
+        self.creditCode = creditCode
         self.kind = kind
         self.category = category
         self.title = title

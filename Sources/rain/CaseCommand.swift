@@ -3,6 +3,7 @@ import CaseDomain
 import CaseStore
 import ConsoleText
 import Foundation
+import PolicyStore
 import ReplicaStore
 import SyncCore
 
@@ -46,7 +47,7 @@ struct CaseView {
             ("round", .integer(row.round.map(Int64.init))), ("level", .string(row.level)), ("office", .string(row.office)),
             ("answer", .string(row.answer)), ("rating", .integer(row.rating.map(Int64.init))), ("created_at", .integer(row.createdAt)),
             ("due_date", .string(row.dueDate)), ("deadline", .string(deadline?.rawValue)), ("closed_at", .integer(row.closedAt)),
-            ("conflicts", .integer(Int64(row.conflicts))), ("source", .string(row.source)),
+            ("conflicts", .integer(Int64(row.conflicts))), ("source", .string(row.source)), ("credit_code", .string(row.creditCode)),
         ])
     }
 }
@@ -77,7 +78,9 @@ func printCases(_ rows: [CaseRow], global: GlobalOptions, json: Bool, reveal: Bo
             if view.deadline == .overdue { due = out.red(due) } else if view.deadline == .dueSoon { due = out.yellow(due) }
             return [
                 view.row.number ?? view.row.id, view.kind, view.row.category ?? "", view.status, due, view.citizen ?? "",
-                view.row.title ?? "", view.row.source == "online" ? out.text("网上", "online") : out.text("窗口", "counter"),
+                view.row.title ?? "",
+                view.row.source == "online"
+                    ? out.text("网上", "online") : view.row.source == "enterprise" ? out.text("企业", "enterprise") : out.text("窗口", "counter"),
             ]
         })
 }
@@ -102,6 +105,10 @@ struct NewCaseCommand: ParsableCommand {
     @Option(help: "The resident's name.") var citizen: String?
     @Option(help: "The resident's phone: an 11-digit mobile or a landline with area code.") var phone: String?
     @Option(help: "The address concerned.") var address: String?
+    @Option(
+        help:
+            "An enterprise's problem or suggestion (企业诉求): the enterprise's name as typed or its credit code, found in the registry; the case's source is then enterprise."
+    ) var enterprise: String?
     @Flag(help: "Print {\"id\": …, \"number\": …} as JSON.") var json = false
 
     func validate() throws {
@@ -128,10 +135,11 @@ struct NewCaseCommand: ParsableCommand {
                 text = decoded
             }
             let store = try global.open()
+            let company = try enterprise.map { try store.enterprise($0) }
             let created = try store.newCase(
                 NewCase(
                     kind: CaseKind(parsing: kind) ?? .consultation, category: category, title: title, description: text,
-                    citizenName: citizen, phone: phone, address: address),
+                    citizenName: citizen, phone: phone, address: address, creditCode: company?.creditCode),
                 categories: try global.categoryList())
             if json {
                 print(JSONOut.render(.object([("id", .string(created.id)), ("number", .string(created.number))])))
@@ -150,7 +158,10 @@ struct ListCases: ParsableCommand {
     @Option(help: "Only this kind.") var kind: String?
     @Option(help: "Only this category.") var category: String?
     @Flag(help: "Only open cases past their due date.") var overdue = false
-    @Option(help: "Only cases that came this way: online (residents' own submissions) or counter (recorded by staff).")
+    @Option(
+        help:
+            "Only cases that came this way: online (residents' own submissions), enterprise (enterprises' problems and suggestions) or counter (recorded by staff)."
+    )
     var source: String?
     @Option(help: "At most this many cases.") var limit = 50
     @Flag(help: "Show residents' names, phones and addresses unmasked.") var reveal = false
@@ -162,8 +173,8 @@ struct ListCases: ParsableCommand {
         }
         if let kind, CaseKind(parsing: kind) == nil { throw ValidationError("unknown kind '\(kind)'") }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
-        if let source, source != "online", source != "counter" {
-            throw ValidationError("unknown source '\(source)': use online or counter")
+        if let source, source != "online", source != "counter", source != "enterprise" {
+            throw ValidationError("unknown source '\(source)': use online, counter or enterprise")
         }
     }
 

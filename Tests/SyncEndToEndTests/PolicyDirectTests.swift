@@ -162,6 +162,25 @@ import Testing
         try deployment.sync(jrb)
         try deployment.sync(jd1)
         #expect(try grants(jd1).first { $0["id"] as? String == id }?["stage"] as? String == "approved")
+
+        // An enterprise's problem reaches the case pipeline: a kind and a channel.
+        let raised = try deployment.rain(
+            [
+                "case", "new", "--kind", "suggestion", "--category", "环境卫生", "--title", "园区路灯不足", "--enterprise", "星河科技有限公司",
+                "--json",
+            ], db: jd1)
+        let number = try #require(raised.object["number"] as? String, "\(raised.stderr)")
+        #expect(
+            try deployment.rain(["case", "new", "--kind", "help", "--category", "环境卫生", "--title", "x", "--enterprise", "没有这家"], db: jd1)
+                .status == 3)
+        try deployment.sync(jd1)
+        try deployment.sync(hsd)
+        for db in [jd1, hsd] {
+            let listed = list(try deployment.rain(["case", "list", "--source", "enterprise", "--json"], db: db))
+            #expect(listed.map { $0["number"] as? String } == [number], "\(db)")
+            #expect(listed.first?["credit_code"] as? String == Self.code(1))
+        }
+        #expect(list(try deployment.rain(["case", "list", "--source", "counter", "--json"], db: jd1)).isEmpty)
     }
 
     /// The server enforces the scopes whatever a client does: a street replica that ignores
