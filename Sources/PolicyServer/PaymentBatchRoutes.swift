@@ -48,6 +48,14 @@ public enum PaymentBatchRoutes {
             guard !rows.isEmpty, district || rows.allSatisfy({ $0["department"] == .text(caller.office) }) else {
                 throw ServerError.notFound("cannot send the payment batch again: no batch \(wanted) of office \(caller.office)")
             }
+            // Sent again only while nothing of it is paid: a second bank file of a paid
+            // grant would pay it twice. Rejected grants are left out.
+            if let paid = rows.first(where: { $0["payment"]?.text != nil }) {
+                throw ServerError.conflict(
+                    "batch_paid",
+                    "cannot send the payment batch again: grant \(paid["id"]?.text ?? "") of batch \(wanted) is recorded as paid (batch)")
+            }
+            rows = rows.filter { $0["rejection"]?.text == nil }
             batch = wanted
         } else {
             let id = "PB-" + caller.office + "-" + ReplicaStore.newRecordID(now: now).suffix(12)
@@ -64,20 +72,24 @@ public enum PaymentBatchRoutes {
             rows = result.rows[0].filter { taken.contains($0["id"]?.text ?? "") }
             batch = taken.isEmpty ? nil : id
         }
-        let codes = Array(Set(rows.compactMap { $0["credit_code"] })).sorted { ($0.text ?? "") < ($1.text ?? "") }
-        func byCode(_ view: String) async throws(ServerError) -> [String: [String: Value]] {
+        // Names and accounts by the records' derived ids (PROTOCOL §10.3), an account only
+        // when it is the grant's street's: a record another office made under some other id,
+        // or in another street, never names the payee.
+        let codes = Set(rows.compactMap { $0["credit_code"]?.text }).compactMap { try? CreditCode($0) }
+        func byID(_ view: String, _ id: (CreditCode) -> String) async throws(ServerError) -> [String: [String: Value]] {
             guard !codes.isEmpty else { return [:] }
-            let found = try await storage.viewRows(view, where: "credit_code", in: codes, limit: 1_000_000)
+            let found = try await storage.viewRows(view, where: "id", in: codes.map { .text(id($0)) }, limit: 1_000_000)
             return Dictionary(
                 found.compactMap { row in row["credit_code"]?.text.map { ($0, row) } }, uniquingKeysWith: { first, _ in first })
         }
-        let names = try await byCode(PolicyRecords.enterpriseView.name)
-        let accounts = try await byCode(PolicyRecords.accountView.name)
+        let names = try await byID(PolicyRecords.enterpriseView.name, EnterpriseKey.recordID)
+        let accounts = try await byID(PolicyRecords.accountView.name, EnterpriseKey.accountID)
         let lines = rows.compactMap { row -> PaymentBatchWire.Line? in
             guard let id = row["id"]?.text, let code = row["credit_code"]?.text else { return nil }
+            let account = accounts[code].flatMap { $0["street"] == row["street"] ? $0 : nil }
             return PaymentBatchWire.Line(
                 id: id, policy: row["policy"]?.text ?? "", creditCode: code, name: names[code]?["name"]?.text,
-                bank: accounts[code]?["bank"]?.text, account: accounts[code]?["account"]?.text, amountFen: row["amount_fen"]?.integer ?? 0)
+                bank: account?["bank"]?.text, account: account?["account"]?.text, amountFen: row["amount_fen"]?.integer ?? 0)
         }.sorted { $0.id < $1.id }
         var headers = HTTPFields()
         headers[.contentType] = "application/json"

@@ -83,9 +83,12 @@ extension ReplicaStore {
                 account["account"] = enterprise.account.map(Value.text)
                 account["contact"] = enterprise.contact.map(Value.text)
                 let wrote = try Self.writeChanged(
-                    attributes, table: "enterprises", id: EnterpriseKey.recordID(enterprise.creditCode), session, db, now)
+                    attributes, table: "enterprises", id: EnterpriseKey.recordID(enterprise.creditCode), columns: file.columns, session, db,
+                    now)
                 let wroteAccount = try Self.writeChanged(
-                    account, table: "enterprise_accounts", id: EnterpriseKey.accountID(enterprise.creditCode), session, db, now)
+                    account, table: "enterprise_accounts", id: EnterpriseKey.accountID(enterprise.creditCode), columns: file.columns,
+                    session, db,
+                    now)
                 if wrote || wroteAccount { result.imported += 1 } else { result.unchanged += 1 }
             }
             try session.finish()
@@ -94,12 +97,13 @@ extension ReplicaStore {
     }
 
     /// Writes the fields of `fields` that differ from the row's (all, and `updated_at`, for
-    /// a new record); a field the row holds but `fields` leaves out is cleared. False when
-    /// nothing differed.
+    /// a new record); a field of a column the file has, left empty, is cleared; a field of a
+    /// column it lacks is left as it is. False when nothing differed.
     private static func writeChanged(
-        _ fields: [String: Value], table: String, id: String, _ session: WriteSession, _ db: Database, _ now: Int64
+        _ fields: [String: Value], table: String, id: String, columns: Set<String>, _ session: WriteSession, _ db: Database, _ now: Int64
     ) throws -> Bool {
-        let declared = PolicyRows.tables[table]!.fields.map(\.name).filter { $0 != "updated_at" }
+        // `credit_code` and `street` are required columns: always in the file.
+        let declared = PolicyRows.tables[table]!.fields.map(\.name).filter { $0 != "updated_at" && columns.contains($0) }
         var changed: [String: Value] = [:]
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE id = ?", arguments: [id]) {
             for name in declared {

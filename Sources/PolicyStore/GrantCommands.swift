@@ -45,11 +45,14 @@ extension ReplicaStore {
                 .input, zh: "无法匹配：政策的条件或金额规则无法读取（由更新版本写入？）",
                 en: "cannot match: the policy's rule or benefit cannot be read (written by a newer version?)")
         }
-        let held = try reading("cannot read the grants") { db in
-            try Dictionary(
-                Row.fetchAll(db, sql: "SELECT credit_code, id FROM grants WHERE policy = ?", arguments: [policy.id]).map {
-                    ($0["credit_code"] as String, $0["id"] as String)
-                }, uniquingKeysWith: { first, _ in first })
+        // The grants held, by their derived id: the same for every version of the policy,
+        // so an enterprise granted under an earlier version is not granted again.
+        let ids = try reading("cannot read the grants") { db in Set(try String.fetchAll(db, sql: "SELECT id FROM grants")) }
+        var held: [String: String] = [:]
+        for enterprise in try enterprises() {
+            guard let code = try? CreditCode(enterprise.creditCode) else { continue }
+            let id = GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
+            if ids.contains(id) { held[enterprise.creditCode] = id }
         }
         var eligible: [PolicyMatch] = []
         var near: [PolicyMatch] = []
@@ -78,7 +81,7 @@ extension ReplicaStore {
                         notGranted += 1
                         continue
                     }
-                    let id = GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+                    let id = GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
                     _ = try session.local(
                         Self.grantFields(policy, candidate.enterprise, stage: .matched, amount: amount, match: candidate.match, now: now),
                         to: RecordKey(table: "grants", id: id), now: now)
@@ -142,7 +145,7 @@ extension ReplicaStore {
         do { amount = try benefit.amount(for: enterprise.facts) } catch {
             throw PolicyStoreError(.input, zh: "无法申报：" + error.message(.zh), en: "cannot apply: " + error.message(.en))
         }
-        let id = GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+        let id = GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
         if let existing = try? findGrant(id) {
             throw PolicyStoreError(
                 .input, zh: "无法申报：该企业本期已有这项资金（\(existing.reference)，\(existing.stage)）",
@@ -163,30 +166,44 @@ extension ReplicaStore {
     public func moveGrant(_ reference: String, _ move: GrantMove, reason: String? = nil, now: Int64 = ReplicaStore.nowMillis()) throws
         -> GrantRow
     {
-        let grant = try findGrant(reference)
-        if try !actsForDistrict(), grant.department != identity.office {
-            throw PolicyStoreError(
-                .jurisdiction, zh: "无法\(move.label(.zh))：只有部门 \(grant.department) 或区里可以",
-                en: "cannot \(move.rawValue): only department \(grant.department) or the district may")
+        try moveGrants([reference], move, reason: reason, now: now)[0]
+    }
+
+    /// Moves several grants at once: every one is found and checked first, then all are
+    /// written in one transaction — one refusal writes nothing.
+    public func moveGrants(_ references: [String], _ move: GrantMove, reason: String? = nil, now: Int64 = ReplicaStore.nowMillis()) throws
+        -> [GrantRow]
+    {
+        let district = try actsForDistrict()
+        var writes: [(id: String, fields: [String: Value])] = []
+        for reference in references {
+            let grant = try findGrant(reference)
+            if !district, grant.department != identity.office {
+                throw PolicyStoreError(
+                    .jurisdiction, zh: "无法\(move.label(.zh))：只有部门 \(grant.department) 或区里可以（\(grant.reference)）",
+                    en: "cannot \(move.rawValue): only department \(grant.department) or the district may (\(grant.reference))")
+            }
+            guard !writes.contains(where: { $0.id == grant.id }) else { continue }
+            let stage: GrantStage
+            do { stage = try GrantWorkflow.stage(after: move, from: grant.state, reason: reason) } catch {
+                throw PolicyStoreError(
+                    .illegalMove, zh: error.message(.zh) + "（\(grant.reference)）", en: error.message(.en) + " (\(grant.reference))")
+            }
+            var fields: [String: Value] = [:]
+            if move == .reject {
+                fields["rejection"] = .text(String(reason!.trimmingSpaces))
+            } else {
+                fields["stage"] = .text(stage.rawValue)
+                fields["round"] = .integer(1)
+            }
+            writes.append((grant.id, fields))
         }
-        let stage: GrantStage
-        do { stage = try GrantWorkflow.stage(after: move, from: grant.state, reason: reason) } catch {
-            throw PolicyStoreError(
-                .illegalMove, zh: error.message(.zh) + "（\(grant.reference)）", en: error.message(.en) + " (\(grant.reference))")
-        }
-        var fields: [String: Value] = [:]
-        if move == .reject {
-            fields["rejection"] = .text(String(reason!.trimmingSpaces))
-        } else {
-            fields["stage"] = .text(stage.rawValue)
-            fields["round"] = .integer(1)
-        }
-        try transaction("cannot change the grant") { db in
+        try transaction("cannot change the grants") { db in
             let session = WriteSession(store: self, db: db)
-            _ = try session.local(fields, to: RecordKey(table: "grants", id: grant.id), now: now)
+            for write in writes { _ = try session.local(write.fields, to: RecordKey(table: "grants", id: write.id), now: now) }
             try session.finish()
         }
-        return try findGrant(grant.id)
+        return try writes.map { try findGrant($0.id) }
     }
 
     /// The grant `reference` names: its id, or a unique beginning or end of it (four or

@@ -89,6 +89,14 @@ extension ReplicaStore {
             let stamp = move == "published" ? "published_at" : "closed_at"
             _ = try session.local(
                 ["status": .text(move), stamp: .timestamp(now)], to: RecordKey(table: "policies", id: policy.id), now: now)
+            // A draft of a new version, once published, closes the version it replaces: one
+            // version of a document is in force at a time.
+            if move == "published", let old = policy.supersedes,
+                try String.fetchOne(db, sql: "SELECT status FROM policies WHERE id = ?", arguments: [old]) == "published"
+            {
+                _ = try session.local(
+                    ["status": .text("closed"), "closed_at": .timestamp(now)], to: RecordKey(table: "policies", id: old), now: now)
+            }
             try session.finish()
         }
         return try findPolicy(policy.id)
@@ -130,10 +138,14 @@ extension ReplicaStore {
 
 extension ReplicaStore {
     /// The figures over the policies and grants this replica holds (``PolicyStats``): a
-    /// department's replica gives its own, the district's the district's.
+    /// department's replica gives its own policies (every office holds every published
+    /// one), the district's and a street's every department's.
     public func policyStats() throws -> PolicyStats {
-        try reading("cannot read the policies") { db in
-            let policies = try Row.fetchAll(db, sql: "SELECT id, department, status FROM policies").map {
+        let department = try officeLevel() == "department" ? identity.office : nil
+        return try reading("cannot read the policies") { db in
+            let policies = try Row.fetchAll(
+                db, sql: "SELECT id, department, status FROM policies WHERE ?1 IS NULL OR department = ?1", arguments: [department]
+            ).map {
                 PolicyStats.Policy(id: $0["id"], department: $0["department"] ?? "", status: $0["status"] ?? "")
             }
             let grants = try Row.fetchAll(

@@ -48,6 +48,10 @@ public struct PolicyRow: Hashable, Sendable {
     public var benefit: Benefit? { Benefit(json: benefitJSON) }
     /// The rule, parsed (nil when it does not parse: a record written by a newer version).
     public var eligibility: EligibilityRule? { try? EligibilityRule(rule) }
+    /// What a grant's id is made from besides the code and period (PROTOCOL §10.3): the
+    /// department and document, the same for every version, so a new version never
+    /// grants an enterprise again for the same period.
+    public var grantKey: String { department + "/" + document }
     /// 免申即享.
     public var isAutomatic: Bool { mode == PolicyFile.Mode.automatic.rawValue }
     /// A short reference people type: the id's last eight characters (its random part;

@@ -41,6 +41,19 @@ public enum ScopeRule: Hashable, Sendable {
     }
 }
 
+/// Who may write a field, beyond holding the record in its jurisdiction
+/// (`Protocol/PROTOCOL.md` §9.6): the server refuses the others' changes.
+public enum FieldWriters: Hashable, Sendable {
+    /// Any office whose jurisdiction holds the record.
+    case anyone
+    /// Only an office whose jurisdiction holds the record's home (its first scope code: a
+    /// grant's department) or the district; another office may write only one of
+    /// `except` (a street entering an application: `applied`).
+    case home(except: [String])
+    /// Only the server's own writer (a payment batch's reservation).
+    case server
+}
+
 /// One field of a record kind's table, as `Protocol/` describes it.
 public struct FieldDeclaration: Hashable, Sendable {
     /// The JSON value type a writer gives the field (`Protocol/PROTOCOL.md` §2.4).
@@ -54,14 +67,20 @@ public struct FieldDeclaration: Hashable, Sendable {
     public let required: Bool
     /// How concurrent values merge.
     public let rule: FieldRule
+    /// Who may write it.
+    public let writers: FieldWriters
     /// One line for `Protocol/`.
     public let summary: String
 
-    public init(_ name: String, _ type: ValueType, required: Bool = false, rule: FieldRule = .lastWriterWins, _ summary: String) {
+    public init(
+        _ name: String, _ type: ValueType, required: Bool = false, rule: FieldRule = .lastWriterWins, writers: FieldWriters = .anyone,
+        _ summary: String
+    ) {
         self.name = name
         self.type = type
         self.required = required
         self.rule = rule
+        self.writers = writers
         self.summary = summary
     }
 }
@@ -127,9 +146,20 @@ extension Schema {
 /// read and write a record.
 public struct ScopeRules: Sendable {
     private let rules: [String: ScopeRule]
+    private let writers: [String: [(field: String, writers: FieldWriters)]]
 
     public init(kinds: [RecordKind]) {
         rules = Dictionary(kinds.flatMap(\.tables).map { ($0.name, $0.scope) }, uniquingKeysWith: { first, _ in first })
+        writers = Dictionary(
+            kinds.flatMap(\.tables).compactMap { table in
+                let restricted = table.fields.filter { $0.writers != .anyone }.map { (field: $0.name, writers: $0.writers) }
+                return restricted.isEmpty ? nil : (table.name, restricted)
+            }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The fields of `table` not every office holding a record may write.
+    public func restrictedFields(of table: String) -> [(field: String, writers: FieldWriters)] {
+        writers[table] ?? []
     }
 
     /// The rule of `table`: ``ScopeRule/district`` for a table no kind declares.

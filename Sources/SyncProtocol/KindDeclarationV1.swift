@@ -16,7 +16,8 @@ public import SyncCore
 /// also reads the record (always, or once `f` has been written one of the values) —,
 /// `{"parent": {"table": t, "field": f}}` or `"district"`; `merge` is
 /// `last-writer-wins`, `maximum` or `{"workflow": {"stages": [..], "round": field}}`.
-/// Every member is required but `required` (false) and `summary` (empty); an unknown
+/// `writers` (default `anyone`) is `server` or `{"home_except": [..]}` (PROTOCOL §9.6).
+/// Every member is required but `required` (false), `writers` and `summary` (empty); an unknown
 /// member is refused.
 public enum KindDeclarationV1 {
     /// Why a declaration was refused: the member (a JSON path) and the reason.
@@ -61,7 +62,7 @@ public enum KindDeclarationV1 {
         var fields: [FieldDeclaration] = []
         for (index, field) in list.enumerated() {
             let at = path + ".fields[\(index)]"
-            let member = try object(field, at, allowed: ["name", "type", "required", "merge", "summary"])
+            let member = try object(field, at, allowed: ["name", "type", "required", "merge", "writers", "summary"])
             let fieldName = try string(member["name"], at + ".name")
             guard !fields.contains(where: { $0.name == fieldName }) else {
                 throw Invalid(path: at + ".name", reason: "field \(fieldName) is declared twice")
@@ -80,7 +81,8 @@ public enum KindDeclarationV1 {
                 guard case .string(let text) = value else { throw Invalid(path: at + ".summary", reason: "must be a string") }
                 summary = text
             }
-            fields.append(FieldDeclaration(fieldName, type, required: required, rule: rule, summary))
+            let writers = try decodeWriters(member["writers"], at + ".writers")
+            fields.append(FieldDeclaration(fieldName, type, required: required, rule: rule, writers: writers, summary))
         }
         let names = Set(fields.map(\.name))
         for field in TableDeclaration(name, kind: kind, scope: scope, fields: []).scopeFields where !names.contains(field) {
@@ -119,6 +121,23 @@ public enum KindDeclarationV1 {
         }
         let link = try object(parent, path + ".parent", allowed: ["table", "field"])
         return .parent(table: try string(link["table"], path + ".parent.table"), field: try string(link["field"], path + ".parent.field"))
+    }
+
+    private static func decodeWriters(_ value: JSONValue?, _ path: String) throws(Invalid) -> FieldWriters {
+        switch value {
+        case nil, .string("anyone")?: return .anyone
+        case .string("server")?: return .server
+        case .object?:
+            let members = try object(value!, path, allowed: ["home_except"])
+            guard case .array(let list)? = members["home_except"] else {
+                throw Invalid(path: path + ".home_except", reason: "must be an array of the values other offices may write")
+            }
+            var values: [String] = []
+            for (index, item) in list.enumerated() { values.append(try string(item, path + ".home_except[\(index)]")) }
+            return .home(except: values)
+        default:
+            throw Invalid(path: path, reason: "must be anyone, server or {\"home_except\": [..]}")
+        }
     }
 
     private static func decodeRule(_ value: JSONValue?, _ path: String) throws(Invalid) -> FieldRule {
@@ -171,10 +190,17 @@ public enum KindDeclarationV1 {
             lines.append("      \"scope\": \(scope(table.scope)),")
             lines.append("      \"fields\": [")
             for (index, field) in table.fields.enumerated() {
-                let members = [
+                var members = [
                     "\"name\": \(quoted(field.name))", "\"type\": \(quoted(field.type.rawValue))", "\"required\": \(field.required)",
-                    "\"merge\": \(rule(field.rule))", "\"summary\": \(quoted(field.summary))",
+                    "\"merge\": \(rule(field.rule))",
                 ]
+                switch field.writers {
+                case .anyone: break
+                case .server: members.append("\"writers\": \"server\"")
+                case .home(let except):
+                    members.append("\"writers\": {\"home_except\": [" + except.map(quoted).joined(separator: ", ") + "]}")
+                }
+                members.append("\"summary\": \(quoted(field.summary))")
                 lines.append("        {" + members.joined(separator: ", ") + "}" + (index + 1 < table.fields.count ? "," : ""))
             }
             lines.append("      ]")

@@ -115,17 +115,15 @@ struct ApplyGrant: ParsableCommand {
 }
 
 enum MoveGrant {
-    /// Moves each grant in turn; the first refusal stops (those before it are done).
+    /// Moves every grant named, or — when one is refused — none.
     static func run(_ global: GlobalOptions, _ references: [String], _ move: GrantMove, reason: String?, json: Bool) throws {
         try running(global) {
-            let store = try global.open()
-            var moved: [GrantRow] = []
-            for reference in references {
-                let grant = try store.moveGrant(reference, move, reason: reason)
-                moved.append(grant)
-                if !json { printGrant(grant, global.output) }
+            let moved = try global.open().moveGrants(references, move, reason: reason)
+            if json {
+                print(JSONOut.render(moved.count == 1 ? grantJSON(moved[0]) : .array(moved.map(grantJSON))))
+            } else {
+                for grant in moved { printGrant(grant, global.output) }
             }
-            if json { print(JSONOut.render(moved.count == 1 ? grantJSON(moved[0]) : .array(moved.map(grantJSON)))) }
         }
     }
 

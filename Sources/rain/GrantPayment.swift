@@ -102,8 +102,8 @@ struct ExportGrants: AsyncParsableCommand {
                 func offline(_ reason: String) -> CommandFailure {
                     CommandFailure(
                         message: out.text(
-                            "无法生成兑付批次：连不上服务器（\(reason)）。批次必须由服务器预留，离线时不能生成；联网后重试。未写出任何文件",
-                            "cannot produce a payment batch: the server cannot be reached (\(reason)). A batch must be reserved by the server, so none is made offline; try again when online. No file was written"
+                            "无法生成兑付批次：连不上服务器（\(reason)）。批次必须由服务器预留，离线时不能生成；联网后重试。未写出任何文件（若连接中断前服务器已预留批次，下次同步后 rain grant list --json 可见其批次号，用 --again 批次号 写出）",
+                            "cannot produce a payment batch: the server cannot be reached (\(reason)). A batch must be reserved by the server, so none is made offline; try again when online. No file was written (if the server had reserved one before the connection broke, rain grant list --json shows its batch after the next sync: write it with --again BATCH)"
                         ), code: 6)
                 }
                 let driver = SyncDriver(store: store, transport: transport, policy: .init(attempts: 3))

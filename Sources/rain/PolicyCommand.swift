@@ -271,7 +271,7 @@ struct MatchPolicy: ParsableCommand {
 
     private func grantID(_ policy: PolicyRow, _ item: PolicyMatch) -> String? {
         guard let code = try? CreditCode(item.enterprise.creditCode) else { return nil }
-        return GrantKey.recordID(policy: policy.id, creditCode: code, period: policy.period)
+        return GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
     }
 }
 

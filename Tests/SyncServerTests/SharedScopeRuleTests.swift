@@ -1,3 +1,4 @@
+import CaseDomain
 import PolicyDomain
 import SyncCore
 import SyncServer
@@ -84,5 +85,67 @@ import Testing
         let before = PlacedScope(RecordScope(["JRB", "JRB"])) { _ in "HSD" }
         let after = PlacedScope(RecordScope(["JRB", ScopeRule.everyone])) { $0 == "JRB" ? "HSD" : nil }
         #expect(!street.reads(before) && street.reads(after) && community.reads(after))
+    }
+}
+
+/// What the server refuses in a push whatever a client does (found by a review): scope
+/// fields that are not office codes, and fields a kind reserves to the record's home or
+/// to the server.
+@Suite struct FieldWriterRuleTests {
+    let rules = ScopeRules(kinds: [CaseRecords.kind, PolicyRecords.kind])
+    let writer = ReplicaID("0123456789abcdef0123456789abcdef")
+
+    func change(_ counter: UInt64, _ table: String, _ id: String, _ fields: [String: Value]) -> Change {
+        Change(
+            dot: Dot(writer, counter), record: RecordKey(table: table, id: id), fields: fields, context: VersionVector(),
+            hlc: HLC(wall: 1_000 + counter, logical: 0), author: "x")
+    }
+
+    func stored(_ key: RecordKey) -> PushPlan.Stored {
+        switch key.id {
+        case "hsm-case": PushPlan.Stored(existed: true, scope: RecordScope(["HSM", "HSM"]))
+        case "grant": PushPlan.Stored(existed: true, scope: RecordScope(["JRB", "JD1"]))
+        default: PushPlan.Stored(existed: false, scope: nil)
+        }
+    }
+
+    func refused(_ batch: [Change], by office: OfficeScope) throws -> [UInt64] {
+        try PushPlan(batch, holds: 0, refusedBefore: [], office: office, scopes: rules) { stored($0) }.refused.map(\.counter)
+    }
+
+    @Test func aScopeFieldMustNameAnOfficeCode() throws {
+        let hsm = OfficeScope(office: "HSM", level: .community)
+        // A `*` would make the case every office's to read; a comma a second code.
+        let batch = [
+            change(1, "cases", "hsm-case", ["office": .text("*")]), change(2, "cases", "hsm-case", ["office": .text("HSM,*")]),
+            change(3, "cases", "hsm-case", ["office": .text("")]), change(4, "cases", "hsm-case", ["title": .text("*")]),
+            change(5, "cases", "hsm-case", ["office": .text("JD1")]),
+        ]
+        #expect(try refused(batch, by: hsm) == [1, 2, 3])
+        // Nor may a street make a grant or an enterprise shared.
+        let street = OfficeScope(office: "JD1", level: .street)
+        #expect(try refused([change(1, "grants", "grant", ["department": .text("*")])], by: street) == [1])
+        #expect(try refused([change(1, "enterprises", "e", ["street": .text("JD1,*")])], by: street) == [1])
+    }
+
+    @Test func theDepartmentMovesAGrantAndOnlyTheServerReservesIt() throws {
+        let street = OfficeScope(office: "JD1", level: .street)
+        let department = OfficeScope(office: "JRB", level: .department)
+        let fresh: [String: Value] = [
+            "department": .text("JRB"), "street": .text("JD1"), "stage": .text("applied"), "policy": .text("p"), "credit_code": .text("c"),
+        ]
+        // The street enters the application, and may write nothing beyond applied.
+        let batch = [
+            change(1, "grants", "new", fresh), change(2, "grants", "grant", ["stage": .text("approved")]),
+            change(3, "grants", "grant", ["rejection": .text("不符合")]), change(4, "grants", "grant", ["payment": .text("ZF-1")]),
+            change(5, "grants", "grant", ["batch": .text("PB-1")]), change(6, "grants", "grant", ["stage": .text("matched")]),
+            change(7, "grants", "grant", ["amount_fen": .integer(1)]),
+        ]
+        #expect(try refused(batch, by: street) == [2, 3, 4, 5])
+        // The department confirms, approves, rejects and records payments; never a batch.
+        #expect(try refused(Array(batch[1...4]), by: department) == [5])
+        // The server reserves; the district does everything but reserve.
+        #expect(try refused([batch[4]], by: .server).isEmpty)
+        #expect(try refused(Array(batch[1...4]), by: OfficeScope(office: "HSD", level: .district)) == [5])
     }
 }

@@ -127,6 +127,11 @@ public enum GrantWorkflow {
         case .reject:
             guard let reason, !reason.trimmingSpaces.isEmpty else { throw refuse("必须填写驳回原因（--reason）", "a reason is required (--reason)") }
             guard !state.isRejected else { throw refuse("该资金已被驳回", "it was already rejected") }
+            // The bank may already hold its batch: a rejection now would keep the batch
+            // from being recorded as paid.
+            if let batch = state.batch {
+                throw refuse("该资金已在兑付批次 \(batch) 中，不能驳回", "it is in payment batch \(batch) and can no longer be rejected")
+            }
             return state.stage
         case .pay:
             guard state.stage == .approved else {

@@ -100,9 +100,7 @@ public enum PaymentBatchWire {
         func text(_ value: JSONValue?, _ path: String, optional: Bool) throws(Invalid) -> String? {
             switch value {
             case .string(let text)?: return text
-            case .null?,
-                nil where optional:
-                return nil
+            case .null? where optional, nil where optional: return nil
             default: throw Invalid(description: "\(path) must be a string")
             }
         }

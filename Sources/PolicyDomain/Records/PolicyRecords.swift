@@ -90,18 +90,23 @@ public enum PolicyRecords {
                     FieldDeclaration("street", .text, required: true, "the enterprise's street (scope)"),
                     FieldDeclaration(
                         "stage", .text, required: true, rule: .workflow(stages: grantStages, roundField: "round"),
-                        "matched (免申即享) or applied, confirmed, approved, paid"),
+                        writers: .home(except: ["matched", "applied"]),
+                        "matched (免申即享) or applied, confirmed, approved, paid: beyond applied, the department's (or the district's) to write"
+                    ),
                     FieldDeclaration("round", .integer, rule: .maximum, "the workflow round (always 1)"),
                     FieldDeclaration("amount_fen", .integer, required: true, "the amount, fen"),
                     FieldDeclaration("computation", .text, required: true, "how the amount was computed"),
                     FieldDeclaration("reasons", .text, "the rule's clauses that held, with the values"),
-                    FieldDeclaration("rejection", .text, "why it was rejected (a rejected grant is never paid)"),
-                    FieldDeclaration("batch", .text, "the payment batch the server reserved it for"),
                     FieldDeclaration(
-                        "payment", .text,
-                        "the payment's reference; concurrent references are a conflict that blocks the grant until settled"),
+                        "rejection", .text, writers: .home(except: []),
+                        "why it was rejected (a rejected grant is never paid; the department's)"),
+                    FieldDeclaration("batch", .text, writers: .server, "the payment batch the server reserved it for (the server's only)"),
+                    FieldDeclaration(
+                        "payment", .text, writers: .home(except: []),
+                        "the payment's reference (the department's); concurrent references are a conflict that blocks the grant until settled"
+                    ),
                     FieldDeclaration("created_at", .timestamp, required: true, "when it was matched or entered"),
-                    FieldDeclaration("paid_at", .timestamp, "when its payment was recorded"),
+                    FieldDeclaration("paid_at", .timestamp, writers: .home(except: []), "when its payment was recorded"),
                 ]),
         ],
         views: [grantView, enterpriseView, accountView])
@@ -127,5 +132,6 @@ public enum PolicyRecords {
     /// a public route.
     public static let accountView = ViewDeclaration(
         "enterprise_account_view", of: "enterprise_accounts", version: 1,
-        columns: [.init("credit_code", .text), .init("bank", .text), .init("account", .text)], indexes: [["credit_code"]])
+        columns: [.init("credit_code", .text), .init("street", .text), .init("bank", .text), .init("account", .text)],
+        indexes: [["credit_code"]])
 }

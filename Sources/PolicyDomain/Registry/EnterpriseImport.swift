@@ -28,6 +28,9 @@ public struct EnterpriseImport: Sendable {
     public let rejected: [Rejected]
     /// Header names that are not columns of the registry (ignored, with a warning).
     public let ignoredColumns: [String]
+    /// The registry's columns the file has: a re-import changes only these (an attributes-only
+    /// file leaves accounts and contacts as they are).
+    public let columns: Set<String>
 
     /// Reads `bytes`, a CSV file in UTF-8 (with or without BOM) or GB18030.
     public init(_ bytes: [UInt8]) throws(Failure) {
@@ -59,6 +62,7 @@ public struct EnterpriseImport: Sendable {
                 en: "cannot read the CSV: the header lacks \(list) (line \(table.header.line))")
         }
         ignoredColumns = ignored
+        self.columns = Set(columns.keys)
         var rows: [Row] = []
         var rejected: [Rejected] = []
         var seen: [CreditCode: Int] = [:]

@@ -74,7 +74,10 @@ public struct PushPlan: Sendable {
             } else {
                 after = RecordScope.after(change, rule: rule, before: before) { _ in nil }
             }
-            guard office.mayWrite(before: before, after: after) else {
+            guard Self.namesOfficeCodes(change, rule), office.mayWrite(before: before, after: after),
+                Self.mayWriteFields(
+                    change, office: office, home: (before ?? after)?.home, restricted: scopes.restrictedFields(of: ruleTable))
+            else {
                 refused.append(ServerError.Refused(table: change.record.table, record: change.record.id, counter: change.dot.counter))
                 continue
             }
@@ -93,6 +96,42 @@ public struct PushPlan: Sendable {
             else { continue }
             touched[index].current = final
         }
+    }
+
+    /// Whether every scope field `change` writes names an office code (letters and digits):
+    /// a `*` or a comma would read as the shared marker or a second code (§9.6).
+    static func namesOfficeCodes(_ change: Change, _ rule: ScopeRule) -> Bool {
+        let names: [String]
+        switch rule {
+        case .fields(let fields), .sharedFields(let fields, _): names = fields
+        case .parent, .district: return true
+        }
+        for name in names {
+            guard case .text(let code)? = change.fields[name] else { continue }
+            guard !code.isEmpty, code.utf8.count <= 32,
+                code.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            else { return false }
+        }
+        return true
+    }
+
+    /// Whether `office` may write the restricted fields `change` writes (§9.6): a home
+    /// field only from an office holding the record's `home` (or the district, or one of
+    /// its allowed values); a server field only from the server's own writer.
+    static func mayWriteFields(_ change: Change, office: OfficeScope, home: String?, restricted: [(field: String, writers: FieldWriters)])
+        -> Bool
+    {
+        for (field, writers) in restricted {
+            guard let value = change.fields[field] else { continue }
+            switch writers {
+            case .anyone: continue
+            case .server: if office != .server { return false }
+            case .home(let except):
+                if office.level == .district || office.covers(RecordScope([home])) { continue }
+                guard case .text(let text) = value, except.contains(text) else { return false }
+            }
+        }
+        return true
     }
 
     private mutating func entry(_ key: RecordKey, _ lookup: (RecordKey) throws -> Stored) throws -> Int {
