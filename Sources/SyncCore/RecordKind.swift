@@ -91,11 +91,16 @@ public struct TableDeclaration: Hashable, Sendable {
     public let kind: TableKind
     public let fields: [FieldDeclaration]
     public let scope: ScopeRule
+    /// The levels of the offices that may write its records (`district`, `street`,
+    /// `community`, `department`), nil for any: the enterprise registry is the streets'
+    /// and the district's, whatever a record's scope names (`Protocol/PROTOCOL.md` §9.6).
+    public let writerLevels: [String]?
 
-    public init(_ name: String, kind: TableKind, scope: ScopeRule, fields: [FieldDeclaration]) {
+    public init(_ name: String, kind: TableKind, scope: ScopeRule, writerLevels: [String]? = nil, fields: [FieldDeclaration]) {
         self.name = name
         self.kind = kind
         self.scope = scope
+        self.writerLevels = writerLevels
         self.fields = fields
     }
 
@@ -147,14 +152,23 @@ extension Schema {
 public struct ScopeRules: Sendable {
     private let rules: [String: ScopeRule]
     private let writers: [String: [(field: String, writers: FieldWriters)]]
+    private let levels: [String: [String]]
 
     public init(kinds: [RecordKind]) {
         rules = Dictionary(kinds.flatMap(\.tables).map { ($0.name, $0.scope) }, uniquingKeysWith: { first, _ in first })
+        levels = Dictionary(
+            kinds.flatMap(\.tables).compactMap { table in table.writerLevels.map { (table.name, $0) } },
+            uniquingKeysWith: { first, _ in first })
         writers = Dictionary(
             kinds.flatMap(\.tables).compactMap { table in
                 let restricted = table.fields.filter { $0.writers != .anyone }.map { (field: $0.name, writers: $0.writers) }
                 return restricted.isEmpty ? nil : (table.name, restricted)
             }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The levels of the offices that may write records of `table`; nil for any.
+    public func writerLevels(of table: String) -> [String]? {
+        levels[table]
     }
 
     /// The fields of `table` not every office holding a record may write.

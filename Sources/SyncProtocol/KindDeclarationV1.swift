@@ -49,7 +49,7 @@ public enum KindDeclarationV1 {
     }
 
     private static func decodeTable(_ value: JSONValue, _ path: String) throws(Invalid) -> TableDeclaration {
-        let members = try object(value, path, allowed: ["name", "records", "scope", "fields"])
+        let members = try object(value, path, allowed: ["name", "records", "scope", "writer_levels", "fields"])
         let name = try string(members["name"], path + ".name")
         let kind: TableKind
         switch try string(members["records"], path + ".records") {
@@ -91,7 +91,23 @@ public enum KindDeclarationV1 {
         if case .sharedFields(_, let once?) = scope, !names.contains(once.field) {
             throw Invalid(path: path + ".scope.shared.field", reason: "names field \(once.field), which the table does not declare")
         }
-        return TableDeclaration(name, kind: kind, scope: scope, fields: fields)
+        var levels: [String]?
+        if let value = members["writer_levels"] {
+            let known: Set<String> = ["district", "street", "community", "department"]
+            guard case .array(let list) = value, !list.isEmpty else {
+                throw Invalid(path: path + ".writer_levels", reason: "must be a non-empty array of office levels")
+            }
+            var names: [String] = []
+            for (index, item) in list.enumerated() {
+                let level = try string(item, path + ".writer_levels[\(index)]")
+                guard known.contains(level) else {
+                    throw Invalid(path: path + ".writer_levels[\(index)]", reason: "must be district, street, community or department")
+                }
+                names.append(level)
+            }
+            levels = names
+        }
+        return TableDeclaration(name, kind: kind, scope: scope, writerLevels: levels, fields: fields)
     }
 
     private static func decodeScope(_ value: JSONValue?, _ path: String) throws(Invalid) -> ScopeRule {
@@ -188,6 +204,9 @@ public enum KindDeclarationV1 {
             lines.append("      \"name\": \(quoted(table.name)),")
             lines.append("      \"records\": \(quoted(table.kind == .mutable ? "mutable" : "append-only")),")
             lines.append("      \"scope\": \(scope(table.scope)),")
+            if let levels = table.writerLevels {
+                lines.append("      \"writer_levels\": [" + levels.map(quoted).joined(separator: ", ") + "],")
+            }
             lines.append("      \"fields\": [")
             for (index, field) in table.fields.enumerated() {
                 var members = [

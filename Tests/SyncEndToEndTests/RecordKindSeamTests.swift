@@ -156,7 +156,7 @@ struct NoticeProjection: RecordProjection {
             (cases, "cannot serve the kind in \(cases): table cases is already declared (--kind)"),
             (
                 unknown,
-                "cannot serve the kind in \(unknown): invalid kind declaration: unknown member (allowed: fields, name, records, scope) ($.tables[0].colour) (--kind)"
+                "cannot serve the kind in \(unknown): invalid kind declaration: unknown member (allowed: fields, name, records, scope, writer_levels) ($.tables[0].colour) (--kind)"
             ),
             (scratch.file("missing.json"), "cannot read the kind declaration \(scratch.file("missing.json")) (--kind)"),
         ] {

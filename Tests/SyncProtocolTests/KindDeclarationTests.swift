@@ -43,12 +43,14 @@ import Testing
                         FieldDeclaration("stamp", .text, writers: .server, ""),
                     ]),
                 TableDeclaration(
-                    "boards", kind: .mutable, scope: .sharedFields(["office"], once: nil), fields: [FieldDeclaration("office", .text, "")]),
+                    "boards", kind: .mutable, scope: .sharedFields(["office"], once: nil), writerLevels: ["street", "district"],
+                    fields: [FieldDeclaration("office", .text, "")]),
             ])
         let text = KindDeclarationV1.encode(kind)
         #expect(text.contains(#""scope": {"fields": ["office"], "shared": {"field": "state", "values": ["out", "gone"]}}"#))
         #expect(text.contains(#""scope": {"fields": ["office"], "shared": "always"}"#))
         #expect(text.contains(#""writers": {"home_except": ["out"]}"#) && text.contains(#""writers": "server""#))
+        #expect(text.contains(#""writer_levels": ["street", "district"]"#))
         #expect(try KindDeclarationV1.decode(Array(text.utf8)) == kind)
         let badField =
             #"{"kind": "k", "tables": [{"name": "t", "records": "mutable", "scope": {"fields": ["o"], "shared": {"field": "s", "values": ["x"]}}, "fields": [{"name": "o", "type": "text", "merge": "maximum"}]}]}"#

@@ -128,6 +128,24 @@ import Testing
         #expect(try refused([change(1, "enterprises", "e", ["street": .text("JD1,*")])], by: street) == [1])
     }
 
+    @Test func onlyStreetsAndTheDistrictKeepTheRegistry() throws {
+        let community = OfficeScope(office: "HSM", level: .community)
+        let street = OfficeScope(office: "JD1", level: .street, children: ["HSM"])
+        let own: [String: Value] = ["street": .text("HSM"), "credit_code": .text("c"), "name": .text("假公司")]
+        // A community naming itself as the street is in its scope, and still refused.
+        #expect(try refused([change(1, "enterprises", "e", own), change(2, "enterprise_accounts", "a", own)], by: community) == [1, 2])
+        #expect(try refused([change(1, "enterprises", "e", ["street": .text("JD1")])], by: street).isEmpty)
+        // Nor does a community enter grants, or publish policies.
+        #expect(
+            try refused(
+                [change(1, "grants", "g", ["department": .text("JRB"), "street": .text("HSM"), "stage": .text("applied")])], by: community)
+                == [1])
+        #expect(try refused([change(1, "policies", "p", ["department": .text("HSM"), "status": .text("draft")])], by: community) == [1])
+        #expect(try refused([change(1, "policies", "p", ["department": .text("JD1"), "status": .text("draft")])], by: street) == [1])
+        // Cases name no levels: any office within the scope.
+        #expect(try refused([change(1, "cases", "hsm-case", ["title": .text("x")])], by: community).isEmpty)
+    }
+
     @Test func theDepartmentMovesAGrantAndOnlyTheServerReservesIt() throws {
         let street = OfficeScope(office: "JD1", level: .street)
         let department = OfficeScope(office: "JRB", level: .department)

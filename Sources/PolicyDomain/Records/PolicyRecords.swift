@@ -23,6 +23,7 @@ public enum PolicyRecords {
             TableDeclaration(
                 "policies", kind: .mutable,
                 scope: .sharedFields(["department"], once: .init(field: "status", values: ["published", "closed"])),
+                writerLevels: ["department", "district"],
                 fields: [
                     FieldDeclaration("title", .text, required: true, "the policy's title"),
                     FieldDeclaration("department", .text, required: true, "the publishing department's office code (scope, its home)"),
@@ -48,7 +49,7 @@ public enum PolicyRecords {
                     FieldDeclaration("closed_at", .timestamp, "when it was closed"),
                 ]),
             TableDeclaration(
-                "enterprises", kind: .mutable, scope: .sharedFields(["street"], once: nil),
+                "enterprises", kind: .mutable, scope: .sharedFields(["street"], once: nil), writerLevels: ["street", "district"],
                 fields: [
                     FieldDeclaration("credit_code", .text, required: true, "the unified social credit code (GB 32100-2015)"),
                     FieldDeclaration("name", .text, required: true, "the registered name"),
@@ -63,7 +64,7 @@ public enum PolicyRecords {
                     FieldDeclaration("updated_at", .timestamp, required: true, "when the registry last wrote it"),
                 ]),
             TableDeclaration(
-                "enterprise_accounts", kind: .mutable, scope: .fields(["street"]),
+                "enterprise_accounts", kind: .mutable, scope: .fields(["street"]), writerLevels: ["street", "district"],
                 fields: [
                     FieldDeclaration("credit_code", .text, required: true, "the enterprise's credit code"),
                     FieldDeclaration("street", .text, required: true, "the registered street's office code (scope)"),
@@ -81,7 +82,7 @@ public enum PolicyRecords {
                     FieldDeclaration("at", .timestamp, required: true, "when"),
                 ]),
             TableDeclaration(
-                "grants", kind: .mutable, scope: .fields(["department", "street"]),
+                "grants", kind: .mutable, scope: .fields(["department", "street"]), writerLevels: ["department", "street", "district"],
                 fields: [
                     FieldDeclaration("policy", .text, required: true, "the policy's record id"),
                     FieldDeclaration("credit_code", .text, required: true, "the enterprise's credit code"),

@@ -75,6 +75,7 @@ public struct PushPlan: Sendable {
                 after = RecordScope.after(change, rule: rule, before: before) { _ in nil }
             }
             guard Self.namesOfficeCodes(change, rule), office.mayWrite(before: before, after: after),
+                office == .server || scopes.writerLevels(of: ruleTable)?.contains(office.level.rawValue) ?? true,
                 Self.mayWriteFields(
                     change, office: office, home: (before ?? after)?.home, restricted: scopes.restrictedFields(of: ruleTable))
             else {
