@@ -26,6 +26,8 @@ public struct MatchResult: Sendable {
     /// Eligible enterprises left without a grant here: outside this office's
     /// jurisdiction, or an amount that cannot be computed.
     public let notGranted: Int
+    /// Whether the policy was in force on the day matched (no grant is made outside it).
+    public let inForce: Bool
 }
 
 extension ReplicaStore {
@@ -69,7 +71,8 @@ extension ReplicaStore {
         }
         var granted: [String] = []
         var notGranted = 0
-        if policy.isAutomatic, policy.status == "published", !dryRun {
+        let inForce = policy.isInForce(at: now)
+        if policy.isAutomatic, policy.status == "published", inForce, !dryRun {
             let district = try actsForDistrict()
             let mine = eligible.filter { $0.grant == nil }
             try transaction("cannot record the grants") { db in
@@ -90,7 +93,7 @@ extension ReplicaStore {
                 try session.finish()
             }
         }
-        return MatchResult(policy: policy, eligible: eligible, nearMisses: near, granted: granted, notGranted: notGranted)
+        return MatchResult(policy: policy, eligible: eligible, nearMisses: near, granted: granted, notGranted: notGranted, inForce: inForce)
     }
 
     static func grantFields(
@@ -122,6 +125,11 @@ extension ReplicaStore {
             throw PolicyStoreError(
                 .input, zh: "无法申报：这是免申即享政策，运行 rain policy match 即生成资金",
                 en: "cannot apply: the policy is automatic (免申即享); rain policy match creates its grants")
+        }
+        guard policy.isInForce(at: now) else {
+            throw PolicyStoreError(
+                .illegalMove, zh: "无法申报：政策不在有效期内（\(policy.validFrom) 至 \(policy.validTo)）",
+                en: "cannot apply: the policy is not in force (\(policy.validFrom) to \(policy.validTo))")
         }
         let enterprise = try self.enterprise(text)
         guard try actsForDistrict() || policy.department == identity.office || enterprise.street == identity.office else {

@@ -108,7 +108,10 @@ extension ReplicaStore {
         let text = String(reference.trimmingSpaces)
         let found = try reading("cannot read the policies") { db -> [PolicyRow] in
             if let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM policies WHERE id = ? OR document = ? ORDER BY version DESC LIMIT 1", arguments: [text, text])
+                db,
+                // By document: the version in force, else the latest.
+                sql: "SELECT * FROM policies WHERE id = ? OR document = ? ORDER BY status = 'published' DESC, version DESC LIMIT 1",
+                arguments: [text, text])
             {
                 return [PolicyRow(row: row)]
             }

@@ -52,6 +52,12 @@ public struct PolicyRow: Hashable, Sendable {
     /// department and document, the same for every version, so a new version never
     /// grants an enterprise again for the same period.
     public var grantKey: String { department + "/" + document }
+    /// Whether the policy is in force on the day of `millis` (Beijing time).
+    public func isInForce(at millis: Int64) -> Bool {
+        guard let from = PolicyDate.parse(validFrom), let to = PolicyDate.parse(validTo) else { return false }
+        let day = CivilDate(epochMillis: millis)
+        return from <= day && day <= to
+    }
     /// 免申即享.
     public var isAutomatic: Bool { mode == PolicyFile.Mode.automatic.rawValue }
     /// A short reference people type: the id's last eight characters (its random part;

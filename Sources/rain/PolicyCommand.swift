@@ -256,6 +256,12 @@ struct MatchPolicy: ParsableCommand {
                     "    " + out.text("未满足：", "failed: ")
                         + item.match.nearMisses.map { $0.reason(out.language) }.joined(separator: out.text("；", "; ")))
             }
+            if result.policy.isAutomatic, result.policy.status == "published", !result.inForce {
+                print(
+                    out.text(
+                        "政策不在有效期内（\(result.policy.validFrom) 至 \(result.policy.validTo)），未生成资金",
+                        "the policy is not in force (\(result.policy.validFrom) to \(result.policy.validTo)): no grant created"))
+            }
             if !result.granted.isEmpty || result.notGranted > 0 {
                 print(
                     out.text(

@@ -32,7 +32,7 @@ import Testing
         let policy = deployment.scratch.file("policy.json")
         try """
         {"title": "稳岗奖励", "department": "JRB", "document": "金发5号", "mode": "automatic", "valid_from": "2026-01-01",
-         "valid_to": "2026-12-31", "benefit": {"type": "per_unit", "of": "employees", "amount_fen": 100000, "cap_fen": 2500000},
+         "valid_to": "2030-12-31", "benefit": {"type": "per_unit", "of": "employees", "amount_fen": 100000, "cap_fen": 2500000},
          "rule": "employees >= 10"}
         """.write(toFile: policy, atomically: true, encoding: .utf8)
         try #require(try deployment.rain(["policy", "publish", policy], db: payer).status == 0)

@@ -45,7 +45,7 @@ import Testing
         try write(
             """
             {"title": "政策\(document)", "department": "\(department)", "document": "\(document)", "mode": "\(mode)",
-             "valid_from": "2026-01-01", "valid_to": "2026-12-31", "benefit": \(benefit), "rule": "\(rule)"}
+             "valid_from": "2026-01-01", "valid_to": "2030-12-31", "benefit": \(benefit), "rule": "\(rule)"}
             """, document + ".json", in: deployment)
     }
 
@@ -181,6 +181,28 @@ import Testing
             #expect(listed.first?["credit_code"] as? String == Self.code(1))
         }
         #expect(list(try deployment.rain(["case", "list", "--source", "counter", "--json"], db: jd1)).isEmpty)
+    }
+
+    /// A policy grants nothing outside its validity period.
+    @Test func aPolicyOutOfForceGrantsNothing() throws {
+        let deployment = try deployment(.sqlite)
+        let hsd = try deployment.replica("hsd", office: "HSD", staff: "周八")
+        let csv = try write(
+            Self.header + "\n星河科技有限公司,\(Self.code(1)),JD1,C3911,small,2015-03-01,80,0,0,新四板挂牌,,,,\n", "r.csv", in: deployment)
+        #expect(try deployment.rain(["enterprise", "import", csv], db: hsd).status == 0)
+        for (document, mode) in [("旧1号", "automatic"), ("旧2号", "application")] {
+            let file = try write(
+                """
+                {"title": "已过期", "department": "JRB", "document": "\(document)", "mode": "\(mode)", "valid_from": "2020-01-01",
+                 "valid_to": "2020-12-31", "benefit": {"type": "fixed", "amount_fen": 100}, "rule": "employees > 0"}
+                """, document + ".json", in: deployment)
+            #expect(try deployment.rain(["policy", "publish", file], db: hsd).status == 0)
+        }
+        let matched = try deployment.rain(["policy", "match", "旧1号", "--json"], db: hsd)
+        #expect(list(matched).first?["eligible"] as? Bool == true && list(matched).first?["grant"] is NSNull, "\(matched.stdout)")
+        let applied = try deployment.rain(["grant", "apply", "旧2号", Self.code(1)], db: hsd)
+        #expect(applied.status == 4 && applied.stderr.contains("not in force"), "\(applied.stderr)")
+        #expect(try count(hsd, "SELECT count(*) FROM grants") == 0)
     }
 
     /// The server enforces the scopes whatever a client does: a street replica that ignores
