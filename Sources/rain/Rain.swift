@@ -39,7 +39,7 @@ struct Rain: AsyncParsableCommand {
             else ~/.local/share/rain/replica.sqlite.
 
             Exit codes: 0 ok; 1 failure (database, file system); 2 usage or bad input;
-            3 no such case, or an ambiguous reference; 4 a move the workflow does not allow;
+            3 no such case, policy, grant or enterprise, or an ambiguous reference; 4 a move the workflow does not allow;
             5 no replica, or a replica file that is damaged or from a newer version;
             6 the server cannot be reached (the work is kept: sync again later);
             7 the server refused (wrong or revoked credential, enrolment token, protocol too old).
