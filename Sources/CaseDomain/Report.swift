@@ -89,9 +89,15 @@ public struct CaseReport: Sendable, Equatable {
 
     /// The `p`-th percentile of sorted values, by linear interpolation between ranks.
     static func percentile(_ sorted: [Int], _ p: Double) -> Double {
+        percentile(sorted.map(Double.init), p)
+    }
+
+    /// The `p`-th percentile of sorted values, by linear interpolation between ranks (also
+    /// policy direct's days to payment).
+    package static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         let rank = p * Double(sorted.count - 1)
         let low = Int(rank.rounded(.down))
         let high = min(low + 1, sorted.count - 1)
-        return Double(sorted[low]) + (rank - Double(low)) * Double(sorted[high] - sorted[low])
+        return sorted[low] + (rank - Double(low)) * (sorted[high] - sorted[low])
     }
 }

@@ -13,6 +13,8 @@ public struct PolicyMatch: Sendable {
     public let amount: Result<Benefit.Amount, Benefit.Failure>?
     /// The grant this replica holds for it, if any.
     public let grant: String?
+    /// Its grant's derived id under this policy (nil for a credit code that does not check).
+    public let grantID: String?
 }
 
 /// What `rain policy match` found and did.
@@ -49,12 +51,15 @@ extension ReplicaStore {
         }
         // The grants held, by their derived id: the same for every version of the policy,
         // so an enterprise granted under an earlier version is not granted again.
-        let ids = try reading("cannot read the grants") { db in Set(try String.fetchAll(db, sql: "SELECT id FROM grants")) }
-        var held: [String: String] = [:]
-        for enterprise in try enterprises() {
-            guard let code = try? CreditCode(enterprise.creditCode) else { continue }
-            let id = GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
-            if ids.contains(id) { held[enterprise.creditCode] = id }
+        let held = try reading("cannot read the grants") { db in Set(try String.fetchAll(db, sql: "SELECT id FROM grants")) }
+        func found(_ enterprise: EnterpriseRow, _ match: EligibilityRule.Match, _ amount: Result<Benefit.Amount, Benefit.Failure>?)
+            -> PolicyMatch
+        {
+            let id = (try? CreditCode(enterprise.creditCode)).map {
+                GrantKey.recordID(policy: policy.grantKey, creditCode: $0, period: policy.period)
+            }
+            return PolicyMatch(
+                enterprise: enterprise, match: match, amount: amount, grant: id.flatMap { held.contains($0) ? $0 : nil }, grantID: id)
         }
         var eligible: [PolicyMatch] = []
         var near: [PolicyMatch] = []
@@ -64,9 +69,9 @@ extension ReplicaStore {
                 let amount: Result<Benefit.Amount, Benefit.Failure> = Result { () throws(Benefit.Failure) in
                     try benefit.amount(for: enterprise.facts, language)
                 }
-                eligible.append(PolicyMatch(enterprise: enterprise, match: match, amount: amount, grant: held[enterprise.creditCode]))
+                eligible.append(found(enterprise, match, amount))
             } else if !match.nearMisses.isEmpty {
-                near.append(PolicyMatch(enterprise: enterprise, match: match, amount: nil, grant: held[enterprise.creditCode]))
+                near.append(found(enterprise, match, nil))
             }
         }
         var granted: [String] = []
@@ -79,12 +84,11 @@ extension ReplicaStore {
                 let session = WriteSession(store: self, db: db)
                 for candidate in mine {
                     guard district || policy.department == identity.office || candidate.enterprise.street == identity.office,
-                        case .success(let amount)? = candidate.amount, let code = try? CreditCode(candidate.enterprise.creditCode)
+                        case .success(let amount)? = candidate.amount, let id = candidate.grantID
                     else {
                         notGranted += 1
                         continue
                     }
-                    let id = GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
                     _ = try session.local(
                         Self.grantFields(policy, candidate.enterprise, stage: .matched, amount: amount, match: candidate.match, now: now),
                         to: RecordKey(table: "grants", id: id), now: now)

@@ -224,7 +224,7 @@ struct MatchPolicy: ParsableCommand {
                             ("street", .string(item.enterprise.street)), ("eligible", .bool(true)),
                             ("reasons", .array(item.match.held.map { .string($0.reason(out.language)) })), ("failed", .array([])),
                             ("amount_fen", .integer(amount?.fen)), ("computation", .string(amount?.computation)),
-                            ("grant", .string(item.grant ?? (result.granted.first { $0 == grantID(result.policy, item) }))),
+                            ("grant", .string(item.grant ?? item.grantID.flatMap { result.granted.contains($0) ? $0 : nil })),
                         ]))
                 }
                 for item in result.nearMisses {
@@ -273,11 +273,6 @@ struct MatchPolicy: ParsableCommand {
                                 : "")))
             }
         }
-    }
-
-    private func grantID(_ policy: PolicyRow, _ item: PolicyMatch) -> String? {
-        guard let code = try? CreditCode(item.enterprise.creditCode) else { return nil }
-        return GrantKey.recordID(policy: policy.grantKey, creditCode: code, period: policy.period)
     }
 }
 

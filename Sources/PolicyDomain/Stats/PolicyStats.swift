@@ -96,8 +96,8 @@ public struct PolicyStats: Hashable, Sendable {
             guard let created = grant.createdAt, let at = grant.paidAt, at >= created else { return nil }
             return Double(at - created) / 86_400_000
         }.sorted()
-        medianDaysToPayment = Self.quantile(days, 0.5)
-        p90DaysToPayment = Self.quantile(days, 0.9)
+        medianDaysToPayment = days.isEmpty ? nil : CaseReport.percentile(days, 0.5)
+        p90DaysToPayment = days.isEmpty ? nil : CaseReport.percentile(days, 0.9)
     }
 
     static func lines(_ paid: [Grant], by key: (Grant) -> String) -> [Line] {
@@ -116,12 +116,4 @@ public struct PolicyStats: Hashable, Sendable {
         }.sorted { $0.key < $1.key }
     }
 
-    /// The `q` quantile by linear interpolation between closest ranks; nil for none.
-    static func quantile(_ sorted: [Double], _ q: Double) -> Double? {
-        guard !sorted.isEmpty else { return nil }
-        let position = q * Double(sorted.count - 1)
-        let low = Int(position)
-        let high = min(low + 1, sorted.count - 1)
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
-    }
 }
