@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ReplicaStore", targets: ["ReplicaStore"]),
         .library(name: "CaseStore", targets: ["CaseStore"]),
         .library(name: "PolicyStore", targets: ["PolicyStore"]),
+        .library(name: "SuggestionStore", targets: ["SuggestionStore"]),
         .executable(name: "rain", targets: ["rain"]),
         .executable(name: "rain-server", targets: ["rain-server"]),
         .executable(name: "rain-bench", targets: ["rain-bench"]),
@@ -56,6 +57,7 @@ let package = Package(
         // eligibility rule language, benefit amounts in fen, policy files, the enterprise
         // registry's CSV import and name search.
         .target(name: "PolicyDomain", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
+        .target(name: "SuggestionDomain", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         // The generic replicated store: one SQLite file (GRDB), migrations, the change log,
         // merge state, atomic local writes, idempotent batch apply, sync position, purge and
         // restore; each record kind's readable rows through its `RecordProjection`. Names no
@@ -87,6 +89,13 @@ let package = Package(
         // over HTTP (Hummingbird 2), and the server's storage behind a small protocol
         // (the embedded default keeps the merged state in a central replica file).
         .target(
+            name: "SuggestionStore",
+            dependencies: [
+                "SyncCore", "CaseDomain", "CaseStore", "SuggestionDomain", "ReplicaStore", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "SyncServer",
             dependencies: [
                 "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore",
@@ -108,7 +117,7 @@ let package = Package(
         .target(
             name: "Residents",
             dependencies: [
-                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain",
+                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain", "SuggestionDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -171,7 +180,7 @@ let package = Package(
             name: "rain",
             dependencies: [
                 "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText", "PolicyDomain",
-                "PolicyStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyStore", "SuggestionDomain", "SuggestionStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
@@ -180,7 +189,7 @@ let package = Package(
             name: "rain-server",
             dependencies: [
                 "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText", "PolicyDomain",
-                "PolicyServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyServer", "SuggestionDomain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -207,7 +216,7 @@ let package = Package(
             name: "rain-bench",
             dependencies: [
                 "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "CaseStore", "SyncServer", "SyncClient",
-                "CentralPostgres", "CaseDomain", "PolicyDomain", "PolicyStore",
+                "CentralPostgres", "CaseDomain", "PolicyDomain", "PolicyStore", "SuggestionDomain", "SuggestionStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -229,8 +238,14 @@ let package = Package(
             swiftSettings: upcoming),
         // End to end: the built `rain` on real replica files.
         .testTarget(
+            name: "SuggestionDomainTests",
+            dependencies: ["SuggestionDomain", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport"],
+            swiftSettings: upcoming),
+        .testTarget(
             name: "RainCLITests",
-            dependencies: ["ReplicaStore", "CaseStore", "PolicyStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ReplicaStore", "CaseStore", "PolicyStore", "SuggestionStore", "SyncCore", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
@@ -246,6 +261,7 @@ let package = Package(
             name: "SyncEndToEndTests",
             dependencies: [
                 "ReplicaStore", "CaseStore", "PolicyStore", "SyncClient", "SyncCore", "SyncProtocol", "TestSupport", "PolicyDomain",
+                "SuggestionStore", "SuggestionDomain",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -259,7 +275,7 @@ let package = Package(
             name: "SyncServerTests",
             dependencies: [
                 "SyncServer", "CentralPostgres", "Residents", "PolicyServer", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore",
-                "TestSupport", "CaseDomain", "PolicyDomain", .product(name: "GRDB", package: "GRDB.swift"),
+                "TestSupport", "CaseDomain", "PolicyDomain", "SuggestionDomain", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),
             ],

@@ -15,6 +15,15 @@ extension ReplicaStore {
     public func newCase(_ input: NewCase, categories: CategoryList = CategoryList(), now: Int64 = ReplicaStore.nowMillis()) throws -> (
         id: String, number: String
     ) {
+        try newCase(input, categories: categories, now: now, also: nil)
+    }
+
+    /// ``newCase(_:categories:now:)``, and `also` writes more in the same transaction (a
+    /// suggestion's pipeline record), given the case's id and number.
+    package func newCase(
+        _ input: NewCase, categories: CategoryList = CategoryList(), now: Int64,
+        also: ((_ session: WriteSession, _ id: String, _ number: String) throws -> Void)?
+    ) throws -> (id: String, number: String) {
         guard categories.contains(input.category) else { throw CaseInputError.unknownCategory(input.category) }
         let title = input.title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty else { throw CaseInputError.emptyTitle }
@@ -47,6 +56,7 @@ extension ReplicaStore {
             fields["number"] = .text(number)
             let session = WriteSession(store: self, db: db)
             _ = try session.local(fields, to: RecordKey(table: "cases", id: id), now: now)
+            try also?(session, id, number)
             try session.finish()
             return (id, number)
         }

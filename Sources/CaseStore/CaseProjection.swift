@@ -29,6 +29,10 @@ public struct CaseProjection: RecordProjection {
             MigrationStep(name: "cases-v13-enterprise") { db in
                 try db.execute(sql: "ALTER TABLE cases ADD COLUMN credit_code TEXT")
             },
+            // Duplicate detection (README, "Similarity rules"): each case's phone and place
+            // keys, and its title's bigrams in an inverted index, filled for the cases
+            // already held.
+            MigrationStep(name: "cases-v14-likeness") { db in try CaseLikenessIndex.create(in: db) },
         ]
     }
 
@@ -56,11 +60,16 @@ public struct CaseProjection: RecordProjection {
     public func purgeRows(of key: RecordKey, now: Int64, in db: Database) throws {
         guard key.table == "cases" else { return }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [key.id])
-        _ = try CaseRowStatements(in: db).noteBeforeWriting(key.id, title: nil, description: nil, address: nil)
+        let statements = try CaseRowStatements(in: db)
+        _ = try statements.noteBeforeWriting(key.id, title: nil, description: nil, address: nil)
+        if let previous = try statements.likeness.before(key.id) {
+            try statements.likeness.replace(
+                rowid: previous.rowid, old: previous.title.map(LikenessKeys.grams) ?? [], new: [], id: key.id)
+        }
         try db.execute(
             sql: """
                 UPDATE cases SET title = NULL, description = NULL, citizen_name = NULL, phone = NULL, address = NULL,
-                    answer = NULL, conflicts = 0, moved_at = ?
+                    answer = NULL, conflicts = 0, moved_at = ?, phone_key = NULL, place_key = NULL, gram_count = 0
                 WHERE id = ?
                 """, arguments: [now, key.id])
         if try db.tableExists("cases_fts"),
@@ -152,7 +161,9 @@ extension CaseProjection {
 
     // Built once: the upsert of a case row, every materialised column by position.
     static let caseColumns =
-        ["id"] + MaterialisedColumns.caseText + MaterialisedColumns.caseInteger + ["due_date", "updated_at", "conflicts", "moved_at"]
+        ["id"] + MaterialisedColumns.caseText + MaterialisedColumns.caseInteger + [
+            "due_date", "updated_at", "conflicts", "moved_at", "phone_key", "place_key", "gram_count",
+        ]
     static let caseUpsert =
         "INSERT INTO cases (\(caseColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: caseColumns.count).joined(separator: ", "))) "
         + "ON CONFLICT (id) DO UPDATE SET \(caseColumns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))"
@@ -184,7 +195,11 @@ extension CaseProjection {
                 """, in: db)
             noteNew = try FastStatement(
                 "INSERT INTO search_pending (case_rowid, indexed) VALUES (last_insert_rowid(), 0)", in: db)
+            likeness = try CaseLikenessIndex.Statements(in: db)
         }
+
+        /// The title-bigram index's statements.
+        let likeness: CaseLikenessIndex.Statements
 
         /// The search index's note (v10-search-notes-by-the-writer), before case `id`'s
         /// searched columns are written with these values: what the index holds for the
@@ -237,6 +252,8 @@ extension CaseProjection {
         // notes stay in step.
         let (title, description, address) = (text(winners["title"]), text(winners["description"]), text(winners["address"]))
         let exists = try statements.noteBeforeWriting(key.id, title: title, description: description, address: address)
+        let previous = try statements.likeness.before(key.id)
+        let grams = title.map(LikenessKeys.grams) ?? []
         let upsert = statements.upsert
         upsert.clear()
         var index: Int32 = 1
@@ -265,8 +282,15 @@ extension CaseProjection {
         upsert.bind(index + 3, conflicts)
         // moved_at: NULL again when a case comes back into this office's jurisdiction.
         upsert.bindNull(index + 4)
+        upsert.bind(index + 5, LikenessKeys.phone(text(winners["phone"])))
+        upsert.bind(index + 6, LikenessKeys.place(address))
+        upsert.bind(index + 7, Int64(grams.count))
         try upsert.run()
         if !exists { try statements.noteNew.run() }
+        if previous?.title != title || previous == nil {
+            try statements.likeness.replace(
+                rowid: previous?.rowid, old: previous?.title.map(LikenessKeys.grams) ?? [], new: grams, id: key.id)
+        }
     }
 
     private func materializeEvent(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {

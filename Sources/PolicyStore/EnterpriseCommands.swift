@@ -103,7 +103,7 @@ extension ReplicaStore {
         _ fields: [String: Value], table: String, id: String, columns: Set<String>, _ session: WriteSession, _ db: Database, _ now: Int64
     ) throws -> Bool {
         // `credit_code` and `street` are required columns: always in the file.
-        let declared = PolicyRows.tables[table]!.fields.map(\.name).filter { $0 != "updated_at" && columns.contains($0) }
+        let declared = PolicyRows.rows.tables[table]!.fields.map(\.name).filter { $0 != "updated_at" && columns.contains($0) }
         var changed: [String: Value] = [:]
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE id = ?", arguments: [id]) {
             for name in declared {

@@ -6,18 +6,6 @@ public import ReplicaStore
 public import SyncCore
 
 extension ReplicaStore {
-    /// This office's level as enrolment told it (`district`, `street`, `community`,
-    /// `department`), or nil for a replica never enrolled (a demo, a test: it may do all).
-    public func officeLevel() throws -> String? {
-        try syncState().officeLevel
-    }
-
-    /// Whether this replica speaks for the whole district (or was never enrolled).
-    func actsForDistrict() throws -> Bool {
-        let level = try officeLevel()
-        return level == nil || level == "district"
-    }
-
     // MARK: Policies
 
     /// Writes `file` as a new policy: published at once, or a draft. A file naming the

@@ -17,14 +17,7 @@ public struct PolicyProjection: RecordProjection {
     }
 
     public func materialize(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {
-        guard let table = PolicyRows.tables[key.table] else { return }
-        var values: [DatabaseValue] = [key.id.databaseValue]
-        var conflicts = 0
-        for field in table.fields {
-            values.append(PolicyRows.column(context.value(record, field.name, table: key.table)))
-            if let register = record.register(field.name), register.isConflicted, field.rule.listsConflicts { conflicts += 1 }
-        }
-        values.append(conflicts.databaseValue)
+        guard var values = PolicyRows.rows.values(record, key: key, in: context) else { return }
         switch key.table {
         case "enterprises":
             let name = context.value(record, "name", table: key.table)
@@ -39,7 +32,7 @@ public struct PolicyProjection: RecordProjection {
         default: break
         }
         let statement = try context.kept("policy.upsert.\(key.table)") {
-            try context.db.makeStatement(sql: PolicyRows.upsert(key.table))
+            try context.db.makeStatement(sql: PolicyRows.rows.upsert(key.table))
         }
         try statement.execute(arguments: StatementArguments(values))
     }
@@ -54,7 +47,7 @@ public struct PolicyProjection: RecordProjection {
     /// A record that left: its row goes (an enterprise's account when it moved street, a
     /// grant when its enterprise did).
     public func purgeRows(of key: RecordKey, now: Int64, in db: Database) throws {
-        guard PolicyRows.tables[key.table] != nil else { return }
+        guard PolicyRows.rows.tables[key.table] != nil else { return }
         try db.execute(sql: "DELETE FROM \(key.table) WHERE id = ?", arguments: [key.id])
         if key.table == "enterprise_accounts" {
             try db.execute(sql: "DELETE FROM enterprise_reveals WHERE account_id = ?", arguments: [key.id])
@@ -77,48 +70,22 @@ public struct PolicyProjection: RecordProjection {
 
 /// The materialised tables (documented in README, "Replica file").
 enum PolicyRows {
-    static let tables: [String: TableDeclaration] = Dictionary(
-        uniqueKeysWithValues: PolicyRecords.kind.tables.map { ($0.name, $0) })
+    /// One table per declared table; an enterprise's name as a search compares it, and how
+    /// many payment references a grant holds.
+    static let rows = DeclaredRows(
+        PolicyRecords.kind,
+        extras: [
+            "enterprises": [("name_full", "TEXT"), ("name_key", "TEXT")], "grants": [("payments", "INTEGER NOT NULL DEFAULT 0")],
+        ])
 
-    /// Columns after the fields and `conflicts`, by table.
-    static let extras: [String: [String]] = ["enterprises": ["name_full", "name_key"], "grants": ["payments"]]
-
-    /// Every table: `id`, a column per field (text, or integer for integers and
-    /// timestamps), `conflicts` (fields with siblings listed for review), the extras.
     static var schema: String {
-        var sql = ""
-        for table in PolicyRecords.kind.tables {
-            var columns = ["id TEXT PRIMARY KEY"]
-            columns += table.fields.map { $0.name + ($0.type == .text ? " TEXT" : " INTEGER") }
-            columns.append("conflicts INTEGER NOT NULL DEFAULT 0")
-            columns += (extras[table.name] ?? []).map { $0 + ($0 == "payments" ? " INTEGER NOT NULL DEFAULT 0" : " TEXT") }
-            sql += "CREATE TABLE \(table.name) (\n    " + columns.joined(separator: ",\n    ") + "\n);\n"
-        }
-        sql += """
+        rows.schema + """
             CREATE INDEX enterprises_by_code ON enterprises (credit_code);
             CREATE INDEX enterprise_accounts_by_code ON enterprise_accounts (credit_code);
             CREATE INDEX grants_by_policy ON grants (policy, credit_code);
             CREATE INDEX policies_by_document ON policies (document);
             """
-        return sql
     }
 
-    static func upsert(_ table: String) -> String {
-        let declaration = tables[table]!
-        let columns = ["id"] + declaration.fields.map(\.name) + ["conflicts"] + (extras[table] ?? [])
-        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        return
-            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)"
-    }
-
-    static func column(_ value: Value?) -> DatabaseValue {
-        switch value {
-        case .text(let text)?: text.databaseValue
-        case .integer(let number)?: number.databaseValue
-        case .timestamp(let millis)?: millis.databaseValue
-        case .bool(let flag)?: (flag ? 1 : 0).databaseValue
-        case .null?, nil: .null
-        }
-    }
+    static func column(_ value: Value?) -> DatabaseValue { DeclaredRows.column(value) }
 }

@@ -276,3 +276,17 @@ extension ReplicaStore {
         }
     }
 }
+
+extension ReplicaStore {
+    /// The level of this replica's office as the server told it at enrolment (`district`,
+    /// `street`, `community`, `department`); nil before enrolment.
+    public func officeLevel() throws -> String? {
+        try syncState().officeLevel
+    }
+
+    /// Whether this replica speaks for the whole district (or was never enrolled).
+    package func actsForDistrict() throws -> Bool {
+        let level = try officeLevel()
+        return level == nil || level == "district"
+    }
+}

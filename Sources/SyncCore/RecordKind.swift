@@ -52,6 +52,10 @@ public enum FieldWriters: Hashable, Sendable {
     case home(except: [String])
     /// Only the server's own writer (a payment batch's reservation).
     case server
+    /// Only the district (or the server); another office may write only one of `except`
+    /// (a suggestion's stage: a community groups or sends it to argument, only the
+    /// district selects, publishes or rewards it).
+    case district(except: [String])
 }
 
 /// One field of a record kind's table, as `Protocol/` describes it.

@@ -145,7 +145,25 @@ public struct Schema: Hashable, Sendable {
         "enterprises": .lastWriterWins,
         "enterprise_accounts": .lastWriterWins,
         "enterprise_reveals": TableSchema(kind: .appendOnly),
+        // Suggestions (建言献策, `Protocol/kinds/suggestions.json`): a suggestion's stage and
+        // a campaign's status are workflows (a selection beats a concurrent rejection, both
+        // listed); steps and reviews are append-only, so two reviewers' scores both count.
+        "suggestions": TableSchema(
+            kind: .mutable, rules: ["stage": .workflow(stages: suggestionStages, roundField: "round"), "round": .maximum]),
+        "campaigns": TableSchema(
+            kind: .mutable, rules: ["status": .workflow(stages: campaignStages, roundField: "round"), "round": .maximum]),
+        "suggestion_steps": TableSchema(kind: .appendOnly),
+        "suggestion_reviews": TableSchema(kind: .appendOnly),
+        "case_links": .lastWriterWins,
     ])
+
+    /// The stages of a suggestion, in workflow order: `not_selected` ranks below
+    /// `selected`, so a concurrent selection wins over a rejection (and both stay listed).
+    public static let suggestionStages = [
+        "submitted", "grouped", "arguing", "not_selected", "selected", "published", "rewarded", "adopted", "implemented",
+    ]
+    /// The stages of a suggestion campaign.
+    public static let campaignStages = ["open", "closed"]
 
     /// The stages of a policy, in workflow order.
     public static let policyStages = ["draft", "published", "closed"]

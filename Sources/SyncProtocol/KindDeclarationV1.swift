@@ -144,15 +144,18 @@ public enum KindDeclarationV1 {
         case nil, .string("anyone")?: return .anyone
         case .string("server")?: return .server
         case .object?:
-            let members = try object(value!, path, allowed: ["home_except"])
-            guard case .array(let list)? = members["home_except"] else {
-                throw Invalid(path: path + ".home_except", reason: "must be an array of the values other offices may write")
+            let members = try object(value!, path, allowed: ["home_except", "district_except"])
+            guard members.count == 1, let (name, member) = members.first.map({ ($0.key, $0.value) }) else {
+                throw Invalid(path: path, reason: "must have exactly one of home_except or district_except")
+            }
+            guard case .array(let list) = member else {
+                throw Invalid(path: path + "." + name, reason: "must be an array of the values other offices may write")
             }
             var values: [String] = []
-            for (index, item) in list.enumerated() { values.append(try string(item, path + ".home_except[\(index)]")) }
-            return .home(except: values)
+            for (index, item) in list.enumerated() { values.append(try string(item, path + ".\(name)[\(index)]")) }
+            return name == "home_except" ? .home(except: values) : .district(except: values)
         default:
-            throw Invalid(path: path, reason: "must be anyone, server or {\"home_except\": [..]}")
+            throw Invalid(path: path, reason: "must be anyone, server, {\"home_except\": [..]} or {\"district_except\": [..]}")
         }
     }
 
@@ -218,6 +221,8 @@ public enum KindDeclarationV1 {
                 case .server: members.append("\"writers\": \"server\"")
                 case .home(let except):
                     members.append("\"writers\": {\"home_except\": [" + except.map(quoted).joined(separator: ", ") + "]}")
+                case .district(let except):
+                    members.append("\"writers\": {\"district_except\": [" + except.map(quoted).joined(separator: ", ") + "]}")
                 }
                 members.append("\"summary\": \(quoted(field.summary))")
                 lines.append("        {" + members.joined(separator: ", ") + "}" + (index + 1 < table.fields.count ? "," : ""))

@@ -6,6 +6,7 @@ import GRDB
 import PolicyDomain
 import PolicyStore
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 
 /// `rain-bench policy-district`: the district of issue 18 at its scale, as a replica file —
@@ -41,7 +42,7 @@ struct PolicyDistrict: ParsableCommand {
         let registry = generator.enterprises(enterprises)
         let calibrated = generator.calibratedPolicies(policies, enterprises: registry)
         var random = SplitMix64(seed: seed ^ 0x5EED)
-        let store = try ReplicaStore.create(at: db, office: "HSD", staff: "数据生成", also: [PolicyProjection()])
+        let store = try ReplicaStore.create(at: db, office: "HSD", staff: "数据生成", also: [PolicyProjection(), SuggestionProjection()])
         defer { store.close() }
 
         // The registry, through the import (CSV as an agency exports it).

@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PolicyDomain
+import SuggestionDomain
 import SyncCore
 import SyncProtocol
 import SyncServer
@@ -37,5 +38,5 @@ struct KindCommand: ParsableCommand {
 
 /// The record kinds this server is built with: cases, and policy direct (政策直达).
 enum BuiltInKinds {
-    static let all = [CaseRecords.kind, PolicyRecords.kind]
+    static let all = [CaseRecords.kind, PolicyRecords.kind, SuggestionRecords.kind]
 }

@@ -5,6 +5,7 @@ import ConsoleText
 import Foundation
 import PolicyStore
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 
 struct CaseCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct CaseCommand: ParsableCommand {
         subcommands: [
             NewCaseCommand.self, ListCases.self, ShowCase.self, FindCases.self, EditCase.self, NoteCase.self,
             MoveCase.Verify.self, MoveCase.Handle.self, MoveCase.Reply.self, MoveCase.Close.self, MoveCase.Escalate.self,
-            MoveCase.Reopen.self, RateCase.self, ReassignCase.self,
+            MoveCase.Reopen.self, RateCase.self, ReassignCase.self, SimilarCases.self, LinkCases.self,
         ]
     )
 }
@@ -109,6 +110,7 @@ struct NewCaseCommand: ParsableCommand {
         help:
             "An enterprise's problem or suggestion (企业诉求): the enterprise's name as typed or its credit code, found in the registry; the case's source is then enterprise."
     ) var enterprise: String?
+    @Option(help: "A suggestion's campaign (its code): one open today that this office collects for.") var campaign: String?
     @Flag(help: "Print {\"id\": …, \"number\": …} as JSON.") var json = false
 
     func validate() throws {
@@ -116,6 +118,9 @@ struct NewCaseCommand: ParsableCommand {
             throw ValidationError("unknown kind '\(kind)': use complaint, consultation, help or suggestion")
         }
         if description != nil, descriptionFile != nil { throw ValidationError("give --description or --description-file, not both") }
+        if campaign != nil, CaseKind(parsing: kind) != .suggestion {
+            throw ValidationError("--campaign is for suggestions: add --kind suggestion or leave --campaign out")
+        }
     }
 
     func run() throws {
@@ -136,11 +141,14 @@ struct NewCaseCommand: ParsableCommand {
             }
             let store = try global.open()
             let company = try enterprise.map { try store.enterprise($0) }
-            let created = try store.newCase(
-                NewCase(
-                    kind: CaseKind(parsing: kind) ?? .consultation, category: category, title: title, description: text,
-                    citizenName: citizen, phone: phone, address: address, creditCode: company?.creditCode),
-                categories: try global.categoryList())
+            let input = NewCase(
+                kind: CaseKind(parsing: kind) ?? .consultation, category: category, title: title, description: text,
+                citizenName: citizen, phone: phone, address: address, creditCode: company?.creditCode)
+            // A suggestion starts the suggestions' pipeline too (stage submitted).
+            let created =
+                input.kind == .suggestion
+                ? try store.newSuggestion(input, campaign: campaign, categories: try global.categoryList())
+                : try store.newCase(input, categories: try global.categoryList())
             if json {
                 print(JSONOut.render(.object([("id", .string(created.id)), ("number", .string(created.number))])))
             } else {

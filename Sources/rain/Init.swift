@@ -5,6 +5,7 @@ import ConsoleText
 import Foundation
 import PolicyStore
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 import SyncProtocol
 
@@ -52,7 +53,8 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         try await runningAsync(global) {
             let store = try ReplicaStore.create(
-                at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces), also: [PolicyProjection()])
+                at: global.path, office: office.uppercased(), staff: staff.trimmingCharacters(in: .whitespaces),
+                also: [PolicyProjection(), SuggestionProjection()])
             // Closed on the way out: no write-ahead log left beside the new file.
             defer { store.close() }
             let out = global.output

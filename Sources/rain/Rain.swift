@@ -4,6 +4,8 @@ import CaseStore
 import Foundation
 import PolicyStore
 import ReplicaStore
+import SuggestionDomain
+import SuggestionStore
 import SyncClient
 import Synchronization
 
@@ -39,14 +41,15 @@ struct Rain: AsyncParsableCommand {
             else ~/.local/share/rain/replica.sqlite.
 
             Exit codes: 0 ok; 1 failure (database, file system); 2 usage or bad input;
-            3 no such case, policy, grant or enterprise, or an ambiguous reference; 4 a move the workflow does not allow;
+            3 no such case, policy, grant, enterprise, suggestion or campaign, or an ambiguous reference; 4 a move the workflow does not allow;
             5 no replica, or a replica file that is damaged or from a newer version;
             6 the server cannot be reached (the work is kept: sync again later);
             7 the server refused (wrong or revoked credential, enrolment token, protocol too old).
             """,
         subcommands: [
             Init.self, CaseCommand.self, Conflicts.self, Resolve.self, Report.self, Status.self, Enrol.self, Sync.self, Rekey.self,
-            Export.self, Demo.self, PolicyCommand.self, EnterpriseCommand.self, GrantCommand.self,
+            Export.self, Demo.self, PolicyCommand.self, EnterpriseCommand.self, GrantCommand.self, SuggestionCommand.self,
+            CampaignCommand.self,
         ]
     )
 }
@@ -121,7 +124,8 @@ struct GlobalOptions: ParsableArguments {
     var output: Output { Output(language: language) }
 
     func open() throws -> ReplicaStore {
-        let store = try ReplicaStore.open(at: path, deadlines: DeadlinePolicy(calendar: try calendar()), also: [PolicyProjection()])
+        let store = try ReplicaStore.open(
+            at: path, deadlines: DeadlinePolicy(calendar: try calendar()), also: [PolicyProjection(), SuggestionProjection()])
         if try store.checkHighWater(in: HighWater.directory).newly {
             FileHandle.standardError.write(
                 Data(
@@ -199,6 +203,12 @@ func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
         default: return (error.message(language), 2)
         }
     case let error as PolicyStoreError:
+        switch error.kind {
+        case .notFound: return (error.message(language), 3)
+        case .illegalMove: return (error.message(language), 4)
+        case .input, .jurisdiction: return (error.message(language), 2)
+        }
+    case let error as SuggestionError:
         switch error.kind {
         case .notFound: return (error.message(language), 3)
         case .illegalMove: return (error.message(language), 4)

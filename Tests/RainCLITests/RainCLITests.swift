@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import PolicyStore
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 import Testing
 
@@ -425,5 +426,5 @@ extension RainCLITests {
 
 /// A replica file as `rain` opens it: every kind the office client holds.
 func officeReplica(_ path: String) throws -> ReplicaStore {
-    try ReplicaStore.open(at: path, also: [PolicyProjection()])
+    try ReplicaStore.open(at: path, also: [PolicyProjection(), SuggestionProjection()])
 }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import PolicyStore
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 import TestSupport
 import Testing
@@ -327,5 +328,5 @@ func integrity(_ path: String) throws -> String {
 /// A replica file as `rain` opens it: every kind the office client holds (cases and
 /// policy direct), so that a file `rain` migrated opens here too.
 func officeReplica(_ path: String) throws -> ReplicaStore {
-    try ReplicaStore.open(at: path, also: [PolicyProjection()])
+    try ReplicaStore.open(at: path, also: [PolicyProjection(), SuggestionProjection()])
 }

@@ -130,6 +130,9 @@ public struct PushPlan: Sendable {
             case .home(let except):
                 if office.level == .district || office.covers(RecordScope([home])) { continue }
                 guard case .text(let text) = value, except.contains(text) else { return false }
+            case .district(let except):
+                if office == .server || office.level == .district { continue }
+                guard case .text(let text) = value, except.contains(text) else { return false }
             }
         }
         return true
