@@ -26,6 +26,8 @@ extension CaseRequests {
         public var timeline: [Event]
         /// Whether the requester may rate now.
         public var mayRate: Bool
+        /// A suggestion's progress in the district's pipeline (shown to its suggester only).
+        public var suggestion: SuggestionStatus? = nil
 
         public struct Event: Sendable {
             public var type: String
@@ -114,13 +116,18 @@ extension CaseRequests {
             }.sorted { $0.at < $1.at }
             mayRate = Self.mayRate(status: status, timeline: timeline)
         }
+        var suggestion: SuggestionStatus?
+        if events != nil, kind == .suggestion, let number = row["number"]?.text {
+            suggestion = try await suggestionStatus(number: number, id: row["id"]?.text ?? "")
+        }
         return Status(
             id: row["id"]?.text ?? "", number: row["number"]?.text ?? "", status: status, kind: kind, category: category,
             serviceCode: Self.services.first { $0.kind == kind && $0.category == category }?.code,
             agency: try await officeName(office) ?? office, requested: created, updated: Self.millis(row["updated_at"]) ?? created,
             due: kind.map { deadlines.due(kind: $0, received: CivilDate(epochMillis: created)) }, source: row["source"]?.text ?? "counter",
             verified: events != nil, answer: events != nil ? row["answer"]?.text : nil,
-            rating: events != nil ? row["rating"]?.integer.map(Int.init) : nil, timeline: timeline, mayRate: mayRate)
+            rating: events != nil ? row["rating"]?.integer.map(Int.init) : nil, timeline: timeline, mayRate: mayRate,
+            suggestion: suggestion)
     }
 
     static func millis(_ value: Value?) -> Int64? {

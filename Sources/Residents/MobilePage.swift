@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Mustache
 import NIOCore
+import SuggestionDomain
 import SyncServer
 
 /// The residents' mobile page at `/` (Chinese by default, `?lang=en` for English): submit a
@@ -40,6 +41,12 @@ struct MobilePage: Sendable {
             "categories": CategoryList.defaults.map { ["value": $0, "label": $0, "selected": $0 == form["category"]] },
             "communities": communities.map { ["value": $0.code, "label": $0.name, "selected": $0.code == form["community"]] },
             "form": form,
+            "ideas": try await requests.ideas().prefix(20).map { idea in
+                [
+                    "title": idea.title, "text": idea.text, "office": idea.office, "stage": idea.stage.label(language),
+                    "reward": Self.reward(kind: idea.rewardKind, fen: idea.rewardFen, note: idea.rewardNote, language) ?? "",
+                ]
+            },
         ]
         if let error { context["error"] = error.message(language) }
         return page(error?.status ?? 200, "home", context, language, path: "/")
@@ -82,6 +89,20 @@ struct MobilePage: Sendable {
             "mayRate": status.mayRate, "scores": [1, 2, 3, 4, 5], "tail": form["tail"] ?? "",
         ]
         if let answer = status.answer { context["answer"] = answer }
+        if let suggestion = status.suggestion {
+            var progress: [String: Any] = [
+                "stage": suggestion.stage.label(language),
+                "steps": suggestion.steps.map {
+                    ["at": Self.time($0.at), "label": SuggestionStage(rawValue: $0.type)?.label(language) ?? $0.type]
+                },
+            ]
+            if let reason = suggestion.reason { progress["reason"] = reason }
+            if let reward = Self.reward(kind: suggestion.rewardKind, fen: suggestion.rewardFen, note: suggestion.rewardNote, language) {
+                progress["reward"] = reward
+            }
+            if let office = suggestion.implementedBy { progress["implemented"] = office + " " + (suggestion.implementedOn ?? "") }
+            context["suggestion"] = progress
+        }
         if let rating = status.rating { context["rating"] = rating }
         if let notice { context["notice"] = notice }
         return page(200, "follow", context, language, path: "/follow?number=\(status.number)")
@@ -168,6 +189,13 @@ struct MobilePage: Sendable {
     static func time(_ millis: Int64) -> String {
         let iso = ISOTime.string(millis)
         return String(iso.prefix(16)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    /// A reward as a resident reads it: `奖金 ¥500.00 · 说明`.
+    static func reward(kind: RewardKind?, fen: Int?, note: String?, _ language: Language) -> String? {
+        guard let kind else { return nil }
+        let amount = fen.map { " ¥\($0 / 100)." + ($0 % 100 < 10 ? "0" : "") + "\($0 % 100)" } ?? ""
+        return kind.label(language) + amount + (note.map { " · " + $0 } ?? "")
     }
 
     static func label(_ event: CaseRequests.Status.Event, _ language: Language) -> String {

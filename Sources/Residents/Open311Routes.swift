@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SuggestionDomain
 import SyncServer
 
 /// The Open311 GeoReport v2 API (`Protocol/openapi.yaml`, "residents"), JSON only, under
@@ -208,11 +209,38 @@ struct Open311Routes: Sendable {
                 }
                 json.endArray()
                 json.close()
+                if let suggestion = status.suggestion { encode(suggestion, into: &json) }
             }
             json.endObject()
         }
         json.endArray()
         return json.bytes
+    }
+
+    /// A suggestion's progress (extension `suggestion`, for its suggester).
+    static func encode(_ suggestion: CaseRequests.SuggestionStatus, into json: inout JSONOut) {
+        json.open("suggestion")
+        json.beginObject()
+        json.field("stage", suggestion.stage.rawValue)
+        json.field("reason", suggestion.reason)
+        json.field("reward_kind", suggestion.rewardKind?.rawValue)
+        json.field("reward_fen", suggestion.rewardFen)
+        json.field("reward_note", suggestion.rewardNote)
+        json.field("published_title", suggestion.publicTitle)
+        json.field("implemented_by", suggestion.implementedBy)
+        json.field("implemented_on", suggestion.implementedOn)
+        json.open("steps")
+        json.beginArray()
+        for step in suggestion.steps {
+            json.beginObject()
+            json.field("type", step.type)
+            json.field("at", ISOTime.string(step.at))
+            json.endObject()
+        }
+        json.endArray()
+        json.close()
+        json.endObject()
+        json.close()
     }
 
     static func language(_ request: Request) -> Language {

@@ -24,7 +24,7 @@ enum PageTemplates {
         background:#0b6e4f;color:#fff}.hint{color:#52606d;font-size:14px}.error{background:#fde8e8;color:#8a1c1c;border-radius:6px;
         padding:10px;margin:8px 0}.notice{background:#e3f6ec;color:#0b4d36;border-radius:6px;padding:10px;margin:8px 0}
         .number{font-size:22px;font-weight:700;letter-spacing:1px;word-break:break-all}ol{padding-left:20px}dt{font-weight:600}
-        dd{margin:0 0 8px}.scores{display:flex;gap:8px}.scores label{font-weight:400;margin:0}.scores input{width:auto}
+        dd{margin:0 0 8px}.idea h3{font-size:16px;margin:8px 0 4px}.idea p{margin:4px 0}.scores{display:flex;gap:8px}.scores label{font-weight:400;margin:0}.scores input{width:auto}
         """
 
     static let layout = """
@@ -55,6 +55,8 @@ enum PageTemplates {
         <label for="number">{{t.number}}</label><input id="number" name="number" required value="{{form.number}}">
         <label for="tail">{{t.tail}}</label><input id="tail" name="tail" required inputmode="numeric" maxlength="4" pattern="[0-9]{4}">
         <button type="submit" id="follow">{{t.follow}}</button></form></section>
+        {{#ideas.first}}<section id="ideas"><h2>{{t.ideasHeading}}</h2>{{/ideas.first}}{{#ideas}}<article class="idea"><h3>{{title}}</h3><p>{{text}}</p>
+        <p class="hint">{{office}} · {{stage}}{{#reward}} · {{reward}}{{/reward}}</p></article>{{/ideas}}{{#ideas.first}}</section>{{/ideas.first}}
         """
 
     static let submitted = """
@@ -74,6 +76,11 @@ enum PageTemplates {
         <dt>{{t.due}}</dt><dd>{{due}}</dd></dl></section>
         <section><h2>{{t.answerHeading}}</h2>{{#answer}}<p id="answer">{{answer}}</p>{{/answer}}{{^answer}}<p class="hint" id="no-answer">{{t.noAnswer}}</p>{{/answer}}
         {{#rating}}<p id="rating">{{t.yourRating}} {{rating}} / 5</p>{{/rating}}</section>
+        {{#suggestion}}<section id="suggestion"><h2>{{t.suggestionHeading}}</h2><dl><dt>{{t.suggestionStage}}</dt><dd id="suggestion-stage">{{stage}}</dd>
+        {{#reason}}<dt>{{t.suggestionReason}}</dt><dd id="suggestion-reason">{{reason}}</dd>{{/reason}}
+        {{#reward}}<dt>{{t.suggestionReward}}</dt><dd id="suggestion-reward">{{reward}}</dd>{{/reward}}
+        {{#implemented}}<dt>{{t.suggestionImplemented}}</dt><dd>{{implemented}}</dd>{{/implemented}}</dl>
+        <ol id="suggestion-steps">{{#steps}}<li>{{at}} {{label}}</li>{{/steps}}</ol></section>{{/suggestion}}
         <section><h2>{{t.timelineHeading}}</h2><ol id="timeline">{{#timeline}}<li>{{at}} {{label}}</li>{{/timeline}}</ol></section>
         {{#mayRate}}<section><h2>{{t.rateHeading}}</h2><form method="post" action="/rate" id="rate-form">
         <input type="hidden" name="lang" value="{{lang}}"><input type="hidden" name="number" value="{{number}}"><input type="hidden" name="tail" value="{{tail}}">

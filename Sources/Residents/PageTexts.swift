@@ -6,6 +6,7 @@ struct PageTexts {
     var followHeading, number, tail, follow, submittedHeading, yourNumber, keepNumber, statusHeading, status, service: String
     var agency, requested, due, answerHeading, noAnswer, yourRating, timelineHeading, received, rateHeading, score: String
     var comment, rate, messageHeading, message, send, home, thanks, messageSent: String
+    var ideasHeading, suggestionHeading, suggestionStage, suggestionReason, suggestionReward, suggestionImplemented: String
 
     static func of(_ language: Language) -> PageTexts { language == .zh ? zh : en }
 
@@ -18,7 +19,8 @@ struct PageTexts {
         agency: "办理单位", requested: "提交时间", due: "应办结日期", answerHeading: "答复", noAnswer: "尚未答复。", yourRating: "您的评价：",
         timelineHeading: "办理过程", received: "已受理", rateHeading: "服务评价", score: "评分（1 最差，5 最好）", comment: "评价内容（可不填）",
         rate: "提交评价", messageHeading: "补充留言", message: "留言内容", send: "发送", home: "返回首页", thanks: "谢谢您的评价！",
-        messageSent: "留言已送达，社区同步后即可看到。")
+        messageSent: "留言已送达，社区同步后即可看到。", ideasHeading: "金点子公示", suggestionHeading: "建议进展", suggestionStage: "当前阶段",
+        suggestionReason: "未入选理由", suggestionReward: "奖励", suggestionImplemented: "实施")
 
     static let en = PageTexts(
         title: "Citizen Voice", otherLanguage: "中文", submitHeading: "Send a request", kind: "Kind", category: "Category",
@@ -31,7 +33,9 @@ struct PageTexts {
         answerHeading: "Answer", noAnswer: "No answer yet.", yourRating: "Your rating:", timelineHeading: "Steps", received: "received",
         rateHeading: "Rate the service", score: "Score (1 worst, 5 best)", comment: "Comment (optional)", rate: "Send rating",
         messageHeading: "Add a message", message: "Message", send: "Send", home: "Back", thanks: "Thank you for your rating!",
-        messageSent: "Message sent: the office sees it at its next sync.")
+        messageSent: "Message sent: the office sees it at its next sync.", ideasHeading: "Golden ideas",
+        suggestionHeading: "Your suggestion", suggestionStage: "Stage", suggestionReason: "Why it was not selected",
+        suggestionReward: "Reward", suggestionImplemented: "Implemented")
 
     var dictionary: [String: String] {
         [
@@ -42,7 +46,9 @@ struct PageTexts {
             "status": status, "service": service, "agency": agency, "requested": requested, "due": due, "answerHeading": answerHeading,
             "noAnswer": noAnswer, "yourRating": yourRating, "timelineHeading": timelineHeading, "received": received,
             "rateHeading": rateHeading, "score": score, "comment": comment, "rate": rate, "messageHeading": messageHeading,
-            "message": message, "send": send, "home": home,
+            "message": message, "send": send, "home": home, "ideasHeading": ideasHeading, "suggestionHeading": suggestionHeading,
+            "suggestionStage": suggestionStage, "suggestionReason": suggestionReason, "suggestionReward": suggestionReward,
+            "suggestionImplemented": suggestionImplemented,
         ]
     }
 }

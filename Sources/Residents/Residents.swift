@@ -10,11 +10,12 @@ public func residentSurface(storage: any CentralStorage, settings: ResidentSetti
         add: { router in
             Open311Routes(requests: requests, settings: settings).add(to: router, limits: limits)
             MobilePage(requests: requests, settings: settings).add(to: router, limits: limits)
+            IdeasRoutes(requests: requests).add(to: router, limits: limits)
         },
         methods: ResidentPaths.methods(of:),
         render: { status, message, path in
             let error = ResidentError(status, zh: status == 405 ? "不支持这种请求方式" : message, en: message)
-            if path.hasPrefix(Open311Routes.base) { return PublicMiddleware.open311Error(error, language: .en) }
+            if path.hasPrefix(Open311Routes.base) || path == IdeasRoutes.path { return PublicMiddleware.open311Error(error, language: .en) }
             return MobilePage.errorPage(error, language: .zh)
         })
 }
@@ -23,7 +24,7 @@ public func residentSurface(storage: any CentralStorage, settings: ResidentSetti
 enum ResidentPaths {
     static func methods(of path: String) -> [String]? {
         switch path {
-        case "/", Open311Routes.base + "/discovery.json", Open311Routes.base + "/services.json": return ["GET"]
+        case "/", Open311Routes.base + "/discovery.json", Open311Routes.base + "/services.json", IdeasRoutes.path: return ["GET"]
         case "/follow": return ["GET", "POST"]
         case "/submit", "/rate", "/message": return ["POST"]
         case Open311Routes.base + "/requests.json": return ["GET", "POST"]

@@ -1,0 +1,83 @@
+public import CaseDomain
+public import SuggestionDomain
+import SyncCore
+import SyncServer
+
+extension CaseRequests {
+    /// A suggestion's progress as its suggester may see it (README, "Suggestions"): the
+    /// stage, why it was not selected, the reward, the implementation, and each step.
+    public struct SuggestionStatus: Sendable {
+        public var stage: SuggestionStage
+        public var reason: String?
+        public var rewardKind: RewardKind?
+        public var rewardFen: Int?
+        public var rewardNote: String?
+        public var publicTitle: String?
+        public var implementedBy: String?
+        public var implementedOn: String?
+        public var steps: [Status.Event]
+    }
+
+    /// The suggestion's progress for a suggestion case (nil for another kind). A
+    /// suggestion no step has touched yet is at stage `submitted`.
+    func suggestionStatus(number: String, id: String) async throws -> SuggestionStatus {
+        let rows = try await storage.viewRows(SuggestionRecords.suggestionView.name, where: "number", in: [.text(number)], limit: 1)
+        guard let row = rows.first else { return SuggestionStatus(stage: .submitted, steps: []) }
+        let steps = try await storage.viewRows(
+            SuggestionRecords.stepView.name, where: "suggestion_id", in: [.text(row["id"]?.text ?? id)], limit: 200)
+        let stage = row["stage"]?.text.flatMap(SuggestionStage.init(rawValue:)) ?? .submitted
+        return SuggestionStatus(
+            stage: stage, reason: stage == .notSelected ? row["decision_reason"]?.text : nil,
+            rewardKind: row["reward_kind"]?.text.flatMap(RewardKind.init(rawValue:)), rewardFen: row["reward_fen"]?.integer.map(Int.init),
+            rewardNote: row["reward_note"]?.text, publicTitle: stage.isPublished ? row["public_title"]?.text : nil,
+            implementedBy: row["implemented_by"]?.text, implementedOn: row["implemented_on"]?.text,
+            steps: steps.compactMap { step in
+                guard let type = step["type"]?.text, let at = Self.millis(step["at"]) else { return nil }
+                return Status.Event(type: type, at: at, score: nil)
+            }.sorted { $0.at < $1.at })
+    }
+
+}
+
+/// A published golden idea as `GET /ideas` and the public page list it: no personal data
+/// (the published title and text were checked when the district published them).
+public struct PublishedIdea: Sendable {
+    public var number: String
+    public var title: String
+    public var text: String
+    /// The office it came from (its community's name).
+    public var office: String
+    public var theme: String?
+    public var publishedAt: Int64
+    public var rewardKind: RewardKind?
+    public var rewardFen: Int?
+    public var rewardNote: String?
+    /// published, rewarded, adopted or implemented.
+    public var stage: SuggestionStage
+    public var implementedOn: String?
+}
+
+extension CaseRequests {
+    /// The published golden ideas, newest first: only suggestions the district published
+    /// (a `published_at` and a stage from `published` on), never another.
+    public func ideas() async throws -> [PublishedIdea] {
+        let stages = SuggestionStage.allCases.filter(\.isPublished).map { Value.text($0.rawValue) }
+        let rows = try await storage.viewRows(SuggestionRecords.suggestionView.name, where: "stage", in: stages, limit: 1000)
+        var ideas: [PublishedIdea] = []
+        for row in rows {
+            guard let stage = row["stage"]?.text.flatMap(SuggestionStage.init(rawValue:)), stage.isPublished,
+                let published = Self.millis(row["published_at"]), let title = row["public_title"]?.text,
+                let text = row["public_text"]?.text
+            else { continue }
+            let community = row["community"]?.text ?? ""
+            ideas.append(
+                PublishedIdea(
+                    number: row["number"]?.text ?? "", title: title, text: text, office: try await officeName(community) ?? community,
+                    theme: row["theme"]?.text, publishedAt: published,
+                    rewardKind: row["reward_kind"]?.text.flatMap(RewardKind.init(rawValue:)),
+                    rewardFen: row["reward_fen"]?.integer.map(Int.init), rewardNote: row["reward_note"]?.text, stage: stage,
+                    implementedOn: row["implemented_on"]?.text))
+        }
+        return ideas.sorted { ($0.publishedAt, $0.number) > ($1.publishedAt, $1.number) }
+    }
+}
