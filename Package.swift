@@ -251,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "ReplicaStoreTests",
             dependencies: [
-                "ReplicaStore", "CaseStore", "PolicyStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport",
+                "ReplicaStore", "CaseStore", "PolicyStore", "SuggestionStore", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming

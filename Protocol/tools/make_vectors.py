@@ -419,6 +419,63 @@ valid("32-one-grant-from-two-offices", "Two offices create the same grant (the s
       [conflict(G1, name, ["ra:1", "rb:1"], "rb:1" if name != "stage" else "rb:1", table="grants")
        for name in sorted(n for n in ma["fields"] if n != "round")], {"ra": 1, "rb": 1})
 
+# --- suggestions (kinds/suggestions.json) ----------------------------------------
+
+S1 = "0193f1c2-7a00-7000-8000-0000000000a1"  # a suggestion: the id of its case
+R1 = "0193f1c2-7a00-7000-8000-0000000000b1"
+R2 = "0193f1c2-7a00-7000-8000-0000000000b2"
+
+
+def suggestion(rep="ra", n=1, **extra):
+    fields = {
+        "number": "HSM-20261126-1432-K7Q",
+        "community": "HSM",
+        "department": "JTJ",
+        "title": "小区门口增设红绿灯",
+        "category": "交通出行",
+        "stage": "arguing",
+        "round": 1,
+        "created_at": {"ts": T0},
+    }
+    fields.update(extra.pop("fields", {}))
+    return change(rep, n, fields, rid=S1, table="suggestions", **extra)
+
+
+def suggestion_fields(dot="ra:1", **override):
+    out = {name: field(value, dot) for name, value in suggestion()["fields"].items()}
+    out.update(override)
+    return out
+
+
+sa = suggestion()
+rv1 = change("rb", 1, {"suggestion_id": S1, "office": "JTJ", "value": 5, "feasibility": 4, "cost": 3,
+                       "text": "价值高，可在明年实施", "at": {"ts": T0 + 100}}, rid=R1, table="suggestion_reviews",
+             wall=100, author="王伟")
+rv2 = change("rc", 1, {"suggestion_id": S1, "office": "HSD", "value": 3, "feasibility": 4, "cost": 5,
+                       "text": "成本低", "at": {"ts": T0 + 100}}, rid=R2, table="suggestion_reviews",
+             wall=100, author="张敏")
+valid("33-suggestion-reviews-both-count", "Two reviewers score the same suggestion offline: each opinion is an "
+      "append-only record of its own, so both are kept and both count (scores are never a last-writer-wins field); "
+      "no conflict.", "§3.2, §5.4, §10.4",
+      [sa, rv1, rv2], [[0, 1, 2], [0, 2, 1], [2, 1, 0]],
+      {f"suggestions/{S1}": record({"ra": 1}, **suggestion_fields()),
+       f"suggestion_reviews/{R1}": record({"rb": 1}, **{k: field(v, "rb:1") for k, v in rv1["fields"].items()}),
+       f"suggestion_reviews/{R2}": record({"rc": 1}, **{k: field(v, "rc:1") for k, v in rv2["fields"].items()})},
+      [], {"ra": 1, "rb": 1, "rc": 1})
+
+ss = change("rb", 1, {"stage": "selected", "round": 1}, {"ra": 1}, wall=100, author="王伟", rid=S1, table="suggestions")
+sr = change("rc", 1, {"stage": "not_selected", "round": 1, "decision_reason": "已有同类项目在建"}, {"ra": 1}, wall=300,
+            author="张敏", rid=S1, table="suggestions")
+valid("34-suggestion-selected-and-rejected", "Two district reviewers decide offline, one selecting the suggestion, "
+      "one not (with a reason): the stage is a workflow whose order ranks not_selected below selected, so `selected` "
+      "shows though its HLC is older; both siblings stay listed (a client publishes nothing until a person settles "
+      "it, §10.4); the reason is kept.", "§5.2, §5.5, §10.4",
+      [sa, ss, sr], [[0, 1, 2], [2, 1, 0], [0, 2, 1]],
+      {f"suggestions/{S1}": record({"ra": 1, "rb": 1, "rc": 1}, **suggestion_fields(
+          stage=field("selected", "rb:1", "rc:1"), round=field(1, "rb:1", "rc:1"),
+          decision_reason=field("已有同类项目在建", "rc:1")))},
+      [conflict(S1, "stage", ["rb:1", "rc:1"], "rb:1", table="suggestions")], {"ra": 1, "rb": 1, "rc": 1})
+
 # --- invalid vectors -------------------------------------------------------------
 
 INVALID = []

@@ -2,6 +2,7 @@ import CaseDomain
 import Foundation
 import GRDB
 import ReplicaStore
+import SuggestionStore
 import SyncCore
 import SyncProtocol
 import TestSupport
@@ -164,6 +165,7 @@ final class TemporaryFolder {
             migrations == [
                 "v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore", "v8-compact-storage",
                 "v9-search-later", "v10-search-notes-by-the-writer", "v11-scrub-after-purge", "cases-v12-source", "cases-v13-enterprise",
+                "cases-v14-likeness",
             ])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(
@@ -324,8 +326,9 @@ final class TemporaryFolder {
     @Test(arguments: try ConformanceVectors.valid())
     func conformanceVectorsThroughTheStore(vector: ValidVector) throws {
         let folder = TemporaryFolder()
-        // Every kind of the protocol's schema (§5.4): cases and policy direct.
-        let store = try ReplicaStore.create(at: folder.file("replica.sqlite"), office: "HSM", staff: "x", also: [PolicyProjection()])
+        // Every kind of the protocol's schema (§5.4): cases, policy direct, suggestions.
+        let store = try ReplicaStore.create(
+            at: folder.file("replica.sqlite"), office: "HSM", staff: "x", also: [PolicyProjection(), SuggestionProjection()])
         // Each delivery applies exactly the changes not seen before (a repeat is a
         // duplicate); the last one, every change again, applies none and changes nothing.
         var seen: Set<Dot> = []

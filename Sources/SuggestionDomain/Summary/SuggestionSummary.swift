@@ -84,10 +84,13 @@ public enum SuggestionSummary {
             let (ra, rb) = (root(a), root(b))
             if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
         }
+        // A person's grouping: every member named by its lead's number, and the lead.
         var firstOfKey: [String: Int] = [:]
+        let byNumber = Dictionary(items.enumerated().map { ($0.element.number, $0.offset) }, uniquingKeysWith: { first, _ in first })
         for (index, item) in items.enumerated() {
             guard let key = item.groupKey else { continue }
             if let first = firstOfKey[key] { join(first, index) } else { firstOfKey[key] = index }
+            if let lead = byNumber[key] { join(lead, index) }
         }
         var likeness = [[Double]](repeating: [], count: items.count)
         for a in items.indices {
