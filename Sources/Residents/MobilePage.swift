@@ -36,12 +36,14 @@ struct MobilePage: Sendable {
         let language = Self.language(query["lang"] ?? form["lang"])
         let communities = try await requests.communities(fresh: true)
         let kind = form["kind"] ?? CaseKind.complaint.rawValue
+        let ideas = try await requests.ideas().prefix(20)
         var context: [String: Any] = [
             "kinds": CaseKind.allCases.map { ["value": $0.rawValue, "label": $0.label(language), "selected": $0.rawValue == kind] },
             "categories": CategoryList.defaults.map { ["value": $0, "label": $0, "selected": $0 == form["category"]] },
             "communities": communities.map { ["value": $0.code, "label": $0.name, "selected": $0.code == form["community"]] },
             "form": form,
-            "ideas": try await requests.ideas().prefix(20).map { idea in
+            "hasIdeas": !ideas.isEmpty,
+            "ideas": ideas.map { idea in
                 [
                     "title": idea.title, "text": idea.text, "office": idea.office, "stage": idea.stage.label(language),
                     "reward": Self.reward(kind: idea.rewardKind, fen: idea.rewardFen, note: idea.rewardNote, language) ?? "",

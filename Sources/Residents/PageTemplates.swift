@@ -55,8 +55,8 @@ enum PageTemplates {
         <label for="number">{{t.number}}</label><input id="number" name="number" required value="{{form.number}}">
         <label for="tail">{{t.tail}}</label><input id="tail" name="tail" required inputmode="numeric" maxlength="4" pattern="[0-9]{4}">
         <button type="submit" id="follow">{{t.follow}}</button></form></section>
-        {{#ideas.first}}<section id="ideas"><h2>{{t.ideasHeading}}</h2>{{/ideas.first}}{{#ideas}}<article class="idea"><h3>{{title}}</h3><p>{{text}}</p>
-        <p class="hint">{{office}} · {{stage}}{{#reward}} · {{reward}}{{/reward}}</p></article>{{/ideas}}{{#ideas.first}}</section>{{/ideas.first}}
+        {{#hasIdeas}}<section id="ideas"><h2>{{t.ideasHeading}}</h2>{{#ideas}}<article class="idea"><h3>{{title}}</h3><p>{{text}}</p>
+        <p class="hint">{{office}} · {{stage}}{{#reward}} · {{reward}}{{/reward}}</p></article>{{/ideas}}</section>{{/hasIdeas}}
         """
 
     static let submitted = """

@@ -4,6 +4,8 @@ import CaseStore
 import ConsoleText
 import Foundation
 import ReplicaStore
+import SuggestionDomain
+import SuggestionStore
 import SyncCore
 
 /// Masks the fields that hold residents' personal data.
@@ -53,8 +55,12 @@ struct Conflicts: ParsableCommand {
             }
             for conflict in conflicts {
                 let number =
-                    conflict.record.table == "cases"
-                    ? ((try? store.findCase(conflict.record.id))?.number ?? conflict.record.id) : conflict.record.description
+                    switch conflict.record.table {
+                    case "cases": (try? store.findCase(conflict.record.id))?.number ?? conflict.record.id
+                    // A suggestion by its case's number: `rain resolve NUMBER stage …` settles it.
+                    case "suggestions": (try? store.findSuggestion(conflict.record.id))?.number ?? conflict.record.description
+                    default: conflict.record.description
+                    }
                 let winner = (conflict.siblings.firstIndex { $0.dot == conflict.winner.dot } ?? 0) + 1
                 rows.append((number, conflict.field, conflict.siblings.enumerated().map { ($0.offset + 1, $0.element) }, winner))
             }
@@ -125,8 +131,11 @@ struct Resolve: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "A case number, an id, or a unique prefix.") var reference: String
-    @Argument(help: "The field, as `rain conflicts` names it (e.g. title, phone, status).") var field: String
+    @Argument(
+        help:
+            "A case number, an id, or a unique prefix; for a suggestion's pipeline field (stage, decision_reason, …) the suggestion's number; for another record TABLE/ID as `rain conflicts` lists it."
+    ) var reference: String
+    @Argument(help: "The field, as `rain conflicts` names it (e.g. title, phone, status, stage).") var field: String
     @Option(help: "Write this text as the field's value.") var value: String?
     @Option(help: "Keep value number N as `rain conflicts` numbers them.") var keep: Int?
 
@@ -138,11 +147,11 @@ struct Resolve: ParsableCommand {
     func run() throws {
         try running(global) {
             let store = try global.open()
-            let row = try store.findCase(reference)
+            let key = try Self.record(reference, field: field, in: store)
             let resolution: Resolution = keep.map { .keep($0) } ?? .value(.text(value ?? ""))
             let out = global.output
             do {
-                try store.resolve(field, of: row.key, with: resolution)
+                try store.resolve(field, of: key.key, with: resolution)
             } catch let error as ReplicaStoreError {
                 if case .sync(.noSuchSibling(_, _, let number)) = error {
                     throw CommandFailure(
@@ -156,7 +165,25 @@ struct Resolve: ParsableCommand {
                 }
                 throw error
             }
-            print(global.output.text("已解决 ", "settled ") + (row.number ?? row.id) + " · " + field)
+            print(global.output.text("已解决 ", "settled ") + key.label + " · " + field)
         }
+    }
+
+    /// The record `reference` names for `field`: `TABLE/ID`; a suggestion's pipeline record
+    /// for a field only suggestions have; else a case.
+    static func record(_ reference: String, field: String, in store: ReplicaStore) throws -> (key: RecordKey, label: String) {
+        let tables = Set(store.schema.tables.keys)
+        if let slash = reference.firstIndex(of: "/"), tables.contains(String(reference[..<slash])) {
+            let key = RecordKey(table: String(reference[..<slash]), id: String(reference[reference.index(after: slash)...]))
+            return (key, reference)
+        }
+        let caseFields = Set(CaseRecords.kind.tables[0].fields.map(\.name))
+        let suggestionFields = Set(SuggestionRecords.kind.tables.first { $0.name == "suggestions" }?.fields.map(\.name) ?? [])
+        if !caseFields.contains(field), suggestionFields.contains(field) {
+            let row = try store.findSuggestion(reference)
+            return (row.key, row.number)
+        }
+        let row = try store.findCase(reference)
+        return (row.key, row.number ?? row.id)
     }
 }

@@ -89,7 +89,9 @@ import Testing
 }
 
 @Suite struct SuggestionSummaryTests {
-    func item(_ number: String, _ title: String, office: String = "HSM", category: String = "交通出行", theme: String? = nil, group: String? = nil)
+    func item(
+        _ number: String, _ title: String, office: String = "HSM", category: String = "交通出行", theme: String? = nil, group: String? = nil
+    )
         -> SummaryItem
     {
         SummaryItem(number: number, community: office, category: category, theme: theme, groupKey: group, title: title, stage: .submitted)
