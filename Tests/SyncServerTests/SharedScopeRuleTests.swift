@@ -1,5 +1,6 @@
 import CaseDomain
 import PolicyDomain
+import SuggestionDomain
 import SyncCore
 import SyncServer
 import Testing
@@ -92,7 +93,7 @@ import Testing
 /// fields that are not office codes, and fields a kind reserves to the record's home or
 /// to the server.
 @Suite struct FieldWriterRuleTests {
-    let rules = ScopeRules(kinds: [CaseRecords.kind, PolicyRecords.kind])
+    let rules = ScopeRules(kinds: [CaseRecords.kind, PolicyRecords.kind, SuggestionRecords.kind])
     let writer = ReplicaID("0123456789abcdef0123456789abcdef")
 
     func change(_ counter: UInt64, _ table: String, _ id: String, _ fields: [String: Value]) -> Change {
@@ -105,6 +106,7 @@ import Testing
         switch key.id {
         case "hsm-case": PushPlan.Stored(existed: true, scope: RecordScope(["HSM", "HSM"]))
         case "grant": PushPlan.Stored(existed: true, scope: RecordScope(["JRB", "JD1"]))
+        case "idea": PushPlan.Stored(existed: true, scope: RecordScope(["HSM", "JTJ"]))
         default: PushPlan.Stored(existed: false, scope: nil)
         }
     }
@@ -126,6 +128,30 @@ import Testing
         let street = OfficeScope(office: "JD1", level: .street)
         #expect(try refused([change(1, "grants", "grant", ["department": .text("*")])], by: street) == [1])
         #expect(try refused([change(1, "enterprises", "e", ["street": .text("JD1,*")])], by: street) == [1])
+    }
+
+    @Test func onlyTheDistrictSelectsPublishesAndRewardsASuggestion() throws {
+        let community = OfficeScope(office: "HSM", level: .community)
+        let department = OfficeScope(office: "JTJ", level: .department)
+        let district = OfficeScope(office: "HSD", level: .district, children: ["JD1", "HSM", "JTJ"])
+        // The community and the arguing department move it through the open stages…
+        let open = [
+            change(1, "suggestions", "idea", ["stage": .text("grouped"), "theme": .text("交通")]),
+            change(2, "suggestions", "idea", ["stage": .text("adopted")]),
+        ]
+        #expect(try refused(open, by: community).isEmpty)
+        #expect(try refused([change(1, "suggestions", "idea", ["stage": .text("arguing")])], by: department).isEmpty)
+        // …but neither selects, rejects, publishes or rewards, however the change is made.
+        for fields: [String: Value] in [
+            ["stage": .text("selected")], ["stage": .text("not_selected")], ["stage": .text("published")],
+            ["public_title": .text("x")], ["published_at": .timestamp(1)], ["reward_fen": .integer(1)], ["decision_reason": .text("x")],
+        ] {
+            #expect(try refused([change(1, "suggestions", "idea", fields)], by: community) == [1], "\(fields)")
+            #expect(try refused([change(1, "suggestions", "idea", fields)], by: department) == [1], "\(fields)")
+            #expect(try refused([change(1, "suggestions", "idea", fields)], by: district).isEmpty, "\(fields)")
+        }
+        // The server's own writer stands for the district.
+        #expect(try refused([change(1, "suggestions", "idea", ["stage": .text("selected")])], by: .server).isEmpty)
     }
 
     @Test func onlyStreetsAndTheDistrictKeepTheRegistry() throws {
