@@ -25,6 +25,22 @@ import Testing
         try execute(Built.rain, arguments + ["--db", db], in: scratch.path)
     }
 
+    @Test func casesAnEarlierReleaseRecordedAreFoundAlike() throws {
+        let scratch = try Scratch()
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/hsm.sqlite", toPath: scratch.file("hsm.sqlite"))
+        let hsm = scratch.file("hsm.sqlite")
+        // The first command migrates the file: the likeness index is filled from the cases held.
+        let listed = try rain(["suggestion", "list", "--json"], hsm, in: scratch)
+        #expect(listed.status == 0 && (listed.json as? [Any])?.isEmpty == true, "\(listed.stderr)")
+        #expect(try count(hsm, "SELECT count(*) FROM case_grams") > 0)
+        let created = try rain(
+            ["case", "new", "--kind", "complaint", "--category", "城市管理", "--title", "路灯坏了不亮", "--json"], hsm, in: scratch)
+        let number = try #require(created.object["number"] as? String, "\(created.stderr)")
+        let similar = try rain(["case", "similar", number, "--json"], hsm, in: scratch)
+        let found = (similar.json as? [[String: Any]] ?? []).first { $0["title"] as? String == "路灯不亮" }
+        #expect((found?["reasons"] as? [String])?.contains("similar_text") == true, "\(similar.stdout)")
+    }
+
     @Test func filesAnEarlierReleaseLeftOpenAndKeepSyncing() throws {
         let scratch = try Scratch()
         for file in ["central.sqlite", "hsm.sqlite", "jd1.sqlite"] {
