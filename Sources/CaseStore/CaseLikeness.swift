@@ -16,6 +16,7 @@ enum CaseLikenessIndex {
                 ALTER TABLE cases ADD COLUMN gram_count INTEGER NOT NULL DEFAULT 0;
                 CREATE INDEX cases_by_phone_key ON cases (phone_key) WHERE phone_key IS NOT NULL;
                 CREATE INDEX cases_by_place_key ON cases (place_key) WHERE place_key IS NOT NULL;
+                CREATE INDEX cases_by_category_time ON cases (category, created_at);
                 CREATE TABLE case_grams (gram INTEGER NOT NULL, case_rowid INTEGER NOT NULL, PRIMARY KEY (gram, case_rowid)) WITHOUT ROWID;
                 """)
         // The cases already held (a file made by an earlier release).
@@ -107,24 +108,8 @@ extension ReplicaStore {
             else { return (subject, []) }
             let grams = subject.title.map(LikenessKeys.grams) ?? []
             let me = Self.likenessSubject(subject, phone: keys["phone_key"], place: keys["place_key"], grams: grams)
-            // Candidates by index: the same keys, or enough shared bigrams for the weaker
-            // threshold (2s/(a+b) ≥ t needs s ≥ t·a/2 shared at the least).
-            var similarity: [Int64: Double] = [:]
-            if !grams.isEmpty {
-                let least = max(1, Int((rules.weakTextThreshold * Double(grams.count) / 2).rounded(.up)))
-                let list = grams.map(String.init).joined(separator: ",")
-                let hits = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT g.case_rowid AS rowid, COUNT(*) AS shared, c.gram_count AS count
-                        FROM case_grams g JOIN cases c ON c.rowid = g.case_rowid
-                        WHERE g.gram IN (\(list)) AND g.case_rowid <> ?
-                        GROUP BY g.case_rowid HAVING 2.0 * shared >= ? * (? + count)
-                        """, arguments: [keys["rowid"] as Int64, rules.weakTextThreshold, grams.count])
-                for hit in hits {
-                    similarity[hit["rowid"]] = LikenessKeys.dice(shared: hit["shared"], grams.count, hit["count"])
-                }
-            }
+            let similarity = try Self.likeTitles(
+                grams, rowid: keys["rowid"], category: subject.category, createdAt: subject.createdAt, rules: rules, in: db)
             var sql = "SELECT rowid, * FROM cases WHERE moved_at IS NULL AND id <> ? AND ("
             var arguments: [any DatabaseValueConvertible] = [subject.id]
             var any: [String] = []
@@ -155,6 +140,61 @@ extension ReplicaStore {
             found.sort { LikenessRules.stronger($0.match, $1.match) }
             return (subject, Array(found.prefix(limit)))
         }
+    }
+
+    /// The cases whose titles may pass the text rules, with their likeness (bigram Dice):
+    /// those sharing enough bigrams for ``LikenessRules/textThreshold`` — found from the
+    /// rarest of the title's bigrams only (a title alike must share at least one of them:
+    /// prefix filtering, so the commonest bigrams' long lists are never read) — and those of
+    /// the same category within the window, for the weaker threshold. At most `cap` by
+    /// likeness.
+    static func likeTitles(
+        _ grams: [Int64], rowid: Int64, category: String?, createdAt: Int64?, rules: LikenessRules, cap: Int = 200, in db: Database
+    ) throws -> [Int64: Double] {
+        guard !grams.isEmpty else { return [:] }
+        var similarity: [Int64: Double] = [:]
+        // How many cases hold each bigram (an index range count each).
+        let count = try db.cachedStatement(sql: "SELECT count(*) FROM case_grams WHERE gram = ?")
+        var frequency: [(gram: Int64, cases: Int)] = []
+        for gram in grams { frequency.append((gram, try Int.fetchOne(count, arguments: [gram]) ?? 0)) }
+        frequency.sort { $0.cases < $1.cases }
+        // Dice ≥ t needs the other title to have b ≥ t·a/(2−t) bigrams and to share s ≥ t·(a+b)/2
+        // of them: any such title shares one of the a − s + 1 rarest.
+        let a = Double(grams.count)
+        let t = rules.textThreshold
+        let fewest = (t * a / (2 - t)).rounded(.up)
+        let shared = max(1, Int((t * (a + fewest) / 2).rounded(.up)))
+        let prefix = frequency.prefix(max(1, grams.count - shared + 1)).map { String($0.gram) }.joined(separator: ",")
+        let found = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT case_rowid FROM case_grams WHERE gram IN (\(prefix)) AND case_rowid <> ?
+                GROUP BY case_rowid ORDER BY COUNT(*) DESC LIMIT ?
+                """, arguments: [rowid, cap * 5])
+        var candidates = Set(found.map { $0[0] as Int64 })
+        // The weaker threshold only within the category and the window.
+        if let category, let createdAt {
+            let window = Int64(rules.windowDays) * 86_400_000
+            for row in try Row.fetchAll(
+                db, sql: "SELECT rowid FROM cases WHERE category = ? AND created_at BETWEEN ? AND ? AND rowid <> ? LIMIT 5000",
+                arguments: [category, createdAt - window, createdAt + window, rowid])
+            {
+                candidates.insert(row[0])
+            }
+        }
+        guard !candidates.isEmpty else { return [:] }
+        // Exact likeness from the candidates' titles.
+        let list = candidates.map(String.init).joined(separator: ",")
+        for row in try Row.fetchAll(db, sql: "SELECT rowid, title FROM cases WHERE rowid IN (\(list)) AND moved_at IS NULL") {
+            guard let title: String = row[1] else { continue }
+            let value = LikenessKeys.dice(grams, LikenessKeys.grams(title))
+            if value >= rules.weakTextThreshold { similarity[row[0]] = value }
+        }
+        if similarity.count > cap {
+            let kept = similarity.sorted { $0.value > $1.value }.prefix(cap)
+            similarity = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+        }
+        return similarity
     }
 
     static func likenessSubject(_ row: CaseRow, phone: String?, place: String?, grams: [Int64]) -> LikenessSubject {
