@@ -233,6 +233,15 @@ extension ReplicaStore {
     public func reassign(_ reference: String, to community: String, reason: String, now: Int64 = ReplicaStore.nowMillis()) throws
         -> CaseRow
     {
+        try reassign(reference, to: community, reason: reason, now: now, also: nil)
+    }
+
+    /// ``reassign(_:to:reason:now:)``, and `also` writes more in the same transaction (what
+    /// other kinds keep of the case follows it: a suggestion's pipeline record, its links).
+    package func reassign(
+        _ reference: String, to community: String, reason: String, now: Int64,
+        also: ((_ session: WriteSession, _ db: Database, _ row: CaseRow) throws -> Void)?
+    ) throws -> CaseRow {
         let row = try findCase(reference)
         let body = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !body.isEmpty else { throw CaseInputError.emptyText("--reason") }
@@ -243,6 +252,7 @@ extension ReplicaStore {
                 ["community": .text(community), "office": .text(community), "level": .text(HandlingLevel.community.rawValue)], to: row.key,
                 now: now)
             try self.addEvent(caseID: row.id, type: "reassign", text: body, score: nil, now: now, session: session)
+            try also?(session, db, row)
             try session.finish()
         }
         return try findCase(row.id)

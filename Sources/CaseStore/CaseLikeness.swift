@@ -147,7 +147,9 @@ extension ReplicaStore {
     /// rarest of the title's bigrams only (a title alike must share at least one of them:
     /// prefix filtering, so the commonest bigrams' long lists are never read) — and those of
     /// the same category within the window, for the weaker threshold. At most `cap` by
-    /// likeness.
+    /// likeness. The prefix's candidates are taken most-shared first, at most `5 × cap`
+    /// (1,000): a title alike shares most of the rarer bigrams, so it ranks among them; the
+    /// window's nearest in time first, at most 5,000.
     static func likeTitles(
         _ grams: [Int64], rowid: Int64, category: String?, createdAt: Int64?, rules: LikenessRules, cap: Int = 200, in db: Database
     ) throws -> [Int64: Double] {
@@ -176,8 +178,12 @@ extension ReplicaStore {
         if let category, let createdAt {
             let window = Int64(rules.windowDays) * 86_400_000
             for row in try Row.fetchAll(
-                db, sql: "SELECT rowid FROM cases WHERE category = ? AND created_at BETWEEN ? AND ? AND rowid <> ? LIMIT 5000",
-                arguments: [category, createdAt - window, createdAt + window, rowid])
+                db,
+                sql: """
+                    SELECT rowid FROM cases WHERE category = ? AND created_at BETWEEN ? AND ? AND rowid <> ? AND moved_at IS NULL
+                    ORDER BY abs(created_at - ?) LIMIT 5000
+                    """,
+                arguments: [category, createdAt - window, createdAt + window, rowid, createdAt])
             {
                 candidates.insert(row[0])
             }

@@ -4,9 +4,9 @@ import SuggestionDomain
 import SyncServer
 
 /// `GET /ideas`: the published golden ideas (金点子) as JSON, newest first — the title and
-/// text the district published (checked for personal data), the office, the theme, the
-/// reward and how far the idea went (published, rewarded, adopted, implemented). Nothing
-/// unpublished is ever listed.
+/// text the district published (checked for personal data), the office, the reward and how
+/// far the idea went (published, rewarded, adopted, implemented): only what the district
+/// wrote. Nothing unpublished is ever listed.
 struct IdeasRoutes: Sendable {
     static let path = "/ideas"
     let requests: CaseRequests
@@ -24,11 +24,9 @@ struct IdeasRoutes: Sendable {
         json.beginArray()
         for idea in ideas {
             json.beginObject()
-            json.field("number", idea.number)
             json.field("title", idea.title)
             json.field("text", idea.text)
             json.field("office", idea.office)
-            json.field("theme", idea.theme)
             json.field("published_at", ISOTime.string(idea.publishedAt))
             json.field("reward_kind", idea.rewardKind?.rawValue)
             json.field("reward_fen", idea.rewardFen)

@@ -39,15 +39,15 @@ extension CaseRequests {
 
 }
 
-/// A published golden idea as `GET /ideas` and the public page list it: no personal data
-/// (the published title and text were checked when the district published them).
+/// A published golden idea as `GET /ideas` and the public page list it: only what the
+/// district wrote for the public (the published title and text, checked for personal data
+/// when published; the reward; the adoption) and the community's name — never the case's
+/// number, which with a phone tail opens the suggester's follow-up.
 public struct PublishedIdea: Sendable {
-    public var number: String
     public var title: String
     public var text: String
     /// The office it came from (its community's name).
     public var office: String
-    public var theme: String?
     public var publishedAt: Int64
     public var rewardKind: RewardKind?
     public var rewardFen: Int?
@@ -59,25 +59,25 @@ public struct PublishedIdea: Sendable {
 
 extension CaseRequests {
     /// The published golden ideas, newest first: only suggestions the district published
-    /// (a `published_at` and a stage from `published` on), never another.
+    /// (a `published_at`, a stage from `published` on, and no rejection — one made
+    /// concurrently keeps an idea off the list until a person settles it), never another.
     public func ideas() async throws -> [PublishedIdea] {
         let stages = SuggestionStage.allCases.filter(\.isPublished).map { Value.text($0.rawValue) }
-        let rows = try await storage.viewRows(SuggestionRecords.suggestionView.name, where: "stage", in: stages, limit: 1000)
+        let rows = try await storage.viewRows(SuggestionRecords.suggestionView.name, where: "stage", in: stages, limit: 100_000)
         var ideas: [PublishedIdea] = []
         for row in rows {
             guard let stage = row["stage"]?.text.flatMap(SuggestionStage.init(rawValue:)), stage.isPublished,
                 let published = Self.millis(row["published_at"]), let title = row["public_title"]?.text,
-                let text = row["public_text"]?.text
+                let text = row["public_text"]?.text, Self.millis(row["rejected_at"]) == nil
             else { continue }
             let community = row["community"]?.text ?? ""
             ideas.append(
                 PublishedIdea(
-                    number: row["number"]?.text ?? "", title: title, text: text, office: try await officeName(community) ?? community,
-                    theme: row["theme"]?.text, publishedAt: published,
+                    title: title, text: text, office: try await officeName(community) ?? community, publishedAt: published,
                     rewardKind: row["reward_kind"]?.text.flatMap(RewardKind.init(rawValue:)),
                     rewardFen: row["reward_fen"]?.integer.map(Int.init), rewardNote: row["reward_note"]?.text, stage: stage,
                     implementedOn: row["implemented_on"]?.text))
         }
-        return ideas.sorted { ($0.publishedAt, $0.number) > ($1.publishedAt, $1.number) }
+        return ideas.sorted { ($0.publishedAt, $0.title) > ($1.publishedAt, $1.title) }
     }
 }

@@ -30,7 +30,9 @@ extension ReplicaStore {
                 "category": .text(input.category), "source": .text(input.creditCode == nil ? "counter" : "enterprise"),
                 "stage": .text(SuggestionStage.submitted.rawValue), "round": .integer(1), "created_at": .timestamp(now),
             ]
-            if let text = input.description { fields["text"] = .text(text) }
+            if let text = Self.argueText(input.description, name: input.citizenName, address: input.address) {
+                fields["text"] = .text(text)
+            }
             if let campaign { fields["campaign"] = .text(campaign) }
             _ = try session.local(fields, to: RecordKey(table: "suggestions", id: id), now: now)
         }
@@ -43,8 +45,27 @@ extension ReplicaStore {
             "number": .text(row.number), "community": .text(row.community), "title": .text(row.title), "category": .text(row.category),
             "source": .text(row.source), "created_at": .timestamp(row.createdAt),
         ]
-        if let text = row.text { fields["text"] = .text(text) }
+        let held = try? findCase(row.id)
+        if let text = Self.argueText(row.text, name: held?.citizenName, address: held?.address) { fields["text"] = .text(text) }
         return fields
+    }
+
+    /// The words a suggestion's record carries to the department arguing it: the case's
+    /// description only when it holds no personal data (PersonalDataCheck: no run of
+    /// seven digits, not the resident's name or address); otherwise none — the department
+    /// reads the title, or what `rain suggestion argue --text` gives.
+    static func argueText(_ description: String?, name: String?, address: String?) -> String? {
+        guard let text = description?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty,
+            PersonalDataCheck.finding(in: text, name: name, address: address) == nil
+        else { return nil }
+        return text
+    }
+
+    /// The resident's name and address as the replica holds the suggestion's case (for the
+    /// personal-data check of what the suggester or the public reads).
+    func residentOf(_ id: String) -> (name: String?, address: String?) {
+        let held = try? findCase(id)
+        return (held?.citizenName, held?.address)
     }
 
     // MARK: The pipeline
@@ -64,15 +85,17 @@ extension ReplicaStore {
         }
         if move.isDistricts, try !actsForDistrict() {
             throw SuggestionError(
-                .jurisdiction, zh: "只有区级可以\(move.rawValue == "reject" ? "作出不选决定" : "选定、公示或奖励金点子")（本办公室 \(identity.office)）",
-                en: "cannot \(move.rawValue): only the district selects, rejects, publishes and rewards, not office \(identity.office)")
+                .jurisdiction, zh: "只有区级可以作出这一决定（选定、不选、公示、奖励、采纳、实施；本办公室 \(identity.office)）",
+                en:
+                    "cannot \(move.rawValue): only the district selects, rejects, publishes, rewards and records adoption and implementation, not office \(identity.office)"
+            )
         }
         if let text { try Self.checkStepText(text, what: "text") }
         var rows: [SuggestionRow] = []
         for reference in references {
             let row = try findSuggestion(reference)
             guard !rows.contains(where: { $0.id == row.id }) else { continue }
-            if row.stageConflicted {
+            if row.stageConflicted || (move.target.isGolden && row.rejectedAt != nil && move != .select) {
                 throw SuggestionError(
                     .illegalMove, zh: "建议 \(row.number) 的阶段有并发冲突，请先用 rain conflicts / rain resolve 处理",
                     en:
@@ -87,10 +110,12 @@ extension ReplicaStore {
             }
             rows.append(row)
         }
+        // Read before the transaction: the case of a suggestion without its record yet.
+        let creation = rows.map { $0.recorded ? [:] : creationFields($0) }
         try transaction("cannot record the suggestions' step") { db in
             let session = WriteSession(store: self, db: db)
-            for row in rows {
-                var written = row.recorded ? [:] : self.creationFields(row)
+            for (row, created) in zip(rows, creation) {
+                var written = created
                 written.merge(fields) { _, new in new }
                 written["stage"] = .text(move.target.rawValue)
                 written["round"] = .integer(1)
@@ -117,14 +142,24 @@ extension ReplicaStore {
     /// Sends a suggestion to `department` for argument (论证): the department reads it from
     /// its next sync.
     @discardableResult
-    public func argueSuggestion(_ reference: String, department: String, now: Int64 = ReplicaStore.nowMillis()) throws -> SuggestionRow {
+    public func argueSuggestion(_ reference: String, department: String, text: String? = nil, now: Int64 = ReplicaStore.nowMillis())
+        throws -> SuggestionRow
+    {
+        var fields: [String: Value] = [:]
+        if let text {
+            let words = try Self.checkedText(text, what: "text", zh: "论证材料")
+            let resident = residentOf(try findSuggestion(reference).id)
+            try Self.checkPublic(words, what: "text", name: resident.name, address: resident.address)
+            fields["text"] = .text(words)
+        }
         let code = department.trimmingCharacters(in: .whitespaces)
         guard !code.isEmpty, code.count <= 32, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw SuggestionError(
                 .input, zh: "部门代码「\(code)」无效（字母和数字）",
                 en: "cannot send to argument: \(code) is not an office code (letters and digits) (--department)")
         }
-        return try moveSuggestions([reference], .argue, fields: ["department": .text(code)], text: code, now: now)[0]
+        fields["department"] = .text(code)
+        return try moveSuggestions([reference], .argue, fields: fields, text: code, now: now)[0]
     }
 
     /// Records this office's opinion of a suggestion under argument: value, feasibility and
@@ -169,8 +204,10 @@ extension ReplicaStore {
     @discardableResult
     public func rejectSuggestion(_ reference: String, reason: String, now: Int64 = ReplicaStore.nowMillis()) throws -> SuggestionRow {
         let reason = try Self.checkedText(reason, what: "reason", zh: "不选理由")
-        try Self.checkPublic(reason, what: "reason", name: nil, address: nil)
-        return try moveSuggestions([reference], .reject, fields: ["decision_reason": .text(reason)], text: reason, now: now)[0]
+        let resident = residentOf(try findSuggestion(reference).id)
+        try Self.checkPublic(reason, what: "reason", name: resident.name, address: resident.address)
+        return try moveSuggestions(
+            [reference], .reject, fields: ["decision_reason": .text(reason), "rejected_at": .timestamp(now)], text: reason, now: now)[0]
     }
 
     /// Publishes a golden idea (公示) under `title` and `text`, checked for personal data:
@@ -183,9 +220,9 @@ extension ReplicaStore {
         let row = try findSuggestion(reference)
         let title = try Self.checkedLine(title, what: "title", zh: "公示标题")
         let text = try Self.checkedText(text, what: "text", zh: "公示内容")
-        let held = try? findCase(row.id)
+        let resident = residentOf(row.id)
         for (what, value) in [("title", title), ("text", text)] {
-            try Self.checkPublic(value, what: what, name: held?.citizenName, address: held?.address)
+            try Self.checkPublic(value, what: what, name: resident.name, address: resident.address)
         }
         return try moveSuggestions(
             [row.id], .publish, fields: ["public_title": .text(title), "public_text": .text(text), "published_at": .timestamp(now)],
@@ -199,7 +236,8 @@ extension ReplicaStore {
         _ reference: String, kind: RewardKind, fen: Int64?, note: String, now: Int64 = ReplicaStore.nowMillis()
     ) throws -> SuggestionRow {
         let note = try Self.checkedText(note, what: "note", zh: "奖励说明")
-        try Self.checkPublic(note, what: "note", name: nil, address: nil)
+        let resident = residentOf(try findSuggestion(reference).id)
+        try Self.checkPublic(note, what: "note", name: resident.name, address: resident.address)
         var fields: [String: Value] = ["reward_kind": .text(kind.rawValue), "reward_note": .text(note)]
         switch (kind, fen) {
         case (.money, let amount?) where amount > 0: fields["reward_fen"] = .integer(amount)
@@ -237,6 +275,37 @@ extension ReplicaStore {
         return try moveSuggestions(
             [reference], .implement, fields: ["implemented_by": .text(code), "implemented_on": .text(day.description)],
             text: code + " " + day.description, now: now)[0]
+    }
+
+    /// After a person settled a suggestion's concurrent stages: when the stage kept is a
+    /// golden idea's, the rejection's mark goes (written over every sibling it has), so the
+    /// idea may be published; when it is `not_selected`, the mark stays.
+    public func settledSuggestionStage(_ id: String) throws {
+        let row = try findSuggestion(id)
+        guard row.stage.isGolden, row.rejectedAt != nil else { return }
+        try write(["rejected_at": .null], to: row.key)
+    }
+
+    // MARK: Following a case
+
+    /// Hands a case over to another community (``ReplicaStore/reassign(_:to:reason:now:)``)
+    /// with what this kind keeps of it, in the same transaction: its suggestion's pipeline
+    /// record and its links move with it, so the old community keeps none of its words and
+    /// the new one receives them.
+    @discardableResult
+    public func reassignCase(_ reference: String, to community: String, reason: String, now: Int64 = ReplicaStore.nowMillis()) throws
+        -> CaseRow
+    {
+        try reassign(reference, to: community, reason: reason, now: now) { session, db, row in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM suggestions WHERE id = ?)", arguments: [row.id]) == true {
+                _ = try session.local(["community": .text(community)], to: RecordKey(table: "suggestions", id: row.id), now: now)
+            }
+            for link in try Row.fetchAll(db, sql: "SELECT id, case_a FROM case_links WHERE case_a = ?1 OR case_b = ?1", arguments: [row.id])
+            {
+                let field = (link["case_a"] as String?) == row.id ? "community_a" : "community_b"
+                _ = try session.local([field: .text(community)], to: RecordKey(table: "case_links", id: link["id"]), now: now)
+            }
+        }
     }
 
     // MARK: Checks

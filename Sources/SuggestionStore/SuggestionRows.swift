@@ -28,6 +28,9 @@ public struct SuggestionRow: Sendable, Hashable {
     public var publicTitle: String?
     public var publicText: String?
     public var publishedAt: Int64?
+    /// When it was not selected: set on a golden idea only by a rejection made concurrently,
+    /// not yet settled.
+    public var rejectedAt: Int64?
     public var rewardKind: String?
     public var rewardFen: Int64?
     public var rewardNote: String?
@@ -58,6 +61,7 @@ public struct SuggestionRow: Sendable, Hashable {
         publicTitle = row["public_title"]
         publicText = row["public_text"]
         publishedAt = row["published_at"]
+        rejectedAt = row["rejected_at"]
         rewardKind = row["reward_kind"]
         rewardFen = row["reward_fen"]
         rewardNote = row["reward_note"]

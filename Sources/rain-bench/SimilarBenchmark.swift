@@ -39,8 +39,10 @@ struct SimilarBenchmark: ParsableCommand {
 
     static let day: Int64 = 86_400_000
     static let estates = (0..<200).map { index in
-        ["幸福", "和平", "东湖", "西城", "南苑", "北辰", "金桂", "银杏", "雨花", "井湾", "洞井", "高桥", "黎托", "同升", "左家塘", "砂子塘", "圭塘",
-            "侯家塘", "东塘", "红星"][index % 20]
+        [
+            "幸福", "和平", "东湖", "西城", "南苑", "北辰", "金桂", "银杏", "雨花", "井湾", "洞井", "高桥", "黎托", "同升", "左家塘", "砂子塘", "圭塘",
+            "侯家塘", "东塘", "红星",
+        ][index % 20]
             + ["小区", "花园", "家园", "新村", "苑", "公寓", "雅苑", "名城", "佳园", "社区"][index / 20]
     }
     static let places = ["小区门口", "东门", "北门", "楼下", "菜市场旁", "学校门口", "公交站", "公园里", "地下车库", "楼道里", "电梯间", "健身广场"]
@@ -67,12 +69,17 @@ struct SimilarBenchmark: ParsableCommand {
         let store = try ReplicaStore.create(at: db, office: "HSD", staff: "数据生成", also: [PolicyProjection(), SuggestionProjection()])
         defer { store.close() }
         let categories = CategoryList.defaults
-        let phones = (0..<40_000).map { _ in "1" + String(Int.random(in: 3...9, using: &random)) + String(format: "%09d", Int.random(in: 0..<1_000_000_000, using: &random)) }
+        let phones = (0..<40_000).map { _ in
+            "1" + String(Int.random(in: 3...9, using: &random)) + String(format: "%09d", Int.random(in: 0..<1_000_000_000, using: &random))
+        }
         let yearStart = Int64(CivilDate(year: 2025, month: 12, day: 1)!.daysSinceEpoch) * Self.day - 8 * 3_600_000
         let november = Int64(CivilDate(year: 2026, month: 11, day: 1)!.daysSinceEpoch) * Self.day - 8 * 3_600_000
         func address() -> String {
             let estate = Self.estates.randomElement(using: &random)!
-            let (building, unit, room) = (Int.random(in: 1...30, using: &random), Int.random(in: 1...4, using: &random), Int.random(in: 1...18, using: &random) * 100 + Int.random(in: 1...4, using: &random))
+            let (building, unit, room) = (
+                Int.random(in: 1...30, using: &random), Int.random(in: 1...4, using: &random),
+                Int.random(in: 1...18, using: &random) * 100 + Int.random(in: 1...4, using: &random)
+            )
             switch Int.random(in: 0..<3, using: &random) {
             case 0: return "\(estate)\(building)栋\(unit)单元\(room)室"
             case 1: return "\(estate)\(building)号楼\(unit)单元\(room)"
@@ -84,17 +91,23 @@ struct SimilarBenchmark: ParsableCommand {
         for index in 0..<cases {
             let suggestion = index >= cases - suggestions
             let office = codes.randomElement(using: &random)!
-            let created = suggestion
-                ? november + Int64.random(in: 0..<(30 * Self.day), using: &random) : yearStart + Int64.random(in: 0..<(365 * Self.day), using: &random)
+            let created =
+                suggestion
+                ? november + Int64.random(in: 0..<(30 * Self.day), using: &random)
+                : yearStart + Int64.random(in: 0..<(365 * Self.day), using: &random)
             let title: String
             if suggestion {
                 let idea = Self.ideas.randomElement(using: &random)!
-                title = Self.ideaWordings.randomElement(using: &random)!.replacingOccurrences(of: "{e}", with: Self.estates.randomElement(using: &random)!)
-                    .replacingOccurrences(of: "{i}", with: idea)
+                title = Self.ideaWordings.randomElement(using: &random)!.replacingOccurrences(
+                    of: "{e}", with: Self.estates.randomElement(using: &random)!
+                )
+                .replacingOccurrences(of: "{i}", with: idea)
             } else {
-                title = Self.wordings.randomElement(using: &random)!.replacingOccurrences(of: "{p}", with: Self.places.randomElement(using: &random)!)
-                    .replacingOccurrences(of: "{q}", with: Self.problems.randomElement(using: &random)!)
-                    .replacingOccurrences(of: "{e}", with: Self.estates.randomElement(using: &random)!)
+                title = Self.wordings.randomElement(using: &random)!.replacingOccurrences(
+                    of: "{p}", with: Self.places.randomElement(using: &random)!
+                )
+                .replacingOccurrences(of: "{q}", with: Self.problems.randomElement(using: &random)!)
+                .replacingOccurrences(of: "{e}", with: Self.estates.randomElement(using: &random)!)
             }
             let day = CivilDate(epochMillis: created)
             let number = "\(office)-\(String(format: "%04d%02d%02d", day.year, day.month, day.day))-0000-BEN-\(index)"
@@ -136,14 +149,22 @@ struct SimilarBenchmark: ParsableCommand {
             index.append(
                 try timed {
                     try raw.read { db in
-                        try Row.fetchAll(db, sql: "SELECT case_rowid, COUNT(*) FROM case_grams WHERE gram IN (\(grams)) GROUP BY case_rowid HAVING COUNT(*) >= 2")
-                            .count
+                        try Row.fetchAll(
+                            db,
+                            sql:
+                                "SELECT case_rowid, COUNT(*) FROM case_grams WHERE gram IN (\(grams)) GROUP BY case_rowid HAVING COUNT(*) >= 2"
+                        )
+                        .count
                     }
                 }.1)
             let bigram = String(title.prefix(2))
             scan.append(
-                try timed { try raw.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM cases WHERE title LIKE ?", arguments: ["%" + bigram + "%"]) } }
-                    .1)
+                try timed {
+                    try raw.read { db in
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM cases WHERE title LIKE ?", arguments: ["%" + bigram + "%"])
+                    }
+                }
+                .1)
         }
         func p95(_ values: [Double]) -> Double { values.sorted()[min(values.count - 1, Int(Double(values.count) * 0.95))] }
         let size = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? 0
@@ -153,9 +174,18 @@ struct SimilarBenchmark: ParsableCommand {
         printTable(
             ["", "median ms", "p95 ms", "max ms"],
             [
-                ["similarCases (rain case similar): index reads + rules", format(median(ours) * 1000, 2), format(p95(ours) * 1000, 2), format(ours.max()! * 1000, 2)],
-                ["raw SQLite: the bigram index query alone", format(median(index) * 1000, 2), format(p95(index) * 1000, 2), format(index.max()! * 1000, 2)],
-                ["raw SQLite: LIKE scan of every title for one bigram", format(median(scan) * 1000, 2), format(p95(scan) * 1000, 2), format(scan.max()! * 1000, 2)],
+                [
+                    "similarCases (rain case similar): index reads + rules", format(median(ours) * 1000, 2), format(p95(ours) * 1000, 2),
+                    format(ours.max()! * 1000, 2),
+                ],
+                [
+                    "raw SQLite: the bigram index query alone", format(median(index) * 1000, 2), format(p95(index) * 1000, 2),
+                    format(index.max()! * 1000, 2),
+                ],
+                [
+                    "raw SQLite: LIKE scan of every title for one bigram", format(median(scan) * 1000, 2), format(p95(scan) * 1000, 2),
+                    format(scan.max()! * 1000, 2),
+                ],
             ])
         print("target: the candidates for one case in ≤ 100 ms; peak memory \(format(peakResidentMiB(), 0)) MiB")
     }

@@ -456,7 +456,8 @@ struct ReassignCase: ParsableCommand {
 
     func run() throws {
         try running(global) {
-            let row = try global.open().reassign(reference, to: to.uppercased(), reason: reason)
+            // A suggestion's pipeline record and the case's links follow it.
+            let row = try global.open().reassignCase(reference, to: to.uppercased(), reason: reason)
             print(
                 global.output.text(
                     "已移交 \(row.number ?? row.id) 给 \(to.uppercased())", "reassigned \(row.number ?? row.id) to \(to.uppercased())"))

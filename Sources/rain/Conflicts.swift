@@ -57,8 +57,10 @@ struct Conflicts: ParsableCommand {
                 let number =
                     switch conflict.record.table {
                     case "cases": (try? store.findCase(conflict.record.id))?.number ?? conflict.record.id
-                    // A suggestion by its case's number: `rain resolve NUMBER stage …` settles it.
-                    case "suggestions": (try? store.findSuggestion(conflict.record.id))?.number ?? conflict.record.description
+                    // A suggestion by its case's number for the fields only it has (`rain resolve
+                    // NUMBER stage …`); by TABLE/ID for those a case has too (title, category…).
+                    case "suggestions" where !Resolve.caseFields.contains(conflict.field):
+                        (try? store.findSuggestion(conflict.record.id))?.number ?? conflict.record.description
                     default: conflict.record.description
                     }
                 let winner = (conflict.siblings.firstIndex { $0.dot == conflict.winner.dot } ?? 0) + 1
@@ -152,6 +154,7 @@ struct Resolve: ParsableCommand {
             let out = global.output
             do {
                 try store.resolve(field, of: key.key, with: resolution)
+                if key.key.table == "suggestions", field == "stage" { try store.settledSuggestionStage(key.key.id) }
             } catch let error as ReplicaStoreError {
                 if case .sync(.noSuchSibling(_, _, let number)) = error {
                     throw CommandFailure(
@@ -169,6 +172,9 @@ struct Resolve: ParsableCommand {
         }
     }
 
+    /// The fields of a case (a suggestion's fields of the same names are named TABLE/ID).
+    static let caseFields = Set(CaseRecords.kind.tables[0].fields.map(\.name))
+
     /// The record `reference` names for `field`: `TABLE/ID`; a suggestion's pipeline record
     /// for a field only suggestions have; else a case.
     static func record(_ reference: String, field: String, in store: ReplicaStore) throws -> (key: RecordKey, label: String) {
@@ -177,7 +183,6 @@ struct Resolve: ParsableCommand {
             let key = RecordKey(table: String(reference[..<slash]), id: String(reference[reference.index(after: slash)...]))
             return (key, reference)
         }
-        let caseFields = Set(CaseRecords.kind.tables[0].fields.map(\.name))
         let suggestionFields = Set(SuggestionRecords.kind.tables.first { $0.name == "suggestions" }?.fields.map(\.name) ?? [])
         if !caseFields.contains(field), suggestionFields.contains(field) {
             let row = try store.findSuggestion(reference)

@@ -17,8 +17,10 @@ struct SuggestionCommand: ParsableCommand {
             its pipeline: submitted → grouped → arguing (a department's opinion: value,
             feasibility and cost, 1–5, with a text) → selected or not_selected (with the reason
             sent back) → published → rewarded → adopted → implemented. Selecting, rejecting,
-            publishing and rewarding are the district's. Every step syncs; the suggester sees
-            each through the residents' follow-up (number + phone tail).
+            publishing, rewarding, adoption and implementation are the district's. Every step
+            syncs; the suggester sees each through the residents' follow-up (number + phone tail).
+            A department arguing a suggestion reads its record — the title and a text checked
+            for personal data — never the case.
             """,
         subcommands: [
             ListSuggestions.self, ShowSuggestion.self, SuggestionSummaryCommand.self, SimilarSuggestions.self, GroupSuggestions.self,
@@ -249,11 +251,15 @@ struct ArgueSuggestion: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The suggestion.") var reference: String
     @Option(help: "The department's office code.") var department: String
+    @Option(
+        help:
+            "What the department reads besides the title (checked: no personal data). Default: the case's description when it holds none."
+    ) var text: String?
     @Flag(help: "Print as JSON.") var json = false
 
     func run() throws {
         try running(global) {
-            printMoved([try global.open().argueSuggestion(reference, department: department)], global: global, json: json)
+            printMoved([try global.open().argueSuggestion(reference, department: department, text: text)], global: global, json: json)
         }
     }
 }

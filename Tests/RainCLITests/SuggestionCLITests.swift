@@ -116,12 +116,46 @@ extension RainCLITests {
         #expect(listed.count == 1 && listed[0]["number"] as? String == number && listed[0]["stage"] as? String == "submitted")
         #expect(try DatabaseQueue(path: db).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM suggestions") } == 0)
         // Its first step writes the pipeline record from the case.
-        #expect(try rain(["suggestion", "group", "--theme", "教育", number]).status == 0)
+        let grouped = try rain(["suggestion", "group", "--theme", "教育", number], lang: "en")
+        #expect(grouped.status == 0, "\(grouped.stderr)")
         let shown = try #require(json(try rain(["suggestion", "show", number, "--json"])) as? [String: Any])
         let row = try #require(shown["suggestion"] as? [String: Any])
         #expect(row["stage"] as? String == "grouped" && row["title"] as? String == "开设四点半课堂" && row["community"] as? String == "HSM")
         #expect((shown["steps"] as? [[String: Any]])?.map { $0["type"] as? String } == ["grouped"])
         // Its case keeps working as before.
         #expect(try rain(["case", "verify", number]).status == 0)
+    }
+
+    @Test func theDepartmentsTextHoldsNoPersonalDataAndAReassignedCaseTakesItsSuggestion() throws {
+        try initialise()
+        let clean = try suggestion("开设四点半课堂", extra: ["--description", "放学后孩子无人照看，建议社区开设课堂"])
+        let personal = try suggestion(
+            "增设红绿灯", extra: ["--citizen", "欧阳建国", "--description", "欧阳建国反映：门口车多，电话13812341234"])
+        func text(_ number: String) throws -> String? {
+            try DatabaseQueue(path: db).read {
+                try String.fetchOne($0, sql: "SELECT text FROM suggestions WHERE number = ?", arguments: [number])
+            }
+        }
+        #expect(try text(clean) == "放学后孩子无人照看，建议社区开设课堂")
+        #expect(try text(personal) == nil, "the resident's words stay in the case")
+        #expect(try rain(["suggestion", "group", "--theme", "交通", personal]).status == 0)
+        let leaky = try rain(["suggestion", "argue", personal, "--department", "JTJ", "--text", "找欧阳建国了解"], lang: "en")
+        #expect(leaky.status == 2 && leaky.stderr.contains("name") && !leaky.stderr.contains("欧阳"), "\(leaky.stderr)")
+        let argued = try rain(["suggestion", "argue", personal, "--department", "JTJ", "--text", "路口车流量大，建议评估"], lang: "en")
+        #expect(argued.status == 0, "\(argued.stderr)")
+        #expect(try text(personal) == "路口车流量大，建议评估")
+
+        // Handed to another community: the suggestion and the link follow, in one transaction.
+        #expect(try rain(["case", "link", clean, personal]).status == 0)
+        let moved = try rain(["case", "reassign", personal, "--to", "XQ", "--reason", "属新桥社区"])
+        #expect(moved.status == 0, "\(moved.stderr)")
+        let after = try DatabaseQueue(path: db).read { db in
+            (
+                try String.fetchOne(db, sql: "SELECT community FROM suggestions WHERE number = ?", arguments: [personal]),
+                try String.fetchAll(db, sql: "SELECT community_a || '/' || community_b FROM case_links")
+            )
+        }
+        #expect(after.0 == "XQ")
+        #expect(after.1 == ["HSM/XQ"] || after.1 == ["XQ/HSM"], "\(after.1)")
     }
 }

@@ -37,8 +37,11 @@ import Testing
     @Test func onlyTheDistrictWritesTheDecisionAndThePublication() throws {
         let table = try #require(SuggestionRecords.kind.tables.first { $0.name == "suggestions" })
         let restricted = Dictionary(uniqueKeysWithValues: table.fields.map { ($0.name, $0.writers) })
-        #expect(restricted["stage"] == .district(except: ["submitted", "grouped", "arguing", "adopted", "implemented"]))
-        for field in ["decision_reason", "public_title", "public_text", "published_at", "reward_kind", "reward_fen", "reward_note"] {
+        #expect(restricted["stage"] == .district(except: ["submitted", "grouped", "arguing"]))
+        for field in [
+            "decision_reason", "public_title", "public_text", "published_at", "rejected_at", "reward_kind", "reward_fen", "reward_note",
+            "implemented_by", "implemented_on",
+        ] {
             #expect(restricted[field] == .district(except: []), "\(field)")
         }
         // The declaration's writers round-trip through the published form.

@@ -137,7 +137,7 @@ import Testing
         // The community and the arguing department move it through the open stages…
         let open = [
             change(1, "suggestions", "idea", ["stage": .text("grouped"), "theme": .text("交通")]),
-            change(2, "suggestions", "idea", ["stage": .text("adopted")]),
+            change(2, "suggestion_steps", "s", ["suggestion_id": .text("idea"), "type": .text("grouped"), "at": .timestamp(1)]),
         ]
         #expect(try refused(open, by: community).isEmpty)
         #expect(try refused([change(1, "suggestions", "idea", ["stage": .text("arguing")])], by: department).isEmpty)
@@ -145,11 +145,16 @@ import Testing
         for fields: [String: Value] in [
             ["stage": .text("selected")], ["stage": .text("not_selected")], ["stage": .text("published")],
             ["public_title": .text("x")], ["published_at": .timestamp(1)], ["reward_fen": .integer(1)], ["decision_reason": .text("x")],
+            ["stage": .text("adopted")], ["stage": .text("implemented")], ["implemented_on": .text("2026-12-01")],
+            ["rejected_at": .timestamp(1)],
         ] {
             #expect(try refused([change(1, "suggestions", "idea", fields)], by: community) == [1], "\(fields)")
             #expect(try refused([change(1, "suggestions", "idea", fields)], by: department) == [1], "\(fields)")
             #expect(try refused([change(1, "suggestions", "idea", fields)], by: district).isEmpty, "\(fields)")
         }
+        // Nor does it tell the suggester of a decision through a step of its own.
+        let step: [String: Value] = ["suggestion_id": .text("idea"), "type": .text("selected"), "at": .timestamp(1)]
+        #expect(try refused([change(1, "suggestion_steps", "s", step)], by: community) == [1])
         // The server's own writer stands for the district.
         #expect(try refused([change(1, "suggestions", "idea", ["stage": .text("selected")])], by: .server).isEmpty)
     }

@@ -66,8 +66,9 @@ public enum SuggestionMove: String, Sendable, CaseIterable {
         }
     }
 
-    /// Only the district selects, rejects, publishes and rewards (the server enforces it too).
-    public var isDistricts: Bool { [.select, .reject, .publish, .reward].contains(self) }
+    /// Only the district selects, rejects, publishes, rewards, and records adoption and
+    /// implementation: every decision its suggester is told of (the server enforces it too).
+    public var isDistricts: Bool { ![.group, .argue].contains(self) }
 
     /// The moves legal from `stage`.
     public static func legal(from stage: SuggestionStage) -> [SuggestionMove] {

@@ -9,14 +9,15 @@ public import SyncCore
 /// words stay in the case); its pipeline record has the case's record id. Scopes: a
 /// suggestion is its community's and, once sent to argument, the arguing department's; a
 /// campaign is readable by every office; a link belongs to both cases' communities. Only
-/// the district selects, publishes and rewards (field writers `district_except`).
+/// the district decides from `not_selected` on: selects, rejects, publishes, rewards, records
+/// adoption and implementation (field writers `district_except`).
 public enum SuggestionRecords {
     /// A suggestion's stages, in workflow order.
     public static let stages = Schema.suggestionStages
 
     /// The stages other offices than the district may write: recording, grouping, sending
-    /// to argument, adoption and implementation.
-    public static let openStages = ["submitted", "grouped", "arguing", "adopted", "implemented"]
+    /// to argument. Every later stage is a decision the suggester is told of: the district's.
+    public static let openStages = ["submitted", "grouped", "arguing"]
 
     /// The tables of the `suggestions` kind.
     public static let kind = RecordKind(
@@ -54,7 +55,7 @@ public enum SuggestionRecords {
                     FieldDeclaration(
                         "stage", .text, required: true, rule: .workflow(stages: stages, roundField: "round"),
                         writers: .district(except: openStages),
-                        "submitted, grouped, arguing, not_selected, selected, published, rewarded, adopted or implemented; selecting, rejecting, publishing and rewarding are the district's"
+                        "submitted, grouped, arguing, not_selected, selected, published, rewarded, adopted or implemented; from not_selected on, the district's"
                     ),
                     FieldDeclaration("round", .integer, rule: .maximum, "the workflow round (always 1)"),
                     FieldDeclaration(
@@ -68,8 +69,11 @@ public enum SuggestionRecords {
                     FieldDeclaration("reward_kind", .text, writers: .district(except: []), "certificate, money or other"),
                     FieldDeclaration("reward_fen", .integer, writers: .district(except: []), "a money reward, fen"),
                     FieldDeclaration("reward_note", .text, writers: .district(except: []), "what the reward is"),
-                    FieldDeclaration("implemented_by", .text, "the office that implemented it"),
-                    FieldDeclaration("implemented_on", .text, "when it was implemented, YYYY-MM-DD"),
+                    FieldDeclaration(
+                        "rejected_at", .timestamp, writers: .district(except: []),
+                        "when it was not selected: set, it is never listed publicly (a selection made concurrently must be settled first)"),
+                    FieldDeclaration("implemented_by", .text, writers: .district(except: []), "the office that implemented it"),
+                    FieldDeclaration("implemented_on", .text, writers: .district(except: []), "when it was implemented, YYYY-MM-DD"),
                     FieldDeclaration("created_at", .timestamp, required: true, "when the suggestion was received (the case's)"),
                 ]),
             TableDeclaration(
@@ -77,7 +81,8 @@ public enum SuggestionRecords {
                 fields: [
                     FieldDeclaration("suggestion_id", .text, required: true, "the suggestion's record id (scope)"),
                     FieldDeclaration(
-                        "type", .text, required: true, "the stage entered (grouped … implemented) or `linked`; what the suggester hears"),
+                        "type", .text, required: true, writers: .district(except: ["grouped", "arguing"]),
+                        "the stage entered (grouped … implemented): what the suggester hears; from not_selected on, the district's"),
                     FieldDeclaration("text", .text, "a reason or note for the step"),
                     FieldDeclaration("at", .timestamp, required: true, "when"),
                 ]),
@@ -115,7 +120,7 @@ public enum SuggestionRecords {
         columns: [
             .init("number", .text), .init("community", .text), .init("category", .text), .init("theme", .text),
             .init("campaign", .text), .init("stage", .text), .init("decision_reason", .text), .init("public_title", .text),
-            .init("public_text", .text), .init("published_at", .timestamp), .init("reward_kind", .text),
+            .init("public_text", .text), .init("published_at", .timestamp), .init("rejected_at", .timestamp), .init("reward_kind", .text),
             .init("reward_fen", .integer), .init("reward_note", .text), .init("implemented_by", .text),
             .init("implemented_on", .text), .init("created_at", .timestamp),
         ],
