@@ -14,7 +14,7 @@ struct IdeasRoutes: Sendable {
     func add(to router: Router<ServerRequestContext>, limits: PublicLimits) {
         let group = router.group().add(middleware: PublicMiddleware(limits: limits, form: .open311))
         group.get(RouterPath(Self.path)) { request, _ in
-            _ = try Form(request.uri.query ?? "", known: ["lang"])
+            try Open311Routes.checkReads(try Form(request.uri.query ?? "", known: ["lang"]))
             return Open311Routes.json(200, Self.encode(try await requests.ideas()))
         }
     }

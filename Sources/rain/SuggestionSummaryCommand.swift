@@ -41,10 +41,11 @@ struct SuggestionSummaryCommand: ParsableCommand {
         commandName: "summary", abstract: "The periodic summary (定期汇总分类): a period's suggestions by theme and by likeness.",
         discussion: """
             Suggestions received in the period, by theme (or, not yet grouped, by category);
-            within each, groups of like suggestions — those a person grouped together, and
-            those whose titles are alike (Chinese character bigrams, Dice ≥ 0.4, joined
-            transitively) — biggest first, each with its count, the offices it came from, and a
-            representative (the member likest the others). --json prints {"period", "count",
+            within each, groups of like suggestions — those a person grouped together, then
+            each other one joins the group whose leader suggests the likest thing (Chinese
+            character bigrams, Dice ≥ 0.5, the wordings of a suggestion and estates' names left
+            out) or leads a new one — biggest first, each with its count, the offices it came
+            from, and a representative (the member likest the others). --json prints {"period", "count",
             "themes": [{"theme", "is_category", "count", "groups": [{"representative",
             "title", "count", "offices": [{"office", "count"}], "numbers"}]}]}; --csv prints
             theme,representative,count,offices,title,numbers (UTF-8).

@@ -120,6 +120,21 @@ import Testing
         #expect(themes[1].groups.count == 1 && themes[1].groups[0].count == 2)
     }
 
+    @Test func oneIdeaForManyEstatesIsOneGroupAndManyIdeasForOneEstateAreNot() {
+        #expect(SuggestionSummary.content("关于幸福小区增设红绿灯的建议") == "增设红绿灯")
+        #expect(SuggestionSummary.content("希望在东湖花园增设红绿灯") == "增设红绿灯")
+        #expect(SuggestionSummary.content("建议") == "建议", "a title of nothing but a wording stays itself")
+        let themes = SuggestionSummary.themes([
+            item("C1", "关于幸福小区增设红绿灯的建议"), item("C2", "希望在东湖花园增设红绿灯"), item("C3", "建议金桂家园增设红绿灯"),
+            item("C4", "幸福小区开设老年食堂"), item("C5", "关于幸福小区增加停车位的建议"),
+            // Half about traffic lights: it joins the likest leader, and nothing chains through it.
+            item("C6", "增设停车位和红绿灯"),
+        ])
+        let groups = themes[0].groups
+        #expect(groups.map(\.count) == [4, 1, 1], "\(groups.map(\.numbers))")
+        #expect(Set(groups[0].numbers) == ["C1", "C2", "C3", "C6"])
+    }
+
     @Test func campaignFiguresCountEachStageReached() {
         let items = [
             FigureItem(office: "HSM", theme: "交通", stage: .submitted, reviewed: false, rewarded: false),

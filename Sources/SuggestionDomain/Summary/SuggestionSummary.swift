@@ -54,8 +54,45 @@ public struct SummaryTheme: Sendable, Hashable, Codable {
 /// The periodic summary (README, "Suggestions"): the period's suggestions by theme (or
 /// category), each theme's groups of like suggestions, biggest first.
 public enum SuggestionSummary {
-    /// The titles' likeness from which two suggestions fall in one group.
-    public static let threshold = 0.4
+    /// The likeness of what two titles suggest from which they fall in one group.
+    public static let threshold = 0.5
+
+    /// Wordings that say a text is a suggestion, not what it suggests.
+    static let boilerplate = ["的建议", "关于", "建议", "希望在", "希望", "恳请", "应该", "方便居民", "请求", "能否", "可否"]
+    /// The endings of estates' and communities' names: a place is where, not what.
+    static let placeEndings = ["小区", "花园", "家园", "新村", "公寓", "社区", "雅苑", "名城", "佳园", "苑"]
+
+    /// What a title suggests, as compared for grouping: without the wordings of a
+    /// suggestion (建议, 关于…的建议, 希望, 恳请…) and without a place's name (two characters
+    /// and an estate's ending: 幸福小区, 东湖花园), so that one idea for many estates is
+    /// one group and many ideas for one estate are not.
+    public static func content(_ title: String) -> String {
+        var text = Array(LikenessKeys.fold(title))
+        for phrase in boilerplate { text = removing(Array(phrase), from: text, before: 0) }
+        for ending in placeEndings { text = removing(Array(ending), from: text, before: 2) }
+        let kept = String(text)
+        return kept.isEmpty ? title : kept
+    }
+
+    /// `text` without each `phrase` and up to `before` Han characters before it.
+    static func removing(_ phrase: [Character], from text: [Character], before: Int) -> [Character] {
+        var out: [Character] = []
+        var index = 0
+        while index < text.count {
+            if index + phrase.count <= text.count, Array(text[index..<index + phrase.count]) == phrase {
+                var dropped = 0
+                while dropped < before, let last = out.last, last.unicodeScalars.allSatisfy({ (0x4E00...0x9FFF).contains($0.value) }) {
+                    out.removeLast()
+                    dropped += 1
+                }
+                index += phrase.count
+            } else {
+                out.append(text[index])
+                index += 1
+            }
+        }
+        return out
+    }
 
     public static func themes(_ items: [SummaryItem], threshold: Double = threshold) -> [SummaryTheme] {
         var byTheme: [String: [SummaryItem]] = [:]
@@ -68,45 +105,53 @@ public enum SuggestionSummary {
         return themes.sorted { $0.count != $1.count ? $0.count > $1.count : $0.theme < $1.theme }
     }
 
-    /// The groups of `items` (sorted by number).
+    /// The groups of `items` (sorted by number): first those a person grouped (one group
+    /// per lead's number), then each other suggestion joins the group whose leader's idea
+    /// is likest its own, when at least `threshold` alike, or leads a new one. Compared with
+    /// leaders only, never member to member, so that unlike ideas never chain into one
+    /// group through ones between them.
     static func groups(_ items: [SummaryItem], threshold: Double) -> [SummaryGroup] {
-        let grams = items.map { LikenessKeys.grams($0.title) }
-        var parent = Array(items.indices)
-        func root(_ index: Int) -> Int {
-            var index = index
-            while parent[index] != index {
-                parent[index] = parent[parent[index]]
-                index = parent[index]
-            }
-            return index
-        }
-        func join(_ a: Int, _ b: Int) {
-            let (ra, rb) = (root(a), root(b))
-            if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
-        }
-        // A person's grouping: every member named by its lead's number, and the lead.
-        var firstOfKey: [String: Int] = [:]
+        let grams = items.map { LikenessKeys.grams(content($0.title)) }
+        var leaders: [Int] = []
+        var members: [[Int]] = []
+        var groupOfKey: [String: Int] = [:]
         let byNumber = Dictionary(items.enumerated().map { ($0.element.number, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        var placed = Array(repeating: false, count: items.count)
         for (index, item) in items.enumerated() {
             guard let key = item.groupKey else { continue }
-            if let first = firstOfKey[key] { join(first, index) } else { firstOfKey[key] = index }
-            if let lead = byNumber[key] { join(lead, index) }
+            if let group = groupOfKey[key] {
+                members[group].append(index)
+            } else {
+                groupOfKey[key] = members.count
+                leaders.append(byNumber[key] ?? index)
+                members.append([index])
+            }
+            placed[index] = true
         }
-        var likeness = [[Double]](repeating: [], count: items.count)
-        for a in items.indices {
-            likeness[a] = [Double](repeating: 0, count: items.count)
-            for b in items.indices where b < a {
-                let value = LikenessKeys.dice(grams[a], grams[b])
-                likeness[a][b] = value
-                likeness[b][a] = value
-                if value >= threshold { join(a, b) }
+        // A lead named by others but not grouped itself joins its group.
+        for (key, group) in groupOfKey {
+            if let lead = byNumber[key], !placed[lead] {
+                members[group].append(lead)
+                placed[lead] = true
             }
         }
-        var members: [Int: [Int]] = [:]
-        for index in items.indices { members[root(index), default: []].append(index) }
-        let groups = members.values.map { indices -> SummaryGroup in
+        for index in items.indices where !placed[index] {
+            var best: (group: Int, likeness: Double)?
+            for (group, leader) in leaders.enumerated() {
+                let likeness = LikenessKeys.dice(grams[index], grams[leader])
+                if likeness >= threshold, likeness > (best?.likeness ?? 0) { best = (group, likeness) }
+            }
+            if let best {
+                members[best.group].append(index)
+            } else {
+                leaders.append(index)
+                members.append([index])
+            }
+        }
+        let groups = members.map { indices -> SummaryGroup in
+            let likeness = { (a: Int) in indices.reduce(0.0) { $0 + LikenessKeys.dice(grams[a], grams[$1]) } }
             let lead = indices.max { a, b in
-                let (sa, sb) = (indices.reduce(0) { $0 + likeness[a][$1] }, indices.reduce(0) { $0 + likeness[b][$1] })
+                let (sa, sb) = (likeness(a), likeness(b))
                 return sa != sb ? sa < sb : items[a].number > items[b].number
             }!
             var offices: [String: Int] = [:]
@@ -115,7 +160,7 @@ public enum SuggestionSummary {
                 representative: items[lead].number, representativeTitle: items[lead].title, count: indices.count,
                 offices: offices.map { SummaryGroup.OfficeCount(office: $0.key, count: $0.value) }
                     .sorted { $0.count != $1.count ? $0.count > $1.count : $0.office < $1.office },
-                numbers: indices.map { items[$0].number })
+                numbers: indices.sorted().map { items[$0].number })
         }
         return groups.sorted { $0.count != $1.count ? $0.count > $1.count : $0.representative < $1.representative }
     }
