@@ -166,14 +166,22 @@ extension ReplicaStore {
         let t = rules.textThreshold
         let fewest = (t * a / (2 - t)).rounded(.up)
         let shared = max(1, Int((t * (a + fewest) / 2).rounded(.up)))
-        let prefix = frequency.prefix(max(1, grams.count - shared + 1)).map { String($0.gram) }.joined(separator: ",")
-        let found = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT case_rowid FROM case_grams WHERE gram IN (\(prefix)) AND case_rowid <> ?
-                GROUP BY case_rowid ORDER BY COUNT(*) DESC LIMIT ?
-                """, arguments: [rowid, cap * 5])
-        var candidates = Set(found.map { $0[0] as Int64 })
+        // Counted here rather than by SQLite's GROUP BY (a sort of every posting): a walk
+        // of each rare bigram's posting list in the index and a dictionary.
+        let postings = try FastStatement("SELECT case_rowid FROM case_grams WHERE gram = ?1", in: db)
+        var counts: [Int64: Int] = [:]
+        for entry in frequency.prefix(max(1, grams.count - shared + 1)) {
+            postings.clear()
+            postings.bind(1, entry.gram)
+            while try postings.step() { counts[postings.integer(0), default: 0] += 1 }
+        }
+        counts[rowid] = nil
+        var candidates: Set<Int64>
+        if counts.count <= cap * 5 {
+            candidates = Set(counts.keys)
+        } else {
+            candidates = Set(counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(cap * 5).map(\.key))
+        }
         // The weaker threshold only within the category and the window.
         if let category, let createdAt {
             let window = Int64(rules.windowDays) * 86_400_000

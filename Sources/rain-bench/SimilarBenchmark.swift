@@ -96,8 +96,12 @@ struct SimilarBenchmark: ParsableCommand {
                 ? november + Int64.random(in: 0..<(30 * Self.day), using: &random)
                 : yearStart + Int64.random(in: 0..<(365 * Self.day), using: &random)
             let title: String
+            var category = categories[Int.random(in: 0..<categories.count, using: &random)]
             if suggestion {
-                let idea = Self.ideas.randomElement(using: &random)!
+                let ideaIndex = Int.random(in: 0..<Self.ideas.count, using: &random)
+                let idea = Self.ideas[ideaIndex]
+                // An idea falls under one category, as staff would file it.
+                category = categories[ideaIndex % categories.count]
                 title = Self.ideaWordings.randomElement(using: &random)!.replacingOccurrences(
                     of: "{e}", with: Self.estates.randomElement(using: &random)!
                 )
@@ -113,7 +117,7 @@ struct SimilarBenchmark: ParsableCommand {
             let number = "\(office)-\(String(format: "%04d%02d%02d", day.year, day.month, day.day))-0000-BEN-\(index)"
             var fields: [String: Value] = [
                 "number": .text(number), "kind": .text(suggestion ? "suggestion" : ["complaint", "consultation", "help"][index % 3]),
-                "category": .text(categories[Int.random(in: 0..<categories.count, using: &random)]), "title": .text(title),
+                "category": .text(category), "title": .text(title),
                 "status": .text("received"), "round": .integer(1), "level": .text("community"), "office": .text(office),
                 "community": .text(office), "created_at": .timestamp(created), "address": .text(address()),
                 // A resident calls again now and then: a pool of 40,000 phones for 100,000 cases.
