@@ -213,5 +213,5 @@ public struct DeadlinePolicy: Sendable, Equatable {
 }
 
 extension String {
-    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+    package var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
 }

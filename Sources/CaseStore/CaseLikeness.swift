@@ -32,42 +32,19 @@ enum CaseLikenessIndex {
         }
     }
 
-    /// What keeps the index in step as the projection writes a case row.
+    /// What keeps the index in step as the projection writes a case row (which reads the
+    /// row's rowid and title before the write with its search-index lookup).
     final class Statements {
-        private let lookup: FastStatement
         private let delete: FastStatement
         private let insert: FastStatement
-        private let rowid: FastStatement
 
         init(in db: Database) throws {
-            lookup = try FastStatement("SELECT rowid, title FROM cases WHERE id = ?1", in: db)
             delete = try FastStatement("DELETE FROM case_grams WHERE gram = ?1 AND case_rowid = ?2", in: db)
             insert = try FastStatement("INSERT OR IGNORE INTO case_grams (gram, case_rowid) VALUES (?1, ?2)", in: db)
-            rowid = try FastStatement("SELECT rowid FROM cases WHERE id = ?1", in: db)
         }
 
-        /// The case row's rowid and title before a write, nil for a new row.
-        func before(_ id: String) throws -> (rowid: Int64, title: String?)? {
-            lookup.clear()
-            lookup.bind(1, id)
-            guard try lookup.step() else { return nil }
-            let found = (lookup.integer(0), lookup.text(1))
-            lookup.reset()
-            return found
-        }
-
-        /// Replaces a row's grams `old` with `new` (its rowid looked up for a new row).
-        func replace(rowid known: Int64?, old: [Int64], new: [Int64], id: String) throws {
-            var rowid = known
-            if rowid == nil {
-                self.rowid.clear()
-                self.rowid.bind(1, id)
-                if try self.rowid.step() {
-                    rowid = self.rowid.integer(0)
-                    self.rowid.reset()
-                }
-            }
-            guard let rowid else { return }
+        /// Replaces row `rowid`'s grams `old` with `new`.
+        func replace(rowid: Int64, old: [Int64], new: [Int64]) throws {
             let kept = Set(new)
             for gram in old where !kept.contains(gram) {
                 delete.clear()

@@ -40,7 +40,7 @@ public struct CaseProjection: RecordProjection {
         switch key.table {
         case "cases":
             let statements = try context.kept("cases.rows") { try CaseRowStatements(in: context.db) }
-            try materializeCase(record, key: key, schema: context.schema, using: statements)
+            try materializeCase(record, key: key, schema: context.schema, using: statements, in: context.db)
         case "case_events": try materializeEvent(record, key: key, in: context)
         default: break  // audit_events: read from the merge state (`reveals(ofCase:)`)
         }
@@ -61,10 +61,8 @@ public struct CaseProjection: RecordProjection {
         guard key.table == "cases" else { return }
         try db.execute(sql: "DELETE FROM case_events WHERE case_id = ?", arguments: [key.id])
         let statements = try CaseRowStatements(in: db)
-        _ = try statements.noteBeforeWriting(key.id, title: nil, description: nil, address: nil)
-        if let previous = try statements.likeness.before(key.id) {
-            try statements.likeness.replace(
-                rowid: previous.rowid, old: previous.title.map(LikenessKeys.grams) ?? [], new: [], id: key.id)
+        if let previous = try statements.noteBeforeWriting(key.id, title: nil, description: nil, address: nil) {
+            try statements.likeness.replace(rowid: previous.rowid, old: previous.title.map(LikenessKeys.grams) ?? [], new: [])
         }
         try db.execute(
             sql: """
@@ -185,7 +183,7 @@ extension CaseProjection {
             searchLookup = try FastStatement(
                 """
                 SELECT c.rowid, (c.title IS NOT ?2 OR c.description IS NOT ?3 OR c.address IS NOT ?4)
-                    AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = c.rowid)
+                    AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.case_rowid = c.rowid), c.title
                 FROM cases c WHERE c.id = ?1
                 """, in: db)
             noteIndexed = try FastStatement(
@@ -204,27 +202,32 @@ extension CaseProjection {
         /// The search index's note (v10-search-notes-by-the-writer), before case `id`'s
         /// searched columns are written with these values: what the index holds for the
         /// row, noted when the values change it and the row has no note yet (the first
-        /// change since the index was last brought up to date). Returns whether the row
-        /// exists; a new row is noted with ``noteNew`` once it has its rowid.
-        func noteBeforeWriting(_ id: String, title: String?, description: String?, address: String?) throws -> Bool {
+        /// change since the index was last brought up to date). Returns the row's rowid and
+        /// title before the write (the likeness index's bigrams are the title's), nil for a
+        /// new row, which is noted with ``noteNew`` once it has its rowid.
+        func noteBeforeWriting(_ id: String, title: String?, description: String?, address: String?) throws -> (
+            rowid: Int64, title: String?
+        )? {
             searchLookup.clear()
             searchLookup.bind(1, id)
             searchLookup.bind(2, title)
             searchLookup.bind(3, description)
             searchLookup.bind(4, address)
-            guard try searchLookup.step() else { return false }
-            let (rowid, changesSearchedText) = (searchLookup.integer(0), searchLookup.integer(1) != 0)
+            guard try searchLookup.step() else { return nil }
+            let (rowid, changesSearchedText, before) = (searchLookup.integer(0), searchLookup.integer(1) != 0, searchLookup.text(2))
             searchLookup.reset()
             if changesSearchedText {
                 noteIndexed.clear()
                 noteIndexed.bind(1, rowid)
                 try noteIndexed.run()
             }
-            return true
+            return (rowid, before)
         }
     }
 
-    private func materializeCase(_ record: SyncCore.Record, key: RecordKey, schema: Schema, using statements: CaseRowStatements) throws {
+    private func materializeCase(
+        _ record: SyncCore.Record, key: RecordKey, schema: Schema, using statements: CaseRowStatements, in db: Database
+    ) throws {
         var latest: UInt64 = 0
         var conflicts: Int64 = 0
         // One pass over the registers: winners, the latest time, the conflicts.
@@ -251,8 +254,7 @@ extension CaseProjection {
         // pull touches. ON CONFLICT … DO UPDATE keeps the rowid, so the search index's
         // notes stay in step.
         let (title, description, address) = (text(winners["title"]), text(winners["description"]), text(winners["address"]))
-        let exists = try statements.noteBeforeWriting(key.id, title: title, description: description, address: address)
-        let previous = try statements.likeness.before(key.id)
+        let previous = try statements.noteBeforeWriting(key.id, title: title, description: description, address: address)
         let grams = title.map(LikenessKeys.grams) ?? []
         let upsert = statements.upsert
         upsert.clear()
@@ -286,10 +288,11 @@ extension CaseProjection {
         upsert.bind(index + 6, LikenessKeys.place(address))
         upsert.bind(index + 7, Int64(grams.count))
         try upsert.run()
-        if !exists { try statements.noteNew.run() }
-        if previous?.title != title || previous == nil {
-            try statements.likeness.replace(
-                rowid: previous?.rowid, old: previous?.title.map(LikenessKeys.grams) ?? [], new: grams, id: key.id)
+        // A new row's rowid, read before the search note's insert takes its place.
+        let rowid = previous?.rowid ?? db.lastInsertedRowID
+        if previous == nil { try statements.noteNew.run() }
+        if previous == nil || previous?.title != title {
+            try statements.likeness.replace(rowid: rowid, old: previous?.title.map(LikenessKeys.grams) ?? [], new: grams)
         }
     }
 

@@ -77,12 +77,7 @@ public enum Benefit: Hashable, Sendable {
     }
 
     /// `1234567` fen as `12,345.67 元`.
-    public static func yuan(_ fen: Int64) -> String {
-        let sign = fen < 0 ? "-" : ""
-        let magnitude = fen.magnitude
-        let cents = magnitude % 100
-        return sign + grouped(Int64(magnitude / 100)) + "." + (cents < 10 ? "0" : "") + String(cents) + " 元"
-    }
+    public static func yuan(_ fen: Int64) -> String { Fen.amount(fen) + " 元" }
 
     static func grouped(_ number: Int64) -> String {
         let digits = Array(String(number.magnitude))

@@ -86,6 +86,4 @@ enum PolicyRows {
             CREATE INDEX policies_by_document ON policies (document);
             """
     }
-
-    static func column(_ value: Value?) -> DatabaseValue { DeclaredRows.column(value) }
 }

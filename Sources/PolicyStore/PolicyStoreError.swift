@@ -1,29 +1,4 @@
 public import CaseDomain
 
-/// Why a policy-direct command refused, in both languages ("what failed: why (where)").
-public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What kind of refusal: it decides `rain`'s exit code (README, "Exit codes").
-    public enum Kind: Hashable, Sendable {
-        /// Bad input: a file, a value, an enterprise the policy does not fit (exit 2).
-        case input
-        /// No such policy, enterprise or grant, or an ambiguous reference (exit 3).
-        case notFound
-        /// A move the workflow does not allow (exit 4).
-        case illegalMove
-        /// Outside this office's jurisdiction (exit 2).
-        case jurisdiction
-    }
-
-    public let kind: Kind
-    public let zh: String
-    public let en: String
-
-    public init(_ kind: Kind, zh: String, en: String) {
-        self.kind = kind
-        self.zh = zh
-        self.en = en
-    }
-
-    public func message(_ language: Language) -> String { language == .zh ? zh : en }
-    public var description: String { en }
-}
+/// Why a policy-direct command refused, in both languages.
+public typealias PolicyStoreError = CommandRefusal

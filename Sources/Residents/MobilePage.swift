@@ -196,7 +196,7 @@ struct MobilePage: Sendable {
     /// A reward as a resident reads it: `奖金 ¥500.00 · 说明`.
     static func reward(kind: RewardKind?, fen: Int?, note: String?, _ language: Language) -> String? {
         guard let kind else { return nil }
-        let amount = fen.map { " ¥\($0 / 100)." + ($0 % 100 < 10 ? "0" : "") + "\($0 % 100)" } ?? ""
+        let amount = fen.map { " " + Fen.yuanSign(Int64($0)) } ?? ""
         return kind.label(language) + amount + (note.map { " · " + $0 } ?? "")
     }
 

@@ -199,22 +199,27 @@ struct Open311Routes: Sendable {
             if status.verified {
                 json.field("rating", status.rating)
                 json.field("may_rate", status.mayRate)
-                json.open("timeline")
-                json.beginArray()
-                for event in status.timeline {
-                    json.beginObject()
-                    json.field("type", event.type)
-                    json.field("at", ISOTime.string(event.at))
-                    json.endObject()
-                }
-                json.endArray()
-                json.close()
+                events("timeline", status.timeline, into: &json)
                 if let suggestion = status.suggestion { encode(suggestion, into: &json) }
             }
             json.endObject()
         }
         json.endArray()
         return json.bytes
+    }
+
+    /// `name`: an array of `{"type", "at"}` (a case's timeline, a suggestion's steps).
+    static func events(_ name: String, _ events: [CaseRequests.Status.Event], into json: inout JSONOut) {
+        json.open(name)
+        json.beginArray()
+        for event in events {
+            json.beginObject()
+            json.field("type", event.type)
+            json.field("at", ISOTime.string(event.at))
+            json.endObject()
+        }
+        json.endArray()
+        json.close()
     }
 
     /// A suggestion's progress (extension `suggestion`, for its suggester).
@@ -229,16 +234,7 @@ struct Open311Routes: Sendable {
         json.field("published_title", suggestion.publicTitle)
         json.field("implemented_by", suggestion.implementedBy)
         json.field("implemented_on", suggestion.implementedOn)
-        json.open("steps")
-        json.beginArray()
-        for step in suggestion.steps {
-            json.beginObject()
-            json.field("type", step.type)
-            json.field("at", ISOTime.string(step.at))
-            json.endObject()
-        }
-        json.endArray()
-        json.close()
+        events("steps", suggestion.steps, into: &json)
         json.endObject()
         json.close()
     }

@@ -202,13 +202,7 @@ func describe(_ error: any Error, _ language: Language) -> (String, Int32) {
         case .caseNotFound, .ambiguousReference: return (error.message(language), 3)
         default: return (error.message(language), 2)
         }
-    case let error as PolicyStoreError:
-        switch error.kind {
-        case .notFound: return (error.message(language), 3)
-        case .illegalMove: return (error.message(language), 4)
-        case .input, .jurisdiction: return (error.message(language), 2)
-        }
-    case let error as SuggestionError:
+    case let error as CommandRefusal:  // PolicyStoreError, SuggestionError
         switch error.kind {
         case .notFound: return (error.message(language), 3)
         case .illegalMove: return (error.message(language), 4)

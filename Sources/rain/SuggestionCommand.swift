@@ -44,14 +44,6 @@ func suggestionJSON(_ row: SuggestionRow) -> JSONOut.Node {
     ])
 }
 
-/// Money in fen as yuan for display: `1050` → `¥10.50`.
-func yuan(_ fen: Int64) -> String {
-    let sign = fen < 0 ? "-" : ""
-    let magnitude = fen.magnitude
-    let cents = magnitude % 100
-    return sign + "¥\(magnitude / 100)." + (cents < 10 ? "0" : "") + "\(cents)"
-}
-
 struct ListSuggestions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List suggestions, oldest first.",
@@ -171,7 +163,7 @@ struct ShowSuggestion: ParsableCommand {
                 (
                     out.text("奖励", "reward"),
                     row.rewardKind.map { kind in
-                        (RewardKind(rawValue: kind)?.label(out.language) ?? kind) + (row.rewardFen.map { " " + yuan($0) } ?? "")
+                        (RewardKind(rawValue: kind)?.label(out.language) ?? kind) + (row.rewardFen.map { " " + Fen.yuanSign($0) } ?? "")
                             + (row.rewardNote.map { " · " + $0 } ?? "")
                     }
                 ),

@@ -18,7 +18,7 @@ public enum SuggestionStage: String, Sendable, CaseIterable, Codable, Comparable
         case (.rewarded, .zh): "已奖励"
         case (.adopted, .zh): "已采纳"
         case (.implemented, .zh): "已实施"
-        case (_, .en): rawValue.replacingUnderscoreWithSpace
+        case (_, .en): rawValue.replacingUnderscores
         }
     }
 
@@ -119,34 +119,5 @@ public enum RewardKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// Why a suggestion command refused, in both languages ("what failed: why (where)").
-public struct SuggestionError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What kind of refusal: it decides `rain`'s exit code (README, "Exit codes").
-    public enum Kind: Hashable, Sendable {
-        /// Bad input (exit 2).
-        case input
-        /// No such suggestion, campaign or case (exit 3).
-        case notFound
-        /// A move the pipeline does not allow (exit 4).
-        case illegalMove
-        /// Outside this office's part (exit 2).
-        case jurisdiction
-    }
-
-    public let kind: Kind
-    public let zh: String
-    public let en: String
-
-    public init(_ kind: Kind, zh: String, en: String) {
-        self.kind = kind
-        self.zh = zh
-        self.en = en
-    }
-
-    public func message(_ language: Language) -> String { language == .zh ? zh : en }
-    public var description: String { en }
-}
-
-extension String {
-    var replacingUnderscoreWithSpace: String { String(map { $0 == "_" ? " " : $0 }) }
-}
+/// Why a suggestion or campaign command refused, in both languages.
+public typealias SuggestionError = CommandRefusal
