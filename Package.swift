@@ -139,6 +139,21 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The district's dashboard (`/dashboard`, `GET /stats`): staff accounts (scrypt), signed-in
+        // sessions, the figures and action lists over the read model (the same `CaseReport`
+        // as `rain report`), SVG charts and CSV/JSON exports.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "SyncServer", "SyncCore", "CaseDomain", "PolicyDomain", "SuggestionDomain", "DistrictStats", "ConsoleText", "ReplicaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The central server's storage on PostgreSQL (postgres-nio): its own migrations, the
         // same pure push plan and SyncCore merge as the embedded storage, and the locking
         // that lets several server processes share one database. Apart from SyncServer so
@@ -172,6 +187,9 @@ let package = Package(
         // What `rain` and `rain-server` both print: display width of CJK text, tables, JSON
         // output, local time (the civil date: CaseDomain's).
         .target(name: "ConsoleText", dependencies: ["CaseDomain"], swiftSettings: upcoming),
+        // The district's statistics document, pure: `rain report --json` and the server's
+        // `/stats` render the same `CaseReport` with it (same keys, same definitions).
+        .target(name: "DistrictStats", dependencies: ["CaseDomain", "SuggestionDomain", "ConsoleText"], swiftSettings: upcoming),
         // Seeded RNG, workload generators and the conformance-vector loader shared by
         // tests and benchmarks.
         .target(name: "TestSupport", dependencies: ["SyncCore", "SyncProtocol"], swiftSettings: upcoming),
@@ -180,7 +198,7 @@ let package = Package(
             name: "rain",
             dependencies: [
                 "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText", "PolicyDomain",
-                "PolicyStore", "SuggestionDomain", "SuggestionStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyStore", "SuggestionDomain", "SuggestionStore", "DistrictStats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
@@ -189,7 +207,7 @@ let package = Package(
             name: "rain-server",
             dependencies: [
                 "SyncServer", "CentralPostgres", "Residents", "SyncCore", "SyncProtocol", "CaseDomain", "ConsoleText", "PolicyDomain",
-                "PolicyServer", "SuggestionDomain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyServer", "SuggestionDomain", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import Foundation
 public import CaseDomain
 public import GRDB
 public import ReplicaStore
@@ -33,7 +34,33 @@ public struct CaseProjection: RecordProjection {
             // keys, and its title's bigrams in an inverted index, filled for the cases
             // already held.
             MigrationStep(name: "cases-v14-likeness") { db in try CaseLikenessIndex.create(in: db) },
+            // The case's community (its home; `office` is who handles it, a street's or the
+            // district's after an escalation): the report's figures by community and over a
+            // street's subtree. Filled from the merge state for the cases already held.
+            MigrationStep(name: "cases-v15-community") { db in try Self.addCommunity(in: db) },
         ]
+    }
+
+    static func addCommunity(in db: Database) throws {
+        try db.execute(sql: "ALTER TABLE cases ADD COLUMN community TEXT")
+        let rule = Schema(kinds: [CaseRecords.kind]).rule(table: "cases", field: "community")
+        let update = try db.makeStatement(sql: "UPDATE cases SET community = ? WHERE id = ?")
+        let states = try Row.fetchCursor(db, sql: "SELECT record_id, state FROM merge_state WHERE tbl = 'cases'")
+        while let row = try states.next() {
+            let bytes: [UInt8] = Array((row["state"] as Data?) ?? Data())
+            guard let record = MergeStateCodec.decode(bytes)?.record else { continue }
+            var community: String?
+            record.forEachField(
+                register: { name, register in
+                    if name == "community", case .text(let text)? = register.winner(under: rule)?.value { community = text }
+                },
+                base: { name, value, _ in
+                    if name == "community", case .text(let text) = value { community = text }
+                })
+            if let community { try update.execute(arguments: [community, row["record_id"] as String?]) }
+        }
+        // A case whose state held no community (never seen in practice): its handling office.
+        try db.execute(sql: "UPDATE cases SET community = office WHERE community IS NULL")
     }
 
     public func materialize(_ record: SyncCore.Record, key: RecordKey, in context: ProjectionContext) throws {
@@ -126,7 +153,7 @@ extension ReplicaStore {
 enum MaterialisedColumns {
     static let caseText = [
         "number", "kind", "category", "title", "description", "citizen_name", "phone", "address", "status", "level", "office", "answer",
-        "source", "credit_code",
+        "source", "credit_code", "community",
     ]
     static let caseInteger = ["round", "rating", "created_at", "closed_at"]
     static let eventText = ["case_id", "type", "text"]

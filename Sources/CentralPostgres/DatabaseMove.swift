@@ -73,6 +73,11 @@ public enum DatabaseMove {
         // minted twice); allowances, wrong tries and the views are not moved (the views are
         // built again from the merge state when a server opens the copy).
         Table(name: "server_writer", key: ["singleton"], columns: [int("singleton"), text("replica"), text("last_number")]),
+        // Staff accounts move (their offices first); sessions do not (staff sign in again),
+        // nor does the audit of sign-ins (it stays in the old database, read-only).
+        Table(
+            name: "staff", key: ["name"],
+            columns: [text("name"), text("office"), text("password"), text("token_sha256"), int("created_at")]),
     ]
 
     /// One value of a row.

@@ -152,6 +152,25 @@ enum PostgresMigrations {
                 "ALTER TABLE offices DROP CONSTRAINT offices_level_check",
                 "ALTER TABLE offices ADD CONSTRAINT offices_level_check CHECK (level IN ('district', 'street', 'community', 'department'))",
             ]),
+        // The district's dashboard: staff accounts, signed-in sessions, the audit of sign-ins
+        // and reveals (the SQLite storage's central-v10-staff).
+        Step(
+            version: "pg-v5-staff",
+            statements: [
+                """
+                CREATE TABLE staff (name text PRIMARY KEY, office text NOT NULL REFERENCES offices (code), password text NOT NULL,
+                    token_sha256 text, created_at bigint NOT NULL)
+                """,
+                "CREATE UNIQUE INDEX staff_by_token ON staff (token_sha256) WHERE token_sha256 IS NOT NULL",
+                """
+                CREATE TABLE staff_sessions (id_sha256 text PRIMARY KEY, staff text NOT NULL, csrf text NOT NULL, created_at bigint NOT NULL,
+                    expires_at bigint NOT NULL)
+                """,
+                """
+                CREATE TABLE staff_audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at bigint NOT NULL, staff text NOT NULL,
+                    action text NOT NULL, subject text, address text)
+                """,
+            ]),
     ]
 
     /// Brings the database to the latest version; returns the server's replica id.

@@ -1,3 +1,5 @@
+import SyncServer
+
 /// An `application/x-www-form-urlencoded` body or query string, decoded strictly: each
 /// name at most once, names from a known list, valid UTF-8 after percent-decoding.
 struct Form: Sendable {
@@ -26,29 +28,7 @@ struct Form: Sendable {
     subscript(_ name: String) -> String? { values[name] }
 
     /// `+` is a space; `%XX` a byte; the bytes must be UTF-8.
-    static func decode(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "+"): bytes.append(0x20)
-            case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hex), let low = iterator.next().flatMap(hex) else { return nil }
-                bytes.append(high << 4 | low)
-            default: bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
+    static func decode(_ text: Substring) -> String? { FormEncoding.decode(text) }
 
     /// A field name as an error may print it: ASCII letters, digits and `_[]` (or
     /// `allowing`) only, short.

@@ -184,6 +184,12 @@ public protocol CentralStorage: Sendable {
     /// even a right answer is refused; a right answer otherwise clears the count.
     func attempt(_ subject: String, correct: Bool, now: Int64, limit: Int, lockout: Int64) async throws(ServerError) -> Attempt
 
+    /// The rows of a read-only statement over the views and the server's own tables (one
+    /// snapshot); `columns` gives each result column's type, in order.
+    func query(_ statement: ServerSQL, columns: [FieldDeclaration.ValueType]) async throws(ServerError) -> [[Value]]
+    /// Runs `statements` in one transaction, all or none; answers how many rows each changed.
+    func execute(_ statements: [ServerSQL]) async throws(ServerError) -> [Int]
+
     /// Whether storage answers (for `GET /healthz`).
     func checkHealth() async throws(ServerError)
     /// Closes the storage when the server stops gracefully (SQLite checkpoints its

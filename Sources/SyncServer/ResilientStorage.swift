@@ -150,6 +150,14 @@ public final class ResilientStorage: CentralStorage {
         }
     }
 
+    public func query(_ statement: ServerSQL, columns: [FieldDeclaration.ValueType]) async throws(ServerError) -> [[Value]] {
+        try await run { storage throws(ServerError) in try storage.query(statement, columns: columns) }
+    }
+
+    public func execute(_ statements: [ServerSQL]) async throws(ServerError) -> [Int] {
+        try await run { storage throws(ServerError) in try storage.execute(statements) }
+    }
+
     public func checkHealth() async throws(ServerError) {
         try await run { storage throws(ServerError) in try storage.checkHealth() }
     }

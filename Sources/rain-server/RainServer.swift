@@ -27,7 +27,7 @@ struct RainServer: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, OfficeCommand.self, ReplicaCommand.self, ImportChanges.self, MigrateDatabase.self, MarkRestored.self,
-            KindCommand.self,
+            KindCommand.self, StaffCommand.self,
         ]
     )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CaseDomain
 import CentralPostgres
 import ConsoleText
+import Dashboard
 import Foundation
 import Hummingbird
 import Logging
@@ -46,6 +47,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Online submissions per phone number per day.") var submissionsPerPhone = 5
     @Option(help: "Wrong phone tails in a row before a request is locked.") var tailTries = 5
     @Option(help: "Seconds a request stays locked after too many wrong phone tails.") var tailLockout = 900
+    @Option(
+        help: ArgumentHelp(
+            "A holiday file for the dashboard's deadlines and working days: lines 'YYYY-MM-DD holiday|workday [note]' (default: $RAIN_HOLIDAYS; the offices' file).",
+            valueName: "file"))
+    var holidays: String?
     @Flag(
         help: ArgumentHelp(
             "For rain-bench only: keep no read model and serve no residents' routes (what the read model costs a push).",
@@ -66,6 +72,16 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+    }
+
+    /// The working-day calendar: the holiday file's, else Monday to Friday.
+    func calendar() throws -> WorkCalendar {
+        let environment = ProcessInfo.processInfo.environment["RAIN_HOLIDAYS"]
+        guard let path = holidays ?? (environment?.isEmpty == false ? environment : nil) else { return WorkCalendar() }
+        guard let bytes = FileManager.default.contents(atPath: path), let text = String(data: bytes, encoding: .utf8) else {
+            throw ValidationError("cannot read the holiday file \(path) (--holidays)")
+        }
+        do { return try WorkCalendar(parsing: text) } catch { throw ValidationError("cannot read the holiday file \(path): \(error) (--holidays)") }
     }
 
     func run() async throws {
@@ -135,9 +151,14 @@ struct Serve: AsyncParsableCommand {
         residents.submissionsPerPhonePerDay = submissionsPerPhone
         residents.tailTries = tailTries
         residents.tailLockout = Int64(tailLockout) * 1000
+        let dashboard = DashboardSettings(deadlines: DeadlinePolicy(calendar: try calendar()), secure: tls != nil)
         let app = try makeSyncApplication(
             storage: storage, settings: settings, logger: logger,
-            surface: withoutReadModel ? nil : residentSurface(storage: storage, settings: residents),
+            surface: withoutReadModel
+                ? nil
+                : .combining([
+                    residentSurface(storage: storage, settings: residents), DashboardRoutes.surface(storage: storage, settings: dashboard),
+                ]),
             officeRoutes: withoutReadModel ? [] : [PaymentBatchRoutes.routes()],
             onRunning: { port in
                 // Unbuffered: a supervisor or a test waits for this line on a pipe.

@@ -110,7 +110,12 @@ public enum PolicyRecords {
                     FieldDeclaration("paid_at", .timestamp, writers: .home(except: []), "when its payment was recorded"),
                 ]),
         ],
-        views: [grantView, enterpriseView, accountView])
+        views: [policyView, grantView, enterpriseView, accountView])
+
+    /// What the central server keeps of each policy for the district's figures (the
+    /// dashboard's policies and departments, `PolicyStats`' definitions).
+    public static let policyView = ViewDeclaration(
+        "policy_view", of: "policies", version: 1, columns: [.init("department", .text), .init("status", .text)], indexes: [])
 
     /// What the central server keeps of each grant to reserve payment batches (under its
     /// write lock, so that two exports never share a grant) and for statistics.

@@ -83,6 +83,20 @@ public struct PublicSurface: Sendable {
     }
 }
 
+extension PublicSurface {
+    /// Several surfaces served together (the residents' routes and the dashboard): each
+    /// path belongs to the first surface that names it, and errors are answered in its form.
+    public static func combining(_ surfaces: [PublicSurface]) -> PublicSurface {
+        PublicSurface(
+            add: { router in for surface in surfaces { surface.add(router) } },
+            methods: { path in surfaces.lazy.compactMap { $0.methods(path) }.first },
+            render: { status, message, path in
+                let owner = surfaces.first { $0.methods(path) != nil } ?? surfaces[0]
+                return owner.render(status, message, path)
+            })
+    }
+}
+
 /// Routes a record kind adds for enrolled offices (policy direct's payment batches): they
 /// pass through the sync middleware, and their handlers authenticate the caller as
 /// `/changes` does. The sync server names no kind: a kind's module brings its own.

@@ -14,7 +14,7 @@ enum CentralMigrations {
         "central-v1", "central-v2-rekey", "central-v3-scope", "central-v4-reissue",
         "v8-compact-storage", "v9-search-later", "central-v5-no-rows", "central-v6-scope-in-state",
         "v10-search-notes-by-the-writer", "v11-scrub-after-purge",
-        "central-v7-scopes-by-kind", "central-v8-server-writer", "central-v9-departments",
+        "central-v7-scopes-by-kind", "central-v8-server-writer", "central-v9-departments", "central-v10-staff",
     ]
 
     /// A migrator for the server's database.
@@ -312,6 +312,37 @@ enum CentralMigrations {
             try db.execute(sql: "INSERT INTO offices_v9 SELECT * FROM offices")
             try db.execute(sql: "DROP TABLE offices")
             try db.execute(sql: "ALTER TABLE offices_v9 RENAME TO offices")
+        },
+        // The district's dashboard (README, "The district's dashboard"): staff accounts the
+        // administrator makes (a scrypt hash of the password, a SHA-256 of the API token),
+        // signed-in sessions (a SHA-256 of the cookie) and the audit of sign-ins and reveals.
+        MigrationStep(name: "central-v10-staff") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE staff (
+                        name TEXT PRIMARY KEY,
+                        office TEXT NOT NULL REFERENCES offices (code),
+                        password TEXT NOT NULL,
+                        token_sha256 TEXT,
+                        created_at INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE UNIQUE INDEX staff_by_token ON staff (token_sha256) WHERE token_sha256 IS NOT NULL;
+                    CREATE TABLE staff_sessions (
+                        id_sha256 TEXT PRIMARY KEY,
+                        staff TEXT NOT NULL,
+                        csrf TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) STRICT;
+                    CREATE TABLE staff_audit (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        staff TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        subject TEXT,
+                        address TEXT
+                    ) STRICT;
+                    """)
         },
     ]
 }
