@@ -198,7 +198,8 @@ let package = Package(
             name: "rain",
             dependencies: [
                 "SyncCore", "SyncProtocol", "CaseDomain", "ReplicaStore", "CaseStore", "SyncClient", "ConsoleText", "PolicyDomain",
-                "PolicyStore", "SuggestionDomain", "SuggestionStore", "DistrictStats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PolicyStore", "SuggestionDomain", "SuggestionStore", "DistrictStats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),

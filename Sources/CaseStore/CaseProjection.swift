@@ -1,5 +1,5 @@
-import Foundation
 public import CaseDomain
+import Foundation
 public import GRDB
 public import ReplicaStore
 public import SyncCore

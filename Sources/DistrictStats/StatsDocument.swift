@@ -19,7 +19,8 @@ public enum StatsDocument {
             ("ratings", .object((1...5).map { (String($0), count(report.ratings[$0])) })),
             (
                 "handling_days",
-                .array(report.handlingDays.sorted { $0.key < $1.key }.map { .object([("days", count($0.key)), ("cases", count($0.value))]) })
+                .array(
+                    report.handlingDays.sorted { $0.key < $1.key }.map { .object([("days", count($0.key)), ("cases", count($0.value))]) })
             ),
             ("suggestions_by_stage", .object(SuggestionStage.allCases.map { ($0.rawValue, count(report.bySuggestionStage[$0.rawValue])) })),
             ("by_week", trends(report.byWeek, key: "week")),

@@ -81,7 +81,9 @@ struct Serve: AsyncParsableCommand {
         guard let bytes = FileManager.default.contents(atPath: path), let text = String(data: bytes, encoding: .utf8) else {
             throw ValidationError("cannot read the holiday file \(path) (--holidays)")
         }
-        do { return try WorkCalendar(parsing: text) } catch { throw ValidationError("cannot read the holiday file \(path): \(error) (--holidays)") }
+        do { return try WorkCalendar(parsing: text) } catch {
+            throw ValidationError("cannot read the holiday file \(path): \(error) (--holidays)")
+        }
     }
 
     func run() async throws {

@@ -119,7 +119,9 @@ struct ListStaff: AsyncParsableCommand {
                     }))
             return
         }
-        printTable(["name", "office", "token", "created"], members.map { [$0.name, $0.office, $0.hasToken ? "yes" : "-", LocalTime.format($0.createdAt)] })
+        printTable(
+            ["name", "office", "token", "created"],
+            members.map { [$0.name, $0.office, $0.hasToken ? "yes" : "-", LocalTime.format($0.createdAt)] })
     }
 }
 

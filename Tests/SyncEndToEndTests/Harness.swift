@@ -50,7 +50,9 @@ final class Scratch: @unchecked Sendable {
 /// Runs `executable` to its end; output goes through files, so a chatty process never
 /// blocks on a full pipe.
 @discardableResult
-func execute(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:], in folder: String) throws -> Run {
+func execute(
+    _ executable: String, _ arguments: [String], environment extra: [String: String] = [:], input: String? = nil, in folder: String
+) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -73,7 +75,12 @@ func execute(_ executable: String, _ arguments: [String], environment extra: [St
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardOutput = out
     process.standardError = err
+    // Standard input: `input` when given (a password), else none (never a terminal).
+    let stdin = Pipe()
+    process.standardInput = stdin
     try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
     process.waitUntilExit()
     try out.close()
     try err.close()
@@ -180,8 +187,8 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Runs an administration command on the same database.
     @discardableResult
-    func admin(_ arguments: [String]) throws -> Run {
-        try execute(Built.server, arguments + ["--db", db], in: folder)
+    func admin(_ arguments: [String], input: String? = nil) throws -> Run {
+        try execute(Built.server, arguments + ["--db", db], input: input, in: folder)
     }
 
     deinit { kill9() }

@@ -138,7 +138,9 @@ public struct DistrictQuery: Sendable {
     /// Enrolled replicas of `offices`, not revoked, that have not synced since `before` (ms).
     public func quietReplicas(of offices: Set<String>, before: Int64) async throws(ServerError) -> [EnrolledReplica] {
         try await storage.replicas()
-            .filter { offices.contains($0.office) && $0.revokedAt == nil && $0.supersededBy == nil && ($0.lastSeenAt ?? $0.enrolledAt) < before }
+            .filter {
+                offices.contains($0.office) && $0.revokedAt == nil && $0.supersededBy == nil && ($0.lastSeenAt ?? $0.enrolledAt) < before
+            }
             .sorted { ($0.lastSeenAt ?? $0.enrolledAt) < ($1.lastSeenAt ?? $1.enrolledAt) }
     }
 
@@ -186,7 +188,8 @@ extension DistrictQuery {
         let policies = try await storage.query(ServerSQL("SELECT id, department, status FROM policy_view"), columns: [.text, .text, .text])
             .map { PolicyStats.Policy(id: $0[0].text ?? "", department: $0[1].text ?? "", status: $0[2].text ?? "") }
         let grants = try await storage.query(
-            ServerSQL("SELECT policy, department, street, credit_code, amount_fen, rejection, payment, created_at, paid_at FROM grant_view"),
+            ServerSQL(
+                "SELECT policy, department, street, credit_code, amount_fen, rejection, payment, created_at, paid_at FROM grant_view"),
             columns: [.text, .text, .text, .text, .integer, .text, .text, .timestamp, .timestamp]
         ).compactMap { row -> PolicyStats.Grant? in
             let street = row[2].text ?? ""

@@ -119,7 +119,10 @@ struct DashboardTables {
             name: "channels", title: ("渠道", "Channels"),
             columns: [.init("channel", "渠道", "channel"), .init("received", "受理", "received")],
             rows: CaseChannel.allCases.map { channel in
-                [.text(channel.label(scope.language)), .count(report.byChannel[channel] ?? 0, link: scope.casesLink { $0.channel = channel })]
+                [
+                    .text(channel.label(scope.language)),
+                    .count(report.byChannel[channel] ?? 0, link: scope.casesLink { $0.channel = channel }),
+                ]
             })
     }
 
@@ -245,7 +248,10 @@ struct DashboardTables {
                     .init("enterprise_times", "企业人次", "enterprise-times"), .init("paid_fen", "兑现金额（分）", "paid (fen)"),
                 ],
                 rows: lines.map {
-                    [.text(key.0 == "month" ? $0.key : scope.tree.name($0.key)), .count($0.enterprises), .count($0.enterpriseTimes), .fen($0.paidFen)]
+                    [
+                        .text(key.0 == "month" ? $0.key : scope.tree.name($0.key)), .count($0.enterprises), .count($0.enterpriseTimes),
+                        .fen($0.paidFen),
+                    ]
                 })
         }
         return [

@@ -58,7 +58,8 @@ enum DashboardPage {
     }
 
     static func message(_ title: String, _ text: String, scope: DashboardScope?, language: Language) -> String {
-        layout(title, "<section><p class=\"error\">\(HTML.escape(text))</p></section>", scope: scope, language: language, path: "/dashboard")
+        layout(
+            title, "<section><p class=\"error\">\(HTML.escape(text))</p></section>", scope: scope, language: language, path: "/dashboard")
     }
 
     /// A table with its export links.
@@ -84,7 +85,8 @@ enum DashboardPage {
         }
         html += "</tbody></table>"
         if let limit, table.rows.count > limit {
-            html += "<p class=\"muted\">\(scope.text("共 \(table.rows.count) 行，仅显示前 \(limit) 行；完整内容请导出。", "\(table.rows.count) rows, the first \(limit) shown; export for all."))</p>"
+            html +=
+                "<p class=\"muted\">\(scope.text("共 \(table.rows.count) 行，仅显示前 \(limit) 行；完整内容请导出。", "\(table.rows.count) rows, the first \(limit) shown; export for all."))</p>"
         }
         return html + "</section>"
     }
@@ -92,15 +94,20 @@ enum DashboardPage {
     /// The period and office form.
     static func chooser(_ scope: DashboardScope, path: String) -> String {
         let offices = scope.tree.offices.values
-            .filter { ($0.level == .district || $0.level == .street || $0.level == .community) && scope.tree.may(scope.session.office, see: $0.code) }
+            .filter {
+                ($0.level == .district || $0.level == .street || $0.level == .community)
+                    && scope.tree.may(scope.session.office, see: $0.code)
+            }
             .sorted { ($0.level.rank, $0.code) < ($1.level.rank, $1.code) }
-        var html = "<section><form method=\"get\" action=\"\(path)\"><label>\(scope.text("单位", "Office")) <select name=\"office\" id=\"office\">"
+        var html =
+            "<section><form method=\"get\" action=\"\(path)\"><label>\(scope.text("单位", "Office")) <select name=\"office\" id=\"office\">"
         for office in offices {
             html +=
                 "<option value=\"\(HTML.escape(office.code))\"\(office.code == scope.office ? " selected" : "")>\(HTML.escape(office.code)) \(HTML.escape(office.name))</option>"
         }
         html += "</select></label> "
-        html += "<label>\(scope.text("受理自", "From")) <input name=\"from\" type=\"date\" value=\"\(scope.period.from?.description ?? "")\"></label> "
+        html +=
+            "<label>\(scope.text("受理自", "From")) <input name=\"from\" type=\"date\" value=\"\(scope.period.from?.description ?? "")\"></label> "
         html += "<label>\(scope.text("至", "to")) <input name=\"to\" type=\"date\" value=\"\(scope.period.to?.description ?? "")\"></label> "
         if scope.language == .en { html += "<input type=\"hidden\" name=\"lang\" value=\"en\">" }
         html += "<button type=\"submit\">\(scope.text("查看", "Show"))</button></form></section>"

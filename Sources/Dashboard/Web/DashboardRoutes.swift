@@ -97,7 +97,8 @@ struct DashboardHandlers: Sendable {
             return signInForm(
                 request,
                 error: text(
-                    language, "尝试次数过多，账号已锁定至 \(LocalTime.format(until))", "too many wrong tries: the account is locked until \(LocalTime.format(until))"
+                    language, "尝试次数过多，账号已锁定至 \(LocalTime.format(until))",
+                    "too many wrong tries: the account is locked until \(LocalTime.format(until))"
                 ), status: 429)
         case .signedIn(let value, _):
             var response = Response(status: .seeOther, headers: [.location: language == .en ? "/dashboard?lang=en" : "/dashboard"])
@@ -186,7 +187,8 @@ struct DashboardHandlers: Sendable {
         try await accounts.audit(
             staff: scope.session.staff, action: "reveal", subject: number, address: Self.address(context), now: ReplicaStore.nowMillis())
         let tail = row[1].text.map { "*******" + $0 } ?? scope.text("（无电话）", "(no phone)")
-        let body = "<section><h2>\(HTML.escape(number))</h2><p id=\"revealed\">\(scope.text("来电尾号", "Phone ends")) \(HTML.escape(tail))</p><p class=\"muted\">\(scope.text("已记录：\(scope.session.staff) 查看", "Recorded: shown to \(scope.session.staff)"))</p></section>"
+        let body =
+            "<section><h2>\(HTML.escape(number))</h2><p id=\"revealed\">\(scope.text("来电尾号", "Phone ends")) \(HTML.escape(tail))</p><p class=\"muted\">\(scope.text("已记录：\(scope.session.staff) 查看", "Recorded: shown to \(scope.session.staff)"))</p></section>"
         return Self.html(200, DashboardPage.layout(number, body, scope: scope, language: scope.language, path: "/dashboard"))
     }
 
@@ -248,7 +250,10 @@ struct DashboardHandlers: Sendable {
             let session: StaffSession
             if let authorization = request.headers[.authorization] {
                 guard authorization.hasPrefix("Bearer "), let found = try await accounts.session(token: String(authorization.dropFirst(7)))
-                else { throw ServerError(status: 401, code: "unauthenticated", message: "cannot answer: the bearer token is not a staff API token") }
+                else {
+                    throw ServerError(
+                        status: 401, code: "unauthenticated", message: "cannot answer: the bearer token is not a staff API token")
+                }
                 session = found
             } else if let value = Self.cookies(request)[DashboardRoutes.sessionCookie],
                 let found = try await accounts.session(cookie: value, now: ReplicaStore.nowMillis())
@@ -296,7 +301,9 @@ struct DashboardHandlers: Sendable {
         for (name, keyPath) in [("from", \DistrictQuery.Period.from), ("to", \DistrictQuery.Period.to)] {
             guard let text = parameters[name], !text.isEmpty else { continue }
             guard let date = CivilDate(parsing: text) else {
-                throw ServerError(status: 400, code: "invalid", message: "cannot read \(name): a date is YYYY-MM-DD, not '\(Self.printable(text))' (\(name))")
+                throw ServerError(
+                    status: 400, code: "invalid",
+                    message: "cannot read \(name): a date is YYYY-MM-DD, not '\(Self.printable(text))' (\(name))")
             }
             period[keyPath: keyPath] = date
         }
@@ -322,7 +329,8 @@ struct DashboardHandlers: Sendable {
 
     func checkCSRF(_ form: [String: String], _ session: StaffSession) throws {
         guard let token = form["csrf"], let expected = session.csrf, Secrets.matches(token, storedDigest: Secrets.digest(expected)) else {
-            throw ServerError(status: 403, code: "forbidden", message: "cannot accept the form: its token is missing or stale; reload the page (csrf)")
+            throw ServerError(
+                status: 403, code: "forbidden", message: "cannot accept the form: its token is missing or stale; reload the page (csrf)")
         }
     }
 
@@ -330,7 +338,8 @@ struct DashboardHandlers: Sendable {
         let parameters = try query(request, known: ["office", "from", "to", "lang", "horizon"] + filterParameters)
         var filter = CaseFilter()
         func invalid(_ name: String) -> ServerError {
-            ServerError(status: 400, code: "invalid", message: "cannot read \(name): '\(printable(parameters[name] ?? ""))' is not one (\(name))")
+            ServerError(
+                status: 400, code: "invalid", message: "cannot read \(name): '\(printable(parameters[name] ?? ""))' is not one (\(name))")
         }
         if let state = parameters["state"] {
             guard let value = CaseFilter.State(rawValue: state) else { throw invalid("state") }
@@ -380,7 +389,8 @@ struct DashboardHandlers: Sendable {
                 throw ServerError(status: 400, code: "invalid", message: "cannot read the request: not valid percent-encoded UTF-8 (query)")
             }
             guard known.contains(name) else {
-                throw ServerError(status: 400, code: "invalid", message: "cannot read the request: unknown parameter \(printable(name)) (query)")
+                throw ServerError(
+                    status: 400, code: "invalid", message: "cannot read the request: unknown parameter \(printable(name)) (query)")
             }
             guard values[name] == nil else {
                 throw ServerError(status: 400, code: "invalid", message: "cannot read the request: \(name) given twice (query)")
@@ -391,7 +401,10 @@ struct DashboardHandlers: Sendable {
     }
 
     static func printable(_ text: String) -> String {
-        String(text.unicodeScalars.prefix(40).map { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) ? Character($0) : "?" })
+        String(
+            text.unicodeScalars.prefix(40).map {
+                $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) ? Character($0) : "?"
+            })
     }
 
     static func cookies(_ request: Request) -> [String: String] {
@@ -422,10 +435,12 @@ struct DashboardHandlers: Sendable {
         do {
             return try await body()
         } catch is SignInNeeded {
-            return Response(status: .seeOther, headers: [.location: Self.language(request) == .en ? "/dashboard/signin?lang=en" : "/dashboard/signin"])
+            return Response(
+                status: .seeOther, headers: [.location: Self.language(request) == .en ? "/dashboard/signin?lang=en" : "/dashboard/signin"])
         } catch let error as ServerError {
             let language = Self.language(request)
-            return Self.html(error.status, DashboardPage.message(text(language, "无法显示", "Cannot show"), error.message, scope: nil, language: language))
+            return Self.html(
+                error.status, DashboardPage.message(text(language, "无法显示", "Cannot show"), error.message, scope: nil, language: language))
         }
     }
 

@@ -19,20 +19,28 @@ struct OverviewPage {
         let t = scope.text
         let tables = DashboardTables(scope: scope, report: report)
         var body = DashboardPage.chooser(scope, path: "/dashboard")
-        body += "<section id=\"headline\"><h2>\(t("民声直达", "Citizen voice")) · \(HTML.escape(scope.tree.name(scope.office)))</h2><div class=\"cards\">"
+        body +=
+            "<section id=\"headline\"><h2>\(t("民声直达", "Citizen voice")) · \(HTML.escape(scope.tree.name(scope.office)))</h2><div class=\"cards\">"
         let percent = { (value: Double?) in value.map { StatsDocument.fixed($0 * 100, decimals: 1) + "%" } ?? "-" }
         let days = { (value: Double?) in value.map { StatsDocument.fixed($0, decimals: 1) } ?? "-" }
         body += DashboardPage.card("received", t("受理", "received"), String(report.received), link: scope.casesLink(CaseFilter()))
         body += DashboardPage.card("closed", t("办结", "closed"), String(report.closed), link: scope.casesLink { $0.state = .closed })
-        body += DashboardPage.card("completion_rate", t("办结率", "completion rate"), percent(report.completionRate), link: scope.casesLink { $0.state = .closed })
-        body += DashboardPage.card("on_time_rate", t("按时办结率", "closed on time"), percent(report.onTimeRate), link: scope.casesLink { $0.state = .overdue })
-        body += DashboardPage.card("median_working_days", t("办理时长中位数（工作日）", "median handling days"), days(report.medianWorkingDays), link: nil)
+        body += DashboardPage.card(
+            "completion_rate", t("办结率", "completion rate"), percent(report.completionRate), link: scope.casesLink { $0.state = .closed })
+        body += DashboardPage.card(
+            "on_time_rate", t("按时办结率", "closed on time"), percent(report.onTimeRate), link: scope.casesLink { $0.state = .overdue })
+        body += DashboardPage.card(
+            "median_working_days", t("办理时长中位数（工作日）", "median handling days"), days(report.medianWorkingDays), link: nil)
         body += DashboardPage.card("p90_working_days", t("办理时长 P90（工作日）", "p90 handling days"), days(report.p90WorkingDays), link: nil)
-        body += DashboardPage.card("satisfaction_rate", t("满意率", "satisfaction"), percent(report.satisfactionRate), link: scope.casesLink { $0.state = .rated })
+        body += DashboardPage.card(
+            "satisfaction_rate", t("满意率", "satisfaction"), percent(report.satisfactionRate), link: scope.casesLink { $0.state = .rated })
         body += DashboardPage.card("community_rate", t("小事不出社区率", "closed within the community"), percent(report.communityRate), link: nil)
-        body += DashboardPage.card("escalations", t("上报升级", "escalated"), String(report.escalations), link: scope.casesLink { $0.state = .escalated })
-        body += DashboardPage.card("reopen_rate", t("重办率", "reopen rate"), percent(report.reopenRate), link: scope.casesLink { $0.state = .reopened })
-        body += DashboardPage.card("overdue", t("超期未办结", "open and overdue"), String(report.overdue), link: scope.casesLink { $0.state = .overdue })
+        body += DashboardPage.card(
+            "escalations", t("上报升级", "escalated"), String(report.escalations), link: scope.casesLink { $0.state = .escalated })
+        body += DashboardPage.card(
+            "reopen_rate", t("重办率", "reopen rate"), percent(report.reopenRate), link: scope.casesLink { $0.state = .reopened })
+        body += DashboardPage.card(
+            "overdue", t("超期未办结", "open and overdue"), String(report.overdue), link: scope.casesLink { $0.state = .overdue })
         body += "</div></section>"
         body += "<section id=\"policy\"><h2>\(t("政策直达", "Policy direct"))</h2><div class=\"cards\">"
         body += DashboardPage.card("policies", t("已发布政策", "policies published"), String(policy.policies), link: nil)
@@ -62,7 +70,8 @@ struct OverviewPage {
                 SVGChart.Bar(label: "\(score)★", values: [report.ratings[score] ?? 0], link: scope.casesLink { $0.rating = score })
             }, series: [SVGChart.Series(name: t("评价", "ratings"), color: "#e0a100")], title: t("评价分布", "Ratings"))
         body += SVGChart.rows(
-            report.byOffice.sorted { ($0.value.onTimeRate ?? -1, $1.key) > ($1.value.onTimeRate ?? -1, $0.key) }.prefix(20).map { code, figures in
+            report.byOffice.sorted { ($0.value.onTimeRate ?? -1, $1.key) > ($1.value.onTimeRate ?? -1, $0.key) }.prefix(20).map {
+                code, figures in
                 SVGChart.Bar(
                     label: scope.tree.name(code), values: [Int(((figures.onTimeRate ?? 0) * 100).rounded())],
                     link: scope.casesLink(CaseFilter(), office: code))
