@@ -145,7 +145,8 @@ let package = Package(
         .target(
             name: "Dashboard",
             dependencies: [
-                "SyncServer", "SyncCore", "CaseDomain", "PolicyDomain", "SuggestionDomain", "DistrictStats", "ConsoleText", "ReplicaStore",
+                "SyncServer", "SyncCore", "SyncProtocol", "CaseDomain", "PolicyDomain", "SuggestionDomain", "DistrictStats", "ConsoleText",
+                "ReplicaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -250,6 +251,9 @@ let package = Package(
         .testTarget(name: "ConsoleTextTests", dependencies: ["ConsoleText", "CaseDomain"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         .testTarget(
+            name: "DistrictStatsTests", dependencies: ["DistrictStats", "Dashboard", "CaseDomain", "ConsoleText", "SyncServer"],
+            swiftSettings: upcoming),
+        .testTarget(
             name: "PolicyDomainTests",
             dependencies: [
                 "PolicyDomain", "CaseDomain", "SyncCore", "SyncProtocol", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
@@ -293,7 +297,8 @@ let package = Package(
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
-                "SyncServer", "CentralPostgres", "Residents", "PolicyServer", "SyncCore", "SyncProtocol", "ReplicaStore", "CaseStore",
+                "SyncServer", "CentralPostgres", "Residents", "PolicyServer", "Dashboard", "SyncCore", "SyncProtocol", "ReplicaStore",
+                "CaseStore",
                 "TestSupport", "CaseDomain", "PolicyDomain", "SuggestionDomain", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"), .product(name: "Yams", package: "Yams"),

@@ -66,18 +66,22 @@ public enum CaseRecords {
     /// phone, address, description or note — only the phone's last four digits, which a
     /// resident gives to prove a request is theirs.
     public static let caseView = ViewDeclaration(
-        "case_view", of: "cases", version: 1,
+        "case_view", of: "cases", version: 2,
         columns: [
             .init("number", .text), .init("kind", .text), .init("category", .text), .init("status", .text), .init("round", .integer),
             .init("level", .text), .init("office", .text), .init("community", .text), .init("answer", .text),
             .init("rating", .integer), .init("created_at", .timestamp), .init("closed_at", .timestamp), .init("source", .text),
             .init("phone_tail", field: "phone", .text, .lastFourDigits),
         ],
-        indexes: [["number"], ["community", "status"]])
+        // Version 2: the dashboard's tallies catch up with the rows written since they last
+        // looked (`updated_at`), recount a community's days (`community, created_at`), and
+        // list the open cases (`status`).
+        indexes: [["number"], ["community", "status"], ["updated_at"], ["community", "created_at"], ["status"]])
 
     /// A case's events as the server keeps them: what happened when (never the text).
     public static let eventView = ViewDeclaration(
-        "case_event_view", of: "case_events", version: 1,
+        "case_event_view", of: "case_events", version: 2,
         columns: [.init("case_id", .text), .init("type", .text), .init("score", .integer), .init("at", .timestamp)],
-        indexes: [["case_id"]])
+        // Version 2: a reassignment since the tallies last looked (`type, updated_at`).
+        indexes: [["case_id"], ["type", "updated_at"]])
 }

@@ -107,6 +107,11 @@ public struct CaseReport: Sendable, Equatable {
     public struct Trend: Sendable, Equatable {
         public var received = 0
         public var closed = 0
+
+        public init(received: Int = 0, closed: Int = 0) {
+            self.received = received
+            self.closed = closed
+        }
     }
 
     public init() {}
@@ -116,63 +121,80 @@ public struct CaseReport: Sendable, Equatable {
     public static func compute(_ cases: [ReportCase], today: CivilDate, calendar: WorkCalendar, breakdowns: Bool = true)
         -> CaseReport
     {
-        var report = CaseReport()
-        report.received = cases.count
-        var closedOnTime = 0
-        var days: [Int] = []
-        var rated = 0
-        var satisfied = 0
-        var closedAtCommunity = 0
-        var replied = 0
-        var byOffice: [String: [ReportCase]] = [:]
+        var groups: [CaseTally.Group: CaseTally] = [:]
         for item in cases {
-            report.byStatus[item.status, default: 0] += 1
-            if let kind = item.kind { report.byKind[kind, default: 0] += 1 }
-            report.byCategory[item.category, default: 0] += 1
-            report.byChannel[item.channel, default: 0] += 1
-            if item.status == .closed {
-                report.closed += 1
-                // A closed case always has its day; one without (a damaged record) counts as
-                // closed the day received, so that the figure never depends on today.
-                let end = item.closed ?? item.received
-                if let due = item.due, end <= due { closedOnTime += 1 }
-                days.append(calendar.workingDays(from: item.received, through: end))
-                if item.level == .community { closedAtCommunity += 1 }
-            } else if let due = item.due, today > due {
-                report.overdue += 1
-            }
-            if let rating = item.rating {
-                rated += 1
-                report.ratings[rating, default: 0] += 1
-                if rating >= 4 { satisfied += 1 }
-            }
-            if item.escalated { report.escalations += 1 }
-            if item.round > 1 { report.reopened += 1 }
-            if item.round > 1 || item.status >= .replied { replied += 1 }
-            if let stage = item.suggestionStage { report.bySuggestionStage[stage, default: 0] += 1 }
-            if breakdowns {
-                let monday = item.received.adding(days: 1 - item.received.weekday)
-                report.byWeek[monday.description, default: Trend()].add(item)
-                report.byMonth[String(item.received.description.prefix(7)), default: Trend()].add(item)
-                byOffice[item.community, default: []].append(item)
-            }
+            groups[CaseTally.Group(community: item.community, day: item.received), default: CaseTally()].add(item, calendar: calendar)
         }
+        return CaseReport(groups: groups, today: today, breakdowns: breakdowns)
+    }
+
+    /// The report from the tallies of each community's cases received each day — how the
+    /// server computes it from its kept tallies, and ``compute(_:today:calendar:breakdowns:)``
+    /// from the cases: one definition.
+    public init(groups: [CaseTally.Group: CaseTally], today: CivilDate, breakdowns: Bool = true) {
+        var total = CaseTally()
+        var offices: [String: CaseTally] = [:]
+        var weeks: [String: Trend] = [:]
+        var months: [String: Trend] = [:]
+        for (group, tally) in groups {
+            total.merge(tally)
+            guard breakdowns else { continue }
+            offices[group.community, default: CaseTally()].merge(tally)
+            let monday = group.day.adding(days: 1 - group.day.weekday)
+            weeks[monday.description, default: Trend()].add(tally)
+            months[String(group.day.description.prefix(7)), default: Trend()].add(tally)
+        }
+        self.init(tally: total, today: today)
+        byWeek = weeks
+        byMonth = months
+        for (office, tally) in offices { byOffice[office] = CaseReport(tally: tally, today: today) }
+    }
+
+    /// The headline figures of one tally as of `today` (no breakdowns).
+    public init(tally: CaseTally, today: CivilDate) {
+        received = tally.received
+        byStatus = tally.byStatus
+        byKind = tally.byKind
+        byCategory = tally.byCategory
+        byChannel = tally.byChannel
+        closed = tally.closed
+        escalations = tally.escalations
+        reopened = tally.reopened
+        handlingDays = tally.handlingDays
+        ratings = tally.ratings
+        bySuggestionStage = tally.bySuggestionStage
+        let today = today.daysSinceEpoch
+        overdue = tally.openDue.reduce(0) { $0 + ($1.key < today ? $1.value : 0) }
         func ratio(_ part: Int, _ whole: Int) -> Double? { whole == 0 ? nil : Double(part) / Double(whole) }
-        report.completionRate = ratio(report.closed, cases.count)
-        report.onTimeRate = ratio(closedOnTime, report.closed + report.overdue)
-        report.satisfactionRate = ratio(satisfied, rated)
-        report.communityRate = ratio(closedAtCommunity, report.closed)
-        report.reopenRate = ratio(report.reopened, replied)
-        days.sort()
-        for day in days { report.handlingDays[day, default: 0] += 1 }
-        if !days.isEmpty {
-            report.medianWorkingDays = percentile(days, 0.5)
-            report.p90WorkingDays = percentile(days, 0.9)
+        completionRate = ratio(closed, received)
+        onTimeRate = ratio(tally.closedOnTime, closed + overdue)
+        let rated = tally.ratings.values.reduce(0, +)
+        satisfactionRate = ratio((tally.ratings[4] ?? 0) + (tally.ratings[5] ?? 0), rated)
+        communityRate = ratio(tally.closedAtCommunity, closed)
+        reopenRate = ratio(reopened, tally.replied)
+        medianWorkingDays = Self.percentile(histogram: handlingDays, 0.5)
+        p90WorkingDays = Self.percentile(histogram: handlingDays, 0.9)
+    }
+
+    /// The `p`-th percentile of the values a histogram counts (value → how many), as
+    /// ``percentile(_:_:)`` over the sorted values; nil when it counts none.
+    static func percentile(histogram: [Int: Int], _ p: Double) -> Double? {
+        let count = histogram.values.reduce(0, +)
+        guard count > 0 else { return nil }
+        let sorted = histogram.sorted { $0.key < $1.key }
+        func value(at rank: Int) -> Double {
+            var seen = 0
+            for (value, times) in sorted {
+                seen += times
+                if rank < seen { return Double(value) }
+            }
+            return Double(sorted[sorted.count - 1].key)
         }
-        for (office, items) in byOffice {
-            report.byOffice[office] = compute(items, today: today, calendar: calendar, breakdowns: false)
-        }
-        return report
+        let rank = p * Double(count - 1)
+        let low = Int(rank.rounded(.down))
+        let high = min(low + 1, count - 1)
+        let lowValue = value(at: low)
+        return lowValue + (rank - Double(low)) * (value(at: high) - lowValue)
     }
 
     /// The `p`-th percentile of sorted values, by linear interpolation between ranks.
@@ -191,8 +213,8 @@ public struct CaseReport: Sendable, Equatable {
 }
 
 extension CaseReport.Trend {
-    mutating func add(_ item: ReportCase) {
-        received += 1
-        if item.status == .closed { closed += 1 }
+    mutating func add(_ tally: CaseTally) {
+        received += tally.received
+        closed += tally.closed
     }
 }

@@ -25,7 +25,9 @@ extension PostgresCentralStorage {
             for statement in statements {
                 // The future-returning query: its result carries the command tag (rows changed).
                 let future: EventLoopFuture<PostgresQueryResult> = connection.query(Self.query(statement), logger: self.logger)
-                counts.append(try await future.get().metadata.rows ?? 0)
+                let count = try await future.get().metadata.rows ?? 0
+                try statement.check(count)
+                counts.append(count)
             }
             return counts
         }

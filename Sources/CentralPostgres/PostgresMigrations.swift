@@ -171,6 +171,14 @@ enum PostgresMigrations {
                     action text NOT NULL, subject text, address text)
                 """,
             ]),
+        // The dashboard's tallies (the SQLite storage's central-v11-tallies).
+        Step(
+            version: "pg-v6-tallies",
+            statements: [
+                "CREATE TABLE case_tallies (community text NOT NULL, day bigint NOT NULL, tally text NOT NULL, PRIMARY KEY (community, day))",
+                "CREATE INDEX case_tallies_by_day ON case_tallies (day)",
+                "CREATE TABLE case_tally_state (singleton bigint PRIMARY KEY CHECK (singleton = 1), seen bigint NOT NULL, basis text NOT NULL)",
+            ]),
     ]
 
     /// Brings the database to the latest version; returns the server's replica id.

@@ -7,10 +7,20 @@ public import SyncCore
 public struct ServerSQL: Sendable, Hashable {
     public var sql: String
     public var arguments: [Value]
+    /// The rows the statement must change, when it guards the transaction (a compare and
+    /// set): another count rolls everything back with 409 `changed`.
+    public var expecting: Int?
 
-    public init(_ sql: String, _ arguments: [Value] = []) {
+    public init(_ sql: String, _ arguments: [Value] = [], expecting: Int? = nil) {
         self.sql = sql
         self.arguments = arguments
+        self.expecting = expecting
+    }
+
+    /// The refusal when a guarding statement changed `count` rows.
+    package func check(_ count: Int) throws(ServerError) {
+        guard let expecting, expecting != count else { return }
+        throw ServerError(status: 409, code: "changed", message: "cannot write: what this write read was changed meanwhile; try again")
     }
 
     /// The statement with PostgreSQL's numbered placeholders (`$1`, `$2`, …); a `?` inside

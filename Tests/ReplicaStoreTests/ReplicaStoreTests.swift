@@ -165,7 +165,7 @@ final class TemporaryFolder {
             migrations == [
                 "v1-replica", "v2-phone-tail", "v3-sync", "v4-tls", "v5-withheld", "v6-moved", "v7-restore", "v8-compact-storage",
                 "v9-search-later", "v10-search-notes-by-the-writer", "v11-scrub-after-purge", "cases-v12-source", "cases-v13-enterprise",
-                "cases-v14-likeness",
+                "cases-v14-likeness", "cases-v15-community",
             ])
         let tables = try DatabaseQueue(path: path).read { db in
             try String.fetchAll(

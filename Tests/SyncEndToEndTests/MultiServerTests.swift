@@ -99,7 +99,7 @@ import Testing
         let moved = try execute(Built.server, ["migrate", "--from", sqlite, "--to", postgres, "--json"], in: deployment.scratch.path)
         #expect(moved.status == 0, "\(moved.stderr)")
         let tables = (moved.json as? [[String: Any]]) ?? []
-        #expect(tables.count == 9 && (tables.first { $0["table"] as? String == "changes" }?["rows"] as? Int) == before[0])
+        #expect(tables.count == 10 && (tables.first { $0["table"] as? String == "changes" }?["rows"] as? Int) == before[0])
         let after = try [
             "changes", "merge_state", "replicas", "offices", "enrolment_tokens", "scope_log",
         ].map { try count(postgres, "SELECT count(*) FROM \($0)") }

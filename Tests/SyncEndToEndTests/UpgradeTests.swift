@@ -93,7 +93,7 @@ import Testing
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM case_view WHERE number IS NOT NULL AND status IS NOT NULL") ?? -1
             )
         }
-        #expect(migrated.0 == "central-v9-departments")
+        #expect(migrated.0 == "central-v11-tallies")
         // The offices table was rebuilt for departments: every reference to it still holds,
         // and a department can be added beside the streets.
         let dangling = try DatabaseQueue(path: scratch.file("central.sqlite")).read { db in

@@ -1,3 +1,4 @@
+import Dashboard
 import Foundation
 import OpenAPIKit
 import PolicyServer
@@ -35,7 +36,10 @@ import Yams
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
-        let surface = residentSurface(storage: storage, settings: ResidentSettings())
+        let surface = PublicSurface.combining([
+            residentSurface(storage: storage, settings: ResidentSettings()),
+            DashboardRoutes.surface(storage: storage, settings: DashboardSettings()),
+        ])
         let office = PaymentBatchRoutes.routes()
         let router = makeSyncRouter(storage: storage, settings: ServerSettings(), surface: surface, officeRoutes: [office])
         // Hummingbird names a parameter `{id}`; the document, GeoReport's way, `{service_request_id}.json`.
@@ -47,7 +51,7 @@ import Yams
                     : route.path.replacingOccurrences(of: "{id}", with: "{service_request_id}")
             )
         }
-        #expect(routes.count == 21)
+        #expect(routes.count == 29)
         for route in routes {
             let path = OpenAPI.Path(rawValue: route.path)
             guard let item = document.paths[path]?.pathItemValue else {
@@ -81,10 +85,14 @@ import Yams
                     let resolved = try document.components.lookup(try #require(response.reference))
                     let content = resolved.content.first { $0.key == .json }?.value.b
                     let name = content?.schema?.reference?.name
-                    // The residents' routes (and `/ideas`) answer in GeoReport's form, the page in HTML.
+                    // The residents' routes (and `/ideas`) answer in GeoReport's form, the pages (the
+                    // residents' and the dashboard's) in HTML, the statistics API its own.
                     let expected =
                         path.rawValue.hasPrefix("/open311/") || path.rawValue == "/ideas"
-                        ? "Open311Errors" : endpoint.operation.tags == ["residents"] ? nil : "Error"
+                        ? "Open311Errors"
+                        : path.rawValue == "/stats"
+                            ? "StatsError"
+                            : endpoint.operation.tags == ["residents"] || endpoint.operation.tags == ["dashboard"] ? nil : "Error"
                     #expect(name == expected, "\(endpoint.method) \(path.rawValue) \(status.rawValue)")
                     if expected == nil { #expect(resolved.content.keys.map(\.rawValue) == ["text/html"]) }
                 }

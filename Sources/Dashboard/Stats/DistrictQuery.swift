@@ -52,21 +52,30 @@ public struct DistrictQuery: Sendable {
     /// Every case received in `period` in `communities`.
     public func cases(in communities: Set<String>, period: Period) async throws(ServerError) -> [CaseLine] {
         let (from, to) = period.bounds
+        return try await caseRows("c.created_at >= ? AND c.created_at < ?", [.integer(from), .integer(to)])
+            .compactMap { communities.contains($0.line.community) ? $0.line : nil }
+    }
+
+    /// The cases `condition` (over `case_view c`) selects, each with its row's `updated_at`.
+    func caseRows(_ condition: String, _ arguments: [Value]) async throws(ServerError) -> [(line: CaseLine, updatedAt: Int64)] {
         let rows = try await storage.query(
             ServerSQL(
                 """
                 SELECT c.id, c.number, c.kind, c.category, c.status, c.level, c.community, c.created_at, c.closed_at, c.rating,
                        c.source, c.round,
                        CASE WHEN EXISTS (SELECT 1 FROM case_event_view e WHERE e.case_id = c.id AND e.type = 'escalate') THEN 1 ELSE 0 END,
-                       s.stage
+                       s.stage, c.updated_at
                 FROM case_view c LEFT JOIN suggestion_view s ON s.id = c.id
-                WHERE c.created_at >= ? AND c.created_at < ?
-                """, [.integer(from), .integer(to)]),
-            columns: [.text, .text, .text, .text, .text, .text, .text, .timestamp, .timestamp, .integer, .text, .integer, .integer, .text])
-        var lines: [CaseLine] = []
+                WHERE \(condition)
+                """, arguments),
+            columns: [
+                .text, .text, .text, .text, .text, .text, .text, .timestamp, .timestamp, .integer, .text, .integer, .integer, .text,
+                .integer,
+            ])
+        var lines: [(line: CaseLine, updatedAt: Int64)] = []
         lines.reserveCapacity(rows.count)
         for row in rows {
-            guard case .text(let community) = row[6], communities.contains(community), let created = row[7].millis else { continue }
+            guard case .text(let community) = row[6], let created = row[7].millis else { continue }
             let received = CivilDate(epochMillis: created)
             let kind = row[2].text.flatMap(CaseKind.init(rawValue:))
             let status = row[4].text.flatMap(CaseStatus.init(rawValue:)) ?? .received
@@ -82,15 +91,42 @@ public struct DistrictQuery: Sendable {
             item.escalated = row[12].integer == 1
             if kind == .suggestion { item.suggestionStage = row[13].text ?? "submitted" }
             lines.append(
-                CaseLine(
-                    id: row[0].text ?? "", number: row[1].text ?? "", kind: kind, category: item.category, status: status,
-                    community: community, channel: item.channel, received: received, due: due, closed: closed, report: item))
+                (
+                    CaseLine(
+                        id: row[0].text ?? "", number: row[1].text ?? "", kind: kind, category: item.category, status: status,
+                        community: community, channel: item.channel, received: received, due: due, closed: closed, report: item),
+                    row[14].integer ?? 0
+                ))
         }
         return lines
     }
 
-    /// The figures over `communities` in `period`, as of `today`.
+    /// The figures over `communities` in `period`, as of `today`: from the kept tallies,
+    /// brought up to date first (``refreshTallies()``).
     public func report(in communities: Set<String>, period: Period, today: CivilDate) async throws(ServerError) -> CaseReport {
+        try await refreshTallies()
+        let from = period.from?.daysSinceEpoch ?? Int(Int32.min)
+        let to = period.to?.daysSinceEpoch ?? Int(Int32.max)
+        let rows = try await storage.query(
+            ServerSQL(
+                "SELECT community, day, tally FROM case_tallies WHERE day >= ? AND day <= ?", [.integer(Int64(from)), .integer(Int64(to))]),
+            columns: [.text, .integer, .text])
+        var groups: [CaseTally.Group: CaseTally] = [:]
+        groups.reserveCapacity(rows.count)
+        for row in rows {
+            guard let community = row[0].text, communities.contains(community), let day = row[1].integer else { continue }
+            guard let text = row[2].text, let tally = CaseTally(encoded: text) else {
+                throw ServerError(
+                    status: 500, code: "internal", message: "cannot read the figures: a kept tally is damaged (\(community) day \(day))")
+            }
+            groups[CaseTally.Group(community: community, day: CivilDate(daysSinceEpoch: Int(day)))] = tally
+        }
+        return CaseReport(groups: groups, today: today)
+    }
+
+    /// The same figures computed from every case (what the tallies must equal): for tests
+    /// and the benchmark.
+    public func reportFromCases(in communities: Set<String>, period: Period, today: CivilDate) async throws(ServerError) -> CaseReport {
         CaseReport.compute(try await cases(in: communities, period: period).map(\.report), today: today, calendar: deadlines.calendar)
     }
 
@@ -98,8 +134,8 @@ public struct DistrictQuery: Sendable {
     /// days after `today`: the overdue and those at risk, the most overdue first.
     public func actionCases(in communities: Set<String>, today: CivilDate, horizon: Int) async throws(ServerError) -> [CaseLine] {
         let limit = deadlines.calendar.adding(workingDays: horizon, to: today)
-        return try await cases(in: communities, period: Period(from: nil, to: nil))
-            .filter { $0.status != .closed && $0.due.map { $0 <= limit } == true }
+        return try await caseRows("c.status IN ('received', 'verifying', 'handling', 'replied')", []).map(\.line)
+            .filter { communities.contains($0.community) && $0.due.map { $0 <= limit } == true }
             .sorted { ($0.due!, $0.number) < ($1.due!, $1.number) }
     }
 

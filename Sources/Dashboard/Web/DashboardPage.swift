@@ -9,7 +9,7 @@ enum DashboardPage {
     static let style = """
         body{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:0;color:#222;background:#f6f7f9}
         header{background:#1d4e89;color:#fff;padding:10px 16px;display:flex;flex-wrap:wrap;gap:12px;align-items:center}
-        header a,header button{color:#fff}header h1{font-size:20px;margin:0 12px 0 0}
+        header a{color:#fff}header button{color:#fff;background:transparent;border:1px solid #fff;border-radius:4px;cursor:pointer}header h1{font-size:20px;margin:0 12px 0 0}
         main{padding:12px 16px;max-width:1200px;margin:auto}
         section{background:#fff;border:1px solid #dde;border-radius:6px;margin:12px 0;padding:10px 14px}
         h2{font-size:16px;margin:4px 0 10px}
@@ -21,7 +21,7 @@ enum DashboardPage {
         td.n{text-align:right}.exports{font-size:12px;color:#555}.charts{display:grid;grid-template-columns:1fr 1fr;gap:12px}
         form.inline{display:inline}.error{color:#a00}.muted{color:#777;font-size:12px}
         @media (max-width:800px){.charts{grid-template-columns:1fr}}
-        @media print{header form,header a,.exports,form{display:none}body{background:#fff}section{break-inside:avoid;border:none}}
+        @media print{header a,.exports,form,form.inline{display:none !important}body{background:#fff}section{break-inside:avoid;border:none}}
         """
 
     static func layout(_ title: String, _ body: String, scope: DashboardScope?, language: Language, path: String) -> String {

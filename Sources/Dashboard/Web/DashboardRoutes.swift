@@ -142,8 +142,8 @@ struct DashboardHandlers: Sendable {
     }
 
     func cases(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
-        let scope = try await scope(request, extra: Self.filterParameters)
         let filter = try Self.filter(request)
+        let scope = try await scope(request, extra: Self.filterParameters)
         let lines = try await filteredCases(scope, filter)
         let table = DashboardTables.cases(lines, scope: scope, name: "cases", title: ("案件清单", "Cases"))
         var body = DashboardPage.chooser(scope, path: "/dashboard/cases")
@@ -199,8 +199,9 @@ struct DashboardHandlers: Sendable {
             throw ServerError(status: 404, code: "not_found", message: "cannot export \(file): name a table and .csv or .json (path)")
         }
         let name = String(parts[0])
+        let filter = try Self.filter(request)
         let scope = try await scope(request, extra: Self.filterParameters)
-        let tables = try await exportTables(name, scope: scope, filter: try Self.filter(request))
+        let tables = try await exportTables(name, scope: scope, filter: filter)
         guard let table = tables.first(where: { $0.name == name }) else {
             throw ServerError(status: 404, code: "not_found", message: "cannot export \(name): no such table (path)")
         }
@@ -264,7 +265,7 @@ struct DashboardHandlers: Sendable {
                     status: 401, code: "unauthenticated",
                     message: "cannot answer: sign in to the dashboard or send Authorization: Bearer TOKEN (rain-server staff token)")
             }
-            let scope = try await scope(request, session: session, extra: [])
+            let scope = try await scope(try Self.parseScope(request, extra: []), session: session)
             let report = try await query.report(in: scope.communities, period: scope.period, today: scope.today)
             var response = Response(
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
@@ -280,15 +281,44 @@ struct DashboardHandlers: Sendable {
 
     static let filterParameters = ["state", "category", "kind", "channel", "week", "month", "days", "rating", "stage"]
 
-    func scope(_ request: Request, extra: [String]) async throws -> DashboardScope {
-        let (session, _) = try await signedIn(request)
-        return try await scope(request, session: session, extra: extra)
+    /// A request's office, period, horizon and language, read (and refused with 400) before
+    /// its session is looked at.
+    struct ScopeRequest {
+        var office: String?
+        var period = DistrictQuery.Period(from: nil, to: nil)
+        var horizon = DashboardRoutes.defaultHorizon
+        var language = Language.zh
     }
 
-    func scope(_ request: Request, session: StaffSession, extra: [String]) async throws(ServerError) -> DashboardScope {
-        let parameters = try Self.query(request, known: ["office", "from", "to", "lang", "horizon"] + extra)
+    func scope(_ request: Request, extra: [String]) async throws -> DashboardScope {
+        let parsed = try Self.parseScope(request, extra: extra)
+        let (session, _) = try await signedIn(request)
+        return try await scope(parsed, session: session)
+    }
+
+    static func parseScope(_ request: Request, extra: [String]) throws(ServerError) -> ScopeRequest {
+        let parameters = try query(request, known: ["office", "from", "to", "lang", "horizon"] + extra)
+        var parsed = ScopeRequest(office: parameters["office"], language: parameters["lang"] == "en" ? .en : .zh)
+        for (name, keyPath) in [("from", \DistrictQuery.Period.from), ("to", \DistrictQuery.Period.to)] {
+            guard let text = parameters[name], !text.isEmpty else { continue }
+            guard let date = CivilDate(parsing: text) else {
+                throw ServerError(
+                    status: 400, code: "invalid", message: "cannot read \(name): a date is YYYY-MM-DD, not '\(printable(text))' (\(name))")
+            }
+            parsed.period[keyPath: keyPath] = date
+        }
+        if let text = parameters["horizon"] {
+            guard let value = Int(text), (0...30).contains(value) else {
+                throw ServerError(status: 400, code: "invalid", message: "cannot read horizon: working days from 0 to 30 (horizon)")
+            }
+            parsed.horizon = value
+        }
+        return parsed
+    }
+
+    func scope(_ parsed: ScopeRequest, session: StaffSession) async throws(ServerError) -> DashboardScope {
         let tree = OfficeTree(try await query.storage.offices())
-        let office = parameters["office"] ?? session.office
+        let office = parsed.office ?? session.office
         guard tree.offices[office] != nil else {
             throw ServerError(status: 404, code: "not_found", message: "cannot show the figures: no office \(office) (office)")
         }
@@ -297,26 +327,9 @@ struct DashboardHandlers: Sendable {
                 status: 403, code: "forbidden",
                 message: "cannot show the figures of \(office): staff of \(session.office) see only their own offices (office)")
         }
-        var period = DistrictQuery.Period(from: nil, to: nil)
-        for (name, keyPath) in [("from", \DistrictQuery.Period.from), ("to", \DistrictQuery.Period.to)] {
-            guard let text = parameters[name], !text.isEmpty else { continue }
-            guard let date = CivilDate(parsing: text) else {
-                throw ServerError(
-                    status: 400, code: "invalid",
-                    message: "cannot read \(name): a date is YYYY-MM-DD, not '\(Self.printable(text))' (\(name))")
-            }
-            period[keyPath: keyPath] = date
-        }
-        var horizon = DashboardRoutes.defaultHorizon
-        if let text = parameters["horizon"] {
-            guard let value = Int(text), (0...30).contains(value) else {
-                throw ServerError(status: 400, code: "invalid", message: "cannot read horizon: working days from 0 to 30 (horizon)")
-            }
-            horizon = value
-        }
         return DashboardScope(
-            session: session, tree: tree, office: office, period: period, language: parameters["lang"] == "en" ? .en : .zh,
-            today: CivilDate(epochMillis: ReplicaStore.nowMillis()), horizon: horizon, deadlines: settings.deadlines)
+            session: session, tree: tree, office: office, period: parsed.period, language: parsed.language,
+            today: CivilDate(epochMillis: ReplicaStore.nowMillis()), horizon: parsed.horizon, deadlines: settings.deadlines)
     }
 
     /// The signed-in session and its cookie value; 303 to the sign-in page otherwise.
@@ -435,6 +448,14 @@ struct DashboardHandlers: Sendable {
         do {
             return try await body()
         } catch is SignInNeeded {
+            // A form posted without a session (signed out, expired): refused, not redirected.
+            if request.method == .post {
+                let language = Self.language(request)
+                return Self.html(
+                    403,
+                    DashboardPage.message(
+                        text(language, "无法提交", "Cannot submit"), text(language, "请先登录", "sign in first"), scope: nil, language: language))
+            }
             return Response(
                 status: .seeOther, headers: [.location: Self.language(request) == .en ? "/dashboard/signin?lang=en" : "/dashboard/signin"])
         } catch let error as ServerError {

@@ -116,7 +116,7 @@ public enum SuggestionRecords {
     /// What the central server keeps of each suggestion: what its suggester is told and
     /// what is published — never its words, the resident or the reviews.
     public static let suggestionView = ViewDeclaration(
-        "suggestion_view", of: "suggestions", version: 1,
+        "suggestion_view", of: "suggestions", version: 2,
         columns: [
             .init("number", .text), .init("community", .text), .init("category", .text), .init("theme", .text),
             .init("campaign", .text), .init("stage", .text), .init("decision_reason", .text), .init("public_title", .text),
@@ -124,7 +124,8 @@ public enum SuggestionRecords {
             .init("reward_fen", .integer), .init("reward_note", .text), .init("implemented_by", .text),
             .init("implemented_on", .text), .init("created_at", .timestamp),
         ],
-        indexes: [["number"], ["stage"]])
+        // Version 2: the dashboard's tallies catch up with stages written since they looked.
+        indexes: [["number"], ["stage"], ["updated_at"]])
 
     /// A suggestion's steps as the server keeps them: which, and when (never the text).
     public static let stepView = ViewDeclaration(

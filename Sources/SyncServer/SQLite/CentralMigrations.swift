@@ -15,6 +15,7 @@ enum CentralMigrations {
         "v8-compact-storage", "v9-search-later", "central-v5-no-rows", "central-v6-scope-in-state",
         "v10-search-notes-by-the-writer", "v11-scrub-after-purge",
         "central-v7-scopes-by-kind", "central-v8-server-writer", "central-v9-departments", "central-v10-staff",
+        "central-v11-tallies",
     ]
 
     /// A migrator for the server's database.
@@ -341,6 +342,26 @@ enum CentralMigrations {
                         action TEXT NOT NULL,
                         subject TEXT,
                         address TEXT
+                    ) STRICT;
+                    """)
+        },
+        // The dashboard's tallies: per community and day received, what the report counts
+        // (`CaseTally`, text), caught up with the views' rows written since `seen`, and
+        // recounted in full when the calendar or the views change (`basis`).
+        MigrationStep(name: "central-v11-tallies") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE case_tallies (
+                        community TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        tally TEXT NOT NULL,
+                        PRIMARY KEY (community, day)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX case_tallies_by_day ON case_tallies (day);
+                    CREATE TABLE case_tally_state (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        seen INTEGER NOT NULL,
+                        basis TEXT NOT NULL
                     ) STRICT;
                     """)
         },

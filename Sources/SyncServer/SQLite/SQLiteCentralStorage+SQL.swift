@@ -29,6 +29,7 @@ extension SQLiteCentralStorage {
         try write("cannot write the server database") { db in
             try statements.map { statement in
                 try db.execute(sql: statement.sql, arguments: Self.arguments(statement.arguments))
+                try statement.check(db.changesCount)
                 return db.changesCount
             }
         }
