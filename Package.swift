@@ -236,7 +236,7 @@ let package = Package(
             name: "rain-bench",
             dependencies: [
                 "SyncCore", "SyncProtocol", "TestSupport", "CSQLite", "ReplicaStore", "CaseStore", "SyncServer", "SyncClient",
-                "CentralPostgres", "CaseDomain", "PolicyDomain", "PolicyStore", "SuggestionDomain", "SuggestionStore",
+                "CentralPostgres", "CaseDomain", "PolicyDomain", "PolicyStore", "SuggestionDomain", "SuggestionStore", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

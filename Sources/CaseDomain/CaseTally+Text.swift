@@ -32,7 +32,20 @@ extension CaseTally {
     /// Reads ``encoded``; nil for text it does not hold.
     public init?(encoded text: String) {
         self.init()
-        var bytes = Array(text.utf8)[...]
+        guard merge(encoded: text) != nil else { return nil }
+    }
+
+    /// Adds the counts of the tally `text` encodes (``encoded``) to these, without making
+    /// it first: the dashboard adds tens of thousands. Answers its cases received and
+    /// closed; nil (these unchanged or partly added) for text it does not hold.
+    public mutating func merge(encoded text: String) -> CaseReport.Trend? {
+        var text = text
+        return text.withUTF8 { buffer in merge(bytes: buffer) }
+    }
+
+    private mutating func merge(bytes all: UnsafeBufferPointer<UInt8>) -> CaseReport.Trend? {
+        var trend = CaseReport.Trend()
+        var bytes = all[...]
         while !bytes.isEmpty {
             guard bytes.count >= 2, bytes[bytes.startIndex + 1] == UInt8(ascii: "=") else { return nil }
             let field = bytes[bytes.startIndex]
@@ -43,25 +56,27 @@ extension CaseTally {
             switch field {
             case UInt8(ascii: "n"):
                 guard let number = Self.number(value) else { return nil }
-                received = number
+                received += number
+                trend.received = number
             case UInt8(ascii: "c"):
                 guard let number = Self.number(value) else { return nil }
-                closed = number
+                closed += number
+                trend.closed = number
             case UInt8(ascii: "t"):
                 guard let number = Self.number(value) else { return nil }
-                closedOnTime = number
+                closedOnTime += number
             case UInt8(ascii: "m"):
                 guard let number = Self.number(value) else { return nil }
-                closedAtCommunity = number
+                closedAtCommunity += number
             case UInt8(ascii: "e"):
                 guard let number = Self.number(value) else { return nil }
-                escalations = number
+                escalations += number
             case UInt8(ascii: "p"):
                 guard let number = Self.number(value) else { return nil }
-                reopened = number
+                reopened += number
             case UInt8(ascii: "y"):
                 guard let number = Self.number(value) else { return nil }
-                replied = number
+                replied += number
             case UInt8(ascii: "s"): guard Self.map(value, into: &byStatus, { CaseStatus(rawValue: Self.text($0)) }) else { return nil }
             case UInt8(ascii: "k"): guard Self.map(value, into: &byKind, { CaseKind(rawValue: Self.text($0)) }) else { return nil }
             case UInt8(ascii: "g"): guard Self.map(value, into: &byCategory, Self.unescape) else { return nil }
@@ -73,9 +88,12 @@ extension CaseTally {
             default: return nil
             }
         }
+        return trend
     }
 
-    private static func map<Key: Hashable>(_ bytes: ArraySlice<UInt8>, into values: inout [Key: Int], _ key: (ArraySlice<UInt8>) -> Key?)
+    private static func map<Key: Hashable>(
+        _ bytes: Slice<UnsafeBufferPointer<UInt8>>, into values: inout [Key: Int], _ key: (Slice<UnsafeBufferPointer<UInt8>>) -> Key?
+    )
         -> Bool
     {
         for pair in bytes.split(separator: UInt8(ascii: ",")) {
@@ -87,7 +105,7 @@ extension CaseTally {
         return true
     }
 
-    private static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
+    private static func number(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
         guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
         var value = 0
         var negative = false
@@ -102,7 +120,7 @@ extension CaseTally {
         return negative ? -value : value
     }
 
-    private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+    private static func text(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String { String(decoding: bytes, as: UTF8.self) }
 
     static func escape(_ text: String) -> String {
         var out = ""
@@ -115,7 +133,7 @@ extension CaseTally {
         return out
     }
 
-    static func unescape(_ bytes: ArraySlice<UInt8>) -> String? {
+    static func unescape(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
         guard bytes.contains(UInt8(ascii: "%")) else { return String(validating: bytes, as: UTF8.self) }
         var out: [UInt8] = []
         var index = bytes.startIndex

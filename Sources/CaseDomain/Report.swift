@@ -128,25 +128,31 @@ public struct CaseReport: Sendable, Equatable {
         return CaseReport(groups: groups, today: today, breakdowns: breakdowns)
     }
 
-    /// The report from the tallies of each community's cases received each day — how the
-    /// server computes it from its kept tallies, and ``compute(_:today:calendar:breakdowns:)``
-    /// from the cases: one definition.
+    /// The report from the tallies of each community's cases received each day — how
+    /// ``compute(_:today:calendar:breakdowns:)`` counts the cases.
     public init(groups: [CaseTally.Group: CaseTally], today: CivilDate, breakdowns: Bool = true) {
-        var total = CaseTally()
         var offices: [String: CaseTally] = [:]
-        var weeks: [String: Trend] = [:]
-        var months: [String: Trend] = [:]
+        var days: [CivilDate: Trend] = [:]
         for (group, tally) in groups {
-            total.merge(tally)
-            guard breakdowns else { continue }
             offices[group.community, default: CaseTally()].merge(tally)
-            let monday = group.day.adding(days: 1 - group.day.weekday)
-            weeks[monday.description, default: Trend()].add(tally)
-            months[String(group.day.description.prefix(7)), default: Trend()].add(tally)
+            days[group.day, default: Trend()].add(tally)
         }
+        self.init(offices: offices, days: days, today: today, breakdowns: breakdowns)
+    }
+
+    /// The report from each community's tally and the cases received and closed by day
+    /// received — what the server adds up from its kept tallies, and ``init(groups:today:breakdowns:)``
+    /// from the cases': one definition of every figure.
+    public init(offices: [String: CaseTally], days: [CivilDate: Trend], today: CivilDate, breakdowns: Bool = true) {
+        var total = CaseTally()
+        for tally in offices.values { total.merge(tally) }
         self.init(tally: total, today: today)
-        byWeek = weeks
-        byMonth = months
+        guard breakdowns else { return }
+        for (day, trend) in days {
+            let monday = day.adding(days: 1 - day.weekday)
+            byWeek[monday.description, default: Trend()].add(trend)
+            byMonth[String(day.description.prefix(7)), default: Trend()].add(trend)
+        }
         for (office, tally) in offices { byOffice[office] = CaseReport(tally: tally, today: today) }
     }
 
@@ -216,5 +222,11 @@ extension CaseReport.Trend {
     mutating func add(_ tally: CaseTally) {
         received += tally.received
         closed += tally.closed
+    }
+
+    /// Adds `other`'s counts.
+    public mutating func add(_ other: CaseReport.Trend) {
+        received += other.received
+        closed += other.closed
     }
 }

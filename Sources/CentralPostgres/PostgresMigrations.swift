@@ -177,7 +177,10 @@ enum PostgresMigrations {
             statements: [
                 "CREATE TABLE case_tallies (community text NOT NULL, day bigint NOT NULL, tally text NOT NULL, PRIMARY KEY (community, day))",
                 "CREATE INDEX case_tallies_by_day ON case_tallies (day)",
-                "CREATE TABLE case_tally_state (singleton bigint PRIMARY KEY CHECK (singleton = 1), seen bigint NOT NULL, basis text NOT NULL)",
+                """
+                CREATE TABLE case_tally_state (singleton bigint PRIMARY KEY CHECK (singleton = 1), seen bigint NOT NULL, basis text NOT NULL,
+                    generation bigint NOT NULL)
+                """,
             ]),
     ]
 

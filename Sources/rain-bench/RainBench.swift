@@ -16,7 +16,7 @@ struct RainBench: AsyncParsableCommand {
             """,
         subcommands: [
             CoreBenchmark.self, StoreBenchmark.self, SyncBenchmark.self, LoadBenchmark.self, PullCostBenchmark.self, PublicBenchmark.self,
-            PolicyBenchmark.self, PolicyDistrict.self, SimilarBenchmark.self,
+            PolicyBenchmark.self, PolicyDistrict.self, SimilarBenchmark.self, DashboardBenchmark.self,
         ]
     )
 }

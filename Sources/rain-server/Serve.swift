@@ -53,6 +53,11 @@ struct Serve: AsyncParsableCommand {
             valueName: "file"))
     var holidays: String?
     @Flag(
+        help:
+            "Mark the dashboard's cookies Secure although this server speaks plain HTTP (behind a proxy that terminates TLS); under --tls-cert they always are."
+    )
+    var secureCookies = false
+    @Flag(
         help: ArgumentHelp(
             "For rain-bench only: keep no read model and serve no residents' routes (what the read model costs a push).",
             visibility: .hidden))
@@ -153,7 +158,7 @@ struct Serve: AsyncParsableCommand {
         residents.submissionsPerPhonePerDay = submissionsPerPhone
         residents.tailTries = tailTries
         residents.tailLockout = Int64(tailLockout) * 1000
-        let dashboard = DashboardSettings(deadlines: DeadlinePolicy(calendar: try calendar()), secure: tls != nil)
+        let dashboard = DashboardSettings(deadlines: DeadlinePolicy(calendar: try calendar()), secure: tls != nil || secureCookies)
         let app = try makeSyncApplication(
             storage: storage, settings: settings, logger: logger,
             surface: withoutReadModel

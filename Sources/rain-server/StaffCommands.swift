@@ -141,11 +141,17 @@ struct StaffAudit: AsyncParsableCommand {
                     lines.map {
                         .object([
                             ("at", .string(LocalTime.format($0.at))), ("staff", .string($0.staff)), ("action", .string($0.action)),
-                            ("subject", .string($0.subject)),
+                            ("subject", .string($0.subject)), ("address", .string($0.address)),
                         ])
                     }))
             return
         }
-        printTable(["at", "staff", "action", "subject"], lines.map { [LocalTime.format($0.at), $0.staff, $0.action, $0.subject ?? ""] })
+        // Names and subjects as typed: no control character reaches the terminal.
+        func shown(_ text: String?) -> String {
+            String((text ?? "").unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+        }
+        printTable(
+            ["at", "staff", "action", "subject", "address"],
+            lines.map { [LocalTime.format($0.at), shown($0.staff), $0.action, shown($0.subject), shown($0.address)] })
     }
 }

@@ -226,6 +226,28 @@ import Testing
         let cases = try await web.get("/dashboard/export/cases.csv?office=JD1&state=overdue")
         #expect(String(decoding: cases.bytes, as: UTF8.self).contains(number))
 
+        // A conflict waiting for a person: the same case's title changed at its community and
+        // at the district before either synced.
+        let hsm = deployment.scratch.file("hsm.sqlite")
+        let hsd = deployment.scratch.file("hsd.sqlite")
+        #expect(try deployment.rain(["case", "edit", number, "--title", "楼道堆物（社区核实）"], db: hsm).status == 0)
+        #expect(try deployment.rain(["case", "edit", number, "--title", "楼道堆物（区里核实）"], db: hsd).status == 0)
+        for db in [hsm, hsd] { try deployment.sync(db) }
+        let conflicts = try await web.get("/dashboard/export/conflicts.json?office=HSD")
+        let listed = try #require(
+            try JSONSerialization.jsonObject(with: Data(conflicts.text.utf8)) as? [[String: Any]], "\(conflicts.text)")
+        #expect(listed.contains { $0["number"] as? String == number && $0["table"] as? String == "cases" }, "\(listed)")
+        // Replicas quiet for more than a day: the same server two days later lists all four.
+        server.stop()
+        try server.start(environment: ["RAIN_CLOCK_OFFSET_MS": String(2 * Self.day)])
+        #expect(try await web.get("/dashboard").status == 303)  // the session lasted a working day
+        #expect(try await web.signIn("wang", "correct horse battery", from: "/dashboard/signin").status == 303)
+        let quiet = try await web.get("/dashboard/export/replicas.json")
+        let replicas = try #require(try JSONSerialization.jsonObject(with: Data(quiet.text.utf8)) as? [[String: Any]], "\(quiet.text)")
+        #expect(replicas.count == 4, "\(replicas)")
+        let fresh = try await web.get("/dashboard")
+        let freshToken = try #require(fresh.text.firstMatch(of: /name="csrf" value="([0-9a-f]{64})"/).map { String($0.1) })
+
         // The audit: failures, the lock, the sign-in, the reveal, the exports — never a password.
         let audit = try server.admin(["staff", "audit", "--json"])
         let actions = (audit.json as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
@@ -236,7 +258,8 @@ import Testing
 
         // Signing out needs the form's token; after it the cookie opens nothing.
         #expect(try await web.post("/dashboard/signout", ["csrf": "x"]).status == 403)
-        #expect(try await web.post("/dashboard/signout", ["csrf": csrf]).status == 303)
+        #expect(try await web.post("/dashboard/signout", ["csrf": csrf]).status == 403)  // the earlier session's token
+        #expect(try await web.post("/dashboard/signout", ["csrf": freshToken]).status == 303)
         #expect(try await web.get("/dashboard").status == 303)
         // A removed account's token stops working at once.
         let token = try server.admin(["staff", "token", "wang"]).lastLine

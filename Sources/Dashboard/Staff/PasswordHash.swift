@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 import SyncServer
 import _CryptoExtras
@@ -35,6 +36,18 @@ public enum PasswordHash {
         var difference: UInt8 = 0
         for (left, right) in zip(computed, expected) { difference |= left ^ right }
         return difference == 0
+    }
+
+    /// The checks run one at a time, off the server's threads: each takes 32 MiB and a
+    /// tenth of a second, so that sign-ins — however many arrive — never hold up pushes or
+    /// pages, and use at most one core.
+    private static let queue = DispatchQueue(label: "rain.dashboard.scrypt")
+
+    /// ``verify(_:against:)`` on the password queue.
+    public static func check(_ password: String, against stored: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: verify(password, against: stored)) }
+        }
     }
 
     /// A hash no password matches, to verify against for an unknown name: a wrong name

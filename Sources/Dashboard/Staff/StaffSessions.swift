@@ -7,6 +7,12 @@ public struct StaffSession: Sendable, Equatable {
     public var office: String
     /// The form token of the session (CSRF): every form carries it; nil for an API token.
     public var csrf: String?
+
+    public init(staff: String, office: String, csrf: String?) {
+        self.staff = staff
+        self.office = office
+        self.csrf = csrf
+    }
 }
 
 /// Signing in and out, sessions and API tokens, lock-out and the audit.
@@ -28,9 +34,19 @@ extension StaffAccounts {
     /// ones in a row the account is locked for ``signInLockout``, even to the right one.
     /// Every try is audited (never the password).
     public func signIn(name: String, password: String, address: String?, now: Int64) async throws(ServerError) -> SignIn {
+        // A name no account can have is wrong at once: nothing counted, nothing stored (the
+        // audit never holds what someone typed in the wrong field).
+        guard Self.isValidName(name), password.utf8.count <= 1024 else { return .wrong }
+        // A locked account is refused before any hashing: trying it costs the server nothing.
+        let held = try await storage.query(
+            ServerSQL("SELECT locked_until FROM guard_attempts WHERE subject = ?", [.text("staff:" + name)]), columns: [.integer])
+        if let until = held.first?[0].integer, until > now {
+            try await audit(staff: name, action: "sign_in_locked", subject: nil, address: address, now: now)
+            return .locked(until: until)
+        }
         let found = try await member(name)
         // An unknown name costs the same time as a wrong password.
-        let right = PasswordHash.verify(password, against: found?.password ?? PasswordHash.decoy) && found != nil
+        let right = await PasswordHash.check(password, against: found?.password ?? PasswordHash.decoy) && found != nil
         let attempt = try await storage.attempt(
             "staff:" + name, correct: right, now: now, limit: Self.signInTries, lockout: Self.signInLockout)
         switch attempt {
@@ -103,13 +119,16 @@ extension StaffAccounts {
         public var staff: String
         public var action: String
         public var subject: String?
+        public var address: String?
     }
 
     /// The audit, newest first (at most `limit` lines).
     public func auditLines(limit: Int) async throws(ServerError) -> [AuditLine] {
         try await storage.query(
-            ServerSQL("SELECT at, staff, action, subject FROM staff_audit ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))]),
-            columns: [.integer, .text, .text, .text]
-        ).map { AuditLine(at: $0[0].integer ?? 0, staff: $0[1].text ?? "", action: $0[2].text ?? "", subject: $0[3].text) }
+            ServerSQL("SELECT at, staff, action, subject, address FROM staff_audit ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))]),
+            columns: [.integer, .text, .text, .text, .text]
+        ).map {
+            AuditLine(at: $0[0].integer ?? 0, staff: $0[1].text ?? "", action: $0[2].text ?? "", subject: $0[3].text, address: $0[4].text)
+        }
     }
 }

@@ -1,4 +1,6 @@
 import CaseDomain
+import ReplicaStore
+import SuggestionDomain
 import SyncCore
 import SyncProtocol
 public import SyncServer
@@ -8,11 +10,15 @@ public import SyncServer
 /// tens of thousands of tallies instead of reading every case. They catch up lazily, when
 /// figures are asked for: the rows of the views written since they last looked (their
 /// `updated_at`, less a margin for pushes still committing) mark their community's days,
-/// which are counted again from the cases; a reassignment marks its day in every
-/// community. Any change of calendar, deadlines or views' versions counts them all again.
+/// which are counted again from the cases and written only where they changed; a
+/// reassignment marks its day in every community. Any change of calendar, deadlines or
+/// views' versions counts them all again. Each catch-up that writes bumps the state's
+/// generation, compared first, so that of two server processes catching up at once one
+/// writes and the other counts again from what it wrote.
 extension DistrictQuery {
     /// How far back each catch-up looks again before the last row it saw: a push takes its
-    /// time before it commits, and one committing later with an earlier time is still seen.
+    /// time before it commits, and one committing later with an earlier time is still seen
+    /// (the servers sharing a database keep their clocks within it).
     static let margin: Int64 = 5 * 60_000
 
     /// What the tallies are counted with: when it changes, they are all counted again.
@@ -22,7 +28,8 @@ extension DistrictQuery {
         let holidays = calendar.holidays.map(\.description).sorted().joined(separator: ",")
         let workdays = calendar.workdays.map(\.description).sorted().joined(separator: ",")
         let digest = SHA256Hex.digest(Array("\(days)|\(holidays)|\(workdays)".utf8))
-        return "v1;\(CaseRecords.caseView.version);\(CaseRecords.eventView.version);\(digest)"
+        let views = [CaseRecords.caseView.version, CaseRecords.eventView.version, SuggestionRecords.suggestionView.version]
+        return "v1;\(views.map(String.init).joined(separator: ","));\(digest)"
     }
 
     /// Brings the tallies up to date; a concurrent catch-up (another server process) that
@@ -38,30 +45,40 @@ extension DistrictQuery {
         }
     }
 
+    private struct State {
+        var seen: Int64
+        var basis: String
+        var generation: Int64
+    }
+
     private func refreshOnce() async throws(ServerError) {
-        let state = try await storage.query(ServerSQL("SELECT seen, basis FROM case_tally_state"), columns: [.integer, .text]).first
-        let seen = state?[0].integer
+        let row = try await storage.query(
+            ServerSQL("SELECT seen, basis, generation FROM case_tally_state"), columns: [.integer, .text, .integer]
+        ).first
+        let state = row.map { State(seen: $0[0].integer ?? 0, basis: $0[1].text ?? "", generation: $0[2].integer ?? 0) }
         let basis = basis
-        guard let seen, state?[1].text == basis else {
+        let now = ReplicaStore.nowMillis()
+        guard let state, state.basis == basis else {
             // Everything, counted again.
-            let rows = try await caseRows("1 = 1", [])
             var groups: [CaseTally.Group: CaseTally] = [:]
             var latest: Int64 = 0
-            for (line, updatedAt) in rows {
+            for (line, updatedAt) in try await caseRows("1 = 1", []) {
                 groups[CaseTally.Group(community: line.community, day: line.received), default: CaseTally()].add(
                     line.report, calendar: deadlines.calendar)
                 latest = max(latest, updatedAt)
             }
-            var statements = [guardStatement(seen: seen, previousBasis: state?[1].text, latest: latest, basis: basis)]
-            statements.append(ServerSQL("DELETE FROM case_tallies"))
-            statements += Self.upserts(groups)
-            _ = try await storage.execute(statements)
+            let first = ServerSQL(
+                "INSERT INTO case_tally_state (singleton, seen, basis, generation) VALUES (1, ?, ?, 0) ON CONFLICT (singleton) DO NOTHING",
+                [.integer(min(latest, now)), .text(basis)], expecting: 1)
+            _ = try await storage.execute(
+                [state.map { advance($0, to: min(latest, now), basis: basis) } ?? first, ServerSQL("DELETE FROM case_tallies")]
+                    + Self.upserts(groups))
             return
         }
-        let since = seen - Self.margin
+        let since = state.seen - Self.margin
         var dirty: [String: Set<Int>] = [:]
         var everywhere: Set<Int> = []
-        var latest = seen
+        var latest = state.seen
         for table in ["case_view", "suggestion_view"] {
             let rows = try await storage.query(
                 ServerSQL("SELECT community, created_at, updated_at FROM \(table) WHERE updated_at > ?", [.integer(since)]),
@@ -72,21 +89,25 @@ extension DistrictQuery {
                 latest = max(latest, row[2].integer ?? 0)
             }
         }
-        // A case reassigned to another community leaves its old community's tally: its
-        // day is counted again in every community.
-        let moved = try await storage.query(
+        // An event marks its case's day (an escalation the case's fields did not bring); a
+        // reassignment, which takes the case out of its old community's tally, marks its day
+        // in every community.
+        let events = try await storage.query(
             ServerSQL(
                 """
-                SELECT c.created_at, e.updated_at FROM case_event_view e JOIN case_view c ON c.id = e.case_id
-                WHERE e.type = 'reassign' AND e.updated_at > ?
-                """, [.integer(since)]), columns: [.timestamp, .integer])
-        for row in moved {
-            guard let created = row[0].millis else { continue }
-            everywhere.insert(CivilDate(epochMillis: created).daysSinceEpoch)
-            latest = max(latest, row[1].integer ?? 0)
+                SELECT e.type, c.community, c.created_at, e.updated_at FROM case_event_view e JOIN case_view c ON c.id = e.case_id
+                WHERE e.updated_at > ?
+                """, [.integer(since)]), columns: [.text, .text, .timestamp, .integer])
+        for row in events {
+            guard let community = row[1].text, let created = row[2].millis else { continue }
+            let day = CivilDate(epochMillis: created).daysSinceEpoch
+            if row[0].text == "reassign" { everywhere.insert(day) } else { dirty[community, default: []].insert(day) }
+            latest = max(latest, row[3].integer ?? 0)
         }
-        guard !dirty.isEmpty || !everywhere.isEmpty else { return }
+        latest = min(latest, now)
+        guard !dirty.isEmpty || !everywhere.isEmpty || latest > state.seen else { return }
         var groups: [CaseTally.Group: CaseTally] = [:]
+        var stored: [CaseTally.Group: String] = [:]
         var counted: Set<CaseTally.Group> = []
         func count(_ lines: [(line: CaseLine, updatedAt: Int64)], only: (CaseTally.Group) -> Bool) {
             for (line, _) in lines {
@@ -104,6 +125,14 @@ extension DistrictQuery {
                     .integer(Period.start(CivilDate(daysSinceEpoch: last + 1))),
                 ])
             count(lines) { days.contains($0.day.daysSinceEpoch) && $0.community == community }
+            let held = try await storage.query(
+                ServerSQL(
+                    "SELECT day, tally FROM case_tallies WHERE community = ? AND day >= ? AND day <= ?",
+                    [.text(community), .integer(Int64(first)), .integer(Int64(last))]), columns: [.integer, .text])
+            for row in held {
+                guard let day = row[0].integer, days.contains(Int(day)) else { continue }
+                stored[CaseTally.Group(community: community, day: CivilDate(daysSinceEpoch: Int(day)))] = row[1].text
+            }
             for day in days { counted.insert(CaseTally.Group(community: community, day: CivilDate(daysSinceEpoch: day))) }
         }
         for day in everywhere {
@@ -112,33 +141,42 @@ extension DistrictQuery {
                 "c.created_at >= ? AND c.created_at < ?", [.integer(Period.start(date)), .integer(Period.start(date.adding(days: 1)))])
             let before = Set(groups.keys)
             count(lines) { !before.contains($0) }
-            // Every community's tally of that day: those with no case left are removed.
             let held = try await storage.query(
-                ServerSQL("SELECT community FROM case_tallies WHERE day = ?", [.integer(Int64(day))]), columns: [.text])
-            for row in held { if let community = row[0].text { counted.insert(CaseTally.Group(community: community, day: date)) } }
+                ServerSQL("SELECT community, tally FROM case_tallies WHERE day = ?", [.integer(Int64(day))]), columns: [.text, .text])
+            for row in held {
+                guard let community = row[0].text else { continue }
+                let group = CaseTally.Group(community: community, day: date)
+                stored[group] = row[1].text
+                counted.insert(group)
+            }
             for group in groups.keys where group.day == date { counted.insert(group) }
         }
-        var statements = [guardStatement(seen: seen, previousBasis: basis, latest: latest, basis: basis)]
-        for group in counted where groups[group] == nil {
-            statements.append(
-                ServerSQL(
-                    "DELETE FROM case_tallies WHERE community = ? AND day = ?",
-                    [.text(group.community), .integer(Int64(group.day.daysSinceEpoch))]))
+        // Only what changed is written: a catch-up over rows already counted writes nothing.
+        var statements: [ServerSQL] = []
+        var changed: [CaseTally.Group: CaseTally] = [:]
+        for group in counted {
+            let now = groups[group]
+            if now?.encoded == stored[group] { continue }
+            if let now {
+                changed[group] = now
+            } else {
+                statements.append(
+                    ServerSQL(
+                        "DELETE FROM case_tallies WHERE community = ? AND day = ?",
+                        [.text(group.community), .integer(Int64(group.day.daysSinceEpoch))]))
+            }
         }
-        statements += Self.upserts(groups)
-        _ = try await storage.execute(statements)
+        statements += Self.upserts(changed)
+        guard !statements.isEmpty || latest > state.seen else { return }
+        _ = try await storage.execute([advance(state, to: max(latest, state.seen), basis: basis)] + statements)
     }
 
-    /// The compare-and-set on the state that every catch-up writes first.
-    private func guardStatement(seen: Int64?, previousBasis: String?, latest: Int64, basis: String) -> ServerSQL {
-        guard let seen, let previousBasis else {
-            return ServerSQL(
-                "INSERT INTO case_tally_state (singleton, seen, basis) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING",
-                [.integer(latest), .text(basis)], expecting: 1)
-        }
-        return ServerSQL(
-            "UPDATE case_tally_state SET seen = ?, basis = ? WHERE seen = ? AND basis = ?",
-            [.integer(max(latest, seen)), .text(basis), .integer(seen), .text(previousBasis)], expecting: 1)
+    /// The compare-and-set every catch-up writes first: its generation must still be the
+    /// one it read.
+    private func advance(_ state: State, to seen: Int64, basis: String) -> ServerSQL {
+        ServerSQL(
+            "UPDATE case_tally_state SET seen = ?, basis = ?, generation = generation + 1 WHERE generation = ?",
+            [.integer(seen), .text(basis), .integer(state.generation)], expecting: 1)
     }
 
     /// Upserts of `groups`' tallies, a few hundred rows a statement.

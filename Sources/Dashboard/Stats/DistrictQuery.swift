@@ -111,17 +111,18 @@ public struct DistrictQuery: Sendable {
             ServerSQL(
                 "SELECT community, day, tally FROM case_tallies WHERE day >= ? AND day <= ?", [.integer(Int64(from)), .integer(Int64(to))]),
             columns: [.text, .integer, .text])
-        var groups: [CaseTally.Group: CaseTally] = [:]
-        groups.reserveCapacity(rows.count)
+        // Each tally added straight into its community's (no tally made per row).
+        var offices: [String: CaseTally] = [:]
+        var days: [CivilDate: CaseReport.Trend] = [:]
         for row in rows {
             guard let community = row[0].text, communities.contains(community), let day = row[1].integer else { continue }
-            guard let text = row[2].text, let tally = CaseTally(encoded: text) else {
+            guard let text = row[2].text, let trend = offices[community, default: CaseTally()].merge(encoded: text) else {
                 throw ServerError(
                     status: 500, code: "internal", message: "cannot read the figures: a kept tally is damaged (\(community) day \(day))")
             }
-            groups[CaseTally.Group(community: community, day: CivilDate(daysSinceEpoch: Int(day)))] = tally
+            days[CivilDate(daysSinceEpoch: Int(day)), default: CaseReport.Trend()].add(trend)
         }
-        return CaseReport(groups: groups, today: today)
+        return CaseReport(offices: offices, days: days, today: today)
     }
 
     /// The same figures computed from every case (what the tallies must equal): for tests

@@ -54,6 +54,21 @@ public enum DashboardRoutes {
     }
 }
 
+extension DashboardRoutes {
+    /// The overview page as `GET /dashboard` answers it to `session` for `office`'s subtree
+    /// (default, theirs) and `period` — the same code, without HTTP (rain-bench measures it).
+    public static func overview(
+        storage: any CentralStorage, settings: DashboardSettings, session: StaffSession, office: String?, period: DistrictQuery.Period
+    ) async throws(ServerError) -> String {
+        let handlers = DashboardHandlers(
+            accounts: StaffAccounts(storage: storage), query: DistrictQuery(storage: storage, deadlines: settings.deadlines),
+            settings: settings)
+        var parsed = DashboardHandlers.ScopeRequest(office: office)
+        parsed.period = period
+        return try await handlers.overview(try await handlers.scope(parsed, session: session))
+    }
+}
+
 /// What the dashboard's routes do.
 struct DashboardHandlers: Sendable {
     let accounts: StaffAccounts
@@ -123,17 +138,20 @@ struct DashboardHandlers: Sendable {
     // MARK: Pages
 
     func overview(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
-        let scope = try await scope(request, extra: [])
+        Self.html(200, try await overview(try await scope(request, extra: [])))
+    }
+
+    /// The overview's HTML for `scope`: every figure, chart and list of the page.
+    func overview(_ scope: DashboardScope) async throws(ServerError) -> String {
         let report = try await query.report(in: scope.communities, period: scope.period, today: scope.today)
         let policy = try await query.policyStats(streets: scope.streets)
         let action = try await query.actionCases(in: scope.communities, today: scope.today, horizon: scope.horizon)
         let conflicts = try await query.conflicts(in: scope.communities, everything: scope.isDistrict)
         let quiet = try await query.quietReplicas(of: quietOffices(scope), before: ReplicaStore.nowMillis() - 86_400_000)
         let unpaid = try await query.unpaidGrants(streets: scope.streets)
-        let html = OverviewPage(
+        return OverviewPage(
             scope: scope, report: report, policy: policy, action: action, conflicts: conflicts, quiet: quiet, unpaid: unpaid
         ).render(path: "/dashboard?" + scope.query())
-        return Self.html(200, html)
     }
 
     /// The offices whose replicas the scope watches: its own and those under it.
@@ -155,7 +173,9 @@ struct DashboardHandlers: Sendable {
     }
 
     func filteredCases(_ scope: DashboardScope, _ filter: CaseFilter) async throws(ServerError) -> [DistrictQuery.CaseLine] {
-        let period = filter.state == .overdue || filter.state == .atRisk ? DistrictQuery.Period(from: nil, to: nil) : scope.period
+        // The period holds for every figure's cases (the overdue card counts those received
+        // in it); the action list, over every day, is its own export (`action`).
+        let period = scope.period
         let limit = scope.deadlines.calendar.adding(workingDays: scope.horizon, to: scope.today)
         return try await query.cases(in: scope.communities, period: period)
             .filter { filter.matches($0, today: scope.today, riskLimit: limit, calendar: scope.deadlines.calendar) }
@@ -274,6 +294,8 @@ struct DashboardHandlers: Sendable {
             return response
         } catch let error as ServerError {
             return Self.jsonError(error.status, error.message)
+        } catch {
+            return Self.jsonError(500, "internal error: the figures failed")
         }
     }
 

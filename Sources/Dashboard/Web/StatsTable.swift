@@ -80,14 +80,16 @@ public struct StatsTable: Sendable {
     }
 
     /// CSV, RFC 4180 (CRLF, quoted when needed), UTF-8 with a byte-order mark; a cell that
-    /// a spreadsheet would read as a formula (`=`, `+`, `-`, `@` first) starts with `'`.
+    /// a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, a tab or CR first) starts with `'`.
     public func csv(_ language: Language) -> [UInt8] {
         var lines = [columns.map { Self.quote(language == .zh ? $0.zh : $0.en) }.joined(separator: ",")]
         for row in rows {
             lines.append(
                 row.map { cell in
                     let text = cell.exported
-                    if case .text = cell.value, let first = text.first, "=+-@".contains(first) { return Self.quote("'" + text) }
+                    if case .text = cell.value, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+                        return Self.quote("'" + text)
+                    }
                     return Self.quote(text)
                 }.joined(separator: ","))
         }

@@ -361,7 +361,8 @@ enum CentralMigrations {
                     CREATE TABLE case_tally_state (
                         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
                         seen INTEGER NOT NULL,
-                        basis TEXT NOT NULL
+                        basis TEXT NOT NULL,
+                        generation INTEGER NOT NULL
                     ) STRICT;
                     """)
         },
