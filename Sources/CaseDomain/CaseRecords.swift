@@ -74,14 +74,18 @@ public enum CaseRecords {
             .init("phone_tail", field: "phone", .text, .lastFourDigits),
         ],
         // Version 2: the dashboard's tallies catch up with the rows written since they last
-        // looked (`updated_at`), recount a community's days (`community, created_at`), and
-        // list the open cases (`status`).
-        indexes: [["number"], ["community", "status"], ["updated_at"], ["community", "created_at"], ["status"]])
+        // looked (`updated_at`) and recount a community's days (`community, created_at`); its
+        // action list counts and orders the open cases by kind and day received from the
+        // index alone (`status, kind, created_at, community`).
+        indexes: [
+            ["number"], ["community", "status"], ["updated_at"], ["community", "created_at"],
+            ["status", "kind", "created_at", "community"],
+        ])
 
     /// A case's events as the server keeps them: what happened when (never the text).
     public static let eventView = ViewDeclaration(
         "case_event_view", of: "case_events", version: 2,
         columns: [.init("case_id", .text), .init("type", .text), .init("score", .integer), .init("at", .timestamp)],
-        // Version 2: a reassignment since the tallies last looked (`type, updated_at`).
-        indexes: [["case_id"], ["type", "updated_at"]])
+        // Version 2: the events written since the dashboard's tallies last looked.
+        indexes: [["case_id"], ["updated_at"]])
 }

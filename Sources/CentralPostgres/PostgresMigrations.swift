@@ -175,8 +175,13 @@ enum PostgresMigrations {
         Step(
             version: "pg-v6-tallies",
             statements: [
-                "CREATE TABLE case_tallies (community text NOT NULL, day bigint NOT NULL, tally text NOT NULL, PRIMARY KEY (community, day))",
+                """
+                CREATE TABLE case_tallies (community text NOT NULL, day bigint NOT NULL, received bigint NOT NULL, closed bigint NOT NULL,
+                    tally text NOT NULL, PRIMARY KEY (community, day))
+                """,
                 "CREATE INDEX case_tallies_by_day ON case_tallies (day)",
+                "CREATE TABLE case_tallies_month (community text NOT NULL, month bigint NOT NULL, tally text NOT NULL, PRIMARY KEY (community, month))",
+                "CREATE INDEX case_tallies_month_by_month ON case_tallies_month (month)",
                 """
                 CREATE TABLE case_tally_state (singleton bigint PRIMARY KEY CHECK (singleton = 1), seen bigint NOT NULL, basis text NOT NULL,
                     generation bigint NOT NULL)

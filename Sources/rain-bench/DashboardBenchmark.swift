@@ -112,6 +112,9 @@ struct DashboardBenchmark: AsyncParsableCommand {
         }
         let (page, first) = try await overview()
         figures.first = first
+        // What a PostgreSQL server that has run a while has: the planner's statistics of
+        // the new tallies (autovacuum gathers them). The SQLite storage never gathers any.
+        if !(storage is SQLiteCentralStorage) { _ = try await storage.execute([ServerSQL("ANALYZE")]) }
         // The page shows every case: the tallies hold them all.
         guard page.contains("id=\"received\">\(cases)<") else { throw ValidationError("the overview does not count \(cases) cases") }
         let sql = """
@@ -126,6 +129,21 @@ struct DashboardBenchmark: AsyncParsableCommand {
             let (groups, seconds) = try await timedAsync { try await raw(sql, [Int64.min, Int64.max]) }
             guard groups == offices else { throw ValidationError("the raw query found \(groups) communities") }
             figures.raw.append(seconds)
+        }
+        // Where an overview's time goes, once.
+        do {
+            let query = DistrictQuery(storage: storage, deadlines: settings.deadlines)
+            let tree = OfficeTree(try await storage.offices())
+            let all = tree.communities(under: "YH")
+            let today = CivilDate(epochMillis: Int64(Date().timeIntervalSince1970 * 1000))
+            let refresh = try await timedAsync { try await query.refreshTallies() }.1
+            let figures = try await timedAsync { try await query.report(in: all, period: period, today: today) }.1
+            let action = try await timedAsync { try await query.actionSummary(in: all, today: today, horizon: 3, first: 50) }.1
+            let conflicts = try await timedAsync { try await query.conflicts(in: all, everything: true) }.1
+            let policy = try await timedAsync { try await query.policyStats(streets: nil) }.1
+            print(
+                "  breakdown (ms): catch-up \(format(refresh * 1000, 1)), figures \(format(figures * 1000, 1)), action list \(format(action * 1000, 1)), conflicts \(format(conflicts * 1000, 1)), policy \(format(policy * 1000, 1))"
+            )
         }
         // 100 cases closed now: the next overview counts their days again.
         let changed = Array(data.ids.prefix(100))

@@ -30,6 +30,10 @@ struct DashboardData {
     var ratings: [Int64?] = []
     var created: [Int64] = []
     var closed: [Int64?] = []
+    /// When the server last wrote each row: its last change (closing, else receipt), at
+    /// most an hour ago — a catch-up then has the last five minutes' few rows to look at,
+    /// as in use, not every case closed "now".
+    var updated: [Int64] = []
     var sources: [String] = []
     /// Escalations (`case_event_view`): the case's index.
     var escalated: [Int] = []
@@ -83,6 +87,7 @@ struct DashboardData {
                 status == "closed" && Int.random(in: 0..<100, using: &random) < 60 ? Int64.random(in: 1...5, using: &random) : nil)
             data.created.append(createdAt)
             data.closed.append(status == "closed" ? min(now, createdAt + Int64.random(in: 1...25, using: &random) * 86_400_000) : nil)
+            data.updated.append(min(data.closed[index] ?? createdAt, now - 3_600_000))
             let channel = Int.random(in: 0..<100, using: &random)
             data.sources.append(channel < 70 ? "counter" : channel < 95 ? "online" : "enterprise")
             if data.levels[index] == "street" { data.escalated.append(index) }
@@ -108,7 +113,7 @@ struct DashboardData {
                     """)
             for index in data.ids.indices {
                 try cases.execute(arguments: [
-                    data.ids[index], data.closed[index] ?? data.created[index], data.numbers[index], data.kinds[index],
+                    data.ids[index], data.updated[index], data.numbers[index], data.kinds[index],
                     data.categories[index],
                     data.statuses[index], data.rounds[index], data.levels[index], data.communities[index], data.communities[index],
                     data.ratings[index], data.created[index], data.closed[index], data.sources[index],
@@ -153,7 +158,7 @@ struct DashboardData {
                 INSERT INTO case_view (id, updated_at, number, kind, category, status, round, level, office, community, rating, created_at,
                     closed_at, source)
                 SELECT i, u, n, k, g, s, r, l, o, c, NULLIF(a, -1), t, NULLIF(z, -1), h
-                FROM unnest(\(Array(data.ids[range]))::text[], \(range.map { data.closed[$0] ?? data.created[$0] })::int8[],
+                FROM unnest(\(Array(data.ids[range]))::text[], \(Array(data.updated[range]))::int8[],
                     \(Array(data.numbers[range]))::text[], \(Array(data.kinds[range]))::text[], \(Array(data.categories[range]))::text[],
                     \(Array(data.statuses[range]))::text[], \(Array(data.rounds[range]))::int8[], \(Array(data.levels[range]))::text[],
                     \(Array(data.communities[range]))::text[], \(Array(data.communities[range]))::text[],

@@ -127,13 +127,13 @@ import Testing
         #expect((moved["by_office"] as? [[String: Any]])?.first { $0["office"] as? String == "NQ" }?["received"] as? Int == 2)
 
         // A street's subtree, in a period: its own token, its communities.
-        let period = try await stats(base + "/stats?office=JD1&from=\(date(-35))&to=\(date(0))", token: li)
+        let period = try await stats(base + "/stats?office=JD1&from=\(date(-70))&to=\(date(0))", token: li)
         let street = try deployment.rain(
-            ["report", "--json", "--community", "HSM", "--community", "XQ", "--from", date(-35), "--to", date(0)], db: hsd)
+            ["report", "--json", "--community", "HSM", "--community", "XQ", "--from", date(-70), "--to", date(0)], db: hsd)
         #expect(period.status == 200, "\(period.text)")
         try expectSame(period.text, street.stdout, "JD1 in a period")
         let streetFigures = try #require(try JSONSerialization.jsonObject(with: Data(period.text.utf8)) as? [String: Any])
-        #expect(streetFigures["received"] as? Int == 4)  // the 40-day-old case (now NQ's) and NQ's are out
+        #expect(streetFigures["received"] as? Int == 5)  // a full month, and the days either side of it
 
         // Without a credential 401; another street's office 403; a bad date 400.
         #expect(try await stats(base + "/stats", token: nil).status == 401)
@@ -213,6 +213,13 @@ import Testing
         let csrf = try #require(overview.text.firstMatch(of: /name="csrf" value="([0-9a-f]{64})"/).map { String($0.1) })
         page = try await web.post("/dashboard/reveal", ["csrf": csrf, "number": number])
         #expect(page.status == 200 && page.text.contains("*******5678"), "\(page.text.prefix(400))")
+
+        // Today's action list (every day received): the overview's most urgent cases are the export's.
+        let actionRows = try #require(
+            try JSONSerialization.jsonObject(with: Data(try await web.get("/dashboard/export/action.json").text.utf8)) as? [[String: Any]])
+        #expect(actionRows.first?["number"] as? String == number, "\(actionRows)")
+        let shownAction = try await web.get("/dashboard")
+        #expect(shownAction.text.contains(">\(number)<"))
 
         // Exports: CSV with a byte-order mark and Chinese headings; JSON keyed by column.
         let csv = try await web.get("/dashboard/export/offices.csv?office=HSD")

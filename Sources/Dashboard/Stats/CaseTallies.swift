@@ -71,8 +71,10 @@ extension DistrictQuery {
                 "INSERT INTO case_tally_state (singleton, seen, basis, generation) VALUES (1, ?, ?, 0) ON CONFLICT (singleton) DO NOTHING",
                 [.integer(min(latest, now)), .text(basis)], expecting: 1)
             _ = try await storage.execute(
-                [state.map { advance($0, to: min(latest, now), basis: basis) } ?? first, ServerSQL("DELETE FROM case_tallies")]
-                    + Self.upserts(groups))
+                [
+                    state.map { advance($0, to: min(latest, now), basis: basis) } ?? first, ServerSQL("DELETE FROM case_tallies"),
+                    ServerSQL("DELETE FROM case_tallies_month"),
+                ] + Self.upserts(groups) + Self.monthUpserts(Self.months(of: groups)))
             return
         }
         let since = state.seen - Self.margin
@@ -123,7 +125,7 @@ extension DistrictQuery {
                 [
                     .text(community), .integer(Period.start(CivilDate(daysSinceEpoch: first))),
                     .integer(Period.start(CivilDate(daysSinceEpoch: last + 1))),
-                ])
+                ], reading: .few)
             count(lines) { days.contains($0.day.daysSinceEpoch) && $0.community == community }
             let held = try await storage.query(
                 ServerSQL(
@@ -138,7 +140,8 @@ extension DistrictQuery {
         for day in everywhere {
             let date = CivilDate(daysSinceEpoch: day)
             let lines = try await caseRows(
-                "c.created_at >= ? AND c.created_at < ?", [.integer(Period.start(date)), .integer(Period.start(date.adding(days: 1)))])
+                "c.created_at >= ? AND c.created_at < ?", [.integer(Period.start(date)), .integer(Period.start(date.adding(days: 1)))],
+                reading: .few)
             let before = Set(groups.keys)
             count(lines) { !before.contains($0) }
             let held = try await storage.query(
@@ -154,12 +157,14 @@ extension DistrictQuery {
         // Only what changed is written: a catch-up over rows already counted writes nothing.
         var statements: [ServerSQL] = []
         var changed: [CaseTally.Group: CaseTally] = [:]
+        var removed: Set<CaseTally.Group> = []
         for group in counted {
             let now = groups[group]
             if now?.encoded == stored[group] { continue }
             if let now {
                 changed[group] = now
             } else {
+                removed.insert(group)
                 statements.append(
                     ServerSQL(
                         "DELETE FROM case_tallies WHERE community = ? AND day = ?",
@@ -167,8 +172,58 @@ extension DistrictQuery {
             }
         }
         statements += Self.upserts(changed)
+        // Each month a changed day is in: the sum of its days again (those held, with the
+        // changed ones in place of theirs).
+        var months: [CaseTally.Group: CaseTally] = [:]
+        var emptied: [CaseTally.Group] = []
+        for month in Set(changed.keys.map(Self.month) + removed.map(Self.month)) {
+            let first = month.day.daysSinceEpoch
+            let next = Self.nextMonth(month.day).daysSinceEpoch
+            let held = try await storage.query(
+                ServerSQL(
+                    "SELECT day, tally FROM case_tallies WHERE community = ? AND day >= ? AND day < ?",
+                    [.text(month.community), .integer(Int64(first)), .integer(Int64(next))]), columns: [.integer, .text])
+            var total = CaseTally()
+            var days = 0
+            for row in held {
+                guard let day = row[0].integer else { continue }
+                let group = CaseTally.Group(community: month.community, day: CivilDate(daysSinceEpoch: Int(day)))
+                if changed[group] != nil || removed.contains(group) { continue }
+                guard let text = row[1].text, total.merge(encoded: text) != nil else { continue }
+                days += 1
+            }
+            for (group, tally) in changed where Self.month(group) == month {
+                total.merge(tally)
+                days += 1
+            }
+            if days == 0 { emptied.append(month) } else { months[month] = total }
+        }
+        statements += emptied.map {
+            ServerSQL(
+                "DELETE FROM case_tallies_month WHERE community = ? AND month = ?",
+                [.text($0.community), .integer(Int64($0.day.daysSinceEpoch))])
+        }
+        statements += Self.monthUpserts(months)
         guard !statements.isEmpty || latest > state.seen else { return }
         _ = try await storage.execute([advance(state, to: max(latest, state.seen), basis: basis)] + statements)
+    }
+
+    /// The month (its first day) of a day's group.
+    static func month(_ group: CaseTally.Group) -> CaseTally.Group {
+        CaseTally.Group(community: group.community, day: CivilDate(year: group.day.year, month: group.day.month, day: 1) ?? group.day)
+    }
+
+    static func nextMonth(_ first: CivilDate) -> CivilDate {
+        (first.month == 12
+            ? CivilDate(year: first.year + 1, month: 1, day: 1) : CivilDate(year: first.year, month: first.month + 1, day: 1))
+            ?? first.adding(days: 31)
+    }
+
+    /// Each community's months, from its days' tallies.
+    static func months(of groups: [CaseTally.Group: CaseTally]) -> [CaseTally.Group: CaseTally] {
+        var months: [CaseTally.Group: CaseTally] = [:]
+        for (group, tally) in groups { months[month(group), default: CaseTally()].merge(tally) }
+        return months
     }
 
     /// The compare-and-set every catch-up writes first: its generation must still be the
@@ -181,18 +236,43 @@ extension DistrictQuery {
 
     /// Upserts of `groups`' tallies, a few hundred rows a statement.
     static func upserts(_ groups: [CaseTally.Group: CaseTally]) -> [ServerSQL] {
+        batches(Array(groups), columns: 5) { slice in
+            ServerSQL(
+                "INSERT INTO case_tallies (community, day, received, closed, tally) VALUES \(placeholders(slice.count, 5)) "
+                    + "ON CONFLICT (community, day) DO UPDATE SET received = excluded.received, closed = excluded.closed, tally = excluded.tally",
+                slice.flatMap {
+                    [
+                        .text($0.key.community), .integer(Int64($0.key.day.daysSinceEpoch)), .integer(Int64($0.value.received)),
+                        .integer(Int64($0.value.closed)), .text($0.value.encoded),
+                    ]
+                })
+        }
+    }
+
+    static func monthUpserts(_ months: [CaseTally.Group: CaseTally]) -> [ServerSQL] {
+        batches(Array(months), columns: 3) { slice in
+            ServerSQL(
+                "INSERT INTO case_tallies_month (community, month, tally) VALUES \(placeholders(slice.count, 3)) "
+                    + "ON CONFLICT (community, month) DO UPDATE SET tally = excluded.tally",
+                slice.flatMap { [.text($0.key.community), .integer(Int64($0.key.day.daysSinceEpoch)), .text($0.value.encoded)] })
+        }
+    }
+
+    private static func batches(
+        _ all: [(key: CaseTally.Group, value: CaseTally)], columns: Int,
+        _ statement: (ArraySlice<(key: CaseTally.Group, value: CaseTally)>) -> ServerSQL
+    ) -> [ServerSQL] {
         var statements: [ServerSQL] = []
-        let all = Array(groups)
         var start = 0
         while start < all.count {
-            let slice = all[start..<min(start + 300, all.count)]
-            let values = Array(repeating: "(?, ?, ?)", count: slice.count).joined(separator: ", ")
-            statements.append(
-                ServerSQL(
-                    "INSERT INTO case_tallies (community, day, tally) VALUES \(values) ON CONFLICT (community, day) DO UPDATE SET tally = excluded.tally",
-                    slice.flatMap { [.text($0.key.community), .integer(Int64($0.key.day.daysSinceEpoch)), .text($0.value.encoded)] }))
+            statements.append(statement(all[start..<min(start + 300, all.count)]))
             start += 300
         }
         return statements
+    }
+
+    private static func placeholders(_ rows: Int, _ columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 }

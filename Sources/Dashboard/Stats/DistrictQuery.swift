@@ -57,15 +57,32 @@ public struct DistrictQuery: Sendable {
     }
 
     /// The cases `condition` (over `case_view c`) selects, each with its row's `updated_at`.
-    func caseRows(_ condition: String, _ arguments: [Value]) async throws(ServerError) -> [(line: CaseLine, updatedAt: Int64)] {
+    /// How ``caseRows(_:_:reading:)`` finds a case's escalation and stage.
+    enum Reading {
+        /// Many cases: the escalations read once (a probe per case would cost more).
+        case many
+        /// A few cases: each probed by its id.
+        case few
+        /// Neither (a list that shows no figure).
+        case listOnly
+    }
+
+    func caseRows(_ condition: String, _ arguments: [Value], reading: Reading = .many) async throws(ServerError) -> [(
+        line: CaseLine, updatedAt: Int64
+    )] {
+        let escalated =
+            switch reading {
+            case .many: "CASE WHEN c.id IN (SELECT e.case_id FROM case_event_view e WHERE e.type = 'escalate') THEN 1 ELSE 0 END"
+            case .few: "CASE WHEN EXISTS (SELECT 1 FROM case_event_view e WHERE e.case_id = c.id AND e.type = 'escalate') THEN 1 ELSE 0 END"
+            case .listOnly: "0"
+            }
+        let stage = reading == .listOnly ? "NULL" : "(SELECT s.stage FROM suggestion_view s WHERE s.id = c.id)"
         let rows = try await storage.query(
             ServerSQL(
                 """
                 SELECT c.id, c.number, c.kind, c.category, c.status, c.level, c.community, c.created_at, c.closed_at, c.rating,
-                       c.source, c.round,
-                       CASE WHEN EXISTS (SELECT 1 FROM case_event_view e WHERE e.case_id = c.id AND e.type = 'escalate') THEN 1 ELSE 0 END,
-                       s.stage, c.updated_at
-                FROM case_view c LEFT JOIN suggestion_view s ON s.id = c.id
+                       c.source, c.round, \(escalated), \(stage), c.updated_at
+                FROM case_view c
                 WHERE \(condition)
                 """, arguments),
             columns: [
@@ -105,25 +122,65 @@ public struct DistrictQuery: Sendable {
     /// brought up to date first (``refreshTallies()``).
     public func report(in communities: Set<String>, period: Period, today: CivilDate) async throws(ServerError) -> CaseReport {
         try await refreshTallies()
-        let from = period.from?.daysSinceEpoch ?? Int(Int32.min)
-        let to = period.to?.daysSinceEpoch ?? Int(Int32.max)
-        let rows = try await storage.query(
-            ServerSQL(
-                "SELECT community, day, tally FROM case_tallies WHERE day >= ? AND day <= ?", [.integer(Int64(from)), .integer(Int64(to))]),
-            columns: [.text, .integer, .text])
-        // Each tally added straight into its community's (no tally made per row).
+        guard !communities.isEmpty else { return CaseReport(offices: [:], days: [:], today: today) }
+        // Days as numbers; the months wholly inside the period, [fullFrom, fullUntil), come
+        // from the months' tallies, the days before and after from the days'.
+        let unbounded = 1 << 40
+        let from = period.from?.daysSinceEpoch ?? -unbounded
+        let to = period.to?.daysSinceEpoch ?? unbounded
+        let fullFrom = period.from.map { $0.day == 1 ? $0 : Self.nextMonth(Self.firstOfMonth($0)) }?.daysSinceEpoch ?? -unbounded
+        let fullUntil =
+            period.to.map { day in day.adding(days: 1).day == 1 ? day.adding(days: 1) : Self.firstOfMonth(day) }?.daysSinceEpoch
+            ?? unbounded
         var offices: [String: CaseTally] = [:]
-        var days: [CivilDate: CaseReport.Trend] = [:]
-        for row in rows {
-            guard let community = row[0].text, communities.contains(community), let day = row[1].integer else { continue }
-            guard let text = row[2].text, let trend = offices[community, default: CaseTally()].merge(encoded: text) else {
-                throw ServerError(
-                    status: 500, code: "internal", message: "cannot read the figures: a kept tally is damaged (\(community) day \(day))")
+        func add(_ rows: [[Value]], _ what: String) throws(ServerError) {
+            for row in rows {
+                guard let community = row[0].text, communities.contains(community) else { continue }
+                guard let text = row[1].text, offices[community, default: CaseTally()].merge(encoded: text) != nil else {
+                    throw ServerError(
+                        status: 500, code: "internal", message: "cannot read the figures: a kept \(what) tally is damaged (\(community))")
+                }
             }
-            days[CivilDate(daysSinceEpoch: Int(day)), default: CaseReport.Trend()].add(trend)
+        }
+        if fullFrom < fullUntil {
+            try add(
+                try await storage.query(
+                    ServerSQL(
+                        "SELECT community, tally FROM case_tallies_month WHERE month >= ? AND month < ?",
+                        [.integer(Int64(fullFrom)), .integer(Int64(fullUntil))]), columns: [.text, .text]), "month's")
+            try add(
+                try await storage.query(
+                    ServerSQL(
+                        "SELECT community, tally FROM case_tallies WHERE (day >= ? AND day < ?) OR (day >= ? AND day <= ?)",
+                        [.integer(Int64(from)), .integer(Int64(fullFrom)), .integer(Int64(fullUntil)), .integer(Int64(to))]),
+                    columns: [.text, .text]), "day's")
+        } else {
+            try add(
+                try await storage.query(
+                    ServerSQL(
+                        "SELECT community, tally FROM case_tallies WHERE day >= ? AND day <= ?",
+                        [.integer(Int64(from)), .integer(Int64(to))]),
+                    columns: [.text, .text]), "day's")
+        }
+        // The trends: cases received and closed by day, summed by the database.
+        let list = communities.sorted()
+        let trends = try await storage.query(
+            ServerSQL(
+                """
+                SELECT day, CAST(SUM(received) AS BIGINT), CAST(SUM(closed) AS BIGINT) FROM case_tallies
+                WHERE day >= ? AND day <= ? AND community IN (\(Array(repeating: "?", count: list.count).joined(separator: ", ")))
+                GROUP BY day
+                """, [.integer(Int64(from)), .integer(Int64(to))] + list.map(Value.text)), columns: [.integer, .integer, .integer])
+        var days: [CivilDate: CaseReport.Trend] = [:]
+        for row in trends {
+            guard let day = row[0].integer else { continue }
+            days[CivilDate(daysSinceEpoch: Int(day))] = CaseReport.Trend(
+                received: Int(row[1].integer ?? 0), closed: Int(row[2].integer ?? 0))
         }
         return CaseReport(offices: offices, days: days, today: today)
     }
+
+    static func firstOfMonth(_ day: CivilDate) -> CivilDate { CivilDate(year: day.year, month: day.month, day: 1) ?? day }
 
     /// The same figures computed from every case (what the tallies must equal): for tests
     /// and the benchmark.
@@ -135,9 +192,48 @@ public struct DistrictQuery: Sendable {
     /// days after `today`: the overdue and those at risk, the most overdue first.
     public func actionCases(in communities: Set<String>, today: CivilDate, horizon: Int) async throws(ServerError) -> [CaseLine] {
         let limit = deadlines.calendar.adding(workingDays: horizon, to: today)
-        return try await caseRows("c.status IN ('received', 'verifying', 'handling', 'replied')", []).map(\.line)
+        return try await caseRows("c.status IN ('received', 'verifying', 'handling', 'replied')", [], reading: .listOnly).map(\.line)
             .filter { communities.contains($0.community) && $0.due.map { $0 <= limit } == true }
             .sorted { ($0.due!, $0.number) < ($1.due!, $1.number) }
+    }
+
+    /// The action list's size and its first `first` cases, the most overdue first, without
+    /// reading every open case: a case's due date only grows with the day it was received,
+    /// so per kind the cases due by the horizon are those received before a bound, and the
+    /// earliest received are the earliest due.
+    public func actionSummary(in communities: Set<String>, today: CivilDate, horizon: Int, first: Int) async throws(ServerError) -> (
+        count: Int, first: [CaseLine]
+    ) {
+        guard !communities.isEmpty else { return (0, []) }
+        let limit = deadlines.calendar.adding(workingDays: horizon, to: today)
+        let list = communities.sorted()
+        let places = Array(repeating: "?", count: list.count).joined(separator: ", ")
+        // Answered from the index on (status, kind, created_at, community); the community is
+        // an expression (`community || ''`) so that no community index is chosen instead.
+        var bounds: [(kind: CaseKind, before: Int64)] = []
+        for kind in CaseKind.allCases {
+            // The first day received whose due date is past the limit (a due date is at most
+            // some weeks after the day received).
+            var bound = limit.adding(days: -60)
+            while deadlines.due(kind: kind, received: bound) <= limit { bound = bound.adding(days: 1) }
+            bounds.append((kind, Period.start(bound)))
+        }
+        let open = "c.status IN ('received', 'verifying', 'handling', 'replied') AND c.community || '' IN (\(places))"
+        let due = bounds.map { _ in "(c.kind = ? AND c.created_at < ?)" }.joined(separator: " OR ")
+        let counted = try await storage.query(
+            ServerSQL(
+                "SELECT count(*) FROM case_view c WHERE \(open) AND (\(due))",
+                list.map(Value.text) + bounds.flatMap { [Value.text($0.kind.rawValue), .integer($0.before)] }), columns: [.integer])
+        let count = Int(counted.first?[0].integer ?? 0)
+        var lines: [CaseLine] = []
+        for (kind, before) in bounds {
+            lines += try await caseRows(
+                "\(open) AND c.kind = ? AND c.created_at < ? ORDER BY c.created_at, c.number LIMIT \(first)",
+                list.map(Value.text) + [.text(kind.rawValue), .integer(before)], reading: .listOnly
+            ).map(\.line)
+        }
+        let sorted = lines.filter { $0.due.map { $0 <= limit } == true }.sorted { ($0.due!, $0.number) < ($1.due!, $1.number) }
+        return (count, Array(sorted.prefix(first)))
     }
 
     /// A record holding a conflict no person has settled yet.

@@ -63,7 +63,10 @@ enum DashboardPage {
     }
 
     /// A table with its export links.
-    static func table(_ table: StatsTable, scope: DashboardScope, exportQuery: String? = nil, limit: Int? = nil) -> String {
+    /// `total`: the rows the list has when `table` holds only its first ones.
+    static func table(_ table: StatsTable, scope: DashboardScope, exportQuery: String? = nil, limit: Int? = nil, total: Int? = nil)
+        -> String
+    {
         let query = exportQuery ?? scope.query()
         var html = "<section id=\"\(table.name)\"><h2>\(HTML.escape(scope.text(table.title.zh, table.title.en)))</h2>"
         html +=
@@ -84,6 +87,10 @@ enum DashboardPage {
             html += "</tr>"
         }
         html += "</tbody></table>"
+        if let total, total > table.rows.count {
+            html +=
+                "<p class=\"muted\" id=\"\(table.name)-total\">\(scope.text("共 \(total) 件，显示最紧迫的 \(table.rows.count) 件；完整清单请导出。", "\(total) cases, the \(table.rows.count) most urgent shown; export for all."))</p>"
+        }
         if let limit, table.rows.count > limit {
             html +=
                 "<p class=\"muted\">\(scope.text("共 \(table.rows.count) 行，仅显示前 \(limit) 行；完整内容请导出。", "\(table.rows.count) rows, the first \(limit) shown; export for all."))</p>"

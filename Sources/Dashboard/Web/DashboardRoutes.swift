@@ -145,7 +145,7 @@ struct DashboardHandlers: Sendable {
     func overview(_ scope: DashboardScope) async throws(ServerError) -> String {
         let report = try await query.report(in: scope.communities, period: scope.period, today: scope.today)
         let policy = try await query.policyStats(streets: scope.streets)
-        let action = try await query.actionCases(in: scope.communities, today: scope.today, horizon: scope.horizon)
+        let action = try await query.actionSummary(in: scope.communities, today: scope.today, horizon: scope.horizon, first: 50)
         let conflicts = try await query.conflicts(in: scope.communities, everything: scope.isDistrict)
         let quiet = try await query.quietReplicas(of: quietOffices(scope), before: ReplicaStore.nowMillis() - 86_400_000)
         let unpaid = try await query.unpaidGrants(streets: scope.streets)

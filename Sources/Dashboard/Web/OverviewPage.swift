@@ -10,7 +10,8 @@ struct OverviewPage {
     let scope: DashboardScope
     let report: CaseReport
     let policy: PolicyStats
-    let action: [DistrictQuery.CaseLine]
+    /// The action list's size and its first cases.
+    let action: (count: Int, first: [DistrictQuery.CaseLine])
     let conflicts: [DistrictQuery.Conflict]
     let quiet: [EnrolledReplica]
     let unpaid: [DistrictQuery.UnpaidGrant]
@@ -84,8 +85,8 @@ struct OverviewPage {
             }, series: [SVGChart.Series(name: t("建议", "suggestions"), color: "#c0504d")], title: t("建议进度", "Suggestions by stage"))
         body += "</div></section>"
         body += DashboardPage.table(
-            DashboardTables.cases(action, scope: scope, name: "action", title: ("今日待办：超期与临期案件", "Today: overdue and at-risk cases")),
-            scope: scope, limit: 50)
+            DashboardTables.cases(action.first, scope: scope, name: "action", title: ("今日待办：超期与临期案件", "Today: overdue and at-risk cases")),
+            scope: scope, total: action.count)
         body += DashboardPage.table(DashboardTables.conflicts(conflicts, scope: scope), scope: scope, limit: 50)
         body += DashboardPage.table(DashboardTables.replicas(quiet, scope: scope), scope: scope, limit: 50)
         body += DashboardPage.table(DashboardTables.grants(unpaid, scope: scope), scope: scope, limit: 50)

@@ -354,10 +354,20 @@ enum CentralMigrations {
                     CREATE TABLE case_tallies (
                         community TEXT NOT NULL,
                         day INTEGER NOT NULL,
+                        received INTEGER NOT NULL,
+                        closed INTEGER NOT NULL,
                         tally TEXT NOT NULL,
                         PRIMARY KEY (community, day)
                     ) STRICT, WITHOUT ROWID;
                     CREATE INDEX case_tallies_by_day ON case_tallies (day);
+                    -- Each community's month (its first day), the sum of its days' tallies.
+                    CREATE TABLE case_tallies_month (
+                        community TEXT NOT NULL,
+                        month INTEGER NOT NULL,
+                        tally TEXT NOT NULL,
+                        PRIMARY KEY (community, month)
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX case_tallies_month_by_month ON case_tallies_month (month);
                     CREATE TABLE case_tally_state (
                         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
                         seen INTEGER NOT NULL,
