@@ -11,8 +11,7 @@ import os
 import shutil
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chromium
 from selenium.webdriver.common.by import By
 
 FIGURES = ["received", "closed", "overdue", "escalations", "completion_rate", "on_time_rate",
@@ -21,34 +20,11 @@ FIGURES = ["received", "closed", "overdue", "escalations", "completion_rate", "o
 
 
 def browser(downloads):
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1280,900", "--lang=zh-CN", "--no-first-run"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {
-        "download.default_directory": downloads, "download.prompt_for_download": False})
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    for attempt in range(3):
-        try:
-            driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
-    driver.set_page_load_timeout(30)
-    driver.implicitly_wait(15)
-    return driver
+    return chromium.start(1280, 900, downloads)
 
 
 def shot(driver, out, name):
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, max(900, min(height + 40, 6000)))
-    path = os.path.join(out, name + ".png")
-    driver.save_screenshot(path)
-    driver.set_window_size(1280, 900)
-    return path
+    return chromium.shot(driver, out, name, 1280, 900, 6000)
 
 
 def main():

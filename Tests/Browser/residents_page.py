@@ -10,47 +10,19 @@ step. Called by Tests/SyncEndToEndTests/ResidentPageTests.swift; prints one JSON
 import argparse
 import json
 import os
-import shutil
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chromium
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def browser():
-    options = webdriver.ChromeOptions()
-    binary = shutil.which("chromium") or "/usr/bin/chromium"
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=375,812", "--lang=zh-CN", "--no-first-run"):
-        options.add_argument(flag)
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    # A first start on a fresh machine (a new profile) can fail once: try again.
-    for attempt in range(3):
-        try:
-            driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    driver.set_window_size(375, 812)
-    driver.set_page_load_timeout(30)
-    # Each element looked for after a click is one the page before did not have: waiting
-    # for it waits for the next page.
-    driver.implicitly_wait(15)
-    return driver
+    return chromium.start(375, 812)
 
 
 def shot(driver, out, name):
-    # The whole page: as tall as its content, 375 px wide.
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(375, max(812, min(height + 40, 4000)))
-    path = os.path.join(out, name + ".png")
-    driver.save_screenshot(path)
-    driver.set_window_size(375, 812)
-    return path
+    return chromium.shot(driver, out, name, 375, 812, 4000)
 
 
 def page_facts(driver, base):
