@@ -152,3 +152,23 @@ import Testing
         #expect(!svg.contains("<script>") && svg.contains("&lt;script&gt;") && svg.contains("category=a&amp;b"))
     }
 }
+
+/// The session cookie's attributes, under plain HTTP and under TLS.
+@Suite struct DashboardCookieTests {
+    @Test func theSessionCookieIsHttpOnlySameSiteAndSecureUnderTLS() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-cookie-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite")
+        defer { storage.close() }
+        func handlers(secure: Bool) -> DashboardHandlers {
+            DashboardHandlers(
+                accounts: StaffAccounts(storage: storage), query: DistrictQuery(storage: storage, deadlines: DeadlinePolicy()),
+                settings: DashboardSettings(secure: secure))
+        }
+        let plain = handlers(secure: false).cookie("rain_session", "v", path: "/", maxAge: 60)
+        #expect(plain == "rain_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
+        let tls = handlers(secure: true).cookie("rain_session", "v", path: "/", maxAge: 60)
+        #expect(tls == "rain_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure")
+    }
+}
