@@ -251,7 +251,8 @@ let package = Package(
         .testTarget(name: "ConsoleTextTests", dependencies: ["ConsoleText", "CaseDomain"], swiftSettings: upcoming),
         .testTarget(name: "CaseDomainTests", dependencies: ["CaseDomain", "SyncCore", "SyncProtocol"], swiftSettings: upcoming),
         .testTarget(
-            name: "DistrictStatsTests", dependencies: ["DistrictStats", "Dashboard", "CaseDomain", "ConsoleText", "SyncServer"],
+            name: "DistrictStatsTests",
+            dependencies: ["DistrictStats", "Dashboard", "CaseDomain", "ConsoleText", "SyncServer", "SyncCore", "PolicyDomain"],
             swiftSettings: upcoming),
         .testTarget(
             name: "PolicyDomainTests",

@@ -1,6 +1,8 @@
 import CaseDomain
 import ConsoleText
 import Foundation
+import PolicyDomain
+import SyncCore
 import SyncServer
 import Testing
 
@@ -170,5 +172,32 @@ import Testing
         #expect(plain == "rain_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict")
         let tls = handlers(secure: true).cookie("rain_session", "v", path: "/", maxAge: 60)
         #expect(tls == "rain_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure")
+    }
+}
+
+/// The action list of grants approved and unpaid, on a real server database's read model.
+@Suite struct UnpaidGrantTests {
+    @Test func approvedUnpaidGrantsAreListedByStreetAndNothingElse() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rain-grants-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let storage = try SQLiteCentralStorage.open(at: folder + "/central.sqlite", kinds: [CaseRecords.kind, PolicyRecords.kind])
+        defer { storage.close() }
+        // As the merge leaves them: one approved and unpaid per street, one paid, one
+        // rejected, one still at confirmation.
+        let grants: [(String, String, String, Value, Value)] = [
+            ("g1", "S1", "approved", .null, .null), ("g2", "S2", "approved", .null, .null), ("g3", "S1", "approved", .text("PAY-1"), .null),
+            ("g4", "S1", "approved", .null, .text("不符合条件")), ("g5", "S1", "confirmed", .null, .null),
+        ]
+        _ = try storage.execute(
+            grants.map { id, street, stage, payment, rejection in
+                ServerSQL(
+                    "INSERT INTO grant_view (id, updated_at, policy, department, street, stage, amount_fen, payment, rejection) VALUES (?, 0, 'P1', 'FGW', ?, ?, 500000, ?, ?)",
+                    [.text(id), .text(street), .text(stage), payment, rejection])
+            })
+        let query = DistrictQuery(storage: storage, deadlines: DeadlinePolicy())
+        #expect(try await query.unpaidGrants(streets: nil).map(\.id) == ["g1", "g2"])
+        let s1 = try await query.unpaidGrants(streets: ["S1"])
+        #expect(s1.map(\.id) == ["g1"] && s1.first?.amountFen == 500_000)
     }
 }
