@@ -156,7 +156,7 @@ struct DashboardHandlers: Sendable {
 
     /// The offices whose replicas the scope watches: its own and those under it.
     func quietOffices(_ scope: DashboardScope) -> Set<String> {
-        Set(scope.tree.offices.keys.filter { scope.tree.may(scope.office, see: $0) || (scope.isDistrict) })
+        Set(scope.tree.offices.keys.filter { scope.tree.may(scope.office, see: $0) })
     }
 
     func cases(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
